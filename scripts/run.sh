@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Quick start 1: set up, build (Release) and run the node in the foreground.
+# Extra arguments go to `pylon start --foreground` (e.g. --shards 2, --home DIR).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
+      -DPYLON_BUILD_TESTS=OFF -DPYLON_BUILD_BENCH=OFF >/dev/null
+cmake --build build/release --target pylon
+pylon=build/release/tools/pylon/pylon
+# A machine with no prior state gets an identity first (the node's key, from a new mnemonic).
+if ! "$pylon" identity "$@" >/dev/null 2>&1; then
+  "$pylon" init "$@"
+fi
+exec "$pylon" start --foreground "$@"
