@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "proto/hex.hpp"
+#include "tests/support/proto_print.hpp"
 #include "tests/support/vectors.hpp"
 
 namespace pylon::proto {
