@@ -1,0 +1,72 @@
+#include "tools/fake_http/fake_runner.hpp"
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "tools/fake_http/fake_assert.hpp"
+
+namespace pylon::fake {
+
+int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler handler) {
+    sigset_t stop_signals;
+    ::sigemptyset(&stop_signals);
+    ::sigaddset(&stop_signals, SIGTERM);
+    ::sigaddset(&stop_signals, SIGINT);
+    FAKE_ASSERT(::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) == 0);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    HttpServer server;
+    std::string error;
+    if (!server.listen(cfg.port, &error)) {
+        std::fprintf(stderr, "%.*s: cannot listen: %s\n", static_cast<int>(tool_name.size()),
+                     tool_name.data(), error.c_str());
+        return 1;
+    }
+    server.start(std::move(handler));
+    std::printf("READY port=%u\n", static_cast<unsigned>(server.port()));
+    std::fflush(stdout);
+
+    timespec limit{};
+    limit.tv_sec = cfg.max_runtime_s;
+    for (;;) {
+        int sig = cfg.max_runtime_s > 0 ? ::sigtimedwait(&stop_signals, nullptr, &limit)
+                                        : ::sigwaitinfo(&stop_signals, nullptr);
+        if (sig < 0 && errno == EINTR) {
+            continue;  // the timeout restarts in full: acceptable for a bound this coarse
+        }
+        const char* why = sig < 0 ? "max runtime reached" : (sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        std::fprintf(stderr, "%.*s: stopping (%s)\n", static_cast<int>(tool_name.size()),
+                     tool_name.data(), why);
+        break;
+    }
+    server.stop();
+    return 0;
+}
+
+void exit_now(int code) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    ::_exit(code);
+}
+
+void crash_now() {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::signal(SIGSEGV, SIG_DFL);
+    sigset_t segv;
+    ::sigemptyset(&segv);
+    ::sigaddset(&segv, SIGSEGV);
+    ::pthread_sigmask(SIG_UNBLOCK, &segv, nullptr);
+    ::raise(SIGSEGV);
+    ::_exit(139);  // not reached
+}
+
+}  // namespace pylon::fake

@@ -1,0 +1,23 @@
+// run_fake_server: the shared main loop of the fake backends. It blocks SIGTERM/SIGINT (so only
+// the main thread receives them), ignores SIGPIPE, binds 127.0.0.1:cfg.port, starts the server,
+// prints "READY port=<n>" as the first stdout line (flushed), then sleeps until a signal or
+// cfg.max_runtime_s, and stops the server (joining every thread). Called once from main().
+#pragma once
+
+#include <string_view>
+
+#include "tools/fake_http/fake_config.hpp"
+#include "tools/fake_http/http_server.hpp"
+
+namespace pylon::fake {
+
+// Returns the process exit code: 0 after a signal or the runtime bound, 1 when binding failed.
+int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler handler);
+
+// Ends the process at once with `code` (for --exit-after-requests): stdout/stderr flushed,
+// sockets closed by the kernel.
+[[noreturn]] void exit_now(int code);
+// Crashes the process with SIGSEGV (no core file) (for --crash-after-requests).
+[[noreturn]] void crash_now();
+
+}  // namespace pylon::fake
