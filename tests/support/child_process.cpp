@@ -437,4 +437,18 @@ std::string ChildProcess::describe() {
     return s;
 }
 
+Result<ReadyChild> spawn_ready(ChildSpec spec, int timeout_ms) {
+    auto child = ChildProcess::spawn(std::move(spec));
+    if (!child.ok()) {
+        return std::move(child).error();
+    }
+    std::unique_ptr<ChildProcess> process = std::move(child).value();
+    auto port = process->wait_ready_port(timeout_ms);
+    if (!port) {
+        process->stop(1000);
+        return Error(Errc::timeout, "no READY line: " + process->describe());
+    }
+    return ReadyChild{std::move(process), *port};
+}
+
 }  // namespace pylon::test

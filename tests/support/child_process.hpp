@@ -134,4 +134,14 @@ class ChildProcess {
     Output err_;
 };
 
+// A spawned peer that has printed "READY port=<n>".
+struct ReadyChild {
+    std::unique_ptr<ChildProcess> process;
+    std::uint16_t port = 0;
+};
+
+// Spawns `spec` and waits for its READY line. When none comes in time (or the child exits
+// first), the child is stopped and the error message carries its last output lines.
+Result<ReadyChild> spawn_ready(ChildSpec spec, int timeout_ms = 10000);
+
 }  // namespace pylon::test

@@ -20,13 +20,15 @@ llama-server options:
   --model-path P           /props model_path (default /models/<ID>.gguf)
   --ctx-size N             total context; /props and /slots report N / slots (default 4096)
   --load-ms T              for T ms after start every endpoint (also /health) answers 503
-                           {"error":{"code":503,"message":"Loading model","type":"unavailable_error"}}
+                           {"error":{"code":503,"message":"Loading model",
+                           "type":"unavailable_error"}}
   --exit-after-requests K  exit with --exit-code right after answering the K-th request
   --exit-code X            (default 1)
   --crash-after-requests K raise SIGSEGV on receiving the K-th request (no core file)
   --hang-health            /health reads the request and never answers
   --api-key KEY            require "Authorization: Bearer KEY" (not on /health): else 401
-                           {"error":{"code":401,"message":"Invalid API Key","type":"authentication_error"}}
+                           {"error":{"code":401,"message":"Invalid API Key",
+                           "type":"authentication_error"}}
   --sse-ping-ms P          send ": ping" SSE comments when a stream was silent for P ms
   --metrics                serve /metrics (Prometheus text); without it 501 not_supported_error
 Behaviour:

@@ -160,6 +160,22 @@ TEST(ChildProcess, StopReportsSigtermForACooperativeChild) {
     EXPECT_FALSE(child->running());
 }
 
+TEST(ChildProcess, SpawnReadyReturnsPortOrExplains) {
+    ChildSpec good;
+    good.argv = {"sh", "-c", "echo noise; echo 'READY port=31337'; exec sleep 30"};
+    auto ready = spawn_ready(std::move(good), 5000);
+    ASSERT_TRUE(ready.ok()) << ready.error().message();
+    EXPECT_EQ(ready->port, 31337);
+    EXPECT_TRUE(ready->process->running());
+
+    ChildSpec bad;
+    bad.argv = {"sh", "-c", "echo 'cannot bind' >&2; exit 1"};
+    auto failed = spawn_ready(std::move(bad), 5000);
+    ASSERT_FALSE(failed.ok());
+    EXPECT_NE(failed.error().message().find("cannot bind"), std::string::npos)
+        << failed.error().message();
+}
+
 // The child dies with the thread that spawned it, even when that process is killed hard.
 TEST(ChildProcess, PdeathsigKillsTheChildWhenTheParentDies) {
     int report[2];
