@@ -187,6 +187,25 @@ PeerEvent RawHttpConnection::wait_peer(int timeout_ms) {
     return fill(TestClock::now() + std::chrono::milliseconds(timeout_ms));
 }
 
+Result<std::string> RawHttpConnection::read_bytes(std::size_t n, int timeout_ms) {
+    PYLON_ASSERT(n <= body_bytes_max);
+    auto deadline = TestClock::now() + std::chrono::milliseconds(timeout_ms);
+    while (buffered_.size() < n) {
+        PeerEvent ev = fill(deadline);
+        if (ev == PeerEvent::timeout) {
+            return Error(Errc::timeout, "read_bytes: " + std::to_string(buffered_.size()) + " of " +
+                                            std::to_string(n) + " bytes in time");
+        }
+        if (ev != PeerEvent::data) {
+            return Error(Errc::closed, ev == PeerEvent::reset ? "read_bytes: reset by peer"
+                                                              : "read_bytes: closed by peer");
+        }
+    }
+    std::string out = buffered_.substr(0, n);
+    buffered_.erase(0, n);
+    return out;
+}
+
 std::string RawHttpConnection::read_until_close(int timeout_ms) {
     auto deadline = TestClock::now() + std::chrono::milliseconds(timeout_ms);
     while (buffered_.size() < body_bytes_max && fill(deadline) == PeerEvent::data) {

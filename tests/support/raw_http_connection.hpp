@@ -81,6 +81,10 @@ class RawHttpConnection {
     Result<RawResponse> read_response(int timeout_ms, bool head_request = false,
                                       const std::function<bool(const RawChunk&)>& on_chunk = {});
 
+    // Exactly n bytes (what is buffered first), for protocols after an upgrade. Errors: timeout,
+    // or the peer closing/resetting first (Errc::closed).
+    Result<std::string> read_bytes(std::size_t n, int timeout_ms);
+
     // Waits for the next thing the peer does: data arriving (left buffered), EOF, RST, or nothing.
     PeerEvent wait_peer(int timeout_ms);
 

@@ -106,6 +106,24 @@ TEST(RawHttpConnection, TimeoutAndCloseBeforeHeadAreErrors) {
     EXPECT_EQ(c.error().code(), Errc::closed);
 }
 
+TEST(RawHttpConnection, ReadBytesAfterAnUpgradeHead) {
+    Pair p;
+    p.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi");
+    auto r = p.client().read_response(1000, true);
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->status, 101);
+    auto frame = p.client().read_bytes(4, 1000);
+    ASSERT_TRUE(frame.ok());
+    EXPECT_EQ(*frame, "\x81\x02hi");
+    auto more = p.client().read_bytes(1, 50);
+    ASSERT_FALSE(more.ok());
+    EXPECT_EQ(more.error().code(), Errc::timeout);
+    ::shutdown(p.server, SHUT_WR);
+    auto closed = p.client().read_bytes(1, 1000);
+    ASSERT_FALSE(closed.ok());
+    EXPECT_EQ(closed.error().code(), Errc::closed);
+}
+
 TEST(RawHttpConnection, MakeRequestAddsLengthForPost) {
     EXPECT_EQ(make_request("GET", "/x"), "GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     EXPECT_EQ(make_request("POST", "/y", "{}", {"Authorization: Bearer k"}),
