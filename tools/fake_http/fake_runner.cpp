@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -12,12 +13,18 @@
 #include "tools/fake_http/fake_assert.hpp"
 
 namespace pylon::fake {
+namespace {
+
+std::atomic<int> requested_exit_code{-1};  // set once by request_exit()
+
+}  // namespace
 
 int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler handler) {
     sigset_t stop_signals;
     ::sigemptyset(&stop_signals);
     ::sigaddset(&stop_signals, SIGTERM);
     ::sigaddset(&stop_signals, SIGINT);
+    ::sigaddset(&stop_signals, SIGUSR1);  // request_exit() wakes the main loop with it
     FAKE_ASSERT(::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) == 0);
     ::signal(SIGPIPE, SIG_IGN);
 
@@ -40,19 +47,25 @@ int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler h
         if (sig < 0 && errno == EINTR) {
             continue;  // the timeout restarts in full: acceptable for a bound this coarse
         }
-        const char* why = sig < 0 ? "max runtime reached" : (sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        const char* why = sig < 0          ? "max runtime reached"
+                          : sig == SIGTERM ? "SIGTERM"
+                          : sig == SIGINT  ? "SIGINT"
+                                           : "exit requested";
         std::fprintf(stderr, "%.*s: stopping (%s)\n", static_cast<int>(tool_name.size()),
                      tool_name.data(), why);
         break;
     }
     server.stop();
-    return 0;
+    int code = requested_exit_code.load();
+    return code >= 0 ? code : 0;
 }
 
-void exit_now(int code) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    ::_exit(code);
+void request_exit(int code) {
+    FAKE_ASSERT(code >= 0 && code <= 255);
+    int none = -1;
+    if (requested_exit_code.compare_exchange_strong(none, code)) {
+        ::kill(::getpid(), SIGUSR1);
+    }
 }
 
 void crash_now() {

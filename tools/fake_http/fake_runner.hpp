@@ -1,7 +1,8 @@
 // run_fake_server: the shared main loop of the fake backends. It blocks SIGTERM/SIGINT (so only
 // the main thread receives them), ignores SIGPIPE, binds 127.0.0.1:cfg.port, starts the server,
 // prints "READY port=<n>" as the first stdout line (flushed), then sleeps until a signal or
-// cfg.max_runtime_s, and stops the server (joining every thread). Called once from main().
+// cfg.max_runtime_s or request_exit(), and stops the server (joining every thread). Called once
+// from main().
 #pragma once
 
 #include <string_view>
@@ -11,12 +12,14 @@
 
 namespace pylon::fake {
 
-// Returns the process exit code: 0 after a signal or the runtime bound, 1 when binding failed.
+// Returns the process exit code: 0 after a signal or the runtime bound, the requested code after
+// request_exit(), 1 when binding failed.
 int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler handler);
 
-// Ends the process at once with `code` (for --exit-after-requests): stdout/stderr flushed,
-// sockets closed by the kernel.
-[[noreturn]] void exit_now(int code);
+// Asks the main loop to stop the server and exit with `code` (for --exit-after-requests): the
+// process exits in order (threads joined, sockets closed) shortly after. Any thread may call it;
+// the first code wins.
+void request_exit(int code);
 // Crashes the process with SIGSEGV (no core file) (for --crash-after-requests).
 [[noreturn]] void crash_now();
 

@@ -24,8 +24,10 @@ GenerationJob::GenerationJob(const FakeConfig& cfg, FakeStats& stats, SlotPool& 
 
 GenerationJob::~GenerationJob() {
     if (slot_ >= 0) {
-        slots_.release(slot_);
+        // Count the release first: the next job may take the slot the moment the pool frees
+        // it, and slots_busy must never read above the slot count.
         stats_.slot_released();
+        slots_.release(slot_);
     }
     if (admitted_) {
         stats_.leave();

@@ -171,7 +171,8 @@ void LlamacppFake::handle(const Request& req, Connection& conn) {
     }
     dispatch(req, conn);
     if (cfg_.exit_after_requests > 0 && n >= cfg_.exit_after_requests) {
-        exit_now(cfg_.exit_code);
+        conn.close_after_response();
+        request_exit(cfg_.exit_code);
     }
 }
 
@@ -494,6 +495,17 @@ void LlamacppFake::finish_metrics(const GenerationJob& job, int prompt_n) {
     tokens_predicted_seconds_total_ += job.predicted_ms() / 1000.0;
 }
 
+std::string LlamacppFake::role_event(const LlamaGenerate& g, std::int64_t task) const {
+    JsonOut j;
+    j.begin_object().key("choices").begin_array().begin_object();
+    j.key("finish_reason").null().field("index", 0);
+    j.key("delta").begin_object().field("role", "assistant").key("content").null();
+    j.end_object().end_object().end_array();
+    write_oai_head(j, g, task, true);
+    j.end_object();
+    return j.text();
+}
+
 void LlamacppFake::run_job(Connection& conn, const LlamaGenerate& g) {
     GenerationJob job(cfg_.common, stats_, slots_, conn);
     FAKE_ASSERT(job.admit(-1));  // llama-server defers, it never rejects for load
@@ -524,40 +536,38 @@ void LlamacppFake::run_job(Connection& conn, const LlamaGenerate& g) {
     int prompt_n = count_words(g.prompt);
     JobPlan plan = plan_job(cfg_.common, g.limit);
     std::string text;
-    bool role_sent = false;
-    auto send_role = [&] {
-        role_sent = true;
-        JsonOut j;
-        j.begin_object().key("choices").begin_array().begin_object();
-        j.key("finish_reason").null().field("index", 0);
-        j.key("delta").begin_object().field("role", "assistant").key("content").null();
-        j.end_object().end_object().end_array();
-        write_oai_head(j, g, task, true);
-        j.end_object();
-        return write_event(conn, job, j.text());
-    };
+    // OpenAI chat streams open with a role chunk, sent together with the first token.
+    bool role_pending = g.stream && g.route == LlamaRoute::chat;
     JobEnd end = job.run(plan.tokens, [&](int k, const std::string& piece) {
         text += piece;
         if (!g.stream) {
             return !conn.client_gone();
         }
-        if (g.route == LlamaRoute::chat && !role_sent && !send_role()) {
+        if (role_pending && !write_event(conn, job, role_event(g, task))) {
             return false;
         }
+        role_pending = false;
         return write_event(conn, job, partial_event(g, task, job.slot(), k, piece, prompt_n));
     });
     finish_metrics(job, prompt_n);
+    if (end == JobEnd::completed && role_pending) {
+        role_pending = !write_event(conn, job, role_event(g, task));  // a job of zero tokens
+    }
+    end_job(conn, g, task, job, end, text, plan.limit_hit);
+}
+
+void LlamacppFake::end_job(Connection& conn, const LlamaGenerate& g, std::int64_t task,
+                           GenerationJob& job, JobEnd end, const std::string& text,
+                           bool limit_hit) {
     std::string injected =
         "fake_llamacpp: injected error after " + std::to_string(job.produced()) + " tokens";
     if (end == JobEnd::completed) {
         bool ok;
         if (!g.stream) {
-            ok = conn.send_full(200, json_type,
-                                final_json(g, task, job, text, plan.limit_hit, false),
+            ok = conn.send_full(200, json_type, final_json(g, task, job, text, limit_hit, false),
                                 server_headers);
         } else {
-            ok = (g.route != LlamaRoute::chat || role_sent || send_role()) &&
-                 write_event(conn, job, final_json(g, task, job, "", plan.limit_hit, true)) &&
+            ok = write_event(conn, job, final_json(g, task, job, "", limit_hit, true)) &&
                  (g.route == LlamaRoute::completion || conn.write_chunk("data: [DONE]\n\n")) &&
                  conn.end_chunked();
         }
@@ -572,12 +582,9 @@ void LlamacppFake::run_job(Connection& conn, const LlamaGenerate& g) {
         } else {
             send_error(conn, 500, "server_error", injected);
         }
-        conn.close_after_response();
-    } else {
-        conn.close_after_response();
     }
-    if (conn.streaming()) {
-        conn.close_after_response();
+    if (end != JobEnd::completed || conn.streaming()) {
+        conn.close_after_response();  // faults, cancels, and streams left open
     }
 }
 

@@ -66,6 +66,9 @@ class LlamacppFake {
     void dispatch(const Request& req, Connection& conn);
     void generate(const Request& req, Connection& conn, LlamaRoute route);
     void run_job(Connection& conn, const LlamaGenerate& g);
+    void end_job(Connection& conn, const LlamaGenerate& g, std::int64_t task, GenerationJob& job,
+                 JobEnd end, const std::string& text, bool limit_hit);
+    std::string role_event(const LlamaGenerate& g, std::int64_t task) const;
     bool write_event(Connection& conn, GenerationJob& job, const std::string& json);
     std::string partial_event(const LlamaGenerate& g, std::int64_t task, int slot, int k,
                               const std::string& piece, int prompt_n);
