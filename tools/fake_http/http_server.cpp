@@ -44,8 +44,9 @@ std::string_view trim(std::string_view s) {
     return s;
 }
 
+// Rounded up: a poll timeout rounded down wakes early and then spins on zero timeouts.
 int ms_until(Clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     return static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, 24 * 3600 * 1000));
 }
 
