@@ -24,7 +24,8 @@
 import http from 'node:http';
 import process from 'node:process';
 
-const HOST = '127.0.0.1';
+import { runPeer, servePeer } from './peer_common.mjs';
+
 const BODY_BYTES_MAX = 64 * 1024 * 1024;
 const ITEMS_MAX = 100000;
 const DELAY_MS_MAX = 600000;
@@ -181,26 +182,10 @@ function main() {
   const opts = parseArgs(process.argv.slice(2));
   const server = http.createServer(route);
   server.keepAliveTimeout = 60000;
-  let stopping = false;
-  const stop = (why) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`http_server: stopping (${why})\n`);
+  servePeer('http_server', server, opts, () => {
     server.closeAllConnections();
     server.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  if (opts.maxRuntimeS > 0) setTimeout(() => stop('max runtime reached'), opts.maxRuntimeS * 1000);
-  server.listen(opts.port, HOST, () => {
-    process.stdout.write(`READY port=${server.address().port}\n`);
   });
 }
 
-try {
-  main();
-} catch (error) {
-  process.stderr.write(`http_server: ${error.stack || error}\n`);
-  process.exit(1);
-}
+runPeer('http_server', main);

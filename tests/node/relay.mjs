@@ -50,13 +50,14 @@ import sqlite from '@nostr-relay/event-repository-sqlite';
 import validatorPkg from '@nostr-relay/validator';
 import { WebSocketServer } from 'ws';
 
+import { HOST, runPeer, servePeer } from './peer_common.mjs';
+
 const { NostrRelay } = core;
 const { EventRepositorySqlite } = sqlite;
 const { Validator } = validatorPkg;
 const { EventUtils, LogLevel, createOutgoingNoticeMessage, createOutgoingOkMessage,
         createOutgoingClosedMessage } = common;
 
-const HOST = '127.0.0.1';
 const MESSAGE_BYTES_MAX = 1024 * 1024;
 
 function parseArgs(argv) {
@@ -172,27 +173,12 @@ async function main() {
     ws.on('error', () => {});
   });
 
-  let stopping = false;
-  const stop = async (why) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`relay: stopping (${why})\n`);
+  servePeer('relay', server, opts, async () => {
     for (const ws of wss.clients) ws.terminate();
     wss.close();
     server.close();
     await relay.destroy();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  if (opts.maxRuntimeS > 0) setTimeout(() => stop('max runtime reached'), opts.maxRuntimeS * 1000);
-
-  server.listen(opts.port, HOST, () => {
-    process.stdout.write(`READY port=${server.address().port}\n`);
   });
 }
 
-main().catch((error) => {
-  process.stderr.write(`relay: ${error.stack || error}\n`);
-  process.exit(1);
-});
+runPeer('relay', main);

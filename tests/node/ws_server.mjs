@@ -30,7 +30,8 @@ import process from 'node:process';
 
 import { WebSocketServer } from 'ws';
 
-const HOST = '127.0.0.1';
+import { runPeer, servePeer } from './peer_common.mjs';
+
 const MESSAGE_BYTES_MAX = 64 * 1024 * 1024;
 const BIG_BYTES_MAX = 64 * 1024 * 1024;
 const FRAGMENTS_MAX = 64;
@@ -110,7 +111,7 @@ function badAccept(socket) {
              'Connection: Upgrade\r\nSec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n\r\n');
 }
 
-async function main() {
+function main() {
   const opts = parseArgs(process.argv.slice(2));
   const onRequest = (req, res) => {
     res.writeHead(426, { 'Content-Type': 'text/plain' });
@@ -157,26 +158,11 @@ async function main() {
     });
   });
 
-  let stopping = false;
-  const stop = (why) => {
-    if (stopping) return;
-    stopping = true;
-    process.stderr.write(`ws_server: stopping (${why})\n`);
+  servePeer('ws_server', server, opts, () => {
     for (const s of [wss, silent]) for (const ws of s.clients) ws.terminate();
     for (const socket of stalled) socket.destroy();
     server.close();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  if (opts.maxRuntimeS > 0) setTimeout(() => stop('max runtime reached'), opts.maxRuntimeS * 1000);
-
-  server.listen(opts.port, HOST, () => {
-    process.stdout.write(`READY port=${server.address().port}\n`);
   });
 }
 
-main().catch((error) => {
-  process.stderr.write(`ws_server: ${error.stack || error}\n`);
-  process.exit(1);
-});
+runPeer('ws_server', main);

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "reactor/assert.hpp"
+#include "tests/support/test_env.hpp"
 
 extern char** environ;
 
@@ -34,25 +35,6 @@ int sys_pidfd_send_signal(int pidfd, int sig) {
 
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
 constexpr std::size_t describe_lines_max = 20;
-
-// PATH lookup done in the parent (execve in the child is async-signal-safe, execvp is not).
-std::string resolve_program(const std::string& name) {
-    if (name.find('/') != std::string::npos) {
-        return name;
-    }
-    const char* path = std::getenv("PATH");
-    std::string_view rest = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
-    while (!rest.empty()) {
-        std::size_t colon = rest.find(':');
-        std::string dir(rest.substr(0, colon));
-        rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
-        std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + name;
-        if (::access(candidate.c_str(), X_OK) == 0) {
-            return candidate;
-        }
-    }
-    return name;  // execve fails with ENOENT and the error is reported
-}
 
 std::vector<std::string> build_env(const std::vector<std::pair<std::string, std::string>>& add) {
     std::vector<std::string> env;
@@ -143,7 +125,9 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::spawn(ChildSpec spec) {
 }
 
 Status ChildProcess::start() {
-    std::string program = resolve_program(spec_.argv[0]);
+    // PATH lookup here in the parent: execve in the child is async-signal-safe, execvp is not.
+    // An unknown name is passed on as is; execve then fails with ENOENT, which is reported.
+    std::string program = find_in_path(spec_.argv[0]).value_or(spec_.argv[0]);
     std::vector<std::string> argv_storage = spec_.argv;
     std::vector<std::string> env_storage = build_env(spec_.env_add);
     std::vector<char*> argv = c_strings(argv_storage);

@@ -47,19 +47,26 @@ Result<std::uint16_t> free_loopback_port() {
     return static_cast<std::uint16_t>(ntohs(addr.sin_port));
 }
 
-std::optional<std::string> node_binary() {
+std::optional<std::string> find_in_path(std::string_view name) {
+    if (name.find('/') != std::string_view::npos) {
+        return std::string(name);
+    }
     const char* path = std::getenv("PATH");
     std::string_view rest = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
     while (!rest.empty()) {
         std::size_t colon = rest.find(':');
         std::string dir(rest.substr(0, colon));
         rest = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
-        std::string candidate = (dir.empty() ? std::string(".") : dir) + "/node";
+        std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + std::string(name);
         if (::access(candidate.c_str(), X_OK) == 0) {
             return candidate;
         }
     }
     return std::nullopt;
+}
+
+std::optional<std::string> node_binary() {
+    return find_in_path("node");
 }
 
 std::string node_modules_dir() {

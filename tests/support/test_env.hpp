@@ -27,6 +27,9 @@ std::string tool_path(std::string_view name);
 // nature: prefer letting servers bind port 0 and print "READY port=<n>".
 Result<std::uint16_t> free_loopback_port();
 
+// An executable `name` found through PATH (name itself when it contains a '/'), if any.
+std::optional<std::string> find_in_path(std::string_view name);
+
 // The `node` executable found through PATH, if any.
 std::optional<std::string> node_binary();
 // tests/node/node_modules under the source tree (installed by `npm ci` / scripts/setup.sh --test).

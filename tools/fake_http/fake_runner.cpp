@@ -19,6 +19,31 @@ std::atomic<int> requested_exit_code{-1};  // set once by request_exit()
 
 }  // namespace
 
+CommandLine parse_command_line(std::string_view tool_name, std::string_view usage, int argc,
+                               char** argv, FakeConfig* cfg, const ExtraOption& extra) {
+    for (int i = 1; i < argc; ++i) {
+        std::string_view arg = argv[i];
+        if (arg == "--help" || arg == "-h") {
+            std::printf("%.*s\n%s", static_cast<int>(usage.size()), usage.data(),
+                        common_options_help().c_str());
+            return CommandLine::exit_ok;
+        }
+        std::string error;
+        OptionParse parsed = parse_common_option(argc, argv, &i, cfg, &error);
+        if (parsed == OptionParse::consumed ||
+            (parsed == OptionParse::unknown && extra(argc, argv, &i))) {
+            continue;
+        }
+        if (error.empty()) {
+            error = "bad option or value: " + std::string(arg);
+        }
+        std::fprintf(stderr, "%.*s: %s (see --help)\n", static_cast<int>(tool_name.size()),
+                     tool_name.data(), error.c_str());
+        return CommandLine::exit_usage;
+    }
+    return CommandLine::run;
+}
+
 int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler handler) {
     sigset_t stop_signals;
     ::sigemptyset(&stop_signals);

@@ -5,12 +5,24 @@
 // from main().
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <string_view>
 
 #include "tools/fake_http/fake_config.hpp"
 #include "tools/fake_http/http_server.hpp"
 
 namespace pylon::fake {
+
+// A tool's own option parser: true when it consumed argv[*i] (advancing *i past its value).
+using ExtraOption = std::function<bool(int argc, char** argv, int* i)>;
+enum class CommandLine : std::uint8_t { run, exit_ok, exit_usage };
+
+// Parses the command line: --help/-h prints `usage` and the common options (exit_ok); every
+// other argument is a common option or one of `extra`'s; anything else is reported on stderr
+// (exit_usage, the caller exits 2).
+CommandLine parse_command_line(std::string_view tool_name, std::string_view usage, int argc,
+                               char** argv, FakeConfig* cfg, const ExtraOption& extra);
 
 // Returns the process exit code: 0 after a signal or the runtime bound, the requested code after
 // request_exit(), 1 when binding failed.

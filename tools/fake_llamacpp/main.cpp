@@ -1,8 +1,8 @@
 // fake_llamacpp: a protocol-faithful fake of llama.cpp's llama-server for tests (loopback only).
 // Thin: parses the command line and runs LlamacppFake on the shared fake HTTP server.
-#include <cstdio>
-#include <cstring>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "tools/fake_http/fake_runner.hpp"
 #include "tools/fake_llamacpp/llamacpp_fake.hpp"
@@ -98,24 +98,17 @@ bool parse_llama_option(int argc, char** argv, int* i, pylon::fake::LlamacppConf
 int main(int argc, char** argv) {
     pylon::fake::LlamacppConfig cfg;
     cfg.common.models = {"fake-model"};
-    for (int i = 1; i < argc; ++i) {
-        std::string error;
-        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-            std::printf("%s\n%s", usage_head, pylon::fake::common_options_help().c_str());
+    auto extra = [&cfg](int argc_, char** argv_, int* i) {
+        return parse_llama_option(argc_, argv_, i, &cfg);
+    };
+    switch (pylon::fake::parse_command_line("fake_llamacpp", usage_head, argc, argv, &cfg.common,
+                                            extra)) {
+        case pylon::fake::CommandLine::exit_ok:
             return 0;
-        }
-        auto parsed = pylon::fake::parse_common_option(argc, argv, &i, &cfg.common, &error);
-        if (parsed == pylon::fake::OptionParse::consumed) {
-            continue;
-        }
-        if (parsed == pylon::fake::OptionParse::unknown &&
-            parse_llama_option(argc, argv, &i, &cfg)) {
-            continue;
-        }
-        std::fprintf(stderr, "fake_llamacpp: %s (see --help)\n",
-                     error.empty() ? ("bad option or value: " + std::string(argv[i])).c_str()
-                                   : error.c_str());
-        return 2;
+        case pylon::fake::CommandLine::exit_usage:
+            return 2;
+        case pylon::fake::CommandLine::run:
+            break;
     }
     pylon::fake::LlamacppFake fake(cfg);
     return pylon::fake::run_fake_server(

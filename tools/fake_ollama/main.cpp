@@ -1,8 +1,8 @@
 // fake_ollama: a protocol-faithful fake of Ollama's HTTP API for tests and benchmarks (loopback
 // only). Thin: parses the command line and runs OllamaFake on the shared fake HTTP server.
-#include <cstdio>
-#include <cstring>
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "tools/fake_http/fake_runner.hpp"
 #include "tools/fake_ollama/ollama_fake.hpp"
@@ -36,34 +36,30 @@ Behaviour:
 int main(int argc, char** argv) {
     pylon::fake::OllamaConfig cfg;
     cfg.common.models = {"llama3.2"};
-    for (int i = 1; i < argc; ++i) {
-        std::string error;
-        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
-            std::printf("%s\n%s", usage_head, pylon::fake::common_options_help().c_str());
+    auto extra = [&cfg](int argc_, char** argv_, int* i) {
+        std::int64_t v = 0;
+        std::string_view name = argv_[*i];
+        if (*i + 1 >= argc_) {
+            return false;
+        }
+        if (name == "--num-parallel" && pylon::fake::parse_int(argv_[*i + 1], 1, 64, &v)) {
+            cfg.common.slots = static_cast<int>(v);
+        } else if (name == "--max-queue" && pylon::fake::parse_int(argv_[*i + 1], 0, 1 << 20, &v)) {
+            cfg.max_queue = v;
+        } else {
+            return false;
+        }
+        ++*i;
+        return true;
+    };
+    switch (pylon::fake::parse_command_line("fake_ollama", usage_head, argc, argv, &cfg.common,
+                                            extra)) {
+        case pylon::fake::CommandLine::exit_ok:
             return 0;
-        }
-        auto parsed = pylon::fake::parse_common_option(argc, argv, &i, &cfg.common, &error);
-        if (parsed == pylon::fake::OptionParse::consumed) {
-            continue;
-        }
-        if (parsed == pylon::fake::OptionParse::unknown && i + 1 < argc) {
-            std::int64_t v = 0;
-            std::string name = argv[i];
-            if (name == "--num-parallel" && pylon::fake::parse_int(argv[i + 1], 1, 64, &v)) {
-                cfg.common.slots = static_cast<int>(v);
-                ++i;
-                continue;
-            }
-            if (name == "--max-queue" && pylon::fake::parse_int(argv[i + 1], 0, 1 << 20, &v)) {
-                cfg.max_queue = v;
-                ++i;
-                continue;
-            }
-        }
-        std::fprintf(
-            stderr, "fake_ollama: %s (see --help)\n",
-            error.empty() ? ("bad option " + std::string(argv[i])).c_str() : error.c_str());
-        return 2;
+        case pylon::fake::CommandLine::exit_usage:
+            return 2;
+        case pylon::fake::CommandLine::run:
+            break;
     }
     pylon::fake::OllamaFake fake(cfg);
     return pylon::fake::run_fake_server(
