@@ -300,6 +300,50 @@ TEST(FakeOllama, ClientCloseStopsGenerationAndIsCounted) {
     EXPECT_EQ(fake_stat(fake.port, "streams_completed"), 0);
 }
 
+// The shared fake HTTP server bounds what it reads and how many connections it serves.
+TEST(FakeOllama, RequestBoundsAndConnectionLimit) {
+    ReadyChild fake = start_fake(std::string(tool), {});
+    ASSERT_NE(fake.port, 0);
+    auto chunked = RawHttpConnection::connect(fake.port);
+    ASSERT_TRUE(chunked.ok());
+    ASSERT_TRUE(chunked
+                    ->send("POST /api/generate HTTP/1.1\r\nHost: x\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+                    .ok());
+    auto r411 = chunked->read_response(5000);
+    ASSERT_TRUE(r411.ok());
+    EXPECT_EQ(r411->status, 411);
+    EXPECT_EQ(r411->header("connection"), "close");
+    EXPECT_EQ(fetch(fake.port, "GET", "/", {}, {"X-Big: " + std::string(20000, 'a')}).status, 431);
+    auto big = RawHttpConnection::connect(fake.port);
+    ASSERT_TRUE(big.ok());
+    ASSERT_TRUE(big->send("POST /api/generate HTTP/1.1\r\nHost: x\r\n"
+                          "Content-Length: 2000000\r\n\r\n")
+                    .ok());
+    auto r413 = big->read_response(5000);
+    ASSERT_TRUE(r413.ok());
+    EXPECT_EQ(r413->status, 413);
+
+    std::vector<RawHttpConnection> idle;
+    for (int i = 0; i < 64; ++i) {  // ServerLimits::connections_max
+        auto c = RawHttpConnection::connect(fake.port);
+        ASSERT_TRUE(c.ok());
+        idle.push_back(std::move(c).value());
+    }
+    ASSERT_TRUE(wait_until(
+        [&] {
+            auto extra = RawHttpConnection::connect(fake.port);
+            if (!extra.ok() || !extra->send_request("GET", "/").ok()) {
+                return false;
+            }
+            auto r = extra->read_response(2000);
+            return r.ok() && r->status == 503 && r->body == "too many connections\n";
+        },
+        3000));
+    idle.clear();
+    EXPECT_TRUE(wait_until([&] { return fetch(fake.port, "GET", "/").status == 200; }, 3000));
+}
+
 TEST(FakeOllama, ExitsOnSigtermAndAfterMaxRuntime) {
     ReadyChild fake = start_fake(std::string(tool), {});
     ASSERT_NE(fake.port, 0);

@@ -26,6 +26,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t read_chunk_bytes = 16 * 1024;
 constexpr int accept_backlog = 128;
 constexpr int send_stall_timeout_ms = 30 * 1000;  // a client that stops reading is dropped
+constexpr int close_drain_ms = 500;               // reading leftovers before close
+constexpr std::size_t close_drain_bytes_max = 4 * 1024 * 1024;
 
 std::string lower(std::string_view s) {
     std::string out(s);
@@ -342,6 +344,7 @@ void HttpServer::accept_loop() {
             Connection refuse(fd, stop_pipe_[0]);
             refuse.close_after_response();
             refuse.send_full(503, "text/plain; charset=utf-8", "too many connections\n");
+            ::shutdown(fd, SHUT_WR);  // no drain here: the accept loop must not wait
             ::close(fd);
             continue;
         }
@@ -377,8 +380,29 @@ void HttpServer::serve(int fd) {
         }
     }
     if (conn.fd_ >= 0) {
-        ::close(conn.fd_);
+        close_gracefully(conn.fd_);
     }
+}
+
+void HttpServer::close_gracefully(int fd) {
+    // Closing with unread input makes the kernel send RST, which can destroy the response we just
+    // sent (e.g. a 431 before the client finished its headers). Send FIN, then drain briefly.
+    ::shutdown(fd, SHUT_WR);
+    auto deadline = Clock::now() + std::chrono::milliseconds(close_drain_ms);
+    char sink[read_chunk_bytes];
+    std::size_t drained = 0;
+    while (drained < close_drain_bytes_max) {
+        pollfd fds[2] = {{fd, POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+        if (::poll(fds, 2, ms_until(deadline)) <= 0 || (fds[1].revents & POLLIN) != 0) {
+            break;
+        }
+        ssize_t n = ::recv(fd, sink, sizeof sink, 0);
+        if (n <= 0) {
+            break;
+        }
+        drained += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
 }
 
 bool HttpServer::read_request(Connection& conn, std::string& buffer, Request& req) {

@@ -127,6 +127,7 @@ class HttpServer {
 
     void accept_loop();
     void serve(int fd);
+    void close_gracefully(int fd);
     // Reads the next request into `req`. False: close the connection (an error response, if
     // any, has been sent).
     bool read_request(Connection& conn, std::string& buffer, Request& req);
