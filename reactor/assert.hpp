@@ -19,18 +19,19 @@ namespace pylon::reactor::detail {
 
 }  // namespace pylon::reactor::detail
 
-#define PYLON_ASSERT(cond)                                                                  \
-    do {                                                                                    \
-        if (__builtin_expect(!(cond), 0)) {                                                 \
-            ::pylon::reactor::detail::assert_fail(#cond, __FILE__, __LINE__, nullptr);      \
-        }                                                                                   \
+#define PYLON_ASSERT(cond)                                                             \
+    do {                                                                               \
+        if (__builtin_expect(!(cond), 0)) {                                            \
+            ::pylon::reactor::detail::assert_fail(#cond, __FILE__, __LINE__, nullptr); \
+        }                                                                              \
     } while (0)
 
-#define PYLON_ASSERT_MSG(cond, msg)                                                         \
-    do {                                                                                    \
-        if (__builtin_expect(!(cond), 0)) {                                                 \
-            ::pylon::reactor::detail::assert_fail(#cond, __FILE__, __LINE__, (msg));        \
-        }                                                                                   \
+#define PYLON_ASSERT_MSG(cond, msg)                                                  \
+    do {                                                                             \
+        if (__builtin_expect(!(cond), 0)) {                                          \
+            ::pylon::reactor::detail::assert_fail(#cond, __FILE__, __LINE__, (msg)); \
+        }                                                                            \
     } while (0)
 
-#define PYLON_UNREACHABLE() ::pylon::reactor::detail::assert_fail("unreachable", __FILE__, __LINE__, nullptr)
+#define PYLON_UNREACHABLE() \
+    ::pylon::reactor::detail::assert_fail("unreachable", __FILE__, __LINE__, nullptr)

@@ -40,7 +40,7 @@ enum class Errc : unsigned char {
 std::string_view errc_name(Errc code) noexcept;
 
 class Error {
-public:
+  public:
     Error(Errc code, std::string context, int sys_errno = 0)
         : code_(code), sys_errno_(sys_errno), context_(std::move(context)) {}
 
@@ -58,7 +58,7 @@ public:
 
     static Errc errc_from_errno(int err) noexcept;
 
-private:
+  private:
     Errc code_;
     int sys_errno_;
     std::string context_;
@@ -66,7 +66,7 @@ private:
 
 template <typename T>
 class [[nodiscard]] Result {
-public:
+  public:
     Result(T value) : v_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
     Result(Error error) : v_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
@@ -99,7 +99,7 @@ public:
         return std::get<1>(std::move(v_));
     }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
@@ -108,9 +108,9 @@ struct Ok {};
 
 template <>
 class [[nodiscard]] Result<void> {
-public:
+  public:
     Result() = default;
-    Result(Ok) {}  // NOLINT
+    Result(Ok) {}                                                              // NOLINT
     Result(Error error) : error_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
     bool ok() const noexcept { return error_.index() == 0; }
@@ -124,7 +124,7 @@ public:
         return std::get<1>(std::move(error_));
     }
 
-private:
+  private:
     std::variant<std::monostate, Error> error_;
 };
 
@@ -133,10 +133,10 @@ using Status = Result<void>;
 }  // namespace pylon
 
 // Propagate an error from an expression returning Result<...>; evaluates to nothing.
-#define PYLON_TRY(expr)                                     \
-    do {                                                    \
-        auto pylon_try_r_ = (expr);                         \
-        if (!pylon_try_r_.ok()) {                           \
-            return std::move(pylon_try_r_).error();         \
-        }                                                   \
+#define PYLON_TRY(expr)                             \
+    do {                                            \
+        auto pylon_try_r_ = (expr);                 \
+        if (!pylon_try_r_.ok()) {                   \
+            return std::move(pylon_try_r_).error(); \
+        }                                           \
     } while (0)

@@ -1,0 +1,130 @@
+#include "reactor/buffer_ring.hpp"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+namespace pylon::reactor {
+
+Result<BufferRing*> BufferRing::create(io_uring* ring, const BufferRingOptions& options) {
+    std::uint32_t n = options.buffer_count;
+    if (n == 0 || n > 32768 || (n & (n - 1)) != 0) {
+        return Error(Errc::invalid_input, "recv buffer count must be a power of two in 1..32768");
+    }
+    if (options.buffer_bytes < 256) {
+        return Error(Errc::invalid_input, "recv buffer size must be at least 256 bytes");
+    }
+    auto* self = new BufferRing(ring, options);
+    std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    self->br_bytes_ = (n * sizeof(io_uring_buf) + page - 1) / page * page;
+    void* br = ::mmap(nullptr, self->br_bytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE,
+                      -1, 0);
+    if (br == MAP_FAILED) {
+        int err = errno;
+        delete self;
+        return Error::from_errno(err, "mmap buffer ring");
+    }
+    self->br_ = static_cast<io_uring_buf_ring*>(br);
+    self->stride_ = (options.buffer_bytes + options.padding_bytes + 63) / 64 * 64;
+    self->memory_bytes_ = self->stride_ * n;
+    void* mem = ::mmap(nullptr, self->memory_bytes_, PROT_READ | PROT_WRITE,
+                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (mem == MAP_FAILED) {
+        int err = errno;
+        delete self;
+        return Error::from_errno(err, "mmap receive buffers");
+    }
+    self->memory_ = static_cast<std::uint8_t*>(mem);
+
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<__u64>(self->br_);
+    reg.ring_entries = n;
+    reg.bgid = options.group_id;
+    int rc = io_uring_register_buf_ring(ring, &reg, 0);
+    if (rc < 0) {
+        delete self;
+        return Error::from_errno(-rc, "register provided-buffer ring (kernel 5.19+ needed)");
+    }
+    self->registered_ = true;
+    io_uring_buf_ring_init(self->br_);
+    int mask = io_uring_buf_ring_mask(n);
+    for (std::uint32_t i = 0; i < n; i++) {
+        io_uring_buf_ring_add(self->br_, self->address(static_cast<std::uint16_t>(i)),
+                              options.buffer_bytes, static_cast<unsigned short>(i), mask,
+                              static_cast<int>(i));
+    }
+    io_uring_buf_ring_advance(self->br_, static_cast<int>(n));
+    self->available_ = n;
+    return self;
+}
+
+BufferRing::~BufferRing() {
+    PYLON_ASSERT_MSG(available_ == options_.buffer_count || !registered_,
+                     "BufferRing destroyed while Buffers are still held");
+    if (registered_) {
+        io_uring_unregister_buf_ring(ring_, options_.group_id);
+    }
+    if (memory_ != nullptr) {
+        ::munmap(memory_, memory_bytes_);
+    }
+    if (br_ != nullptr) {
+        ::munmap(br_, br_bytes_);
+    }
+}
+
+Buffer BufferRing::take(std::uint32_t cqe_flags, std::int32_t length) noexcept {
+    PYLON_ASSERT((cqe_flags & IORING_CQE_F_BUFFER) != 0);
+    PYLON_ASSERT(length >= 0 && static_cast<std::uint32_t>(length) <= options_.buffer_bytes);
+    auto bid = static_cast<std::uint16_t>(cqe_flags >> IORING_CQE_BUFFER_SHIFT);
+    PYLON_ASSERT(bid < options_.buffer_count && available_ > 0);
+    available_--;
+    return Buffer(this, bid, static_cast<std::uint32_t>(length));
+}
+
+void BufferRing::give_back(std::uint16_t bid) noexcept {
+    PYLON_ASSERT(bid < options_.buffer_count && available_ < options_.buffer_count);
+    io_uring_buf_ring_add(br_, address(bid), options_.buffer_bytes, bid,
+                          io_uring_buf_ring_mask(options_.buffer_count), 0);
+    io_uring_buf_ring_advance(br_, 1);
+    available_++;
+    if (waiters_ != nullptr && available_ >= options_.buffer_count / 2) {
+        notify_waiters();
+    }
+}
+
+void BufferRing::wait_for_buffers(RearmWaiter* waiter) noexcept {
+    PYLON_ASSERT(!waiter->waiting && waiter->fn != nullptr);
+    enobufs_++;
+    waiter->waiting = true;
+    waiter->next = waiters_;
+    waiters_ = waiter;
+    if (available_ >= options_.buffer_count / 2) {
+        notify_waiters();
+    }
+}
+
+void BufferRing::cancel_wait(RearmWaiter* waiter) noexcept {
+    if (!waiter->waiting) {
+        return;
+    }
+    for (RearmWaiter** p = &waiters_; *p != nullptr; p = &(*p)->next) {
+        if (*p == waiter) {
+            *p = waiter->next;
+            break;
+        }
+    }
+    waiter->waiting = false;
+    waiter->next = nullptr;
+}
+
+void BufferRing::notify_waiters() noexcept {
+    RearmWaiter* list = std::exchange(waiters_, nullptr);
+    while (list != nullptr) {
+        RearmWaiter* w = list;
+        list = w->next;
+        w->next = nullptr;
+        w->waiting = false;
+        w->fn(w);
+    }
+}
+
+}  // namespace pylon::reactor

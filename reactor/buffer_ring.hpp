@@ -1,0 +1,135 @@
+// BufferRing: a shard's provided-buffer ring (io_uring buffer group) for multishot receives, and
+// Buffer, the move-only handle to one received buffer. The kernel picks a free buffer for each
+// receive; the CQE names it; the shard wraps it in a Buffer, and dropping the Buffer gives it
+// back to the kernel. Each buffer has `padding_bytes` of slack after its capacity that the
+// kernel never writes, so JSON can be parsed in place (simdjson needs 64 bytes of padding).
+// Running dry makes multishot receives end with -ENOBUFS: that is flow control, and streams
+// that hit it wait in a re-arm list until about half of the buffers are back.
+// Owned by one shard; Buffers must be dropped on that shard's thread.
+#pragma once
+
+#include <liburing.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+
+#include "reactor/assert.hpp"
+#include "reactor/result.hpp"
+
+namespace pylon::reactor {
+
+class BufferRing;
+
+class Buffer {
+  public:
+    Buffer() noexcept = default;
+    Buffer(BufferRing* ring, std::uint16_t bid, std::uint32_t size) noexcept
+        : ring_(ring), bid_(bid), size_(size) {}
+    Buffer(Buffer&& other) noexcept
+        : ring_(std::exchange(other.ring_, nullptr)), bid_(other.bid_), size_(other.size_) {}
+    Buffer& operator=(Buffer&& other) noexcept {
+        if (this != &other) {
+            reset();
+            ring_ = std::exchange(other.ring_, nullptr);
+            bid_ = other.bid_;
+            size_ = other.size_;
+        }
+        return *this;
+    }
+    Buffer(const Buffer&) = delete;
+    Buffer& operator=(const Buffer&) = delete;
+    ~Buffer() { reset(); }
+
+    explicit operator bool() const noexcept { return ring_ != nullptr; }
+    std::uint8_t* data() const noexcept;
+    std::size_t size() const noexcept { return size_; }
+    std::span<const std::uint8_t> bytes() const noexcept { return {data(), size_}; }
+    std::uint16_t bid() const noexcept { return bid_; }
+
+    // Returns the buffer to the ring now.
+    void reset() noexcept;
+
+  private:
+    BufferRing* ring_ = nullptr;
+    std::uint16_t bid_ = 0;
+    std::uint32_t size_ = 0;
+};
+
+// A stream waiting for buffers after -ENOBUFS.
+struct RearmWaiter {
+    using Fn = void (*)(RearmWaiter*);
+    explicit RearmWaiter(Fn fn_in = nullptr, void* context_in = nullptr) noexcept
+        : fn(fn_in), context(context_in) {}
+    Fn fn;
+    void* context;
+    RearmWaiter* next = nullptr;
+    bool waiting = false;
+};
+
+struct BufferRingOptions {
+    std::uint32_t buffer_count = 256;   // power of two, <= 32768
+    std::uint32_t buffer_bytes = 4096;  // what the kernel may fill
+    std::uint32_t padding_bytes = 64;   // slack after each buffer (simdjson padding)
+    std::uint16_t group_id = 0;
+};
+
+class BufferRing {
+  public:
+    static Result<BufferRing*> create(io_uring* ring, const BufferRingOptions& options);
+    BufferRing(const BufferRing&) = delete;
+    BufferRing& operator=(const BufferRing&) = delete;
+    ~BufferRing();
+
+    std::uint16_t group_id() const noexcept { return options_.group_id; }
+    std::uint32_t buffer_bytes() const noexcept { return options_.buffer_bytes; }
+    std::uint32_t buffer_count() const noexcept { return options_.buffer_count; }
+    std::uint32_t padding_bytes() const noexcept { return options_.padding_bytes; }
+    // Buffers the kernel may use right now.
+    std::uint32_t available() const noexcept { return available_; }
+    std::uint64_t enobufs_count() const noexcept { return enobufs_; }
+
+    // Wraps the buffer a CQE selected (IORING_CQE_F_BUFFER set) into a handle.
+    Buffer take(std::uint32_t cqe_flags, std::int32_t length) noexcept;
+    std::uint8_t* address(std::uint16_t bid) const noexcept {
+        return memory_ + static_cast<std::size_t>(bid) * stride_;
+    }
+
+    // A stream whose multishot ended with -ENOBUFS waits here; `waiter->fn` runs once about
+    // half of the buffers are back (or at once if they already are).
+    void wait_for_buffers(RearmWaiter* waiter) noexcept;
+    void cancel_wait(RearmWaiter* waiter) noexcept;
+
+  private:
+    friend class Buffer;
+    BufferRing(io_uring* ring, const BufferRingOptions& options) noexcept
+        : ring_(ring), options_(options) {}
+    void give_back(std::uint16_t bid) noexcept;
+    void notify_waiters() noexcept;
+
+    io_uring* ring_;
+    BufferRingOptions options_;
+    io_uring_buf_ring* br_ = nullptr;
+    std::size_t br_bytes_ = 0;
+    std::uint8_t* memory_ = nullptr;
+    std::size_t memory_bytes_ = 0;
+    std::size_t stride_ = 0;
+    std::uint32_t available_ = 0;
+    std::uint64_t enobufs_ = 0;
+    RearmWaiter* waiters_ = nullptr;
+    bool registered_ = false;
+};
+
+inline std::uint8_t* Buffer::data() const noexcept {
+    return ring_ != nullptr ? ring_->address(bid_) : nullptr;
+}
+
+inline void Buffer::reset() noexcept {
+    if (ring_ != nullptr) {
+        ring_->give_back(bid_);
+        ring_ = nullptr;
+    }
+}
+
+}  // namespace pylon::reactor

@@ -1,0 +1,189 @@
+#include "reactor/recv_stream.hpp"
+
+#include <liburing.h>
+
+#include <cerrno>
+
+#include "reactor/clock.hpp"
+
+namespace pylon::reactor {
+
+RecvStream::RecvStream(int fd)
+    : Completion(&RecvStream::on_cqe_fn),
+      fd_(fd),
+      shard_(&Shard::current()),
+      ring_(&shard_->recv_buffers()),
+      rearm_(&RecvStream::on_buffers, this) {}
+
+RecvStream::~RecvStream() {
+    PYLON_ASSERT_MSG(!armed_, "RecvStream destroyed while its multishot receive is armed");
+    PYLON_ASSERT(reader_ == nullptr);
+    ring_->cancel_wait(&rearm_);
+}
+
+void RecvStream::start() {
+    if (started_ || finished_) {
+        return;
+    }
+    started_ = true;
+    arm();
+}
+
+void RecvStream::arm() {
+    PYLON_ASSERT(!armed_);
+    io_uring_sqe* sqe = shard_->get_sqe();
+    io_uring_prep_recv_multishot(sqe, fd_, nullptr, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = ring_->group_id();
+    sqe->user_data = reinterpret_cast<std::uint64_t>(static_cast<Completion*>(this));
+    armed_ = true;
+    shard_->op_started();
+}
+
+void RecvStream::on_buffers(RearmWaiter* w) {
+    auto* self = static_cast<RecvStream*>(w->context);
+    if (!self->stopping_ && !self->finished_ && !self->armed_) {
+        self->rearms_++;
+        self->arm();
+    }
+}
+
+void RecvStream::on_cqe_fn(Completion* c, std::int32_t res, std::uint32_t flags) {
+    auto* self = static_cast<RecvStream*>(c);
+    bool more = (flags & IORING_CQE_F_MORE) != 0;
+    if (!more) {
+        self->armed_ = false;
+        self->shard_->op_finished();
+    }
+    if (res > 0) {
+        Buffer buf = self->ring_->take(flags, res);
+        if (!self->stopping_) {
+            self->chunks_.push(RecvChunk{std::move(buf), 0, false});
+        }
+        if (!more && !self->stopping_ && !self->finished_) {
+            self->arm();  // the kernel ended the multishot without an error: keep going
+        }
+    } else if (res == 0) {
+        self->finish(0, true);
+    } else if (res == -ENOBUFS) {
+        // Flow control: the ring ran dry. Data stays in the socket; re-arm when buffers return.
+        if (!more && !self->stopping_ && !self->finished_) {
+            self->ring_->wait_for_buffers(&self->rearm_);
+        }
+    } else if (res == -ECANCELED && self->stopping_) {
+        // our own stop()
+    } else {
+        self->finish(res, false);
+    }
+    self->deliver();
+    if (!self->armed_ && self->stop_waiter_) {
+        self->shard_->schedule(std::exchange(self->stop_waiter_, {}));
+    }
+}
+
+void RecvStream::finish(std::int32_t error, bool eof) {
+    if (finished_) {
+        return;
+    }
+    finished_ = true;
+    final_error_ = error;
+    final_eof_ = eof;
+    ring_->cancel_wait(&rearm_);
+    if (armed_) {
+        shard_->cancel_op(this);
+    }
+}
+
+void RecvStream::deliver() {
+    if (reader_ != nullptr && (!chunks_.empty() || finished_ || stopping_)) {
+        reader_->wake(0);
+    }
+}
+
+RecvStream::NextAwaiter::NextAwaiter(RecvStream* stream, std::int64_t timeout_ms,
+                                     CancelToken token) noexcept
+    : stream_(stream),
+      timeout_ms_(timeout_ms),
+      token_(token),
+      timer_(&NextAwaiter::on_timer, this),
+      cancel_reg_(&NextAwaiter::on_cancel, this) {}
+
+RecvStream::NextAwaiter::~NextAwaiter() {
+    PYLON_ASSERT(!timer_.armed() && cancel_reg_.source == nullptr);
+}
+
+bool RecvStream::NextAwaiter::await_ready() noexcept {
+    RecvStream* s = stream_;
+    if (!s->chunks_.empty() || s->finished_ || s->stopping_) {
+        return true;
+    }
+    if (token_.cancelled()) {
+        wake_error_ = -ECANCELED;
+        return true;
+    }
+    s->start();
+    return false;
+}
+
+void RecvStream::NextAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+    PYLON_ASSERT_MSG(stream_->reader_ == nullptr, "one reader per RecvStream");
+    waiter_ = h;
+    stream_->reader_ = this;
+    if (timeout_ms_ > 0) {
+        stream_->shard_->timers().arm(&timer_, monotonic_ms() + timeout_ms_);
+    }
+    token_.add(&cancel_reg_);
+}
+
+void RecvStream::NextAwaiter::wake(std::int32_t error) noexcept {
+    wake_error_ = error;
+    stream_->reader_ = nullptr;
+    stream_->shard_->timers().cancel(&timer_);
+    CancelToken::remove(&cancel_reg_);
+    stream_->shard_->schedule(waiter_);
+}
+
+void RecvStream::NextAwaiter::on_timer(TimerNode* node) {
+    static_cast<NextAwaiter*>(node->context)->wake(-ETIME);
+}
+
+void RecvStream::NextAwaiter::on_cancel(CancelRegistration* reg) {
+    static_cast<NextAwaiter*>(reg->context)->wake(-ECANCELED);
+}
+
+RecvChunk RecvStream::NextAwaiter::await_resume() noexcept {
+    RecvStream* s = stream_;
+    if (!s->chunks_.empty()) {
+        return s->chunks_.pop();
+    }
+    if (s->finished_) {
+        return RecvChunk{Buffer{}, s->final_error_, s->final_eof_};
+    }
+    if (s->stopping_) {
+        return RecvChunk{Buffer{}, -ECANCELED, false};
+    }
+    return RecvChunk{Buffer{}, wake_error_, false};
+}
+
+bool RecvStream::StopAwaiter::await_ready() noexcept {
+    RecvStream* s = stream;
+    s->stopping_ = true;
+    s->ring_->cancel_wait(&s->rearm_);
+    while (!s->chunks_.empty()) {
+        s->chunks_.pop();  // returns the buffers
+    }
+    if (s->reader_ != nullptr) {
+        s->reader_->wake(-ECANCELED);
+    }
+    if (!s->armed_) {
+        return true;
+    }
+    s->shard_->cancel_op(s);
+    return false;
+}
+
+void RecvStream::StopAwaiter::await_suspend(std::coroutine_handle<> h) noexcept {
+    stream->stop_waiter_ = h;
+}
+
+}  // namespace pylon::reactor

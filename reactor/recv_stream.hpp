@@ -1,0 +1,107 @@
+// RecvStream: a multishot receive on one socket into the shard's provided-buffer ring. One SQE
+// keeps delivering chunks (Buffers) until EOF, an error, or a stop; the stream queues them
+// (bounded by the ring: each queued chunk holds a buffer) and hands them out with next().
+// -ENOBUFS ends the kernel's multishot but not the stream: it re-arms once about half of the
+// ring's buffers are back, and no data is lost (it stays in the socket). A consumer that stops
+// reading therefore exerts TCP backpressure instead of growing memory.
+//
+// Lifetime: the stream is a Completion the kernel points at while armed. Before destroying it,
+// co_await stop() (or read to EOF/error), which waits for the final CQE. Owned by one shard.
+#pragma once
+
+#include <coroutine>
+#include <cstdint>
+
+#include "reactor/buffer_ring.hpp"
+#include "reactor/cancel.hpp"
+#include "reactor/ring_queue.hpp"
+#include "reactor/shard.hpp"
+#include "reactor/timer_wheel.hpp"
+
+namespace pylon::reactor {
+
+struct RecvChunk {
+    Buffer buffer;           // data (non-empty) when error == 0 and !eof
+    std::int32_t error = 0;  // -errno: -ETIME (next() timed out), -ECANCELED, or a socket error
+    bool eof = false;        // the peer closed its side
+    bool ok() const noexcept { return error == 0 && !eof; }
+};
+
+class RecvStream final : public Completion {
+  public:
+    explicit RecvStream(int fd);
+    RecvStream(const RecvStream&) = delete;
+    RecvStream& operator=(const RecvStream&) = delete;
+    ~RecvStream();
+
+    int fd() const noexcept { return fd_; }
+    // Arms the multishot receive (idempotent while running).
+    void start();
+    // True after EOF, an error, or stop(): no more chunks will be queued.
+    bool finished() const noexcept { return finished_; }
+    std::uint64_t rearms() const noexcept { return rearms_; }
+
+    class NextAwaiter {
+      public:
+        NextAwaiter(RecvStream* stream, std::int64_t timeout_ms, CancelToken token) noexcept;
+        NextAwaiter(const NextAwaiter&) = delete;
+        NextAwaiter& operator=(const NextAwaiter&) = delete;
+        ~NextAwaiter();
+        bool await_ready() noexcept;
+        void await_suspend(std::coroutine_handle<> h) noexcept;
+        RecvChunk await_resume() noexcept;
+
+      private:
+        friend class RecvStream;
+        static void on_timer(TimerNode* node);
+        static void on_cancel(CancelRegistration* reg);
+        void wake(std::int32_t error) noexcept;
+
+        RecvStream* stream_;
+        std::int64_t timeout_ms_;
+        CancelToken token_;
+        std::coroutine_handle<> waiter_;
+        TimerNode timer_;
+        CancelRegistration cancel_reg_;
+        std::int32_t wake_error_ = 0;
+    };
+    // The next chunk. With a timeout or token, a chunk with error -ETIME / -ECANCELED comes back
+    // when they fire (the stream itself keeps running).
+    NextAwaiter next(std::int64_t timeout_ms = 0, CancelToken token = {}) noexcept {
+        return NextAwaiter(this, timeout_ms, token);
+    }
+
+    struct StopAwaiter {
+        RecvStream* stream;
+        bool await_ready() noexcept;
+        void await_suspend(std::coroutine_handle<> h) noexcept;
+        void await_resume() const noexcept {}
+    };
+    // Cancels the multishot receive and waits for its final completion. Queued chunks are
+    // released. Safe to call when not running.
+    StopAwaiter stop() noexcept { return StopAwaiter{this}; }
+
+  private:
+    static void on_cqe_fn(Completion* c, std::int32_t res, std::uint32_t flags);
+    static void on_buffers(RearmWaiter* w);
+    void arm();
+    void finish(std::int32_t error, bool eof);
+    void deliver();
+
+    int fd_;
+    Shard* shard_;
+    BufferRing* ring_;
+    RingQueue<RecvChunk> chunks_{16};
+    NextAwaiter* reader_ = nullptr;
+    std::coroutine_handle<> stop_waiter_;
+    RearmWaiter rearm_;
+    std::uint64_t rearms_ = 0;
+    bool armed_ = false;  // the kernel holds our multishot SQE
+    bool started_ = false;
+    bool stopping_ = false;
+    bool finished_ = false;
+    std::int32_t final_error_ = 0;
+    bool final_eof_ = false;
+};
+
+}  // namespace pylon::reactor
