@@ -1,12 +1,14 @@
-// pylon: the CLI and daemon. Thin: parses the command line and calls into engine/.
-#include <cstdio>
-#include <cstring>
+// pylon: the CLI and the daemon. Thin by design: everything lives in engine/.
+#include "engine/cli.hpp"
+
+#ifdef PYLON_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 int main(int argc, char** argv) {
-    if (argc > 1 && std::strcmp(argv[1], "--version") == 0) {
-        std::printf("pylon %s\n", PYLON_VERSION);
-        return 0;
-    }
-    std::printf("usage: pylon [--version]\n");
-    return 0;
+#ifdef PYLON_WITH_MIMALLOC
+    // Referencing mimalloc keeps the library linked (it overrides malloc process-wide).
+    (void)mi_version();
+#endif
+    return pylon::engine::cli_main(argc, argv);
 }
