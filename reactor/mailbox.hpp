@@ -33,6 +33,8 @@ class Mailbox {
     // is resumed once the message is in the queue.
     void send_or_hold(Message msg, std::coroutine_handle<> waiter = {});
     bool has_pending() const noexcept { return !pending_.empty(); }
+    // Sender thread: true when a push would succeed now.
+    bool has_room_for_sender() { return !queue_.full_for_producer(); }
     // Sender thread: push held messages while there is room. True when none are left.
     bool flush_pending();
 

@@ -201,6 +201,13 @@ bool Shard::inbound_pending() noexcept {
             return true;
         }
     }
+    // A receiver that drained a mailbox we are blocked on wakes us only if it saw us asleep;
+    // checking for room here (after announcing sleep) closes the window where it did not.
+    for (Mailbox* mb : outbound_blocked_) {
+        if (mb->has_room_for_sender()) {
+            return true;
+        }
+    }
     return false;
 }
 
