@@ -39,7 +39,8 @@ TEST(RecvStream, EnobufsIsFlowControlNotEof) {
     std::thread writer([&] {
         std::size_t off = 0;
         while (off < sent.size()) {
-            ssize_t n = ::write(fds[0], sent.data() + off, std::min<std::size_t>(4096, sent.size() - off));
+            ssize_t n =
+                ::write(fds[0], sent.data() + off, std::min<std::size_t>(4096, sent.size() - off));
             ASSERT_GT(n, 0);
             off += static_cast<std::size_t>(n);
         }

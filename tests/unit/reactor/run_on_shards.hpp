@@ -20,7 +20,8 @@ inline void run_on_shards(unsigned count, std::function<Task<void>(Shard&)> main
 }
 
 inline void run_on_shard(std::function<Task<void>()> main, ShardSetOptions options = {}) {
-    run_on_shards(1, [&main](Shard&) { return main(); }, std::move(options));
+    run_on_shards(
+        1, [&main](Shard&) { return main(); }, std::move(options));
 }
 
 }  // namespace pylon::reactor::testing

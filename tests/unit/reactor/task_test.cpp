@@ -43,7 +43,9 @@ TEST(Task, UnstartedTaskCanBeDestroyed) {
     EXPECT_EQ(started, 0);
 }
 
-Task<std::unique_ptr<int>> make_owned(int v) { co_return std::make_unique<int>(v); }
+Task<std::unique_ptr<int>> make_owned(int v) {
+    co_return std::make_unique<int>(v);
+}
 
 TEST(Task, MovesMoveOnlyResults) {
     auto p = run_sync(make_owned(7));

@@ -134,7 +134,8 @@ TEST(TimerWheel, MatchesReferenceModelUnderRandomLoad) {
         std::uint64_t action = rng.below(10);
         if (action < 5) {
             std::int64_t horizon = std::int64_t{1} << rng.below(28);
-            std::int64_t d = now + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(horizon)));
+            std::int64_t d =
+                now + static_cast<std::int64_t>(rng.below(static_cast<std::uint64_t>(horizon)));
             wheel.arm(&p.node, d);
             model[id] = d;
         } else if (action < 7) {
