@@ -1,0 +1,63 @@
+// SendQueue: the bounded queue of bytes a connection has accepted but not yet handed to the
+// kernel. Bytes are copied in (append) into owned fixed-size chunks; the sender gathers the
+// front of the queue into an iovec array for one sendmsg, and consume() drops what the kernel
+// took, so a short write simply leaves the rest at the front. Appending never moves bytes that a
+// gathered iovec points to (chunks have a fixed capacity), so the sender may append while a send
+// is in flight. Emptied chunks are kept on a small free list: a warmed-up queue does not
+// allocate. Pure data structure, one owner (a SocketStream on one shard).
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace pylon::net {
+
+class SendQueue {
+  public:
+    static constexpr std::size_t chunk_bytes = 16 * 1024;
+    static constexpr std::size_t free_chunks_max = 4;
+
+    explicit SendQueue(std::size_t queue_bytes_max);
+
+    std::size_t size_bytes() const noexcept { return size_bytes_; }
+    std::size_t room_bytes() const noexcept {
+        return size_bytes_ >= queue_bytes_max_ ? 0 : queue_bytes_max_ - size_bytes_;
+    }
+    std::size_t queue_bytes_max() const noexcept { return queue_bytes_max_; }
+    bool empty() const noexcept { return size_bytes_ == 0; }
+
+    // Copies as much of `bytes` as room_bytes() allows; returns the count copied.
+    std::size_t append(std::span<const std::uint8_t> bytes);
+    // Points up to iov_max iovecs at the front of the queue; returns how many were filled.
+    unsigned gather(iovec* iov, unsigned iov_max) const noexcept;
+    // The first n queued bytes were sent: drop them.
+    void consume(std::size_t n);
+    // Drops everything (after a failure).
+    void clear();
+
+  private:
+    struct Chunk {
+        std::unique_ptr<std::uint8_t[]> data;
+        std::size_t begin = 0;
+        std::size_t end = 0;
+    };
+    Chunk new_chunk();
+    Chunk& at(std::size_t i) noexcept { return ring_[(head_ + i) % ring_.size()]; }
+    const Chunk& at(std::size_t i) const noexcept { return ring_[(head_ + i) % ring_.size()]; }
+    void push_chunk();
+    void pop_chunk();
+
+    std::size_t queue_bytes_max_;
+    std::size_t size_bytes_ = 0;
+    std::vector<Chunk> ring_;  // fixed: enough chunks for queue_bytes_max_ plus partial ends
+    std::size_t head_ = 0;
+    std::size_t count_ = 0;
+    std::vector<std::unique_ptr<std::uint8_t[]>> free_;
+};
+
+}  // namespace pylon::net

@@ -1,0 +1,76 @@
+// Unix stream sockets: UnixListener (the control socket's server side) and unix_connect (its
+// client side). The listener's socket file is created with mode 0600 (the socket is fchmod'ed
+// before bind, which Linux applies to the new file, then chmod'ed again and checked); an
+// existing file at the path is replaced only if it is a socket that nobody accepts on (a
+// connect attempt is refused); a live one makes open() fail with Errc::exists. Each accepted
+// connection's peer uid (SO_PEERCRED) must be the listener's allowed uid (or root when
+// allow_root): others get the optional refusal bytes and are closed, and counted.
+// Owned by one shard; stop() before destroying (it also removes the socket file).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "net/socket_stream.hpp"
+#include "reactor/accept_stream.hpp"
+#include "reactor/cancel.hpp"
+#include "reactor/task.hpp"
+
+namespace pylon::net {
+
+struct UnixListenerOptions {
+    uid_t allowed_uid = static_cast<uid_t>(-1);  // -1: our effective uid
+    bool allow_root = true;
+    std::string refusal_bytes;              // sent to a refused peer before closing (may be empty)
+    std::uint32_t accept_backlog_max = 64;  // accepted, not yet taken connections
+    std::int64_t probe_timeout_ms = 500;    // the liveness check of an existing socket file
+    StreamOptions stream{};
+};
+
+class UnixListener {
+  public:
+    // Binds and listens on `path` (see the header paragraph for the stale-file rule).
+    static reactor::Task<Result<std::unique_ptr<UnixListener>>> open(std::string path,
+                                                                     UnixListenerOptions options);
+    static reactor::Task<Result<std::unique_ptr<UnixListener>>> open(std::string path) {
+        return open(std::move(path), UnixListenerOptions{});
+    }
+
+    UnixListener(const UnixListener&) = delete;
+    UnixListener& operator=(const UnixListener&) = delete;
+    ~UnixListener();
+
+    const std::string& path() const noexcept { return path_; }
+    std::uint64_t refused_count() const noexcept { return refused_; }
+
+    // The next connection from an allowed peer. Errc::cancelled after stop() or on the token.
+    reactor::Task<Result<std::unique_ptr<SocketStream>>> accept(reactor::CancelToken token = {});
+    // Stops accepting, closes the socket and unlinks the file. Idempotent.
+    reactor::Task<void> stop();
+
+  private:
+    UnixListener(int fd, std::string path, UnixListenerOptions options);
+    reactor::Task<void> refuse(int fd);
+
+    int fd_;
+    std::string path_;
+    UnixListenerOptions options_;
+    reactor::AcceptStream accepts_;
+    std::uint64_t refused_ = 0;
+    bool stopped_ = false;
+};
+
+// Connects to the Unix stream socket at `path`. (No class-type default arguments on
+// coroutines: g++ 12 mishandles them.)
+reactor::Task<Result<std::unique_ptr<SocketStream>>> unix_connect(std::string path,
+                                                                  std::int64_t connect_timeout_ms,
+                                                                  StreamOptions options,
+                                                                  reactor::CancelToken token = {});
+inline reactor::Task<Result<std::unique_ptr<SocketStream>>> unix_connect(std::string path) {
+    return unix_connect(std::move(path), 2000, StreamOptions{});
+}
+
+}  // namespace pylon::net

@@ -1,0 +1,47 @@
+#include "net/address.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "net/tcp.hpp"
+
+namespace pylon::net {
+namespace {
+
+TEST(Address, NumericHosts) {
+    auto v4 = Address::numeric("127.0.0.1", 11434);
+    ASSERT_TRUE(v4);
+    EXPECT_EQ(v4->family(), AF_INET);
+    EXPECT_EQ(v4->to_string(), "127.0.0.1:11434");
+    auto v6 = Address::numeric("[::1]", 443);
+    ASSERT_TRUE(v6);
+    EXPECT_EQ(v6->family(), AF_INET6);
+    EXPECT_EQ(v6->to_string(), "[::1]:443");
+    EXPECT_TRUE(Address::numeric("::1", 1));
+    EXPECT_FALSE(Address::numeric("localhost", 1));
+    EXPECT_FALSE(Address::numeric("[127.0.0.1]", 1));
+    EXPECT_FALSE(Address::numeric("", 1));
+    EXPECT_FALSE(Address::numeric("1.2.3.4.5", 1));
+    EXPECT_FALSE(Address::numeric(std::string(200, '1'), 1));
+    EXPECT_TRUE(is_numeric_host("10.0.0.1"));
+    EXPECT_FALSE(is_numeric_host("relay.example.com"));
+}
+
+TEST(Address, UnixPathBounds) {
+    auto a = Address::unix_path("/tmp/x.sock");
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->family(), AF_UNIX);
+    EXPECT_EQ(a->to_string(), "/tmp/x.sock");
+    EXPECT_FALSE(Address::unix_path(std::string(200, 'a')));
+    EXPECT_FALSE(Address::unix_path(""));
+}
+
+TEST(Address, HostPortNames) {
+    EXPECT_EQ(host_port_name("127.0.0.1", 80), "127.0.0.1:80");
+    EXPECT_EQ(host_port_name("::1", 80), "[::1]:80");
+    EXPECT_EQ(host_port_name("[::1]", 80), "[::1]:80");
+    EXPECT_EQ(host_port_name("relay.example.com", 443), "relay.example.com:443");
+}
+
+}  // namespace
+}  // namespace pylon::net
