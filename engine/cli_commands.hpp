@@ -6,6 +6,7 @@
 
 namespace pylon::engine {
 
-int cmd_start(CliContext& ctx);  // engine/cli_start.cpp
+int cmd_start(CliContext& ctx);   // engine/cli_start.cpp
+int cmd_config(CliContext& ctx);  // engine/cli_config.cpp
 
 }  // namespace pylon::engine

@@ -17,6 +17,16 @@ const std::vector<Command>& commands() {
              {0, "shards", true, false, "N", "Number of shards (default: CPUs available)"},
          },
          cmd_start},
+        {"config",
+         "Show the effective configuration, or the defaults",
+         "[--defaults] [--json] [-c PATH]",
+         {
+             {0, "defaults", false, false, "", "Print the commented default config.toml"},
+             {0, "json", false, false, "", "Print the effective configuration as JSON"},
+             {'c', "config", true, false, "PATH", "Config file (default <home>/config.toml)"},
+             {0, "markdown", false, false, "", "Print the docs/config.md reference"},
+         },
+         cmd_config},
     };
     return table;
 }

@@ -1,0 +1,127 @@
+#include "engine/config_file.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace pylon::engine {
+namespace {
+
+TEST(ConfigFile, EmptyTextGivesDefaults) {
+    auto r = parse_config_text("", "c.toml");
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r->config.min_price_msats, 1000);
+    EXPECT_TRUE(r->warnings.empty());
+}
+
+TEST(ConfigFile, PylonReadmeSampleWithoutNameParses) {
+    // Pylon v0.1 refused this (six mandatory keys); every key is optional here.
+    auto r =
+        parse_config_text("relays = [\"wss://relay.example\"]\nmin_price_msats = 2000\n", "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->config.relays, (std::vector<std::string>{"wss://relay.example"}));
+    EXPECT_EQ(r->config.min_price_msats, 2000);
+    EXPECT_EQ(r->config.name, "Pylon Provider");
+}
+
+TEST(ConfigFile, TablesAndNestedTables) {
+    auto r = parse_config_text(
+        "[limits]\njob_queue_max = 5\n[backends.ollama]\nurl = \"http://10.0.0.1:11434\"\n"
+        "[backends.llamacpp]\nargs = [\"-ngl\", \"99\"]\n[shards]\ncpus = [1, 3]\n",
+        "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->config.limits.job_queue_max, 5);
+    EXPECT_EQ(r->config.backends.ollama.url, "http://10.0.0.1:11434");
+    EXPECT_EQ(r->config.backends.llamacpp.args, (std::vector<std::string>{"-ngl", "99"}));
+    EXPECT_EQ(r->config.shards.cpus, (std::vector<std::int64_t>{1, 3}));
+}
+
+TEST(ConfigFile, SyntaxErrorNamesLineAndColumn) {
+    auto r = parse_config_text("name = \"x\"\nmin_price_msats = = 3\n", "/h/config.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message().rfind("/h/config.toml:2:", 0), 0u) << r.error().message();
+}
+
+TEST(ConfigFile, WrongTypeNamesKeyLineAndColumn) {
+    auto r = parse_config_text("name = \"x\"\n\nmin_price_msats = \"cheap\"\n", "c.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(),
+              "c.toml:3:19: min_price_msats: expected an integer, found a string");
+}
+
+TEST(ConfigFile, OutOfBoundsNamesTheBound) {
+    auto r = parse_config_text("[limits]\njob_queue_max = 0\n", "c.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(), "c.toml:2:17: limits.job_queue_max: 0 is below the minimum 1");
+    r = parse_config_text("network = \"moon\"\n", "c.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("c.toml:1:11: network: \"moon\" is not one of"),
+              std::string::npos)
+        << r.error().message();
+    r = parse_config_text("relays = [\"wss://a\", 3]\n", "c.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(),
+              "c.toml:1:10: relays: expected an array of strings, found an array");
+}
+
+TEST(ConfigFile, RuleBetweenKeysPointsAtTheKey) {
+    auto r = parse_config_text(
+        "[memory]\nmin_available_bytes = 10\ncritical_threshold_bytes = 20\n", "c.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message(),
+              "c.toml:3:28: memory.critical_threshold_bytes: must not exceed "
+              "memory.min_available_bytes");
+}
+
+TEST(ConfigFile, UnknownKeysAreWarningsWithTheirLine) {
+    auto r = parse_config_text(
+        "name = \"x\"\nmin_prize_msats = 3\n[limits]\nfoo = 1\n[nonsense]\nx = 1\n", "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->warnings.size(), 3u);
+    EXPECT_EQ(r->warnings[0], "c.toml:2:1: unknown key 'min_prize_msats' (ignored)");
+    EXPECT_EQ(r->warnings[1], "c.toml:4:1: unknown key 'limits.foo' (ignored)");
+    EXPECT_EQ(r->warnings[2].rfind("c.toml:5:", 0), 0u);
+    EXPECT_NE(r->warnings[2].find("unknown table [nonsense]"), std::string::npos);
+}
+
+TEST(ConfigFile, CodexTableIsAcceptedAndIgnoredWithANote) {
+    auto r = parse_config_text(
+        "[codex]\nenabled = true\nmodel = \"\"\nautonomy = \"supervised\"\n"
+        "approval_required_tools = [\"Write\", \"Edit\", \"Bash\"]\n",
+        "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_NE(r->warnings[0].find("note: [codex]"), std::string::npos);
+}
+
+TEST(ConfigFile, MissingFileIsDefaultsUnlessRequired) {
+    auto r = load_config_file("/nonexistent/pylon/config.toml");
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->file_found);
+    EXPECT_EQ(r->config.default_model, "llama3.2");
+    auto must = load_config_file("/nonexistent/pylon/config.toml", true);
+    ASSERT_FALSE(must.ok());
+    EXPECT_NE(must.error().message().find("/nonexistent/pylon/config.toml"), std::string::npos);
+}
+
+TEST(ConfigFile, ReadsAFile) {
+    char path[] = "/tmp/pylon-config-test-XXXXXX";
+    int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ::close(fd);
+    {
+        std::ofstream out(path);
+        out << "default_model = \"qwen\"\n[log]\nlevel = \"debug\"\n";
+    }
+    auto r = load_config_file(path);
+    ::unlink(path);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_TRUE(r->file_found);
+    EXPECT_EQ(r->config.default_model, "qwen");
+    EXPECT_EQ(r->config.log.level, "debug");
+}
+
+}  // namespace
+}  // namespace pylon::engine
