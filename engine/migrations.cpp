@@ -1,0 +1,161 @@
+#include "engine/migrations.hpp"
+
+namespace pylon::engine {
+namespace {
+
+// Pylon v0.1 (crates/pylon/src/db/mod.rs): the schema is kept as it was, including the
+// REFERENCES clauses that SQLite does not enforce without PRAGMA foreign_keys (Pylon never set
+// it, and neither do we, so that Pylon's databases keep opening).
+constexpr std::string_view k_001_initial_schema = R"sql(
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind INTEGER NOT NULL,
+    customer_pubkey TEXT NOT NULL,
+    status TEXT NOT NULL CHECK(status IN ('pending', 'processing', 'completed', 'failed', 'cancelled')),
+    price_msats INTEGER NOT NULL DEFAULT 0,
+    input_hash TEXT,
+    output_hash TEXT,
+    error_message TEXT,
+    started_at INTEGER NOT NULL,
+    completed_at INTEGER,
+    created_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE INDEX IF NOT EXISTS idx_jobs_status ON jobs(status);
+CREATE INDEX IF NOT EXISTS idx_jobs_customer ON jobs(customer_pubkey);
+CREATE INDEX IF NOT EXISTS idx_jobs_created ON jobs(created_at);
+
+CREATE TABLE IF NOT EXISTS earnings (
+    id TEXT PRIMARY KEY,
+    job_id TEXT REFERENCES jobs(id),
+    amount_msats INTEGER NOT NULL,
+    source TEXT NOT NULL CHECK(source IN ('job', 'tip', 'other')),
+    payment_hash TEXT,
+    preimage TEXT,
+    earned_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE INDEX IF NOT EXISTS idx_earnings_job ON earnings(job_id);
+CREATE INDEX IF NOT EXISTS idx_earnings_date ON earnings(earned_at);
+
+CREATE TABLE IF NOT EXISTS agents (
+    npub TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    lifecycle_state TEXT NOT NULL CHECK(lifecycle_state IN ('embryonic', 'active', 'dormant', 'terminated')),
+    balance_sats INTEGER NOT NULL DEFAULT 0,
+    tick_count INTEGER NOT NULL DEFAULT 0,
+    last_tick_at INTEGER,
+    memory_json TEXT,
+    goals_json TEXT,
+    created_at INTEGER NOT NULL DEFAULT (unixepoch()),
+    updated_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE INDEX IF NOT EXISTS idx_agents_state ON agents(lifecycle_state);
+
+CREATE TABLE IF NOT EXISTS tick_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    agent_npub TEXT NOT NULL REFERENCES agents(npub),
+    tick_number INTEGER NOT NULL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    actions_json TEXT,
+    cost_sats INTEGER,
+    duration_ms INTEGER,
+    created_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE INDEX IF NOT EXISTS idx_tick_history_agent ON tick_history(agent_npub);
+CREATE INDEX IF NOT EXISTS idx_tick_history_date ON tick_history(created_at);
+)sql";
+
+constexpr std::string_view k_002_invoices = R"sql(
+CREATE TABLE IF NOT EXISTS invoices (
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs(id),
+    bolt11 TEXT NOT NULL,
+    amount_msats INTEGER NOT NULL,
+    status TEXT NOT NULL DEFAULT 'pending' CHECK(status IN ('pending', 'paid', 'expired', 'cancelled')),
+    paid_amount_msats INTEGER,
+    created_at INTEGER NOT NULL DEFAULT (unixepoch()),
+    paid_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS idx_invoices_job ON invoices(job_id);
+CREATE INDEX IF NOT EXISTS idx_invoices_status ON invoices(status);
+CREATE INDEX IF NOT EXISTS idx_invoices_created ON invoices(created_at);
+)sql";
+
+// Ours: what a job needs to be traced, re-run after a restart and measured. Timestamps in ms
+// sit beside Pylon's second columns, which stay filled for Pylon's readers.
+constexpr std::string_view k_003_job_details = R"sql(
+ALTER TABLE jobs ADD COLUMN request_id TEXT;
+ALTER TABLE jobs ADD COLUMN received_at_ms INTEGER;
+ALTER TABLE jobs ADD COLUMN started_at_ms INTEGER;
+ALTER TABLE jobs ADD COLUMN completed_at_ms INTEGER;
+ALTER TABLE jobs ADD COLUMN bid_msats INTEGER;
+ALTER TABLE jobs ADD COLUMN relay_hint TEXT;
+ALTER TABLE jobs ADD COLUMN reply_relays TEXT;
+ALTER TABLE jobs ADD COLUMN request_json TEXT;
+ALTER TABLE jobs ADD COLUMN encrypted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN backend TEXT;
+ALTER TABLE jobs ADD COLUMN model TEXT;
+ALTER TABLE jobs ADD COLUMN prompt_tokens INTEGER;
+ALTER TABLE jobs ADD COLUMN completion_tokens INTEGER;
+ALTER TABLE jobs ADD COLUMN queue_ms INTEGER;
+ALTER TABLE jobs ADD COLUMN first_token_ms INTEGER;
+ALTER TABLE jobs ADD COLUMN total_ms INTEGER;
+ALTER TABLE jobs ADD COLUMN result_event_id TEXT;
+CREATE UNIQUE INDEX IF NOT EXISTS idx_jobs_request_id ON jobs(request_id)
+    WHERE request_id IS NOT NULL;
+ALTER TABLE earnings ADD COLUMN earned_at_ms INTEGER;
+ALTER TABLE invoices ADD COLUMN created_at_ms INTEGER;
+ALTER TABLE invoices ADD COLUMN paid_at_ms INTEGER;
+ALTER TABLE invoices ADD COLUMN expires_at INTEGER;
+)sql";
+
+// Every request id the node has handled (accepted or refused), so the same request from three
+// relays, or after a restart, runs once. Pruned by age.
+constexpr std::string_view k_004_processed_requests = R"sql(
+CREATE TABLE IF NOT EXISTS processed_requests (
+    request_id TEXT PRIMARY KEY,
+    outcome TEXT NOT NULL,
+    seen_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_processed_requests_seen ON processed_requests(seen_at_ms);
+)sql";
+
+// Per-relay subscription cursors (`since` after a restart) and small named node values (e.g.
+// when the NIP-89 announcement was last published).
+constexpr std::string_view k_005_node_state = R"sql(
+CREATE TABLE IF NOT EXISTS relay_cursors (
+    url TEXT PRIMARY KEY,
+    last_event_at INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS node_state (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
+)sql";
+
+constexpr Migration k_migrations[] = {
+    {"001_initial_schema", k_001_initial_schema},
+    {"002_invoices", k_002_invoices},
+    {"003_job_details", k_003_job_details},
+    {"004_processed_requests", k_004_processed_requests},
+    {"005_node_state", k_005_node_state},
+};
+
+}  // namespace
+
+const std::string_view migrations_table_sql = R"sql(
+CREATE TABLE IF NOT EXISTS migrations (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    applied_at INTEGER NOT NULL DEFAULT (unixepoch())
+)
+)sql";
+
+std::span<const Migration> migrations() {
+    return k_migrations;
+}
+
+}  // namespace pylon::engine

@@ -1,0 +1,240 @@
+// Store: pylon.db on its own thread, the only writer of the disk. Shards never wait on it: a
+// shard calls `co_await store.run([](StoreDb& db) { return db.complete_job(...); })`, the
+// request is queued to the store thread, runs there inside a transaction, and the coroutine
+// resumes on its own shard (through Shard::post_foreign) once that transaction has committed.
+// Non-shard threads (the embedding host, tests, the CLI's start-up) use run_sync(), which blocks.
+//
+// Batching: the thread takes every queued request (up to batch_writes_max) into one
+// transaction, each in its own savepoint (a failing request undoes only itself), then commits
+// once and answers them all. Idle, a request commits at once (well under a millisecond on a
+// local disk); under load the queue grows while a commit runs, so the next transaction carries
+// many requests. A failed commit fails every request of the batch. With WAL and
+// synchronous=NORMAL, a committed request survives kill -9 of the process.
+//
+// Bounds: at most queue_max requests are queued, shared out as a per-shard quota
+// (queue_max / shard_count); a shard at its quota waits (an AsyncSemaphore of that shard)
+// before queueing more: backpressure, never growth. flush() returns once everything queued
+// before it has committed. close() answers what is queued, commits, closes the database and
+// joins the thread; requests after close() fail with Errc::closed. Once an hour of idleness the
+// thread prunes processed request ids older than processed_requests_keep_ms.
+//
+// Thread rules: run() from a shard of the ShardSet sized at open (shard_count); run_sync() from
+// any other thread; close() from the owner after every shard stopped using it.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "engine/store_db.hpp"
+#include "reactor/shard.hpp"
+#include "reactor/sync.hpp"
+#include "reactor/task.hpp"
+
+namespace pylon::engine {
+
+struct StoreOptions {
+    StoreDbOptions db;
+    unsigned shard_count = 1;
+    std::size_t queue_max = 4096;
+    std::size_t batch_writes_max = 1024;
+    std::int64_t processed_requests_keep_ms = 2LL * 24 * 3600 * 1000;
+    std::int64_t maintenance_interval_ms = 3600 * 1000;
+};
+
+struct StoreStats {
+    std::uint64_t requests = 0;
+    std::uint64_t batches = 0;
+    std::uint64_t batch_max = 0;  // largest batch so far
+    std::uint64_t failed_commits = 0;
+    std::uint64_t pruned_requests = 0;
+};
+
+// One queued request; implemented by Store's awaiters.
+class StoreRequest {
+  public:
+    virtual ~StoreRequest() = default;
+    // On the store thread: runs the request; false if it failed (its savepoint is undone).
+    virtual bool execute(StoreDb& db) = 0;
+    // On the store thread: the batch did not commit; the result becomes this error.
+    virtual void fail(const Error& error) = 0;
+    // On the store thread, after the commit: hand the result back to the caller.
+    virtual void complete() = 0;
+};
+
+class Store {
+  public:
+    // Opens the database on a new store thread; returns once it is open (or failed).
+    static Result<std::unique_ptr<Store>> open(StoreOptions options);
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+    ~Store();
+
+    // Shard side. fn(StoreDb&) returns Status or Result<T>; the Task yields the same type.
+    // g++ 12 destroys a lambda temporary with non-trivial captures twice when it appears in a
+    // co_await expression: name the lambda first (`auto fn = [...]...; co_await
+    // store.run(std::move(fn));`), or use call().
+    template <typename F>
+    reactor::Task<std::invoke_result_t<F&, StoreDb&>> run(F fn);
+    // Shard side: runs db.*method(args...) on the store thread, e.g.
+    //   Status st = co_await store.call(&StoreDb::fail_job, job_id, reason, now_ms);
+    // The arguments are copied (std::string for string_view parameters is fine).
+    template <typename M, typename... A>
+    reactor::Task<std::invoke_result_t<M, StoreDb&, A&...>> call(M method, A... args);
+    // Any non-shard thread: the same, blocking until committed.
+    template <typename F>
+    std::invoke_result_t<F&, StoreDb&> run_sync(F fn);
+    // Shard side: resumes once every request queued before it has committed.
+    reactor::Task<Status> flush();
+
+    void close();
+    bool closed() const noexcept { return closing_.load(std::memory_order_acquire); }
+    StoreStats stats() const;
+    // Requests queued by shard `shard` so far (that shard's counter; read it on that shard).
+    std::uint64_t shard_requests(unsigned shard) const noexcept;
+    unsigned shard_count() const noexcept { return options_.shard_count; }
+
+  private:
+    template <typename F, typename R>
+    class ShardRequest;
+    template <typename F, typename R>
+    class SyncRequest;
+    template <typename Req>
+    struct Enqueue;
+    struct alignas(64) ShardQuota {
+        explicit ShardQuota(std::uint32_t n) : slots(n) {}
+        reactor::AsyncSemaphore slots;
+        std::uint64_t requests = 0;
+    };
+
+    explicit Store(StoreOptions options);
+    bool enqueue(StoreRequest* request);  // false once closing
+    void thread_main(std::unique_ptr<StoreDb> db);
+    void run_batch(StoreDb& db, std::vector<StoreRequest*>& batch);
+    void maintenance(StoreDb& db);
+    ShardQuota& quota();
+
+    StoreOptions options_;
+    std::vector<std::unique_ptr<ShardQuota>> quotas_;
+    std::thread thread_;
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<StoreRequest*> queue_;
+    std::atomic<bool> closing_{false};
+    bool joined_ = false;
+    StoreStats stats_;  // under mutex_
+};
+
+// -- Implementation of the templates --
+
+template <typename F, typename R>
+class Store::ShardRequest final : public StoreRequest {
+  public:
+    ShardRequest(F fn, reactor::Shard* shard) : fn_(std::move(fn)), shard_(shard) {}
+    bool execute(StoreDb& db) override {
+        result_.emplace(fn_(db));
+        return result_->ok();
+    }
+    void fail(const Error& error) override { result_.emplace(error); }
+    void complete() override {
+        std::coroutine_handle<> h = waiter_;
+        reactor::Shard* shard = shard_;
+        shard->post_foreign(reactor::Message([shard, h]() { shard->schedule(h); }));
+    }
+    void set_waiter(std::coroutine_handle<> h) { waiter_ = h; }
+    R take() { return std::move(*result_); }
+
+  private:
+    F fn_;
+    reactor::Shard* shard_;
+    std::coroutine_handle<> waiter_;
+    std::optional<R> result_;
+};
+
+template <typename F, typename R>
+class Store::SyncRequest final : public StoreRequest {
+  public:
+    explicit SyncRequest(F fn) : fn_(std::move(fn)) {}
+    bool execute(StoreDb& db) override {
+        result_.emplace(fn_(db));
+        return result_->ok();
+    }
+    void fail(const Error& error) override { result_.emplace(error); }
+    void complete() override {
+        std::lock_guard lock(mutex_);
+        done_ = true;
+        cv_.notify_one();
+    }
+    R wait() {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [this] { return done_; });
+        return std::move(*result_);
+    }
+
+  private:
+    F fn_;
+    std::optional<R> result_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool done_ = false;
+};
+
+// Queues the request as the coroutine suspends; the store thread's answer resumes it.
+template <typename Req>
+struct Store::Enqueue {
+    Store* store;
+    Req* request;
+    bool queued = false;
+    bool await_ready() const noexcept { return false; }
+    bool await_suspend(std::coroutine_handle<> h) {
+        request->set_waiter(h);
+        queued = store->enqueue(request);
+        return queued;  // not queued (closing): resume at once
+    }
+    bool await_resume() const noexcept { return queued; }
+};
+
+template <typename F>
+reactor::Task<std::invoke_result_t<F&, StoreDb&>> Store::run(F fn) {
+    using R = std::invoke_result_t<F&, StoreDb&>;
+    ShardQuota& q = quota();
+    if (closed() || !(co_await q.slots.acquire())) {
+        co_return R(Error(Errc::closed, "the store is closed"));
+    }
+    q.requests++;
+    ShardRequest<F, R> request(std::move(fn), &reactor::Shard::current());
+    bool queued = co_await Enqueue<ShardRequest<F, R>>{this, &request};
+    q.slots.release();
+    if (!queued) {
+        co_return R(Error(Errc::closed, "the store is closed"));
+    }
+    co_return request.take();
+}
+
+template <typename M, typename... A>
+reactor::Task<std::invoke_result_t<M, StoreDb&, A&...>> Store::call(M method, A... args) {
+    auto fn = [method, ... captured = std::move(args)](StoreDb& db) mutable {
+        return (db.*method)(captured...);
+    };
+    co_return co_await run(std::move(fn));
+}
+
+template <typename F>
+std::invoke_result_t<F&, StoreDb&> Store::run_sync(F fn) {
+    using R = std::invoke_result_t<F&, StoreDb&>;
+    SyncRequest<F, R> request(std::move(fn));
+    if (!enqueue(&request)) {
+        return R(Error(Errc::closed, "the store is closed"));
+    }
+    return request.wait();
+}
+
+}  // namespace pylon::engine

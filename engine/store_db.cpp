@@ -1,0 +1,893 @@
+#include "engine/store_db.hpp"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+#include "engine/migrations.hpp"
+#include "proto/json_reader.hpp"
+#include "proto/json_writer.hpp"
+#include "proto/random_source.hpp"
+#include "reactor/log.hpp"
+
+namespace pylon::engine {
+namespace {
+
+constexpr std::int64_t journal_size_limit_bytes = 64 * 1024 * 1024;
+constexpr std::size_t reply_relays_json_bytes_max = 16 * 1024;
+
+// Binds parameters in order, steps, reads columns; resets the statement when done. Bound text
+// must outlive the Query (SQLITE_STATIC: no copy).
+class Query {
+  public:
+    explicit Query(sqlite3_stmt* stmt) : stmt_(stmt) {}
+    Query(const Query&) = delete;
+    Query& operator=(const Query&) = delete;
+    ~Query() {
+        sqlite3_reset(stmt_);
+        sqlite3_clear_bindings(stmt_);
+    }
+
+    Query& text(std::string_view v) {
+        sqlite3_bind_text(stmt_, ++index_, v.data(), static_cast<int>(v.size()),
+                          static_cast<sqlite3_destructor_type>(nullptr));
+        return *this;
+    }
+    Query& text_or_null(std::string_view v) {
+        if (v.empty()) {
+            sqlite3_bind_null(stmt_, ++index_);
+            return *this;
+        }
+        return text(v);
+    }
+    Query& int64(std::int64_t v) {
+        sqlite3_bind_int64(stmt_, ++index_, v);
+        return *this;
+    }
+    Query& opt(const std::optional<std::int64_t>& v) {
+        if (v) {
+            return int64(*v);
+        }
+        sqlite3_bind_null(stmt_, ++index_);
+        return *this;
+    }
+    int step() { return sqlite3_step(stmt_); }
+
+    std::int64_t col_int(int i) const { return sqlite3_column_int64(stmt_, i); }
+    bool col_null(int i) const { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+    std::optional<std::int64_t> col_opt(int i) const {
+        if (col_null(i)) {
+            return std::nullopt;
+        }
+        return col_int(i);
+    }
+    std::string col_text(int i) const {
+        const unsigned char* p = sqlite3_column_text(stmt_, i);
+        if (p == nullptr) {
+            return {};
+        }
+        return std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(stmt_, i)));
+    }
+
+  private:
+    sqlite3_stmt* stmt_;
+    int index_ = 0;
+};
+
+Errc errc_of(int rc) {
+    switch (rc & 0xff) {
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+            return Errc::corrupt;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return Errc::busy;
+        case SQLITE_CONSTRAINT:
+            return Errc::exists;
+        case SQLITE_CANTOPEN:
+            return Errc::not_found;
+        case SQLITE_READONLY:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+            return Errc::permission;
+        case SQLITE_FULL:
+        case SQLITE_IOERR:
+            return Errc::io;
+        default:
+            return Errc::internal;
+    }
+}
+
+// True if the file at `path` starts with SQLite's header (or is empty: a fresh file).
+Result<bool> looks_like_sqlite(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return Error::from_errno(errno, "open " + path);
+    }
+    std::array<char, 16> header{};
+    ssize_t n = ::read(fd, header.data(), header.size());
+    int err = errno;
+    ::close(fd);
+    if (n < 0) {
+        return Error::from_errno(err, "read " + path);
+    }
+    if (n == 0) {
+        return true;
+    }
+    return n == 16 && std::memcmp(header.data(), "SQLite format 3", 16) == 0;
+}
+
+bool file_exists(const std::string& path) {
+    return ::access(path.c_str(), F_OK) == 0;
+}
+
+std::string relays_to_json(const std::vector<std::string>& relays) {
+    std::string out;
+    proto::JsonWriter w(out);
+    w.begin_array();
+    for (const std::string& r : relays) {
+        w.string(r);
+    }
+    w.end_array();
+    return out;
+}
+
+std::vector<std::string> relays_from_json(const std::string& json) {
+    std::vector<std::string> out;
+    if (json.empty() || json.size() > reply_relays_json_bytes_max) {
+        return out;
+    }
+    proto::JsonReader reader;
+    simdjson::dom::element root;
+    simdjson::dom::array arr;
+    if (reader.parse(json, root) != proto::Reject::none ||
+        proto::json_array(root, arr) != proto::Reject::none) {
+        return out;
+    }
+    for (simdjson::dom::element e : arr) {
+        std::string_view s;
+        if (proto::json_string(e, 4096, s) == proto::Reject::none) {
+            out.emplace_back(s);
+        }
+    }
+    return out;
+}
+
+std::string new_earning_id() {
+    std::array<std::uint8_t, 16> b{};
+    proto::csprng().fill(b);
+    b[6] = static_cast<std::uint8_t>((b[6] & 0x0f) | 0x40);  // uuid v4
+    b[8] = static_cast<std::uint8_t>((b[8] & 0x3f) | 0x80);
+    static const char* hex = "0123456789abcdef";
+    std::string out = "earn-";
+    for (std::size_t i = 0; i < b.size(); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            out += '-';
+        }
+        out += hex[b[i] >> 4];
+        out += hex[b[i] & 15];
+    }
+    return out;
+}
+
+constexpr const char* k_job_columns =
+    "id, request_id, kind, customer_pubkey, status, price_msats, error_message, created_at, "
+    "started_at, completed_at, backend, model, prompt_tokens, completion_tokens, queue_ms, "
+    "first_token_ms, total_ms";
+
+proto::JobInfo read_job_row(const Query& q) {
+    proto::JobInfo j;
+    j.id = q.col_text(0);
+    j.request_id = q.col_text(1);
+    j.kind = static_cast<std::uint32_t>(q.col_int(2));
+    j.customer_pubkey = q.col_text(3);
+    j.status = q.col_text(4);
+    j.price_msats = q.col_int(5);
+    j.error_message = q.col_text(6);
+    j.created_at = q.col_int(7);
+    j.started_at = q.col_opt(8);
+    j.completed_at = q.col_opt(9);
+    j.backend = q.col_text(10);
+    j.model = q.col_text(11);
+    j.prompt_tokens = q.col_opt(12);
+    j.completion_tokens = q.col_opt(13);
+    j.queue_ms = q.col_opt(14);
+    j.first_token_ms = q.col_opt(15);
+    j.total_ms = q.col_opt(16);
+    return j;
+}
+
+}  // namespace
+
+std::string job_id_for_request(std::string_view request_id) {
+    return "job_" + std::string(request_id.substr(0, 16));
+}
+
+Result<std::unique_ptr<StoreDb>> StoreDb::open_memory() {
+    return open(StoreDbOptions{":memory:", false, 0});
+}
+
+Result<std::unique_ptr<StoreDb>> StoreDb::open(const StoreDbOptions& options) {
+    const std::string& path = options.path;
+    bool memory = path == ":memory:";
+    bool exists = !memory && file_exists(path);
+    if (!memory && !exists && options.read_only) {
+        return Error(Errc::not_found, path + " does not exist");
+    }
+    if (exists) {
+        auto header = looks_like_sqlite(path);
+        if (!header.ok()) {
+            return std::move(header).error();
+        }
+        if (!header.value()) {
+            return Error(Errc::corrupt, path +
+                                            " is not a SQLite database; refusing to use it "
+                                            "(the file was left untouched)");
+        }
+        // Check it through a read-only connection first: nothing is written to a database we
+        // then refuse.
+        sqlite3* probe = nullptr;
+        int rc = sqlite3_open_v2(path.c_str(), &probe, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+        std::unique_ptr<StoreDb> check(new StoreDb(probe, true));
+        if (rc != SQLITE_OK) {
+            return check->sqlite_error(rc, "open " + path);
+        }
+        PYLON_TRY(check->configure(options.busy_timeout_ms));
+        PYLON_TRY(check->check_schema(options.read_only));
+        if (options.read_only) {
+            return check;
+        }
+    }
+    sqlite3* db = nullptr;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+    std::unique_ptr<StoreDb> store(new StoreDb(db, false));
+    if (rc != SQLITE_OK) {
+        return store->sqlite_error(rc, "open " + path);
+    }
+    PYLON_TRY(store->configure(options.busy_timeout_ms));
+    PYLON_TRY(store->migrate());
+    return store;
+}
+
+StoreDb::~StoreDb() {
+    for (auto& [sql, stmt] : statements_) {
+        sqlite3_finalize(stmt);
+    }
+    if (db_ != nullptr) {
+        if (!read_only_) {
+            sqlite3_exec(db_, "PRAGMA optimize", nullptr, nullptr, nullptr);
+        }
+        sqlite3_close_v2(db_);
+    }
+}
+
+Error StoreDb::sqlite_error(int rc, std::string_view context) const {
+    std::string msg(context);
+    msg += ": ";
+    msg += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+        msg += " (the database is damaged; it was left untouched: move it aside to start afresh)";
+    }
+    return Error(errc_of(rc), std::move(msg));
+}
+
+Status StoreDb::exec(std::string_view sql) {
+    std::string text(sql);
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+        std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+        sqlite3_free(err);
+        return Error(errc_of(rc), "sqlite: " + msg);
+    }
+    return Ok{};
+}
+
+Status StoreDb::configure(std::int64_t busy_timeout_ms) {
+    sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_ms));
+    sqlite3_extended_result_codes(db_, 1);
+    if (read_only_) {
+        return Ok{};
+    }
+    PYLON_TRY(exec("PRAGMA journal_mode=WAL"));
+    PYLON_TRY(exec("PRAGMA synchronous=NORMAL"));
+    return exec("PRAGMA journal_size_limit=" + std::to_string(journal_size_limit_bytes));
+}
+
+Status StoreDb::check_schema(bool require_current) {
+    auto q = statement("PRAGMA quick_check");
+    if (!q.ok()) {
+        return std::move(q).error();
+    }
+    {
+        Query check(q.value());
+        int rc = check.step();
+        if (rc != SQLITE_ROW) {
+            return sqlite_error(rc, "check database");
+        }
+        std::string verdict = check.col_text(0);
+        if (verdict != "ok") {
+            return Error(Errc::corrupt, "the database is damaged (" + verdict +
+                                            "); it was left untouched: move it aside to "
+                                            "start afresh");
+        }
+    }
+    auto has_table = statement(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'migrations'");
+    if (!has_table.ok()) {
+        return std::move(has_table).error();
+    }
+    Query t(has_table.value());
+    if (t.step() != SQLITE_ROW || t.col_int(0) == 0) {
+        return require_current ? Error(Errc::not_found, "the database has no schema yet")
+                               : Status(Ok{});
+    }
+    auto applied = applied_migrations();
+    if (!applied.ok()) {
+        return std::move(applied).error();
+    }
+    for (const std::string& name : applied.value()) {
+        bool known = false;
+        for (const Migration& m : migrations()) {
+            known = known || m.name == name;
+        }
+        if (!known) {
+            return Error(Errc::corrupt, "the database was written by a newer Pylon (migration '" +
+                                            name +
+                                            "' is unknown to this version); refusing to open "
+                                            "it (left untouched)");
+        }
+    }
+    if (require_current && applied->size() < migrations().size()) {
+        return Error(Errc::unsupported,
+                     "the database schema is older than this Pylon; run `pylon start` once to "
+                     "upgrade it");
+    }
+    return Ok{};
+}
+
+Result<std::vector<std::string>> StoreDb::applied_migrations() {
+    auto q = statement("SELECT name FROM migrations ORDER BY id");
+    if (!q.ok()) {
+        return std::move(q).error();
+    }
+    Query rows(q.value());
+    std::vector<std::string> names;
+    int rc = SQLITE_ROW;
+    while ((rc = rows.step()) == SQLITE_ROW) {
+        names.push_back(rows.col_text(0));
+    }
+    if (rc != SQLITE_DONE) {
+        return sqlite_error(rc, "read migrations");
+    }
+    return names;
+}
+
+Status StoreDb::migrate() {
+    PYLON_TRY(check_schema(false));
+    PYLON_TRY(exec(migrations_table_sql));
+    auto applied = applied_migrations();
+    if (!applied.ok()) {
+        return std::move(applied).error();
+    }
+    for (const Migration& m : migrations()) {
+        bool done = false;
+        for (const std::string& name : applied.value()) {
+            done = done || name == m.name;
+        }
+        if (done) {
+            continue;
+        }
+        PYLON_TRY(exec("BEGIN IMMEDIATE"));
+        Status st = exec(m.sql);
+        if (st.ok()) {
+            st = exec("INSERT INTO migrations (name) VALUES ('" + std::string(m.name) + "')");
+        }
+        if (!st.ok()) {
+            (void)exec("ROLLBACK");
+            return Error(st.error().code(),
+                         "migration " + std::string(m.name) + ": " + st.error().message());
+        }
+        PYLON_TRY(exec("COMMIT"));
+        LOG_INFO("database: applied migration %.*s", static_cast<int>(m.name.size()),
+                 m.name.data());
+    }
+    return Ok{};
+}
+
+Result<sqlite3_stmt*> StoreDb::statement(std::string_view sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) {
+        return it->second;
+    }
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    if (rc != SQLITE_OK) {
+        return sqlite_error(rc, "prepare");
+    }
+    statements_.emplace(sql, stmt);
+    return stmt;
+}
+
+Status StoreDb::begin() {
+    return exec("BEGIN IMMEDIATE");
+}
+Status StoreDb::commit() {
+    return exec("COMMIT");
+}
+Status StoreDb::rollback() {
+    return exec("ROLLBACK");
+}
+Status StoreDb::savepoint() {
+    return exec("SAVEPOINT request");
+}
+Status StoreDb::release_savepoint() {
+    return exec("RELEASE request");
+}
+Status StoreDb::rollback_to_savepoint() {
+    PYLON_TRY(exec("ROLLBACK TO request"));
+    return exec("RELEASE request");
+}
+bool StoreDb::in_transaction() const {
+    return sqlite3_get_autocommit(db_) == 0;
+}
+
+// Runs a statement that returns no rows with the bindings done by `bind`.
+#define PYLON_STORE_RUN(sql, context, bind_expr)       \
+    do {                                               \
+        auto stmt_ = statement(sql);                   \
+        if (!stmt_.ok()) {                             \
+            return std::move(stmt_).error();           \
+        }                                              \
+        Query q(stmt_.value());                        \
+        bind_expr;                                     \
+        int rc_ = q.step();                            \
+        if (rc_ != SQLITE_DONE && rc_ != SQLITE_ROW) { \
+            return sqlite_error(rc_, context);         \
+        }                                              \
+    } while (0)
+
+Result<bool> StoreDb::remember_request(std::string_view request_id, std::string_view outcome,
+                                       std::int64_t at_ms) {
+    PYLON_STORE_RUN(
+        "INSERT OR IGNORE INTO processed_requests (request_id, outcome, seen_at_ms) "
+        "VALUES (?, ?, ?)",
+        "remember request", q.text(request_id).text(outcome).int64(at_ms));
+    return sqlite3_changes(db_) == 1;
+}
+
+Result<bool> StoreDb::request_seen(std::string_view request_id) {
+    auto stmt = statement("SELECT 1 FROM processed_requests WHERE request_id = ?");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    q.text(request_id);
+    int rc = q.step();
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return sqlite_error(rc, "request seen");
+    }
+    return rc == SQLITE_ROW;
+}
+
+Result<std::vector<std::string>> StoreDb::requests_seen_since(std::int64_t since_ms,
+                                                              std::size_t limit_max) {
+    auto stmt = statement(
+        "SELECT request_id FROM processed_requests WHERE seen_at_ms >= ? "
+        "ORDER BY seen_at_ms DESC LIMIT ?");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    q.int64(since_ms).int64(static_cast<std::int64_t>(limit_max));
+    std::vector<std::string> ids;
+    int rc = SQLITE_ROW;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        ids.push_back(q.col_text(0));
+    }
+    if (rc != SQLITE_DONE) {
+        return sqlite_error(rc, "requests seen");
+    }
+    return ids;
+}
+
+Result<std::int64_t> StoreDb::prune_requests(std::int64_t before_ms) {
+    PYLON_STORE_RUN("DELETE FROM processed_requests WHERE seen_at_ms < ?", "prune requests",
+                    q.int64(before_ms));
+    return static_cast<std::int64_t>(sqlite3_changes(db_));
+}
+
+Status StoreDb::insert_job(const NewJob& job) {
+    std::string relays = relays_to_json(job.reply_relays);
+    PYLON_STORE_RUN(
+        "INSERT INTO jobs (id, kind, customer_pubkey, status, price_msats, started_at, "
+        "created_at, request_id, received_at_ms, bid_msats, relay_hint, reply_relays, "
+        "request_json, encrypted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert job " + job.id,
+        q.text(job.id)
+            .int64(job.kind)
+            .text(job.customer_pubkey)
+            .text(job.status)
+            .int64(job.price_msats)
+            .int64(job.received_at_ms / 1000)
+            .int64(job.received_at_ms / 1000)
+            .text_or_null(job.request_id)
+            .int64(job.received_at_ms)
+            .opt(job.bid_msats)
+            .text_or_null(job.relay_hint)
+            .text(relays)
+            .text_or_null(job.request_json)
+            .int64(job.encrypted ? 1 : 0));
+    return Ok{};
+}
+
+Result<AcceptOutcome> StoreDb::accept_job(const NewJob& job) {
+    bool own_tx = !in_transaction();
+    if (own_tx) {
+        PYLON_TRY(begin());
+    }
+    auto fresh = remember_request(job.request_id, "accepted", job.received_at_ms);
+    Status st = fresh.ok() ? Status(Ok{}) : Status(fresh.error());
+    if (st.ok() && fresh.value()) {
+        st = insert_job(job);
+    }
+    if (!st.ok()) {
+        if (own_tx) {
+            (void)rollback();
+        }
+        return std::move(st).error();
+    }
+    if (own_tx) {
+        PYLON_TRY(commit());
+    }
+    return fresh.value() ? AcceptOutcome::accepted : AcceptOutcome::duplicate;
+}
+
+Status StoreDb::mark_processing(std::string_view job_id, std::int64_t at_ms,
+                                std::string_view model) {
+    PYLON_STORE_RUN(
+        "UPDATE jobs SET status = 'processing', started_at_ms = ?, model = coalesce(?, model) "
+        "WHERE id = ?",
+        "mark job processing", q.int64(at_ms).text_or_null(model).text(job_id));
+    if (sqlite3_changes(db_) == 0) {
+        return Error(Errc::not_found, "no job " + std::string(job_id));
+    }
+    return Ok{};
+}
+
+Status StoreDb::record_metrics(std::string_view job_id, const JobMetrics& m) {
+    PYLON_STORE_RUN(
+        "UPDATE jobs SET backend = coalesce(?, backend), model = coalesce(?, model), "
+        "prompt_tokens = coalesce(?, prompt_tokens), "
+        "completion_tokens = coalesce(?, completion_tokens), queue_ms = coalesce(?, queue_ms), "
+        "first_token_ms = coalesce(?, first_token_ms), total_ms = coalesce(?, total_ms) "
+        "WHERE id = ?",
+        "record job metrics",
+        q.text_or_null(m.backend)
+            .text_or_null(m.model)
+            .opt(m.prompt_tokens)
+            .opt(m.completion_tokens)
+            .opt(m.queue_ms)
+            .opt(m.first_token_ms)
+            .opt(m.total_ms)
+            .text(job_id));
+    if (sqlite3_changes(db_) == 0) {
+        return Error(Errc::not_found, "no job " + std::string(job_id));
+    }
+    return Ok{};
+}
+
+Status StoreDb::complete_job(std::string_view job_id, const JobCompletion& c) {
+    PYLON_STORE_RUN(
+        "UPDATE jobs SET status = 'completed', price_msats = ?, completed_at = ?, "
+        "completed_at_ms = ?, result_event_id = coalesce(?, result_event_id) WHERE id = ?",
+        "complete job",
+        q.int64(c.price_msats)
+            .int64(c.at_ms / 1000)
+            .int64(c.at_ms)
+            .text_or_null(c.result_event_id)
+            .text(job_id));
+    if (sqlite3_changes(db_) == 0) {
+        return Error(Errc::not_found, "no job " + std::string(job_id));
+    }
+    PYLON_TRY(record_metrics(job_id, c.metrics));
+    if (c.earned_msats) {
+        auto earned = record_earning(job_id, *c.earned_msats, "job", c.payment_hash, c.at_ms);
+        if (!earned.ok()) {
+            return std::move(earned).error();
+        }
+    }
+    return Ok{};
+}
+
+Status StoreDb::set_final_status(std::string_view job_id, std::string_view status,
+                                 std::string_view reason, std::int64_t at_ms) {
+    PYLON_STORE_RUN(
+        "UPDATE jobs SET status = ?, error_message = ?, completed_at = ?, completed_at_ms = ? "
+        "WHERE id = ?",
+        "finish job", q.text(status).text(reason).int64(at_ms / 1000).int64(at_ms).text(job_id));
+    if (sqlite3_changes(db_) == 0) {
+        return Error(Errc::not_found, "no job " + std::string(job_id));
+    }
+    return Ok{};
+}
+
+Status StoreDb::fail_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms) {
+    return set_final_status(job_id, "failed", reason, at_ms);
+}
+
+Status StoreDb::cancel_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms) {
+    return set_final_status(job_id, "cancelled", reason, at_ms);
+}
+
+Result<std::optional<proto::JobInfo>> StoreDb::get_job(std::string_view job_id) {
+    static const std::string sql =
+        std::string("SELECT ") + k_job_columns + " FROM jobs WHERE id = ?";
+    auto stmt = statement(sql);
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    q.text(job_id);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+        return std::optional<proto::JobInfo>();
+    }
+    if (rc != SQLITE_ROW) {
+        return sqlite_error(rc, "get job");
+    }
+    return std::optional<proto::JobInfo>(read_job_row(q));
+}
+
+Result<std::vector<proto::JobInfo>> StoreDb::list_jobs(const JobQuery& query) {
+    static const std::string sql =
+        std::string("SELECT ") + k_job_columns +
+        " FROM jobs WHERE (?1 IS NULL OR status = ?1) ORDER BY created_at DESC, "
+        "coalesce(received_at_ms, 0) DESC, rowid DESC LIMIT ?2";
+    auto stmt = statement(sql);
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    q.text_or_null(query.status).int64(static_cast<std::int64_t>(query.limit));
+    std::vector<proto::JobInfo> jobs;
+    int rc = SQLITE_ROW;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        jobs.push_back(read_job_row(q));
+    }
+    if (rc != SQLITE_DONE) {
+        return sqlite_error(rc, "list jobs");
+    }
+    return jobs;
+}
+
+Result<std::vector<UnfinishedJob>> StoreDb::unfinished_jobs() {
+    auto stmt = statement(
+        "SELECT id, coalesce(request_id, ''), kind, customer_pubkey, status, "
+        "coalesce(received_at_ms, started_at * 1000), attempts, coalesce(relay_hint, ''), "
+        "coalesce(reply_relays, ''), coalesce(request_json, '') FROM jobs "
+        "WHERE status IN ('pending', 'processing') ORDER BY rowid");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    std::vector<UnfinishedJob> jobs;
+    int rc = SQLITE_ROW;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        UnfinishedJob j;
+        j.id = q.col_text(0);
+        j.request_id = q.col_text(1);
+        j.kind = static_cast<std::uint32_t>(q.col_int(2));
+        j.customer_pubkey = q.col_text(3);
+        j.status = q.col_text(4);
+        j.received_at_ms = q.col_int(5);
+        j.attempts = q.col_int(6);
+        j.relay_hint = q.col_text(7);
+        j.reply_relays = relays_from_json(q.col_text(8));
+        j.request_json = q.col_text(9);
+        jobs.push_back(std::move(j));
+    }
+    if (rc != SQLITE_DONE) {
+        return sqlite_error(rc, "unfinished jobs");
+    }
+    return jobs;
+}
+
+Result<Reconciliation> StoreDb::reconcile(std::int64_t now_ms, std::int64_t rerun_window_ms,
+                                          std::string_view reason) {
+    auto jobs = unfinished_jobs();
+    if (!jobs.ok()) {
+        return std::move(jobs).error();
+    }
+    Reconciliation out;
+    for (UnfinishedJob& j : jobs.value()) {
+        bool fresh = now_ms - j.received_at_ms <= rerun_window_ms && !j.request_json.empty();
+        if (fresh) {
+            PYLON_STORE_RUN(
+                "UPDATE jobs SET status = 'pending', attempts = attempts + 1 WHERE id = ?",
+                "requeue job", q.text(j.id));
+            j.attempts++;
+            out.rerun.push_back(std::move(j));
+        } else {
+            PYLON_TRY(fail_job(j.id, reason, now_ms));
+            out.failed.push_back(std::move(j));
+        }
+    }
+    return out;
+}
+
+Result<bool> StoreDb::record_earning(std::string_view job_id, std::int64_t amount_msats,
+                                     std::string_view source, std::string_view payment_hash,
+                                     std::int64_t at_ms) {
+    std::string id = new_earning_id();
+    PYLON_STORE_RUN(
+        "INSERT INTO earnings (id, job_id, amount_msats, source, payment_hash, earned_at, "
+        "earned_at_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE ?4 <> 'job' OR ?2 IS NULL OR "
+        "NOT EXISTS (SELECT 1 FROM earnings WHERE job_id = ?2 AND source = 'job')",
+        "record earning",
+        q.text(id)
+            .text_or_null(job_id)
+            .int64(amount_msats)
+            .text(source)
+            .text_or_null(payment_hash)
+            .int64(at_ms / 1000)
+            .int64(at_ms));
+    return sqlite3_changes(db_) == 1;
+}
+
+Status StoreDb::insert_invoice(std::string_view id, std::string_view job_id,
+                               std::string_view bolt11, std::int64_t amount_msats,
+                               std::int64_t at_ms, std::int64_t expires_at) {
+    PYLON_STORE_RUN(
+        "INSERT INTO invoices (id, job_id, bolt11, amount_msats, created_at, created_at_ms, "
+        "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "insert invoice",
+        q.text(id)
+            .text(job_id)
+            .text(bolt11)
+            .int64(amount_msats)
+            .int64(at_ms / 1000)
+            .int64(at_ms)
+            .int64(expires_at));
+    return Ok{};
+}
+
+Status StoreDb::mark_invoice_paid(std::string_view id, std::int64_t paid_msats,
+                                  std::int64_t at_ms) {
+    PYLON_STORE_RUN(
+        "UPDATE invoices SET status = 'paid', paid_amount_msats = ?, paid_at = ?, "
+        "paid_at_ms = ? WHERE id = ?",
+        "mark invoice paid", q.int64(paid_msats).int64(at_ms / 1000).int64(at_ms).text(id));
+    if (sqlite3_changes(db_) == 0) {
+        return Error(Errc::not_found, "no invoice " + std::string(id));
+    }
+    return Ok{};
+}
+
+Result<proto::EarningsReport> StoreDb::earnings(std::uint64_t recent_limit) {
+    proto::EarningsReport report;
+    {
+        auto stmt = statement(
+            "SELECT coalesce(sum(amount_msats), 0), count(DISTINCT job_id) FROM earnings");
+        if (!stmt.ok()) {
+            return std::move(stmt).error();
+        }
+        Query q(stmt.value());
+        if (int rc = q.step(); rc != SQLITE_ROW) {
+            return sqlite_error(rc, "earnings total");
+        }
+        report.total_msats = q.col_int(0);
+        report.job_count = q.col_int(1);
+    }
+    {
+        auto stmt = statement(
+            "SELECT source, sum(amount_msats) FROM earnings GROUP BY source ORDER BY source");
+        if (!stmt.ok()) {
+            return std::move(stmt).error();
+        }
+        Query q(stmt.value());
+        int rc = SQLITE_ROW;
+        while ((rc = q.step()) == SQLITE_ROW) {
+            report.by_source.emplace_back(q.col_text(0), q.col_int(1));
+        }
+        if (rc != SQLITE_DONE) {
+            return sqlite_error(rc, "earnings by source");
+        }
+    }
+    auto stmt = statement(
+        "SELECT id, coalesce(job_id, ''), amount_msats, source, earned_at FROM earnings "
+        "ORDER BY earned_at DESC, coalesce(earned_at_ms, 0) DESC, rowid DESC LIMIT ?");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    q.int64(static_cast<std::int64_t>(recent_limit));
+    int rc = SQLITE_ROW;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        report.recent.push_back(proto::EarningInfo{q.col_text(0), q.col_text(1), q.col_int(2),
+                                                   q.col_text(3), q.col_int(4)});
+    }
+    if (rc != SQLITE_DONE) {
+        return sqlite_error(rc, "recent earnings");
+    }
+    return report;
+}
+
+Result<StoreCounts> StoreDb::counts() {
+    auto stmt = statement(
+        "SELECT (SELECT count(*) FROM jobs WHERE status = 'completed'), "
+        "(SELECT coalesce(sum(amount_msats), 0) FROM earnings), (SELECT count(*) FROM jobs)");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    if (int rc = q.step(); rc != SQLITE_ROW) {
+        return sqlite_error(rc, "counts");
+    }
+    return StoreCounts{static_cast<std::uint64_t>(q.col_int(0)),
+                       static_cast<std::uint64_t>(q.col_int(1)),
+                       static_cast<std::uint64_t>(q.col_int(2))};
+}
+
+Result<std::optional<std::int64_t>> StoreDb::relay_cursor(std::string_view url) {
+    auto stmt = statement("SELECT last_event_at FROM relay_cursors WHERE url = ?");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    q.text(url);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+        return std::optional<std::int64_t>();
+    }
+    if (rc != SQLITE_ROW) {
+        return sqlite_error(rc, "relay cursor");
+    }
+    return std::optional<std::int64_t>(q.col_int(0));
+}
+
+Status StoreDb::set_relay_cursor(std::string_view url, std::int64_t last_event_at,
+                                 std::int64_t at_ms) {
+    PYLON_STORE_RUN(
+        "INSERT INTO relay_cursors (url, last_event_at, updated_at_ms) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(url) DO UPDATE SET last_event_at = max(last_event_at, ?2), "
+        "updated_at_ms = ?3",
+        "set relay cursor", q.text(url).int64(last_event_at).int64(at_ms));
+    return Ok{};
+}
+
+Result<std::optional<std::string>> StoreDb::state_value(std::string_view key) {
+    auto stmt = statement("SELECT value FROM node_state WHERE key = ?");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    q.text(key);
+    int rc = q.step();
+    if (rc == SQLITE_DONE) {
+        return std::optional<std::string>();
+    }
+    if (rc != SQLITE_ROW) {
+        return sqlite_error(rc, "state value");
+    }
+    return std::optional<std::string>(q.col_text(0));
+}
+
+Status StoreDb::set_state_value(std::string_view key, std::string_view value, std::int64_t at_ms) {
+    PYLON_STORE_RUN(
+        "INSERT INTO node_state (key, value, updated_at_ms) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(key) DO UPDATE SET value = ?2, updated_at_ms = ?3",
+        "set state value", q.text(key).text(value).int64(at_ms));
+    return Ok{};
+}
+
+#undef PYLON_STORE_RUN
+
+}  // namespace pylon::engine

@@ -1,0 +1,191 @@
+// StoreDb: one SQLite connection to pylon.db and the typed operations on it: Pylon v0.1's schema
+// plus ours (engine/migrations.hpp). Opening checks before it changes anything: a file that is
+// not a database, a damaged one (PRAGMA quick_check), or one written by a newer Pylon (an
+// unknown migration) is refused with a clear message and left untouched; otherwise WAL mode,
+// synchronous=NORMAL and a busy timeout are set and missing migrations applied, each in its own
+// transaction. A read-only open (the CLI reading jobs and earnings while no daemon runs) never
+// writes and needs an up-to-date schema.
+//
+// Synchronous and not thread-safe: the daemon's only StoreDb lives on the store thread
+// (engine/store.hpp), which batches requests into transactions with begin()/commit() and
+// savepoints; tests and the CLI use a StoreDb directly on their own thread.
+//
+// Jobs keep Pylon's row shape: id = "job_" + the first 16 hex characters of the request event
+// id (job_id_for_request), seconds in Pylon's columns, and ours beside them (full request id,
+// milliseconds, backend, model, tokens, timings). Earnings are recorded at most once per job.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "proto/control_protocol.hpp"
+#include "reactor/result.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace pylon::engine {
+
+struct StoreDbOptions {
+    std::string path;  // ":memory:" for a private in-memory database
+    bool read_only = false;
+    std::int64_t busy_timeout_ms = 5000;
+};
+
+// A job as accepted by intake (status `pending` unless told otherwise).
+struct NewJob {
+    std::string id;          // job_id_for_request(request_id)
+    std::string request_id;  // 64 hex
+    std::uint32_t kind = 0;
+    std::string customer_pubkey;
+    std::int64_t received_at_ms = 0;  // unix ms
+    std::string status = "pending";
+    std::int64_t price_msats = 0;
+    std::optional<std::int64_t> bid_msats;
+    std::string relay_hint;                 // the relay the request came from
+    std::vector<std::string> reply_relays;  // the request's `relays` tag
+    std::string request_json;               // the request event, to re-run it after a restart
+    bool encrypted = false;
+};
+
+struct JobMetrics {
+    std::string backend;
+    std::string model;
+    std::optional<std::int64_t> prompt_tokens;
+    std::optional<std::int64_t> completion_tokens;
+    std::optional<std::int64_t> queue_ms;
+    std::optional<std::int64_t> first_token_ms;
+    std::optional<std::int64_t> total_ms;
+};
+
+struct JobCompletion {
+    std::int64_t at_ms = 0;  // unix ms
+    std::int64_t price_msats = 0;
+    std::optional<std::int64_t> earned_msats;  // records one `job` earning when set
+    std::string payment_hash;
+    std::string result_event_id;
+    JobMetrics metrics;
+};
+
+// A job left `pending` or `processing` by a previous run.
+struct UnfinishedJob {
+    std::string id;
+    std::string request_id;
+    std::uint32_t kind = 0;
+    std::string customer_pubkey;
+    std::string status;
+    std::int64_t received_at_ms = 0;
+    std::int64_t attempts = 0;
+    std::string relay_hint;
+    std::vector<std::string> reply_relays;
+    std::string request_json;
+};
+
+struct Reconciliation {
+    std::vector<UnfinishedJob> rerun;   // young enough: set back to pending, attempts + 1
+    std::vector<UnfinishedJob> failed;  // too old (or unknown request): marked failed
+};
+
+struct StoreCounts {
+    std::uint64_t jobs_completed = 0;
+    std::uint64_t earnings_msats = 0;
+    std::uint64_t jobs_total = 0;
+};
+
+struct JobQuery {
+    std::uint64_t limit = 10;
+    std::string status;  // "" = any
+};
+
+enum class AcceptOutcome : std::uint8_t { accepted, duplicate };
+
+// "job_" + the first 16 characters of the request id (Pylon v0.1's job id).
+std::string job_id_for_request(std::string_view request_id);
+
+class StoreDb {
+  public:
+    static Result<std::unique_ptr<StoreDb>> open(const StoreDbOptions& options);
+    static Result<std::unique_ptr<StoreDb>> open_memory();
+    StoreDb(const StoreDb&) = delete;
+    StoreDb& operator=(const StoreDb&) = delete;
+    ~StoreDb();
+
+    bool read_only() const noexcept { return read_only_; }
+    // Names of the applied migrations, in order.
+    Result<std::vector<std::string>> applied_migrations();
+
+    // Transactions (the store thread batches requests with these).
+    Status begin();
+    Status commit();
+    Status rollback();
+    Status savepoint();
+    Status release_savepoint();
+    Status rollback_to_savepoint();
+    bool in_transaction() const;
+
+    // -- Requests and jobs --
+    // Remembers the request id (outcome: accepted, refused, ignored, ...); true if it was new.
+    Result<bool> remember_request(std::string_view request_id, std::string_view outcome,
+                                  std::int64_t at_ms);
+    Result<bool> request_seen(std::string_view request_id);
+    // Request ids seen at or after since_ms (to fill the intake's DedupCache at start).
+    Result<std::vector<std::string>> requests_seen_since(std::int64_t since_ms,
+                                                         std::size_t limit_max);
+    Result<std::int64_t> prune_requests(std::int64_t before_ms);
+    // Dedup check, request id and job row in one step: duplicate if the id was seen before.
+    Result<AcceptOutcome> accept_job(const NewJob& job);
+    Status insert_job(const NewJob& job);
+    Status mark_processing(std::string_view job_id, std::int64_t at_ms, std::string_view model);
+    Status record_metrics(std::string_view job_id, const JobMetrics& metrics);
+    Status complete_job(std::string_view job_id, const JobCompletion& completion);
+    Status fail_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms);
+    Status cancel_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms);
+    Result<std::optional<proto::JobInfo>> get_job(std::string_view job_id);
+    Result<std::vector<proto::JobInfo>> list_jobs(const JobQuery& query);
+    Result<std::vector<UnfinishedJob>> unfinished_jobs();
+    // Jobs received within rerun_window_ms of now go back to `pending` for another run; older
+    // ones become `failed` with `reason`.
+    Result<Reconciliation> reconcile(std::int64_t now_ms, std::int64_t rerun_window_ms,
+                                     std::string_view reason);
+
+    // -- Money --
+    // Records an earning; for source "job", at most one per job (false if one exists).
+    Result<bool> record_earning(std::string_view job_id, std::int64_t amount_msats,
+                                std::string_view source, std::string_view payment_hash,
+                                std::int64_t at_ms);
+    Status insert_invoice(std::string_view id, std::string_view job_id, std::string_view bolt11,
+                          std::int64_t amount_msats, std::int64_t at_ms, std::int64_t expires_at);
+    Status mark_invoice_paid(std::string_view id, std::int64_t paid_msats, std::int64_t at_ms);
+    Result<proto::EarningsReport> earnings(std::uint64_t recent_limit);
+    Result<StoreCounts> counts();
+
+    // -- Node state --
+    Result<std::optional<std::int64_t>> relay_cursor(std::string_view url);
+    Status set_relay_cursor(std::string_view url, std::int64_t last_event_at, std::int64_t at_ms);
+    Result<std::optional<std::string>> state_value(std::string_view key);
+    Status set_state_value(std::string_view key, std::string_view value, std::int64_t at_ms);
+
+    // Runs SQL with no results (tests, maintenance).
+    Status exec(std::string_view sql);
+
+  private:
+    StoreDb(sqlite3* db, bool read_only) : db_(db), read_only_(read_only) {}
+    Status configure(std::int64_t busy_timeout_ms);
+    Status migrate();
+    Status check_schema(bool require_current);
+    Result<sqlite3_stmt*> statement(std::string_view sql);
+    Error sqlite_error(int rc, std::string_view context) const;
+    Status set_final_status(std::string_view job_id, std::string_view status,
+                            std::string_view reason, std::int64_t at_ms);
+
+    sqlite3* db_;
+    bool read_only_;
+    std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
+};
+
+}  // namespace pylon::engine

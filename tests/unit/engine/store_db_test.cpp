@@ -1,0 +1,290 @@
+#include "engine/store_db.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "engine/migrations.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace pylon::engine {
+namespace {
+
+std::string request_id(int n) {
+    // Distinct in the first 16 characters, which make the job id.
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "%016llx%048x",
+                  static_cast<unsigned long long>(n + 1) * 0x9e3779b97f4a7c15ull, n);
+    return std::string(buf, 64);
+}
+
+NewJob make_job(int n, std::int64_t at_ms = 1'700'000'000'000) {
+    NewJob j;
+    j.request_id = request_id(n);
+    j.id = job_id_for_request(j.request_id);
+    j.kind = 5050;
+    j.customer_pubkey = std::string(64, 'c');
+    j.received_at_ms = at_ms;
+    j.relay_hint = "wss://relay.example";
+    j.reply_relays = {"wss://a.example", "wss://b.example"};
+    j.request_json = "{\"id\":\"" + j.request_id + "\"}";
+    return j;
+}
+
+std::unique_ptr<StoreDb> memory_db() {
+    auto db = StoreDb::open_memory();
+    EXPECT_TRUE(db.ok()) << db.error().message();
+    return std::move(db.value());
+}
+
+TEST(StoreDb, FreshDatabaseHasEveryMigrationInOrder) {
+    auto db = memory_db();
+    auto applied = db->applied_migrations();
+    ASSERT_TRUE(applied.ok());
+    ASSERT_EQ(applied->size(), migrations().size());
+    EXPECT_EQ((*applied)[0], "001_initial_schema");
+    EXPECT_EQ((*applied)[1], "002_invoices");
+}
+
+TEST(StoreDb, PylonSchemaChecksAreKept) {
+    auto db = memory_db();
+    EXPECT_FALSE(db->exec("INSERT INTO jobs (id, kind, customer_pubkey, status, started_at) "
+                          "VALUES ('j', 5050, 'c', 'done', 1)")
+                     .ok());
+    EXPECT_FALSE(
+        db->exec("INSERT INTO earnings (id, amount_msats, source) VALUES ('e', 1, 'x')").ok());
+    EXPECT_FALSE(db->exec("INSERT INTO agents (npub, name, lifecycle_state) "
+                          "VALUES ('n', 'a', 'spawning')")
+                     .ok());
+    EXPECT_FALSE(db->exec("INSERT INTO invoices (id, job_id, bolt11, amount_msats, status) "
+                          "VALUES ('i', 'j', 'b', 1, 'lost')")
+                     .ok());
+    EXPECT_TRUE(
+        db->exec("INSERT INTO tick_history (agent_npub, tick_number) VALUES ('n', 1)").ok());
+}
+
+TEST(StoreDb, JobLifecycleRecordsTimingsAndEarningsOnce) {
+    auto db = memory_db();
+    NewJob job = make_job(1);
+    ASSERT_EQ(db->accept_job(job).value(), AcceptOutcome::accepted);
+    EXPECT_EQ(job.id, "job_" + request_id(1).substr(0, 16));
+    ASSERT_TRUE(db->mark_processing(job.id, job.received_at_ms + 5, "llama3.2").ok());
+    JobCompletion done;
+    done.at_ms = job.received_at_ms + 900;
+    done.price_msats = 1000;
+    done.earned_msats = 1000;
+    done.metrics = {"ollama", "llama3.2", 12, 34, 5, 40, 895};
+    ASSERT_TRUE(db->complete_job(job.id, done).ok());
+    // A second completion (a retry) does not count the money twice.
+    ASSERT_TRUE(db->complete_job(job.id, done).ok());
+    auto row = db->get_job(job.id);
+    ASSERT_TRUE(row.ok() && row->has_value());
+    const proto::JobInfo& j = **row;
+    EXPECT_EQ(j.status, "completed");
+    EXPECT_EQ(j.request_id, job.request_id);
+    EXPECT_EQ(j.price_msats, 1000);
+    EXPECT_EQ(j.backend, "ollama");
+    EXPECT_EQ(j.completion_tokens, 34);
+    EXPECT_EQ(j.first_token_ms, 40);
+    EXPECT_EQ(j.completed_at, done.at_ms / 1000);
+    auto counts = db->counts();
+    ASSERT_TRUE(counts.ok());
+    EXPECT_EQ(counts->jobs_completed, 1u);
+    EXPECT_EQ(counts->earnings_msats, 1000u);
+    auto report = db->earnings(10);
+    ASSERT_TRUE(report.ok());
+    EXPECT_EQ(report->total_msats, 1000);
+    EXPECT_EQ(report->job_count, 1);
+    ASSERT_EQ(report->recent.size(), 1u);
+    EXPECT_EQ(report->recent[0].id.rfind("earn-", 0), 0u);
+    EXPECT_EQ(report->recent[0].id.size(), 5u + 36u);
+    EXPECT_EQ(report->by_source,
+              (std::vector<std::pair<std::string, std::int64_t>>{{"job", 1000}}));
+    // Tips are not limited to one.
+    EXPECT_TRUE(db->record_earning(job.id, 50, "tip", "", done.at_ms).value());
+    EXPECT_TRUE(db->record_earning(job.id, 50, "tip", "", done.at_ms).value());
+    EXPECT_EQ(db->counts()->earnings_msats, 1100u);
+}
+
+TEST(StoreDb, SameRequestTwiceIsADuplicate) {
+    auto db = memory_db();
+    NewJob job = make_job(7);
+    EXPECT_EQ(db->accept_job(job).value(), AcceptOutcome::accepted);
+    EXPECT_EQ(db->accept_job(job).value(), AcceptOutcome::duplicate);
+    EXPECT_TRUE(db->request_seen(job.request_id).value());
+    EXPECT_FALSE(db->request_seen(request_id(8)).value());
+    EXPECT_TRUE(db->remember_request(request_id(8), "refused", 5).value());
+    EXPECT_FALSE(db->remember_request(request_id(8), "refused", 6).value());
+    auto since = db->requests_seen_since(0, 100);
+    ASSERT_TRUE(since.ok());
+    EXPECT_EQ(since->size(), 2u);
+    EXPECT_EQ(db->prune_requests(100).value(), 1);  // the one seen at 5 ms
+    EXPECT_EQ(db->counts()->jobs_total, 1u);
+}
+
+TEST(StoreDb, FailAndCancelRecordTheReason) {
+    auto db = memory_db();
+    NewJob a = make_job(1);
+    NewJob b = make_job(2);
+    ASSERT_TRUE(db->insert_job(a).ok());
+    ASSERT_TRUE(db->insert_job(b).ok());
+    ASSERT_TRUE(db->fail_job(a.id, "backend unavailable", a.received_at_ms + 1).ok());
+    ASSERT_TRUE(db->cancel_job(b.id, "deleted by the customer", b.received_at_ms + 1).ok());
+    EXPECT_EQ(db->get_job(a.id).value()->error_message, "backend unavailable");
+    EXPECT_EQ(db->get_job(b.id).value()->status, "cancelled");
+    EXPECT_EQ(db->fail_job("job_missing", "x", 1).error().code(), Errc::not_found);
+    auto failed = db->list_jobs({10, "failed"});
+    ASSERT_TRUE(failed.ok());
+    ASSERT_EQ(failed->size(), 1u);
+    EXPECT_EQ((*failed)[0].id, a.id);
+    auto all = db->list_jobs({1, ""});
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ(all->size(), 1u);
+}
+
+TEST(StoreDb, ReconcileRerunsYoungJobsAndFailsOldOnes) {
+    auto db = memory_db();
+    std::int64_t now = 1'700'000'100'000;
+    NewJob young = make_job(1, now - 10'000);
+    NewJob old = make_job(2, now - 3'600'000);
+    NewJob done = make_job(3, now - 5'000);
+    for (const NewJob& j : {young, old, done}) {
+        ASSERT_TRUE(db->insert_job(j).ok());
+    }
+    ASSERT_TRUE(db->mark_processing(young.id, now - 9'000, "m").ok());
+    ASSERT_TRUE(db->complete_job(done.id, JobCompletion{now - 1000, 0, {}, "", "", {}}).ok());
+    auto r = db->reconcile(now, 300'000, "interrupted by a restart");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->rerun.size(), 1u);
+    EXPECT_EQ(r->rerun[0].id, young.id);
+    EXPECT_EQ(r->rerun[0].attempts, 1);
+    EXPECT_EQ(r->rerun[0].reply_relays, young.reply_relays);
+    EXPECT_EQ(r->rerun[0].request_json, young.request_json);
+    ASSERT_EQ(r->failed.size(), 1u);
+    EXPECT_EQ(r->failed[0].id, old.id);
+    EXPECT_EQ(db->get_job(young.id).value()->status, "pending");
+    EXPECT_EQ(db->get_job(old.id).value()->error_message, "interrupted by a restart");
+    EXPECT_EQ(db->unfinished_jobs()->size(), 1u);
+}
+
+TEST(StoreDb, InvoicesAndNodeState) {
+    auto db = memory_db();
+    NewJob job = make_job(1);
+    ASSERT_TRUE(db->insert_job(job).ok());
+    ASSERT_TRUE(db->insert_invoice("inv_1", job.id, "lnbc1", 1000, 5000, 3605).ok());
+    ASSERT_TRUE(db->mark_invoice_paid("inv_1", 1000, 6000).ok());
+    EXPECT_EQ(db->mark_invoice_paid("inv_2", 1, 1).error().code(), Errc::not_found);
+    EXPECT_FALSE(db->relay_cursor("wss://r").value().has_value());
+    ASSERT_TRUE(db->set_relay_cursor("wss://r", 100, 1).ok());
+    ASSERT_TRUE(db->set_relay_cursor("wss://r", 90, 2).ok());  // never goes back
+    EXPECT_EQ(db->relay_cursor("wss://r").value(), 100);
+    ASSERT_TRUE(db->set_state_value("nip89_published_at", "123", 1).ok());
+    EXPECT_EQ(db->state_value("nip89_published_at").value(), "123");
+}
+
+TEST(StoreDb, FileDatabaseReopensAndMigrationsAreIdempotent) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir->file("pylon.db");
+    {
+        auto db = StoreDb::open({path});
+        ASSERT_TRUE(db.ok()) << db.error().message();
+        ASSERT_TRUE((*db)->insert_job(make_job(1)).ok());
+    }
+    for (int i = 0; i < 2; i++) {
+        auto db = StoreDb::open({path});
+        ASSERT_TRUE(db.ok()) << db.error().message();
+        EXPECT_EQ((*db)->applied_migrations()->size(), migrations().size());
+        EXPECT_EQ((*db)->counts()->jobs_total, 1u);
+    }
+    auto ro = StoreDb::open({path, true});
+    ASSERT_TRUE(ro.ok()) << ro.error().message();
+    EXPECT_EQ((*ro)->list_jobs({10, ""})->size(), 1u);
+    EXPECT_FALSE((*ro)->insert_job(make_job(2)).ok());
+}
+
+TEST(StoreDb, PylonV01DatabaseUpgradesInPlace) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir->file("pylon.db");
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+        std::string sql = std::string(migrations_table_sql) + ";" +
+                          std::string(migrations()[0].sql) + std::string(migrations()[1].sql) +
+                          "INSERT INTO migrations (name) VALUES ('001_initial_schema');"
+                          "INSERT INTO migrations (name) VALUES ('002_invoices');"
+                          "INSERT INTO jobs (id, kind, customer_pubkey, status, started_at) "
+                          "VALUES ('job_abc', 5050, 'c', 'completed', 1);";
+        ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    auto ro = StoreDb::open({path, true});
+    ASSERT_FALSE(ro.ok());
+    EXPECT_NE(ro.error().message().find("pylon start"), std::string::npos);
+    auto db = StoreDb::open({path});
+    ASSERT_TRUE(db.ok()) << db.error().message();
+    auto jobs = (*db)->list_jobs({10, ""});
+    ASSERT_TRUE(jobs.ok());
+    ASSERT_EQ(jobs->size(), 1u);
+    EXPECT_EQ((*jobs)[0].id, "job_abc");
+    EXPECT_EQ((*jobs)[0].request_id, "");
+}
+
+TEST(StoreDb, NewerSchemaIsRefusedAndLeftUntouched) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir->file("pylon.db");
+    {
+        auto db = StoreDb::open({path});
+        ASSERT_TRUE(db.ok());
+        ASSERT_TRUE(
+            (*db)->exec("INSERT INTO migrations (name) VALUES ('099_from_the_future')").ok());
+    }
+    auto before = test::read_file(path);
+    ASSERT_TRUE(before.ok());
+    auto db = StoreDb::open({path});
+    ASSERT_FALSE(db.ok());
+    EXPECT_EQ(db.error().code(), Errc::corrupt);
+    EXPECT_NE(db.error().message().find("099_from_the_future"), std::string::npos);
+    EXPECT_NE(db.error().message().find("newer Pylon"), std::string::npos);
+    EXPECT_EQ(test::read_file(path).value(), before.value());
+}
+
+TEST(StoreDb, CorruptFileIsRefusedAndLeftUntouched) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir->file("pylon.db");
+    std::string garbage(8192, 'x');
+    ASSERT_TRUE(test::write_file(path, garbage).ok());
+    auto db = StoreDb::open({path});
+    ASSERT_FALSE(db.ok());
+    EXPECT_EQ(db.error().code(), Errc::corrupt);
+    EXPECT_NE(db.error().message().find("not a SQLite database"), std::string::npos);
+    EXPECT_EQ(test::read_file(path).value(), garbage);
+
+    // A real database with a damaged page: valid header, broken b-tree.
+    std::string damaged = dir->file("damaged.db");
+    {
+        auto good = StoreDb::open({damaged});
+        ASSERT_TRUE(good.ok());
+        for (int i = 0; i < 200; i++) {
+            ASSERT_TRUE((*good)->insert_job(make_job(i)).ok());
+        }
+        ASSERT_TRUE((*good)->exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    }
+    std::string bytes = test::read_file(damaged).value();
+    ASSERT_GT(bytes.size(), 4096u * 4);
+    for (std::size_t i = 4096 * 2; i < bytes.size(); i += 7) {
+        bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+    }
+    ASSERT_TRUE(test::write_file(damaged, bytes).ok());
+    auto bad = StoreDb::open({damaged});
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code(), Errc::corrupt) << bad.error().message();
+    EXPECT_NE(bad.error().message().find("untouched"), std::string::npos);
+    EXPECT_EQ(test::read_file(damaged).value(), bytes);
+}
+
+}  // namespace
+}  // namespace pylon::engine
