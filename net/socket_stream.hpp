@@ -55,6 +55,11 @@ class SocketStream final : public ByteStream {
     reactor::Task<void> close() override;
     bool closed() const noexcept override { return closed_; }
 
+    // False once the stream failed, is closing, or the peer closed its side (a pooled idle
+    // connection the server dropped). True does not promise the next request will succeed.
+    bool maybe_reusable() const noexcept {
+        return !failed_ && !closing_ && !closed_ && !recv_.finished() && out_.empty();
+    }
     // The error that ended the stream, if any.
     const std::optional<Error>& failure() const noexcept { return failed_; }
 

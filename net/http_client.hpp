@@ -1,0 +1,119 @@
+// HttpClient: the HTTP/1.1 client Pylon uses for local inference backends (Ollama,
+// llama-server). One HttpClient per backend per shard; it owns a ConnectionPool of keep-alive
+// connections. send() writes the request (method, target, headers, optional body) and returns
+// once the response head has arrived; the caller then reads the body piece by piece as it
+// arrives with HttpResponse::next_body() (NdjsonSplitter and SseParser sit on top of that).
+// A response that ends cleanly with keep-alive returns its connection to the pool; a response
+// abandoned early (cancel(), an error, or destruction) closes its connection, which is how
+// Ollama and llama-server learn to stop generating.
+//
+// Timeouts (HttpTimeouts): connect_timeout_ms, first_byte_timeout_ms (request sent -> first
+// response byte), idle_timeout_ms (between body pieces), total_timeout_ms (the whole exchange).
+// Errors carry the backend: "127.0.0.1:11434: Connection refused", "127.0.0.1:8080: no response
+// within 30000 ms", "127.0.0.1:11434: connection reset mid-stream after 1234 bytes".
+// One shard; HttpResponses must be finished or destroyed before HttpClient::close().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/connection_pool.hpp"
+#include "net/deadline.hpp"
+#include "net/http_parser.hpp"
+#include "reactor/cancel.hpp"
+#include "reactor/task.hpp"
+
+namespace pylon::net {
+
+struct HttpTimeouts {
+    std::int64_t connect_timeout_ms = 2000;
+    std::int64_t first_byte_timeout_ms = 30000;
+    std::int64_t idle_timeout_ms = 30000;
+    std::int64_t total_timeout_ms = 0;  // 0 = no limit for the whole exchange
+};
+
+struct HttpClientOptions {
+    HttpTimeouts timeouts{};
+    HttpLimits limits{};
+    PoolOptions pool{};
+    StreamOptions stream{};
+};
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string target = "/";
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers
+    std::string body;                                          // sent with Content-Length
+    std::string content_type = "application/json";             // used when body is not empty
+};
+
+// The request head as written on the wire; Errc::invalid_input for CR/LF or bad tokens.
+Result<std::string> write_request_head(const HttpRequest& request, std::string_view host);
+
+class HttpClient;
+
+class HttpResponse {
+  public:
+    HttpResponse(const HttpResponse&) = delete;
+    HttpResponse& operator=(const HttpResponse&) = delete;
+    ~HttpResponse();
+
+    const HttpResponseHead& head() const noexcept { return parser_.head(); }
+    int status() const noexcept { return parser_.head().status; }
+    std::uint64_t body_bytes() const noexcept { return parser_.body_bytes(); }
+    bool done() const noexcept { return parser_.done(); }
+    bool reused_connection() const noexcept { return reused_; }
+
+    // The next body piece as it arrived (valid until the next call); empty when the body ended.
+    // Cancellation comes from the token given to HttpClient::send().
+    reactor::Task<Result<Bytes>> next_body();
+    // The whole (remaining) body, refused beyond bytes_max.
+    reactor::Task<Result<std::string>> read_all(std::size_t bytes_max);
+    // Abandons the response and closes the connection (awaits the close).
+    reactor::Task<void> cancel();
+
+  private:
+    friend class HttpClient;
+    HttpResponse(HttpClient* client, std::int64_t total_timeout_ms, reactor::CancelToken token);
+    Error stream_error(const Error& e, bool mid_body) const;
+    void release_connection();
+
+    HttpClient* client_;
+    Deadline total_;
+    std::unique_ptr<SocketStream> stream_;
+    HttpResponseParser parser_;
+    Bytes rest_;  // received, not yet parsed (a view into the stream's input buffer)
+    bool reused_ = false;
+    bool got_first_byte_ = false;
+};
+
+class HttpClient {
+  public:
+    HttpClient(Endpoint endpoint, HttpClientOptions options, Resolver* resolver = nullptr);
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    const Endpoint& endpoint() const noexcept { return pool_.endpoint(); }
+    ConnectionPool& pool() noexcept { return pool_; }
+    const HttpClientOptions& options() const noexcept { return options_; }
+
+    // Sends `request` and waits for the response head. A reused keep-alive connection that
+    // turns out to be closed before any response byte is retried once on a fresh one.
+    reactor::Task<Result<std::unique_ptr<HttpResponse>>> send(HttpRequest request,
+                                                              reactor::CancelToken token = {});
+    // Closes the pool (after every response is finished or destroyed).
+    reactor::Task<void> close() { return pool_.close(); }
+
+  private:
+    friend class HttpResponse;
+    reactor::Task<Status> exchange(HttpResponse* r, const std::string* head,
+                                   const std::string* body, bool head_request);
+
+    HttpClientOptions options_;
+    ConnectionPool pool_;
+};
+
+}  // namespace pylon::net
