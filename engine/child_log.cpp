@@ -70,19 +70,21 @@ Task<Status> ChildLog::open() {
     co_return Ok{};
 }
 
-void ChildLog::start_drain(int fd, LineWatch* watch, MatchFn on_match, void* context,
-                           reactor::CancelToken token) {
+void ChildLog::start_drain(int fd, std::string ready_needle, MatchFn on_match, void* context,
+                           std::uint64_t tag, reactor::CancelToken token) {
     PYLON_ASSERT(fd >= 0);
     drains_++;
-    if (!gate_.spawn(drain(this, fd, watch, on_match, context, token))) {
+    if (!gate_.spawn(drain(this, fd, std::move(ready_needle), on_match, context, tag, token))) {
         drains_--;
         ::close(fd);
     }
 }
 
-Task<void> ChildLog::drain(ChildLog* log, int fd, LineWatch* watch, MatchFn on_match, void* context,
-                           reactor::CancelToken token) {
+Task<void> ChildLog::drain(ChildLog* log, int fd, std::string ready_needle, MatchFn on_match,
+                           void* context, std::uint64_t tag, reactor::CancelToken token) {
     std::unique_ptr<char[]> buf(new char[log->options_.read_chunk_bytes]);
+    LineWatch watch(std::move(ready_needle));
+    bool watching = !watch.empty();
     for (;;) {
         int n = co_await reactor::read(fd, buf.get(), log->options_.read_chunk_bytes,
                                        static_cast<std::uint64_t>(-1), {.token = token});
@@ -94,8 +96,11 @@ Task<void> ChildLog::drain(ChildLog* log, int fd, LineWatch* watch, MatchFn on_m
         }
         std::string_view data(buf.get(), static_cast<std::size_t>(n));
         log->counters_.bytes_read += data.size();
-        if (watch != nullptr && !watch->matched() && watch->feed(data) && on_match != nullptr) {
-            on_match(context);
+        if (watching && watch.feed(data)) {
+            watching = false;
+            if (on_match != nullptr) {
+                on_match(context, tag);
+            }
         }
         log->enqueue(data);
     }

@@ -6,7 +6,7 @@
 // than pending_bytes_max are queued for the writer, new output is dropped and counted, and a
 // marker line says so in the file. A chatty child therefore never blocks on a full pipe.
 //
-// drain() can watch stdout lines (LineWatch) for a ready line. One ChildLog per child, kept
+// A drain can watch its stream's lines (LineWatch) for a ready line. One ChildLog per child, kept
 // across restarts (each restart's pipes are drained into the same file). Owned by the
 // supervisor on shard 0; close() waits for every drain and write before destruction.
 #pragma once
@@ -15,6 +15,7 @@
 #include <deque>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "reactor/cancel.hpp"
 #include "reactor/gate.hpp"
@@ -41,6 +42,7 @@ class LineWatch {
     // Feeds output bytes; true once a line containing the needle has been seen.
     bool feed(std::string_view data);
     bool matched() const noexcept { return matched_; }
+    bool empty() const noexcept { return needle_.empty(); }
 
   private:
     std::string needle_;
@@ -69,12 +71,13 @@ class ChildLog {
     const std::string& path() const noexcept { return options_.path; }
     const ChildLogCounters& counters() const noexcept { return counters_; }
 
-    // Starts draining `fd` (a pipe's read end; closed at EOF) in the background. `watch` (may be
-    // null) sees every byte and must outlive the drain; `on_match` (may be null) runs once, when
-    // the watch first matches, with `context`. The token stops the drain early.
-    using MatchFn = void (*)(void* context);
-    void start_drain(int fd, LineWatch* watch, MatchFn on_match, void* context,
-                     reactor::CancelToken token);
+    // Starts draining `fd` (a pipe's read end; closed at EOF) in the background. With a
+    // non-empty `ready_needle`, complete lines are watched (LineWatch) and `on_match(context,
+    // tag)` runs once, when a line first contains it; `context` must outlive the drain (close()
+    // waits for it). The token stops the drain early.
+    using MatchFn = void (*)(void* context, std::uint64_t tag);
+    void start_drain(int fd, std::string ready_needle, MatchFn on_match, void* context,
+                     std::uint64_t tag, reactor::CancelToken token);
     // Appends a line written by the supervisor itself ("[pylon] started pid 123").
     void note(std::string_view line);
 
@@ -84,8 +87,9 @@ class ChildLog {
     reactor::Task<void> close();
 
   private:
-    static reactor::Task<void> drain(ChildLog* log, int fd, LineWatch* watch, MatchFn on_match,
-                                     void* context, reactor::CancelToken token);
+    static reactor::Task<void> drain(ChildLog* log, int fd, std::string ready_needle,
+                                     MatchFn on_match, void* context, std::uint64_t tag,
+                                     reactor::CancelToken token);
     static reactor::Task<void> write_loop(ChildLog* log);
     void enqueue(std::string_view data);
     reactor::Task<void> rotate();

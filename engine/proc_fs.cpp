@@ -1,0 +1,263 @@
+#include "engine/proc_fs.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+
+namespace pylon::engine {
+namespace {
+
+bool parse_u64(std::string_view text, std::uint64_t& out) {
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+bool parse_i64(std::string_view text, std::int64_t& out) {
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+// Splits on single spaces.
+std::vector<std::string_view> fields_of(std::string_view text) {
+    std::vector<std::string_view> out;
+    while (!text.empty()) {
+        std::size_t sp = text.find(' ');
+        out.push_back(text.substr(0, sp));
+        if (sp == std::string_view::npos) {
+            break;
+        }
+        text.remove_prefix(sp + 1);
+    }
+    return out;
+}
+
+}  // namespace
+
+std::optional<ProcStat> parse_proc_stat(std::string_view text) {
+    std::size_t open = text.find('(');
+    std::size_t close = text.rfind(')');
+    if (open == std::string_view::npos || close == std::string_view::npos || close < open ||
+        close + 2 > text.size()) {
+        return std::nullopt;
+    }
+    ProcStat st;
+    std::int64_t pid = 0;
+    if (!parse_i64(text.substr(0, open > 0 ? open - 1 : 0), pid) || pid <= 0) {
+        return std::nullopt;
+    }
+    st.pid = static_cast<pid_t>(pid);
+    st.comm = std::string(text.substr(open + 1, close - open - 1));
+    std::string_view rest = text.substr(close + 2);
+    while (!rest.empty() && (rest.back() == '\n' || rest.back() == ' ')) {
+        rest.remove_suffix(1);
+    }
+    // rest starts at field 3 (state): index i here is field i + 3.
+    std::vector<std::string_view> f = fields_of(rest);
+    if (f.size() < 22 || f[0].size() != 1) {
+        return std::nullopt;
+    }
+    std::int64_t ppid = 0;
+    std::int64_t pgrp = 0;
+    std::int64_t session = 0;
+    if (!parse_i64(f[1], ppid) || !parse_i64(f[2], pgrp) || !parse_i64(f[3], session) ||
+        !parse_u64(f[19], st.starttime_ticks)) {
+        return std::nullopt;
+    }
+    std::int64_t rss = 0;
+    if (!parse_i64(f[21], rss)) {
+        return std::nullopt;
+    }
+    st.state = f[0][0];
+    st.ppid = static_cast<pid_t>(ppid);
+    st.pgrp = static_cast<pid_t>(pgrp);
+    st.session = static_cast<pid_t>(session);
+    st.rss_pages = rss > 0 ? static_cast<std::uint64_t>(rss) : 0;
+    return st;
+}
+
+std::string ProcFs::path(pid_t pid, std::string_view file) const {
+    return root_ + "/" + std::to_string(pid) + "/" + std::string(file);
+}
+
+Result<std::string> ProcFs::read(const std::string& path) const {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return Error::from_errno(errno, "open " + path);
+    }
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            int err = n < 0 ? errno : 0;
+            ::close(fd);
+            if (err != 0) {
+                return Error::from_errno(err, "read " + path);
+            }
+            return out;
+        }
+        if (out.size() + static_cast<std::size_t>(n) > proc_file_bytes_max) {
+            ::close(fd);
+            return Error(Errc::too_large, path + ": too large");
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+Result<std::string> ProcFs::boot_id() const {
+    auto text = read(root_ + "/sys/kernel/random/boot_id");
+    if (!text.ok()) {
+        return text;
+    }
+    std::string id = std::move(text).value();
+    while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) {
+        id.pop_back();
+    }
+    if (id.empty()) {
+        return Error(Errc::corrupt, "empty boot_id");
+    }
+    return id;
+}
+
+Result<ProcStat> ProcFs::stat(pid_t pid) const {
+    auto text = read(path(pid, "stat"));
+    if (!text.ok()) {
+        return std::move(text).error();
+    }
+    auto st = parse_proc_stat(*text);
+    if (!st) {
+        return Error(Errc::corrupt, path(pid, "stat") + ": malformed");
+    }
+    return *st;
+}
+
+Result<std::vector<std::string>> ProcFs::cmdline(pid_t pid) const {
+    auto text = read(path(pid, "cmdline"));
+    if (!text.ok()) {
+        return std::move(text).error();
+    }
+    std::vector<std::string> argv;
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+        std::size_t nul = rest.find('\0');
+        argv.emplace_back(rest.substr(0, nul));
+        if (nul == std::string_view::npos) {
+            break;
+        }
+        rest.remove_prefix(nul + 1);
+    }
+    return argv;
+}
+
+Result<uid_t> ProcFs::uid(pid_t pid) const {
+    auto text = read(path(pid, "status"));
+    if (!text.ok()) {
+        return std::move(text).error();
+    }
+    std::size_t at = text->find("\nUid:");
+    if (at == std::string::npos) {
+        return Error(Errc::corrupt, path(pid, "status") + ": no Uid line");
+    }
+    std::string_view line = std::string_view(*text).substr(at + 5);
+    std::size_t start = line.find_first_not_of(" \t");
+    std::size_t end = line.find_first_of(" \t\n", start);
+    std::uint64_t uid = 0;
+    if (start == std::string_view::npos || !parse_u64(line.substr(start, end - start), uid)) {
+        return Error(Errc::corrupt, path(pid, "status") + ": bad Uid line");
+    }
+    return static_cast<uid_t>(uid);
+}
+
+Result<int> ProcFs::oom_score_adj(pid_t pid) const {
+    auto text = read(path(pid, "oom_score_adj"));
+    if (!text.ok()) {
+        return std::move(text).error();
+    }
+    std::string_view v = *text;
+    while (!v.empty() && (v.back() == '\n' || v.back() == ' ')) {
+        v.remove_suffix(1);
+    }
+    std::int64_t adj = 0;
+    if (!parse_i64(v, adj)) {
+        return Error(Errc::corrupt, path(pid, "oom_score_adj") + ": malformed");
+    }
+    return static_cast<int>(adj);
+}
+
+Result<std::optional<std::string>> ProcFs::environ_value(pid_t pid, std::string_view key) const {
+    auto text = read(path(pid, "environ"));
+    if (!text.ok()) {
+        return std::move(text).error();
+    }
+    std::string_view rest = *text;
+    while (!rest.empty()) {
+        std::size_t nul = rest.find('\0');
+        std::string_view entry = rest.substr(0, nul);
+        if (entry.size() > key.size() && entry.substr(0, key.size()) == key &&
+            entry[key.size()] == '=') {
+            return std::optional<std::string>(std::string(entry.substr(key.size() + 1)));
+        }
+        if (nul == std::string_view::npos) {
+            break;
+        }
+        rest.remove_prefix(nul + 1);
+    }
+    return std::optional<std::string>();
+}
+
+std::vector<pid_t> ProcFs::pids() const {
+    std::vector<pid_t> out;
+    DIR* dir = ::opendir(root_.c_str());
+    if (dir == nullptr) {
+        return out;
+    }
+    while (dirent* e = ::readdir(dir)) {
+        std::uint64_t pid = 0;
+        if (parse_u64(e->d_name, pid) && pid > 0 && pid < (1ULL << 31) &&
+            out.size() < proc_pids_max) {
+            out.push_back(static_cast<pid_t>(pid));
+        }
+    }
+    ::closedir(dir);
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::vector<pid_t> ProcFs::children_of(pid_t parent) const {
+    std::vector<pid_t> out;
+    for (pid_t pid : pids()) {
+        auto st = stat(pid);
+        if (st.ok() && st->ppid == parent) {
+            out.push_back(pid);
+        }
+    }
+    return out;
+}
+
+std::uint64_t ProcFs::page_bytes() {
+    static const std::uint64_t bytes = [] {
+        long v = ::sysconf(_SC_PAGESIZE);
+        return v > 0 ? static_cast<std::uint64_t>(v) : 4096;
+    }();
+    return bytes;
+}
+
+std::uint64_t argv_hash(const std::vector<std::string>& argv) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    for (const std::string& a : argv) {
+        for (char c : a) {
+            h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3ULL;
+        }
+        h *= 0x100000001b3ULL;  // the NUL between arguments
+    }
+    return h;
+}
+
+}  // namespace pylon::engine
