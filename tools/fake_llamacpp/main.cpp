@@ -31,6 +31,10 @@ llama-server options:
                            "type":"authentication_error"}}
   --sse-ping-ms P          send ": ping" SSE comments when a stream was silent for P ms
   --metrics                serve /metrics (Prometheus text); without it 501 not_supported_error
+  llama-server's own flags are accepted too, so the fake can stand in for its binary (e.g. as
+  [backends.llamacpp] binary): --host H (127.0.0.1 or localhost only), -m/--model P (as
+  --model-path), -c N (as --ctx-size; 0 = the default), -np/--parallel N (as --slots),
+  -a/--alias ID (as --models).
 Behaviour:
   Requests count toward K in the order they arrive; /_fake/stats does not count. /completion
   streams data: {"content":..,"stop":false,...} events and a final stop:true event with
@@ -63,8 +67,20 @@ bool parse_llama_option(int argc, char** argv, int* i, pylon::fake::LlamacppConf
     std::string value = argv[*i + 1];
     std::int64_t v = 0;
     bool ok = true;
-    if (name == "--model-path") {
+    if (name == "--host") {
+        ok = value == "127.0.0.1" || value == "localhost";  // the fake binds loopback only
+    } else if (name == "-m" || name == "--model" || name == "--model-path") {
         cfg->model_path = value;
+    } else if (name == "-a" || name == "--alias") {
+        cfg->common.models = {value};
+    } else if (name == "-np" || name == "--parallel") {
+        ok = pylon::fake::parse_int(value, 1, 1024, &v);
+        cfg->common.slots = static_cast<int>(v);
+    } else if (name == "-c") {
+        ok = pylon::fake::parse_int(value, 0, 1 << 24, &v);
+        if (v > 0) {
+            cfg->ctx_size = static_cast<int>(v);
+        }
     } else if (name == "--api-key") {
         cfg->api_key = value;
         ok = !value.empty();

@@ -1,0 +1,149 @@
+#include "engine/supervised_children.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace pylon::engine {
+namespace {
+
+bool file_exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::int64_t grace_or_default(std::int64_t child_ms, const SupervisorConfig& sup) {
+    return child_ms >= 0 ? child_ms : sup.stop_grace_ms;
+}
+
+}  // namespace
+
+RestartPolicy restart_policy_from(const SupervisorConfig& config) {
+    RestartPolicy p;
+    p.backoff_base_ms = config.backoff_initial_ms;
+    p.backoff_max_ms = config.backoff_max_ms;
+    p.backoff_steps = static_cast<unsigned>(config.backoff_steps);
+    p.jitter_percent = static_cast<unsigned>(config.jitter_percent);
+    p.stable_ms = config.stable_after_ms;
+    p.failures_max = static_cast<unsigned>(config.failures_max);
+    p.stop_grace_ms = config.stop_grace_ms;
+    return p;
+}
+
+ExitWatch exit_watch_from(const SupervisorConfig& config, const reactor::UringFeatures& features) {
+    // "waitid" on a kernel without IORING_OP_WAITID falls back to poll like "auto" does.
+    return config.exit_watch != "poll" && features.waitid ? ExitWatch::waitid : ExitWatch::poll;
+}
+
+SupervisorOptions supervisor_options_from(const Config& config, const Home& home,
+                                          const reactor::UringFeatures& features) {
+    SupervisorOptions o;
+    o.logs_dir = home.logs_dir();
+    o.run_file = home.path("run/children.json");
+    o.exit_watch = exit_watch_from(config.supervisor, features);
+    o.log_file_bytes_max = static_cast<std::uint64_t>(config.supervisor.child_log_bytes_max);
+    o.log_files_kept = static_cast<unsigned>(config.supervisor.child_logs_kept);
+    o.orphan_grace_ms = config.supervisor.orphan_grace_ms;
+    o.reconcile_grace_ms = config.supervisor.stop_grace_ms;
+    return o;
+}
+
+std::string llamacpp_spawned_url(const Config& config) {
+    return "http://127.0.0.1:" + std::to_string(config.backends.llamacpp.port);
+}
+
+std::optional<ChildConfig> llamacpp_child(const Config& config) {
+    const LlamacppBackendConfig& l = config.backends.llamacpp;
+    if (l.binary.empty()) {
+        return std::nullopt;
+    }
+    ChildConfig c;
+    c.name = llamacpp_child_name;
+    c.kind = "llamacpp";
+    c.priority = priority_llamacpp;
+    c.spawn.argv = {l.binary,
+                    "-m",
+                    l.model,
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    std::to_string(l.port),
+                    "-c",
+                    std::to_string(l.ctx_size),
+                    "-np",
+                    std::to_string(l.parallel)};
+    c.spawn.argv.insert(c.spawn.argv.end(), l.args.begin(), l.args.end());
+    c.health.kind = HealthKind::http;
+    c.health.url = llamacpp_spawned_url(config) + "/health";
+    c.policy = restart_policy_from(config.supervisor);
+    c.policy.mode = RestartMode::always;
+    c.policy.start_timeout_ms = l.start_timeout_ms;
+    c.policy.stop_grace_ms = grace_or_default(l.stop_grace_ms, config.supervisor);
+    if (l.permanent_exit_code >= 0) {
+        c.policy.permanent_exit_codes = {static_cast<int>(l.permanent_exit_code)};
+    }
+    if (!l.enabled) {
+        c.not_spawning_reason = "backends.llamacpp.enabled is false";
+    } else if (l.binary.find('/') != std::string::npos && !file_exists(l.binary)) {
+        c.not_spawning_reason = "llama-server binary " + l.binary + " does not exist";
+    } else if (l.binary.find('/') == std::string::npos &&
+               !resolve_program(l.binary, ::getenv("PATH") != nullptr ? ::getenv("PATH") : "")
+                    .ok()) {
+        c.not_spawning_reason = "llama-server binary " + l.binary + " is not in PATH";
+    } else if (l.model.empty()) {
+        c.not_spawning_reason = "backends.llamacpp.model (a GGUF file) is not set";
+    } else if (!file_exists(l.model)) {
+        c.not_spawning_reason = "model file " + l.model + " does not exist";
+    }
+    return c;
+}
+
+std::optional<ChildConfig> worker_child(const Config& config, const Home& home) {
+    const WorkerConfig& w = config.worker;
+    if (w.command.empty()) {
+        return std::nullopt;
+    }
+    ChildConfig c;
+    c.name = worker_child_name;
+    c.kind = "worker";
+    c.priority = priority_worker;
+    c.spawn.argv = w.command;
+    c.spawn.cwd = w.cwd.empty() ? home.dir() : w.cwd;
+    c.spawn.env = w.env;
+    c.spawn.env.push_back("PYLON_SUPERVISED=1");
+    if (w.ready_line.empty()) {
+        c.health.kind = HealthKind::alive;
+        c.health.alive_ms = w.alive_after_ms;
+    } else {
+        c.health.kind = HealthKind::ready_line;
+        c.health.ready_line = w.ready_line;
+    }
+    c.policy = restart_policy_from(config.supervisor);
+    parse_restart_mode(w.restart, c.policy.mode);  // validated by the settings check
+    c.policy.start_timeout_ms = w.start_timeout_ms;
+    c.policy.stop_grace_ms = grace_or_default(w.stop_grace_ms, config.supervisor);
+    if (w.permanent_exit_code >= 0) {
+        c.policy.permanent_exit_codes = {static_cast<int>(w.permanent_exit_code)};
+    }
+    return c;
+}
+
+Status watch_llamacpp(Supervisor& supervisor, const Config& config, BackendHealthFn fn) {
+    BackendHealth base;
+    base.backend = "llamacpp";
+    base.url = llamacpp_spawned_url(config);
+    base.slots = static_cast<int>(config.backends.llamacpp.parallel);
+    return supervisor.on_change([base, fn = std::move(fn)](const SupervisorEvent& e) {
+        if (e.child->name != llamacpp_child_name) {
+            return;
+        }
+        bool now_running = e.child->status.state == ChildState::running;
+        bool was_running = e.previous == ChildState::running;
+        if (now_running != was_running) {
+            BackendHealth h = base;
+            h.healthy = now_running;
+            fn(h);
+        }
+    });
+}
+
+}  // namespace pylon::engine

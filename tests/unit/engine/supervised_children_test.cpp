@@ -1,0 +1,100 @@
+#include "engine/supervised_children.hpp"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace pylon::engine {
+namespace {
+
+TEST(SupervisedChildren, NoBinaryMeansNoSpawnedLlamaServer) {
+    Config c;
+    EXPECT_FALSE(llamacpp_child(c).has_value());
+}
+
+TEST(SupervisedChildren, LlamaServerArgvAndHealthGate) {
+    auto dir = test::TempDir::create();
+    ASSERT_TRUE(dir.ok());
+    Config c;
+    c.backends.llamacpp.binary = "/bin/true";
+    c.backends.llamacpp.model = dir->file("m.gguf");
+    ASSERT_TRUE(test::write_file(c.backends.llamacpp.model, "GGUF").ok());
+    c.backends.llamacpp.port = 8181;
+    c.backends.llamacpp.ctx_size = 8192;
+    c.backends.llamacpp.parallel = 4;
+    c.backends.llamacpp.args = {"-ngl", "99"};
+    c.backends.llamacpp.permanent_exit_code = 78;
+    auto child = llamacpp_child(c);
+    ASSERT_TRUE(child.has_value());
+    EXPECT_EQ(child->not_spawning_reason, "");
+    EXPECT_EQ(child->spawn.argv,
+              (std::vector<std::string>{"/bin/true", "-m", c.backends.llamacpp.model, "--host",
+                                        "127.0.0.1", "--port", "8181", "-c", "8192", "-np", "4",
+                                        "-ngl", "99"}));
+    EXPECT_EQ(child->health.kind, HealthKind::http);
+    EXPECT_EQ(child->health.url, "http://127.0.0.1:8181/health");
+    EXPECT_EQ(child->policy.start_timeout_ms, 120000);  // models load slowly
+    EXPECT_EQ(child->policy.stop_grace_ms, 10000);      // [supervisor] stop_grace_ms
+    EXPECT_EQ(child->policy.permanent_exit_codes, std::vector<int>{78});
+    EXPECT_EQ(child->priority, priority_llamacpp);
+}
+
+TEST(SupervisedChildren, MissingBinaryOrModelGivesAClearReason) {
+    Config c;
+    c.backends.llamacpp.binary = "/nonexistent/llama-server";
+    c.backends.llamacpp.model = "/models/x.gguf";
+    EXPECT_EQ(llamacpp_child(c)->not_spawning_reason,
+              "llama-server binary /nonexistent/llama-server does not exist");
+    c.backends.llamacpp.binary = "/bin/true";
+    EXPECT_EQ(llamacpp_child(c)->not_spawning_reason, "model file /models/x.gguf does not exist");
+    c.backends.llamacpp.model = "";
+    EXPECT_EQ(llamacpp_child(c)->not_spawning_reason,
+              "backends.llamacpp.model (a GGUF file) is not set");
+    c.backends.llamacpp.binary = "no-such-llama-server-binary";
+    EXPECT_EQ(llamacpp_child(c)->not_spawning_reason,
+              "llama-server binary no-such-llama-server-binary is not in PATH");
+}
+
+TEST(SupervisedChildren, WorkerFromConfig) {
+    Config c;
+    Home home("/tmp/pylon-home");
+    EXPECT_FALSE(worker_child(c, home).has_value());
+    c.worker.command = {"claude", "--print"};
+    c.worker.env = {"A=1"};
+    auto w = worker_child(c, home);
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->spawn.argv, (std::vector<std::string>{"claude", "--print"}));
+    EXPECT_EQ(w->spawn.cwd, "/tmp/pylon-home");
+    EXPECT_EQ(w->spawn.env, (std::vector<std::string>{"A=1", "PYLON_SUPERVISED=1"}));
+    EXPECT_EQ(w->health.kind, HealthKind::alive);
+    EXPECT_EQ(w->health.alive_ms, 5000);
+    EXPECT_EQ(w->policy.mode, RestartMode::on_failure);  // autopilotd: exit 0 is not restarted
+    EXPECT_EQ(w->priority, priority_worker);
+    c.worker.ready_line = "ready";
+    c.worker.restart = "always";
+    w = worker_child(c, home);
+    EXPECT_EQ(w->health.kind, HealthKind::ready_line);
+    EXPECT_EQ(w->policy.mode, RestartMode::always);
+}
+
+TEST(SupervisedChildren, PolicyAndExitWatchFromSettings) {
+    SupervisorConfig s;
+    RestartPolicy p = restart_policy_from(s);
+    EXPECT_EQ(p.backoff_base_ms, 1000);
+    EXPECT_EQ(p.backoff_max_ms, 60000);
+    EXPECT_EQ(p.backoff_steps, 6U);
+    EXPECT_EQ(p.jitter_percent, 10U);
+    EXPECT_EQ(p.stable_ms, 60000);
+    EXPECT_EQ(p.failures_max, 5U);
+    reactor::UringFeatures with;
+    with.waitid = true;
+    reactor::UringFeatures without;
+    EXPECT_EQ(exit_watch_from(s, with), ExitWatch::waitid);
+    EXPECT_EQ(exit_watch_from(s, without), ExitWatch::poll);
+    s.exit_watch = "poll";
+    EXPECT_EQ(exit_watch_from(s, with), ExitWatch::poll);
+}
+
+}  // namespace
+}  // namespace pylon::engine
