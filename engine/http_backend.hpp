@@ -1,0 +1,54 @@
+// HttpBackend: what OllamaBackend and LlamaCppBackend share: an HttpClient per shard for the
+// server's endpoint, JSON GETs with a size bound, and turning a non-2xx answer into an Error
+// that carries the server's own message ("127.0.0.1:11434: HTTP 404: model 'x' not found").
+// One shard.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/backend.hpp"
+#include "net/http_client.hpp"
+
+namespace pylon::engine {
+
+struct HttpBackendOptions {
+    net::Endpoint endpoint;
+    net::HttpClientOptions http{};
+    std::vector<std::pair<std::string, std::string>> headers;  // sent with every request
+    std::size_t probe_body_bytes_max = 4 * 1024 * 1024;
+    std::size_t error_body_bytes_max = 64 * 1024;
+};
+
+class HttpBackend : public Backend {
+  public:
+    explicit HttpBackend(HttpBackendOptions options);
+    const std::string& url() const noexcept override { return url_; }
+    reactor::Task<void> close() override;
+
+  protected:
+    struct Got {
+        int status = 0;
+        std::string body;
+    };
+    // GET `target`, read the whole body (bounded). Errors: connection or protocol failures.
+    reactor::Task<Result<Got>> get(std::string target, reactor::CancelToken token);
+    // POST a JSON body and wait for the response head. A non-2xx status becomes an Error whose
+    // text is the server's message as `error_text` extracts it from the body.
+    reactor::Task<Result<std::unique_ptr<net::HttpResponse>>> post_stream(
+        std::string target, std::string body, reactor::CancelToken token,
+        std::function<std::string(std::string_view)> error_text);
+
+    net::HttpClient& client() noexcept { return *client_; }
+    const HttpBackendOptions& options() const noexcept { return options_; }
+
+  private:
+    HttpBackendOptions options_;
+    std::string url_;
+    std::unique_ptr<net::HttpClient> client_;
+};
+
+}  // namespace pylon::engine

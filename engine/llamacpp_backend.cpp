@@ -1,0 +1,148 @@
+#include "engine/llamacpp_backend.hpp"
+
+#include "net/sse.hpp"
+
+namespace pylon::engine {
+
+using reactor::CancelToken;
+using reactor::Task;
+using Route = proto::LlamaCppCodec::Route;
+
+namespace {
+
+class LlamaGeneration final : public Generation {
+  public:
+    LlamaGeneration(std::unique_ptr<net::HttpResponse> response, Route route, std::string where)
+        : response_(std::move(response)), route_(route), where_(std::move(where)) {}
+
+    Task<Result<proto::StreamEvent>> next() override;
+    Task<void> cancel() override {
+        finished_ = true;
+        co_await response_->cancel();
+    }
+
+  private:
+    std::unique_ptr<net::HttpResponse> response_;
+    Route route_;
+    std::string where_;
+    net::SseParser parser_;
+    proto::LlamaCppCodec codec_;
+    proto::FinishReason pending_finish_ = proto::FinishReason::none;
+    bool finished_ = false;
+};
+
+Task<Result<proto::StreamEvent>> LlamaGeneration::next() {
+    proto::StreamEvent ev;
+    for (;;) {
+        if (finished_) {
+            co_return Error(Errc::closed, where_ + ": generation already finished");
+        }
+        auto sse = parser_.next();
+        if (!sse.ok()) {
+            finished_ = true;
+            co_return std::move(sse).error();
+        }
+        if (sse.value().has_value()) {
+            proto::Reject r = codec_.decode_event(route_, sse.value()->data, ev);
+            if (r != proto::Reject::none) {
+                finished_ = true;
+                co_await response_->cancel();
+                co_return Error(Errc::protocol, where_ + ": unreadable stream event (" +
+                                                    std::string(proto::reject_text(r)) + ")");
+            }
+            if (ev.finish != proto::FinishReason::none &&
+                ev.kind == proto::StreamEvent::Kind::skip) {
+                pending_finish_ = ev.finish;  // chat: finish_reason comes before [DONE]
+                continue;
+            }
+            if (ev.kind == proto::StreamEvent::Kind::skip) {
+                continue;
+            }
+            if (ev.kind == proto::StreamEvent::Kind::done &&
+                pending_finish_ != proto::FinishReason::none) {
+                ev.finish = pending_finish_;
+            }
+            if (ev.kind != proto::StreamEvent::Kind::token || ev.last) {
+                finished_ = true;
+            }
+            co_return ev;
+        }
+        auto piece = co_await response_->next_body();
+        if (!piece.ok()) {
+            finished_ = true;
+            co_return std::move(piece).error();
+        }
+        if (piece.value().empty()) {
+            finished_ = true;
+            co_return Error(Errc::protocol, where_ + ": stream ended before its final event");
+        }
+        parser_.feed(piece.value());
+    }
+}
+
+}  // namespace
+
+namespace {
+HttpBackendOptions with_api_key(HttpBackendOptions http, const std::string& api_key) {
+    if (!api_key.empty()) {
+        http.headers.emplace_back("Authorization", "Bearer " + api_key);
+    }
+    return http;
+}
+}  // namespace
+
+LlamaCppBackend::LlamaCppBackend(LlamaCppOptions options)
+    : HttpBackend(with_api_key(options.http, options.api_key)), llama_(std::move(options)) {}
+
+Task<BackendProbe> LlamaCppBackend::probe(CancelToken token) {
+    BackendProbe p;
+    auto health = co_await get("/health", token);
+    if (!health.ok()) {
+        p.error = health.error().message();
+        co_return p;
+    }
+    if (health->status == 503) {
+        p.loading = true;
+        p.error = url() + ": loading its model (/health answered 503)";
+        co_return p;
+    }
+    if (health->status != 200) {
+        p.error = url() + ": /health answered HTTP " + std::to_string(health->status);
+        co_return p;
+    }
+    auto props = co_await get("/props", token);
+    proto::LlamaProps lp;
+    if (props.ok() && props->status == 200 &&
+        codec_.parse_props(props->body, lp) == proto::Reject::none) {
+        p.slots = lp.total_slots;
+        p.version = lp.model_path;
+    }
+    auto models = co_await get("/v1/models", token);
+    if (!models.ok() || models->status != 200 ||
+        codec_.parse_models(models->body, p.models) != proto::Reject::none) {
+        p.error = models.ok()
+                      ? url() + ": /v1/models answered HTTP " + std::to_string(models->status)
+                      : models.error().message();
+        co_return p;
+    }
+    p.available = true;
+    co_return p;
+}
+
+Task<Result<std::unique_ptr<Generation>>> LlamaCppBackend::generate(proto::GenerationParams params,
+                                                                    CancelToken token) {
+    Route route = llama_.use_chat ? Route::chat : Route::completion;
+    std::string body;
+    proto::LlamaCppCodec::write_request(params, route, body);
+    std::string target = llama_.use_chat ? "/v1/chat/completions" : "/completion";
+    auto resp = co_await post_stream(target, std::move(body), token,
+                                     [this](std::string_view b) { return codec_.error_text(b); });
+    if (!resp.ok()) {
+        co_return std::move(resp).error();
+    }
+    std::unique_ptr<Generation> gen = std::make_unique<LlamaGeneration>(
+        std::move(resp.value()), route, options().endpoint.name());
+    co_return gen;
+}
+
+}  // namespace pylon::engine

@@ -1,0 +1,131 @@
+#include "engine/ollama_backend.hpp"
+
+#include "net/ndjson.hpp"
+
+namespace pylon::engine {
+
+using reactor::CancelToken;
+using reactor::Task;
+
+namespace {
+
+class OllamaGeneration final : public Generation {
+  public:
+    OllamaGeneration(std::unique_ptr<net::HttpResponse> response, std::string where)
+        : response_(std::move(response)), where_(std::move(where)) {}
+
+    Task<Result<proto::StreamEvent>> next() override;
+    Task<void> cancel() override {
+        finished_ = true;
+        co_await response_->cancel();
+    }
+
+  private:
+    std::unique_ptr<net::HttpResponse> response_;
+    std::string where_;
+    net::NdjsonSplitter splitter_;
+    proto::OllamaCodec codec_;
+    bool finished_ = false;
+    bool body_ended_ = false;
+};
+
+Task<Result<proto::StreamEvent>> OllamaGeneration::next() {
+    proto::StreamEvent ev;
+    for (;;) {
+        if (finished_) {
+            co_return Error(Errc::closed, where_ + ": generation already finished");
+        }
+        auto line = body_ended_ ? splitter_.finish() : splitter_.next();
+        if (!line.ok()) {
+            finished_ = true;
+            co_return std::move(line).error();
+        }
+        if (line.value().has_value()) {
+            proto::Reject r = codec_.decode_line(*line.value(), ev);
+            if (r != proto::Reject::none) {
+                finished_ = true;
+                co_await response_->cancel();
+                co_return Error(Errc::protocol, where_ + ": unreadable stream line (" +
+                                                    std::string(proto::reject_text(r)) + ")");
+            }
+            if (ev.kind == proto::StreamEvent::Kind::skip) {
+                continue;
+            }
+            if (ev.kind != proto::StreamEvent::Kind::token) {
+                finished_ = true;
+            }
+            co_return ev;
+        }
+        if (body_ended_) {
+            finished_ = true;
+            co_return Error(Errc::protocol, where_ + ": stream ended without its final line");
+        }
+        auto piece = co_await response_->next_body();
+        if (!piece.ok()) {
+            finished_ = true;
+            co_return std::move(piece).error();
+        }
+        if (piece.value().empty()) {
+            body_ended_ = true;
+            continue;
+        }
+        splitter_.feed(piece.value());
+    }
+}
+
+}  // namespace
+
+OllamaBackend::OllamaBackend(OllamaOptions options)
+    : HttpBackend(options.http), ollama_(std::move(options)) {}
+
+Task<BackendProbe> OllamaBackend::probe(CancelToken token) {
+    BackendProbe p;
+    auto version = co_await get("/api/version", token);
+    if (!version.ok()) {
+        p.error = version.error().message();
+        co_return p;
+    }
+    if (version->status != 200 ||
+        codec_.parse_version(version->body, p.version) != proto::Reject::none) {
+        p.error = url() + ": /api/version answered HTTP " + std::to_string(version->status) +
+                  "; is this an Ollama server?";
+        co_return p;
+    }
+    auto tags = co_await get("/api/tags", token);
+    if (!tags.ok() || tags->status != 200 ||
+        codec_.parse_models(tags->body, false, p.models) != proto::Reject::none) {
+        p.error = tags.ok() ? url() + ": /api/tags answered HTTP " + std::to_string(tags->status)
+                            : tags.error().message();
+        co_return p;
+    }
+    auto ps = co_await get("/api/ps", token);
+    std::vector<proto::ModelInfo> loaded;
+    if (ps.ok() && ps->status == 200 &&
+        codec_.parse_models(ps->body, true, loaded) == proto::Reject::none) {
+        for (auto& m : p.models) {
+            for (const auto& l : loaded) {
+                m.loaded = m.loaded || l.name == m.name;
+            }
+        }
+    }
+    p.slots = ollama_.slots;
+    p.available = true;
+    co_return p;
+}
+
+Task<Result<std::unique_ptr<Generation>>> OllamaBackend::generate(proto::GenerationParams params,
+                                                                  CancelToken token) {
+    std::string body;
+    proto::OllamaCodec::write_request(params, ollama_.use_chat, body);
+    std::string target = ollama_.use_chat ? "/api/chat" : "/api/generate";
+    auto resp = co_await post_stream(target, std::move(body), token,
+                                     [this](std::string_view b) { return codec_.error_text(b); });
+    if (!resp.ok()) {
+        co_return std::move(resp).error();
+    }
+    std::unique_ptr<Generation> gen =
+        std::make_unique<OllamaGeneration>(std::move(resp.value()), options().endpoint.name());
+    co_return gen;
+}
+
+}  // namespace pylon::engine

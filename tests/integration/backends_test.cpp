@@ -1,0 +1,256 @@
+// The provider's backend clients (engine/ollama_backend, engine/llamacpp_backend) against the
+// protocol-faithful fakes in tools/: probing, streamed generation with the exact text, each
+// fault mode surfacing as an error with the server's reason, and cancellation reaching the
+// server (the fake counts a client that closed mid-stream).
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+#include "engine/llamacpp_backend.hpp"
+#include "engine/ollama_backend.hpp"
+#include "fake_backend_util.hpp"
+#include "reactor/ops.hpp"
+#include "reactor/shard_set.hpp"
+
+namespace pylon::engine {
+namespace {
+
+using reactor::Task;
+using test::start_fake;
+
+void on_shard(std::function<Task<void>()> body) {
+    reactor::ShardSetOptions o;
+    o.shard_count = 1;
+    o.pin = false;
+    reactor::ShardSet set(o);
+    ASSERT_TRUE(set.run([&](reactor::Shard&) { return body(); }).ok());
+}
+
+HttpBackendOptions endpoint(std::uint16_t port) {
+    HttpBackendOptions h;
+    h.endpoint.host = "127.0.0.1";
+    h.endpoint.port = port;
+    h.http.timeouts.first_byte_timeout_ms = 5000;
+    h.http.timeouts.idle_timeout_ms = 5000;
+    return h;
+}
+
+struct Outcome {
+    std::string text;
+    proto::FinishReason finish = proto::FinishReason::none;
+    std::string error;  // a failed Result, or an error event
+    bool error_event = false;
+    std::uint32_t completion_tokens = 0;
+};
+
+// Runs a whole generation; `cancel_after` > 0 cancels after that many tokens.
+Task<Outcome> run_generation(Backend* b, proto::GenerationParams p, int cancel_after) {
+    Outcome out;
+    auto gen = co_await b->generate(std::move(p), {});
+    if (!gen.ok()) {
+        out.error = gen.error().message();
+        co_return out;
+    }
+    int tokens = 0;
+    for (;;) {
+        auto ev = co_await gen.value()->next();
+        if (!ev.ok()) {
+            out.error = ev.error().message();
+            break;
+        }
+        if (ev->kind == proto::StreamEvent::Kind::error) {
+            out.error = std::string(ev->error_text);
+            out.error_event = true;
+            break;
+        }
+        out.text += ev->text;
+        if (ev->kind == proto::StreamEvent::Kind::token && !ev->last) {
+            if (cancel_after > 0 && ++tokens == cancel_after) {
+                co_await gen.value()->cancel();
+                break;
+            }
+            continue;
+        }
+        out.finish = ev->finish;
+        out.completion_tokens = ev->completion_tokens;
+        break;
+    }
+    co_return out;
+}
+
+proto::GenerationParams params(std::string model, std::uint32_t max_tokens) {
+    proto::GenerationParams p;
+    p.model = std::move(model);
+    p.prompt = "Say the alphabet";
+    p.max_tokens = max_tokens;
+    return p;
+}
+
+TEST(OllamaBackend, ProbesAndStreamsTheExactText) {
+    auto fake =
+        start_fake("fake_ollama", {"--models", "llama3.2,qwen2.5:7b", "--token-delay-ms", "1"});
+    BackendProbe probe;
+    Outcome full;
+    Outcome limited;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t port, BackendProbe* pr, Outcome* a, Outcome* b) -> Task<void> {
+            OllamaOptions o{endpoint(port), 2, false};
+            OllamaBackend backend(o);
+            *pr = co_await backend.probe({});
+            *a = co_await run_generation(&backend, params("llama3.2", 100), 0);
+            *b = co_await run_generation(&backend, params("llama3.2", 3), 0);
+            co_await backend.close();
+        }(fake.port, &probe, &full, &limited);
+    });
+    EXPECT_TRUE(probe.available) << probe.error;
+    EXPECT_EQ(probe.slots, 2u);
+    ASSERT_EQ(probe.models.size(), 2u);
+    EXPECT_EQ(probe.models[0].name, "llama3.2:latest");
+    EXPECT_EQ(full.text, "alpha bravo charlie delta echo foxtrot golf hotel");
+    EXPECT_EQ(full.finish, proto::FinishReason::stop);
+    EXPECT_EQ(full.completion_tokens, 8u);
+    EXPECT_EQ(limited.text, "alpha bravo charlie");
+    EXPECT_EQ(limited.finish, proto::FinishReason::length);
+}
+
+TEST(OllamaBackend, UnknownModelIsNotFoundWithTheServersReason) {
+    auto fake = start_fake("fake_ollama", {});
+    Outcome out;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t port, Outcome* o) -> Task<void> {
+            OllamaBackend backend(OllamaOptions{endpoint(port), 1, false});
+            *o = co_await run_generation(&backend, params("nope", 3), 0);
+            co_await backend.close();
+        }(fake.port, &out);
+    });
+    EXPECT_NE(out.error.find("HTTP 404"), std::string::npos) << out.error;
+    EXPECT_NE(out.error.find("model 'nope' not found"), std::string::npos) << out.error;
+}
+
+TEST(OllamaBackend, FaultsSurfaceAsErrors) {
+    struct Case {
+        const char* fault;
+        const char* expect;
+        bool error_event;
+    };
+    const Case cases[] = {
+        {"error-mid-stream", "injected error", true},
+        {"reset-mid-stream", "reset", false},
+        {"busy-503", "HTTP 503", false},
+    };
+    for (const Case& c : cases) {
+        auto fake = start_fake("fake_ollama",
+                               {"--fault", c.fault, "--fault-after", "2", "--token-delay-ms", "1"});
+        Outcome out;
+        on_shard([&]() -> Task<void> {
+            return [](std::uint16_t port, Outcome* o) -> Task<void> {
+                OllamaBackend backend(OllamaOptions{endpoint(port), 1, false});
+                *o = co_await run_generation(&backend, params("llama3.2", 50), 0);
+                co_await backend.close();
+            }(fake.port, &out);
+        });
+        EXPECT_NE(out.error.find(c.expect), std::string::npos) << c.fault << ": " << out.error;
+        EXPECT_EQ(out.error_event, c.error_event) << c.fault;
+    }
+}
+
+TEST(OllamaBackend, HangIsATimeoutAndRefusedIsClear) {
+    auto fake = start_fake("fake_ollama", {"--fault", "hang"});
+    Outcome hang;
+    Outcome refused;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t port, Outcome* h, Outcome* r) -> Task<void> {
+            HttpBackendOptions opts = endpoint(port);
+            opts.http.timeouts.first_byte_timeout_ms = 300;
+            OllamaBackend backend(OllamaOptions{opts, 1, false});
+            *h = co_await run_generation(&backend, params("llama3.2", 5), 0);
+            co_await backend.close();
+            OllamaBackend nobody(OllamaOptions{endpoint(1), 1, false});  // port 1: nothing listens
+            *r = co_await run_generation(&nobody, params("llama3.2", 5), 0);
+            co_await nobody.close();
+        }(fake.port, &hang, &refused);
+    });
+    EXPECT_NE(hang.error.find("no response within 300 ms"), std::string::npos) << hang.error;
+    EXPECT_NE(refused.error.find("127.0.0.1:1"), std::string::npos) << refused.error;
+    EXPECT_NE(refused.error.find("refused"), std::string::npos) << refused.error;
+}
+
+TEST(OllamaBackend, CancelClosesTheStreamAndTheServerSeesIt) {
+    auto fake = start_fake("fake_ollama", {"--tokens", "200", "--token-delay-ms", "5"});
+    Outcome out;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t port, Outcome* o) -> Task<void> {
+            OllamaBackend backend(OllamaOptions{endpoint(port), 1, false});
+            *o = co_await run_generation(&backend, params("llama3.2", 1000), 3);
+            co_await backend.close();
+        }(fake.port, &out);
+    });
+    EXPECT_EQ(out.text, "alpha bravo charlie");
+    bool seen = test::wait_until(
+        [&] { return test::fake_stat(fake.port, "streams_cancelled_by_client") == 1; }, 3000);
+    EXPECT_TRUE(seen);
+}
+
+TEST(LlamaCppBackend, LoadingThenReadyThenBothRoutesStream) {
+    auto fake =
+        start_fake("fake_llamacpp", {"--load-ms", "300", "--slots", "3", "--token-delay-ms", "1"});
+    BackendProbe loading;
+    BackendProbe ready;
+    Outcome completion;
+    Outcome chat;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t port, BackendProbe* l, BackendProbe* r, Outcome* c1,
+                  Outcome* c2) -> Task<void> {
+            LlamaCppBackend completion_backend(LlamaCppOptions{endpoint(port), false, ""});
+            LlamaCppBackend chat_backend(LlamaCppOptions{endpoint(port), true, ""});
+            *l = co_await completion_backend.probe({});
+            co_await reactor::sleep_ms(500);
+            *r = co_await completion_backend.probe({});
+            *c1 = co_await run_generation(&completion_backend, params("", 4), 0);
+            *c2 = co_await run_generation(&chat_backend, params("fake-model", 2), 0);
+            co_await completion_backend.close();
+            co_await chat_backend.close();
+        }(fake.port, &loading, &ready, &completion, &chat);
+    });
+    EXPECT_FALSE(loading.available);
+    EXPECT_TRUE(loading.loading) << loading.error;
+    EXPECT_TRUE(ready.available) << ready.error;
+    EXPECT_EQ(ready.slots, 3u);
+    ASSERT_EQ(ready.models.size(), 1u);
+    EXPECT_EQ(ready.models[0].name, "fake-model");
+    EXPECT_EQ(completion.text, "alpha bravo charlie delta") << completion.error;
+    EXPECT_EQ(completion.finish, proto::FinishReason::length);
+    EXPECT_EQ(chat.text, "alpha bravo") << chat.error;
+    EXPECT_EQ(chat.finish, proto::FinishReason::length);
+}
+
+TEST(LlamaCppBackend, ErrorMidStreamAndApiKey) {
+    auto faulty =
+        start_fake("fake_llamacpp", {"--fault", "error-mid-stream", "--fault-after", "1"});
+    auto keyed = start_fake("fake_llamacpp", {"--api-key", "sekret"});
+    Outcome err;
+    Outcome denied;
+    Outcome allowed;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t p1, std::uint16_t p2, Outcome* e, Outcome* d,
+                  Outcome* a) -> Task<void> {
+            LlamaCppBackend f(LlamaCppOptions{endpoint(p1), false, ""});
+            *e = co_await run_generation(&f, params("", 10), 0);
+            LlamaCppBackend no_key(LlamaCppOptions{endpoint(p2), false, ""});
+            *d = co_await run_generation(&no_key, params("", 2), 0);
+            LlamaCppBackend with_key(LlamaCppOptions{endpoint(p2), false, "sekret"});
+            *a = co_await run_generation(&with_key, params("", 2), 0);
+            co_await f.close();
+            co_await no_key.close();
+            co_await with_key.close();
+        }(faulty.port, keyed.port, &err, &denied, &allowed);
+    });
+    EXPECT_TRUE(err.error_event) << err.error;
+    EXPECT_EQ(err.text, "alpha");
+    EXPECT_NE(denied.error.find("HTTP 401"), std::string::npos) << denied.error;
+    EXPECT_EQ(allowed.text, "alpha bravo") << allowed.error;
+}
+
+}  // namespace
+}  // namespace pylon::engine
