@@ -79,9 +79,10 @@ class Store {
     ~Store();
 
     // Shard side. fn(StoreDb&) returns Status or Result<T>; the Task yields the same type.
-    // g++ 12 destroys a lambda temporary with non-trivial captures twice when it appears in a
-    // co_await expression: name the lambda first (`auto fn = [...]...; co_await
-    // store.run(std::move(fn));`), or use call().
+    // g++ 12 destroys some temporaries of a co_await expression twice: a lambda with
+    // non-trivial captures, or a braced aggregate (`JobQuery{5, ""}`). Name them first
+    // (`auto fn = [...](StoreDb& db) {...}; co_await store.run(std::move(fn));`); constructor
+    // calls (`std::string(..)`), named values and std::move of them are safe.
     template <typename F>
     reactor::Task<std::invoke_result_t<F&, StoreDb&>> run(F fn);
     // Shard side: runs db.*method(args...) on the store thread, e.g.

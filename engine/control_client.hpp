@@ -1,0 +1,45 @@
+// ControlClient: the CLI's side of the control socket, blocking (the CLI has no reactor): connect
+// to control.sock, write one request line, read reply lines, each step bounded by a timeout
+// (Pylon's client used 5 s). Lines longer than reply_bytes_max are an error. One thread; one
+// owner; move-only.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "proto/control_protocol.hpp"
+#include "reactor/result.hpp"
+
+namespace pylon::engine {
+
+inline constexpr int control_client_timeout_ms = 5000;
+inline constexpr std::size_t control_reply_bytes_max = 16 * 1024 * 1024;
+
+class ControlClient {
+  public:
+    // Errc::not_found / refused when no daemon listens there.
+    static Result<ControlClient> connect(const std::string& path,
+                                         int timeout_ms = control_client_timeout_ms);
+    ControlClient(ControlClient&& other) noexcept;
+    ControlClient& operator=(ControlClient&& other) noexcept;
+    ControlClient(const ControlClient&) = delete;
+    ControlClient& operator=(const ControlClient&) = delete;
+    ~ControlClient();
+
+    // Sends `line` plus a newline.
+    Status send(std::string_view line);
+    // The next line (without its newline). timeout_ms < 0 waits forever; Errc::closed at EOF.
+    Result<std::string> read_line(int timeout_ms);
+    // send() then read_line() and parse_control_reply().
+    Result<proto::ControlReply> request(std::string_view line);
+    int fd() const noexcept { return fd_; }
+
+  private:
+    explicit ControlClient(int fd, int timeout_ms) : fd_(fd), timeout_ms_(timeout_ms) {}
+    int fd_ = -1;
+    int timeout_ms_ = control_client_timeout_ms;
+    std::string buffer_;
+};
+
+}  // namespace pylon::engine

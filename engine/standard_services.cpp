@@ -1,0 +1,36 @@
+#include "engine/standard_services.hpp"
+
+#include "engine/control_server.hpp"
+#include "engine/parent_watcher.hpp"
+#include "engine/signal_watcher.hpp"
+
+namespace pylon::engine {
+
+std::vector<ServiceSpec> standard_services(const RuntimeOptions& options) {
+    std::vector<ServiceSpec> specs;
+    if (!options.control_socket_path.empty()) {
+        std::string path = options.control_socket_path;
+        specs.push_back({"control", ServicePlacement::shard0, service_order::control,
+                         [path](ServiceContext& ctx) -> std::unique_ptr<Service> {
+                             return std::make_unique<ControlServer>(ctx, path);
+                         }});
+    }
+    if (options.handle_signals) {
+        specs.push_back({"signals", ServicePlacement::shard0, service_order::signals,
+                         [](ServiceContext& ctx) -> std::unique_ptr<Service> {
+                             return std::make_unique<SignalWatcher>(ctx);
+                         }});
+    }
+    if (options.watch_parent_stdin) {
+        specs.push_back({"parent", ServicePlacement::shard0, service_order::signals,
+                         [](ServiceContext& ctx) -> std::unique_ptr<Service> {
+                             return std::make_unique<ParentWatcher>(ctx);
+                         }});
+    }
+    // Issue 7: the supervisor (service_order::supervisor) and the memory monitor
+    // (service_order::memory) go here. Issue 6: the backend registry (backends), the job
+    // runner on every shard (jobs) and the relay pool with intake (intake).
+    return specs;
+}
+
+}  // namespace pylon::engine
