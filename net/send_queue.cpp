@@ -7,8 +7,10 @@
 
 namespace pylon::net {
 
-SendQueue::SendQueue(std::size_t queue_bytes_max)
-    : queue_bytes_max_(queue_bytes_max), ring_(queue_bytes_max / chunk_bytes + 3) {
+SendQueue::SendQueue(std::size_t queue_bytes_max, std::size_t overshoot_bytes_max)
+    : queue_bytes_max_(queue_bytes_max),
+      overshoot_bytes_max_(overshoot_bytes_max),
+      ring_((queue_bytes_max + overshoot_bytes_max) / chunk_bytes + 3) {
     PYLON_ASSERT(queue_bytes_max > 0);
 }
 
@@ -41,7 +43,19 @@ void SendQueue::pop_chunk() {
 }
 
 std::size_t SendQueue::append(std::span<const std::uint8_t> bytes) {
-    std::size_t todo = std::min(bytes.size(), room_bytes());
+    return copy_in(bytes.subspan(0, std::min(bytes.size(), room_bytes())));
+}
+
+bool SendQueue::append_overshoot(std::span<const std::uint8_t> bytes) {
+    if (size_bytes_ + bytes.size() > queue_bytes_max_ + overshoot_bytes_max_) {
+        return false;
+    }
+    copy_in(bytes);
+    return true;
+}
+
+std::size_t SendQueue::copy_in(std::span<const std::uint8_t> bytes) {
+    std::size_t todo = bytes.size();
     std::size_t done = 0;
     while (done < todo) {
         if (count_ == 0 || at(count_ - 1).end == chunk_bytes) {

@@ -22,7 +22,9 @@ class SendQueue {
     static constexpr std::size_t chunk_bytes = 16 * 1024;
     static constexpr std::size_t free_chunks_max = 4;
 
-    explicit SendQueue(std::size_t queue_bytes_max);
+    // queue_bytes_max bounds append(); append_overshoot() may go beyond it by overshoot_bytes_max
+    // (for a TLS layer that cannot hold back a record it already encrypted).
+    explicit SendQueue(std::size_t queue_bytes_max, std::size_t overshoot_bytes_max = 0);
 
     std::size_t size_bytes() const noexcept { return size_bytes_; }
     std::size_t room_bytes() const noexcept {
@@ -33,6 +35,8 @@ class SendQueue {
 
     // Copies as much of `bytes` as room_bytes() allows; returns the count copied.
     std::size_t append(std::span<const std::uint8_t> bytes);
+    // Copies all of `bytes` if that stays within queue_bytes_max + overshoot_bytes_max.
+    bool append_overshoot(std::span<const std::uint8_t> bytes);
     // Points up to iov_max iovecs at the front of the queue; returns how many were filled.
     unsigned gather(iovec* iov, unsigned iov_max) const noexcept;
     // The first n queued bytes were sent: drop them.
@@ -52,7 +56,10 @@ class SendQueue {
     void push_chunk();
     void pop_chunk();
 
+    std::size_t copy_in(std::span<const std::uint8_t> bytes);
+
     std::size_t queue_bytes_max_;
+    std::size_t overshoot_bytes_max_;
     std::size_t size_bytes_ = 0;
     std::vector<Chunk> ring_;  // fixed: enough chunks for queue_bytes_max_ plus partial ends
     std::size_t head_ = 0;

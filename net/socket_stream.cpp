@@ -21,7 +21,7 @@ SocketStream::SocketStream(int fd, std::string peer_name, StreamOptions options)
       options_(options),
       shard_(&reactor::Shard::current()),
       recv_(fd),
-      out_(options.send_queue_bytes_max),
+      out_(options.send_queue_bytes_max, options.overshoot_bytes_max),
       stall_timer_(&SocketStream::on_send_stall, this) {
     PYLON_ASSERT(fd >= 0);
     in_.reserve(shard_->recv_buffers().buffer_bytes() + 64);
@@ -72,10 +72,39 @@ Result<std::size_t> SocketStream::try_write(Bytes bytes) {
         return Error(Errc::closed, peer_ + ": closed");
     }
     std::size_t n = out_.append(bytes);
-    if (n > 0 && !send_in_flight_) {
-        start_send();
+    if (n > 0) {
+        kick_send();
     }
     return n;
+}
+
+Status SocketStream::write_overshoot(Bytes bytes) {
+    if (failed_) {
+        return *failed_;
+    }
+    if (closing_ || closed_) {
+        return Error(Errc::closed, peer_ + ": closed");
+    }
+    if (!out_.append_overshoot(bytes)) {
+        return Error(Errc::too_large, peer_ + ": send queue overshoot bound exceeded");
+    }
+    if (!bytes.empty()) {
+        kick_send();
+    }
+    return Ok{};
+}
+
+void SocketStream::kick_send() {
+    if (send_in_flight_ || kick_scheduled_) {
+        return;
+    }
+    kick_scheduled_ = true;
+    shard_->schedule_message([this]() {
+        kick_scheduled_ = false;
+        if (!send_in_flight_ && !out_.empty() && !closing_ && !failed_) {
+            start_send();
+        }
+    });
 }
 
 void SocketStream::start_send() {
@@ -181,6 +210,9 @@ Task<void> SocketStream::close() {
     while (send_in_flight_) {
         progress_.reset();
         (void)co_await progress_.wait();
+    }
+    while (kick_scheduled_) {
+        co_await reactor::yield();  // the queued start_send holds `this`
     }
     out_.clear();
     (void)co_await reactor::close(fd_);

@@ -2,7 +2,9 @@
 // shard. Receiving is one multishot recv (reactor::RecvStream) whose provided buffers are copied
 // into the stream's input buffer and returned to the ring at once. Sending is a bounded
 // SendQueue drained by at most one sendmsg in flight (gathering up to send_iov_max chunks, short
-// writes resumed), submitted as a raw completion, not a coroutine. A send that makes no progress
+// writes resumed), submitted as a raw completion, not a coroutine. A send is started at the end
+// of the reactor turn that queued bytes, so everything written in one turn (a WebSocket frame
+// header and its payload, many small messages) leaves in one sendmsg. A send that makes no progress
 // for send_stall_timeout_ms fails the stream (a peer that stopped reading).
 //
 // Teardown (close()): shutdown(RDWR) -> cancel every operation on the fd -> wait for the recv
@@ -29,7 +31,8 @@ namespace pylon::net {
 
 struct StreamOptions {
     std::size_t send_queue_bytes_max = 1024 * 1024;
-    std::int64_t send_stall_timeout_ms = 30000;  // no send progress for this long: failed
+    std::int64_t send_stall_timeout_ms = 30000;   // no send progress for this long: failed
+    std::size_t overshoot_bytes_max = 64 * 1024;  // see write_overshoot()
 };
 
 class SocketStream final : public ByteStream {
@@ -49,6 +52,11 @@ class SocketStream final : public ByteStream {
     reactor::Task<Result<Bytes>> read(std::int64_t timeout_ms = 0,
                                       reactor::CancelToken token = {}) override;
     Result<std::size_t> try_write(Bytes bytes) override;
+    // Bytes try_write() would accept now.
+    std::size_t write_room() const noexcept { return out_.room_bytes(); }
+    // Queues all of `bytes` even beyond the queue bound, by at most overshoot_bytes_max in
+    // total: for TlsStream, which must not hold back records it has already encrypted.
+    Status write_overshoot(Bytes bytes);
     reactor::Task<Status> wait_writable(std::int64_t timeout_ms,
                                         reactor::CancelToken token) override;
     reactor::Task<Status> flush(std::int64_t timeout_ms, reactor::CancelToken token) override;
@@ -71,6 +79,7 @@ class SocketStream final : public ByteStream {
     static void on_send_done(reactor::Completion* c, std::int32_t res, std::uint32_t flags);
     static void on_send_stall(reactor::TimerNode* node);
     void start_send();
+    void kick_send();
     void fail(Error error);
     Error read_error(std::int32_t err, std::int64_t timeout_ms) const;
     reactor::Task<Status> wait_progress(std::int64_t timeout_ms, reactor::CancelToken token,
@@ -93,6 +102,7 @@ class SocketStream final : public ByteStream {
     std::uint64_t bytes_sent_ = 0;
     bool send_in_flight_ = false;
     bool send_stalled_ = false;
+    bool kick_scheduled_ = false;  // a start_send is queued for the end of this loop turn
     bool closing_ = false;
     bool closed_ = false;
 };
