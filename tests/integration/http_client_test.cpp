@@ -213,6 +213,49 @@ TEST_F(HttpClientTest, ContentLengthBodyAndKeepAliveReuse) {
     EXPECT_EQ(reuses, 2u);
 }
 
+TEST_F(HttpClientTest, IdleConnectionsAreBoundedAndExpire) {
+    std::uint64_t connects = 0;
+    std::size_t idle_after_two = 0;
+    std::string last;
+    run([&]() -> Task<void> {
+        return [](std::uint16_t p, std::uint64_t* c, std::size_t* idle,
+                  std::string* body) -> Task<void> {
+            HttpClientOptions o = quick_options();
+            o.pool.idle_connections_max = 1;
+            o.pool.idle_timeout_ms = 100;
+            HttpClient client(Endpoint{"127.0.0.1", p, ""}, o);
+            // Two responses open at once need two connections; only one may stay idle.
+            auto r1 = co_await client.send(get("/length?bytes=10"));
+            auto r2 = co_await client.send(get("/length?bytes=20"));
+            EXPECT_TRUE(r1.ok() && r2.ok());
+            if (r1.ok() && r2.ok()) {
+                EXPECT_TRUE((co_await (*r1)->read_all(100)).ok());
+                EXPECT_TRUE((co_await (*r2)->read_all(100)).ok());
+            }
+            *idle = client.pool().idle_count();
+            // Past the idle timeout the kept connection is dropped, not reused.
+            co_await reactor::sleep_ms(200);
+            auto r3 = co_await client.send(get("/length?bytes=5"));
+            EXPECT_TRUE(r3.ok());
+            if (r3.ok()) {
+                EXPECT_FALSE((*r3)->reused_connection());
+                auto all = co_await (*r3)->read_all(100);
+                if (all.ok()) {
+                    *body = *all;
+                }
+            }
+            *c = client.pool().connects();
+            r1 = Error(Errc::closed, "");
+            r2 = Error(Errc::closed, "");
+            r3 = Error(Errc::closed, "");
+            co_await client.close();
+        }(port(), &connects, &idle_after_two, &last);
+    });
+    EXPECT_EQ(idle_after_two, 1u);
+    EXPECT_EQ(connects, 3u);
+    EXPECT_EQ(last, "abcde");
+}
+
 TEST_F(HttpClientTest, PostJsonBodyIsSentWithHeaders) {
     std::string echoed;
     run([&]() -> Task<void> {
