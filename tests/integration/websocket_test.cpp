@@ -509,10 +509,10 @@ TEST(WebSocketScripted, InvalidUtf8TextIsClosedWith1007) {
     ASSERT_GE(client_close.size(), 8u);
     EXPECT_EQ(static_cast<unsigned char>(client_close[0]), 0x88);
     EXPECT_EQ(static_cast<unsigned char>(client_close[1]) & 0x80, 0x80);
-    unsigned code =
-        ((static_cast<unsigned char>(client_close[6]) ^ static_cast<unsigned char>(client_close[2]))
-         << 8) |
-        (static_cast<unsigned char>(client_close[7]) ^ static_cast<unsigned char>(client_close[3]));
+    auto byte = [&](std::size_t i) {
+        return static_cast<unsigned>(static_cast<unsigned char>(client_close[i]));
+    };
+    unsigned code = ((byte(6) ^ byte(2)) << 8u) | (byte(7) ^ byte(3));
     EXPECT_EQ(code, 1007u);
 }
 
