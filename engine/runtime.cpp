@@ -12,6 +12,7 @@
 
 #include "engine/config_file.hpp"
 #include "engine/control_commands.hpp"
+#include "engine/file_ops.hpp"
 #include "engine/settings.hpp"
 #include "engine/standard_services.hpp"
 #include "engine/store.hpp"
@@ -170,8 +171,8 @@ void log_running(RuntimeCore* core) {
              o.control_socket_path.c_str());
     if (core->board.relays().empty() && core->board.backends().empty()) {
         LOG_INFO(
-            "waiting: %zu relay(s) configured and backends %s/%s, but this build has no relay "
-            "pool or backend registry yet; serving the control socket only",
+            "idle: %zu relay(s) and backends at %s and %s configured, but no relay pool or "
+            "backend registry runs in this build yet; waiting for a stop request",
             core->config.relays.size(), core->config.backends.ollama.url.c_str(),
             core->config.backends.llamacpp.url.c_str());
     }
@@ -284,8 +285,14 @@ Task<Result<ReloadReport>> reload_from_file_on_shard0(RuntimeCore* core) {
     if (path.empty()) {
         co_return Error(Errc::unsupported, "this runtime has no config file to reload");
     }
-    // A small local file read once per reload: a blocking read is acceptable here.
-    auto loaded = load_config_file(path);
+    // Read through io_uring (a shard never blocks on the disk); a missing file is the defaults.
+    auto text = co_await read_file_async(path, config_file_bytes_max);
+    if (!text.ok() && text.error().code() != Errc::not_found) {
+        LOG_ERROR("config reload refused: %s", text.error().message().c_str());
+        co_return std::move(text).error();
+    }
+    auto loaded =
+        text.ok() ? parse_config_text(text.value(), path) : Result<LoadedConfig>(LoadedConfig{});
     if (!loaded.ok()) {
         LOG_ERROR("config reload refused: %s", loaded.error().message().c_str());
         co_return std::move(loaded).error();

@@ -1,6 +1,7 @@
 // `pylon start --foreground` runs its shards until SIGINT or SIGTERM and then exits 0.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -12,6 +13,13 @@ namespace {
 void start_then_signal(int sig, const char* shards) {
     auto home = test::TempDir::create("pylon-start");
     ASSERT_TRUE(home.ok());
+    // The node's identity (what `pylon init` writes): a BIP-39 test phrase.
+    std::string id = home->file("identity.mnemonic");
+    ASSERT_TRUE(test::write_file(id,
+                                 "abandon abandon abandon abandon abandon abandon abandon "
+                                 "abandon abandon abandon abandon about\n")
+                    .ok());
+    ::chmod(id.c_str(), 0600);
     test::ChildSpec spec;
     spec.argv = {test::tool_path("pylon"),
                  "start",
@@ -25,7 +33,7 @@ void start_then_signal(int sig, const char* shards) {
     auto& p = *child.value();
     auto line = p.wait_for_line("", 10'000, test::Stream::err);
     ASSERT_TRUE(line.has_value()) << p.describe();
-    ASSERT_TRUE(p.wait_for_line(std::regex("starting on"), 10'000, test::Stream::err).has_value())
+    ASSERT_TRUE(p.wait_for_line(std::regex("started on"), 10'000, test::Stream::err).has_value())
         << p.describe();
     ASSERT_TRUE(p.signal(sig).ok());
     auto exit = p.wait_exit(10'000);

@@ -1,0 +1,342 @@
+// `pylon doctor [-v] [--json]`: checks what a node needs, one line per check with a fix hint:
+// the home folder, the config file, the identity, the database, the daemon and its control
+// socket, file permissions, io_uring, the backends (probed for real, 4 s each) and the relays.
+// The verdict is Pylon's: ready to earn when the identity exists and a backend answers. Exit 0
+// when no check failed, 1 otherwise. JSON: {"checks":[{name,status,detail,fix}],"ready":B}.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/cli_commands.hpp"
+#include "engine/cli_util.hpp"
+#include "engine/config_file.hpp"
+#include "engine/identity_file.hpp"
+#include "engine/llamacpp_backend.hpp"
+#include "engine/ollama_backend.hpp"
+#include "engine/store_db.hpp"
+#include "net/deadline.hpp"
+#include "proto/json_writer.hpp"
+#include "reactor/probe.hpp"
+#include "reactor/shard_set.hpp"
+
+namespace pylon::engine {
+namespace {
+
+constexpr std::int64_t backend_probe_timeout_ms = 4000;
+
+enum class Level : std::uint8_t { ok, warn, fail, info };
+
+struct Check {
+    std::string name;
+    Level level;
+    std::string detail;
+    std::string fix;
+};
+
+std::string_view level_name(Level l) {
+    switch (l) {
+        case Level::ok:
+            return "ok";
+        case Level::warn:
+            return "warn";
+        case Level::fail:
+            return "fail";
+        case Level::info:
+            return "info";
+    }
+    return "?";
+}
+
+std::string_view level_mark(Level l) {
+    switch (l) {
+        case Level::ok:
+            return "\u2705";
+        case Level::warn:
+            return "\u26a0\ufe0f ";
+        case Level::fail:
+            return "\u274c";
+        case Level::info:
+            return "\u2139\ufe0f ";
+    }
+    return "?";
+}
+
+// Mode bits beyond `allowed` as text ("0644"), or "" when the file is private enough.
+std::string loose_mode(const std::string& path, mode_t allowed) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || (st.st_mode & 0777 & ~allowed) == 0) {
+        return "";
+    }
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "%04o", st.st_mode & 0777);
+    return buf;
+}
+
+void check_home(const Home& home, std::vector<Check>& out) {
+    struct stat st {};
+    if (::stat(home.dir().c_str(), &st) != 0) {
+        out.push_back(
+            {"home", Level::warn, home.dir() + " does not exist yet", "pylon init creates it"});
+        return;
+    }
+    std::string mode = loose_mode(home.dir(), 0700);
+    out.push_back({"home", mode.empty() ? Level::ok : Level::warn,
+                   home.dir() + (mode.empty() ? "" : " is mode " + mode),
+                   mode.empty() ? "" : "chmod 700 " + home.dir()});
+}
+
+Config check_config(const Home& home, std::vector<Check>& out) {
+    auto loaded = load_config_file(home.config_path());
+    if (!loaded.ok()) {
+        out.push_back({"config", Level::fail, loaded.error().message(),
+                       "fix the file at the position shown (docs/config.md lists every key)"});
+        return Config{};
+    }
+    if (!loaded->file_found) {
+        out.push_back({"config", Level::ok, home.config_path() + " not found: defaults", ""});
+    } else if (!loaded->warnings.empty()) {
+        out.push_back(
+            {"config", Level::warn,
+             std::to_string(loaded->warnings.size()) + " warning(s): " + loaded->warnings.front(),
+             "remove or rename the keys named (pylon config --defaults shows all)"});
+    } else {
+        out.push_back({"config", Level::ok, home.config_path(), ""});
+    }
+    return loaded->config;
+}
+
+bool check_identity(const Home& home, const Config& config, std::vector<Check>& out) {
+    std::string path = identity_path(home, config);
+    auto id = load_identity(path, static_cast<std::uint32_t>(config.identity.account));
+    if (!id.ok()) {
+        bool missing = id.error().code() == Errc::not_found;
+        out.push_back({"identity", Level::fail, missing ? "no identity" : id.error().message(),
+                       missing ? "pylon init" : "restore identity.mnemonic from your backup"});
+        return false;
+    }
+    std::string mode = loose_mode(path, 0600);
+    out.push_back({"identity", mode.empty() ? Level::ok : Level::warn,
+                   id->npub + (mode.empty() ? "" : " (" + path + " is mode " + mode + ")"),
+                   mode.empty() ? "" : "chmod 600 " + path});
+    return true;
+}
+
+void check_database(const Home& home, std::vector<Check>& out) {
+    auto db = StoreDb::open({home.db_path(), true});
+    if (db.ok()) {
+        auto counts = (*db)->counts();
+        out.push_back({"database", Level::ok,
+                       home.db_path() + " (" +
+                           std::to_string(counts.ok() ? counts->jobs_total : 0) + " jobs)",
+                       ""});
+    } else if (db.error().code() == Errc::not_found) {
+        out.push_back({"database", Level::ok, "none yet (created at the first start)", ""});
+    } else if (db.error().code() == Errc::unsupported) {
+        out.push_back({"database", Level::warn, db.error().message(), "pylon start upgrades it"});
+    } else {
+        out.push_back({"database", Level::fail, db.error().message(),
+                       "move " + home.db_path() + " aside; a new one is created at start"});
+    }
+}
+
+void check_daemon(const Home& home, std::vector<Check>& out) {
+    DaemonLink link = find_daemon(home);
+    if (link.pid.state == PidState::running) {
+        bool answers = link.client.has_value() && link.client->request("\"Ping\"").ok();
+        out.push_back({"daemon", answers ? Level::ok : Level::warn,
+                       "running (PID " + std::to_string(link.pid.pid) + ")" +
+                           (answers ? ", control socket answers" : ", control socket silent"),
+                       answers ? "" : "pylon stop && pylon start"});
+        std::string mode = loose_mode(home.socket_path(), 0600);
+        if (!mode.empty()) {
+            out.push_back({"control socket", Level::fail, "mode " + mode, "restart the daemon"});
+        }
+        return;
+    }
+    out.push_back(
+        {"daemon", Level::info,
+         link.pid.state == PidState::stale ? "not running (stale pid file)" : "not running",
+         "pylon start"});
+}
+
+bool check_uring(std::vector<Check>& out, bool verbose) {
+    reactor::UringFeatures f = reactor::probe_uring();
+    Status st = reactor::require_uring(f);
+    std::string detail = "kernel " + f.kernel_release;
+    if (verbose) {
+        detail.clear();
+        for (const std::string& line : f.describe()) {
+            detail += (detail.empty() ? "" : "; ") + line;
+        }
+    }
+    out.push_back({"io_uring", st.ok() ? Level::ok : Level::fail,
+                   st.ok() ? detail : st.error().message(), st.ok() ? "" : "see the message"});
+    return st.ok();
+}
+
+// "http://host:port/..." -> host and port (plain http only).
+bool parse_http_url(const std::string& url, std::string& host, std::uint16_t& port) {
+    const std::string scheme = "http://";
+    if (url.rfind(scheme, 0) != 0) {
+        return false;
+    }
+    std::string rest = url.substr(scheme.size());
+    rest = rest.substr(0, rest.find('/'));
+    std::size_t colon = rest.rfind(':');
+    host = colon == std::string::npos ? rest : rest.substr(0, colon);
+    long p = colon == std::string::npos ? 80 : std::strtol(rest.c_str() + colon + 1, nullptr, 10);
+    if (host == "localhost") {
+        host = "127.0.0.1";
+    }
+    port = static_cast<std::uint16_t>(p > 0 && p < 65536 ? p : 80);
+    return !host.empty();
+}
+
+struct BackendResult {
+    std::string id;
+    std::string url;
+    bool attempted = false;
+    BackendProbe probe;
+};
+
+reactor::Task<void> probe_one(BackendResult* r) {
+    HttpBackendOptions http;
+    if (!parse_http_url(r->url, http.endpoint.host, http.endpoint.port)) {
+        r->probe.error = "only http:// URLs can be probed here";
+        co_return;
+    }
+    http.http.timeouts.connect_timeout_ms = backend_probe_timeout_ms;
+    http.http.timeouts.first_byte_timeout_ms = backend_probe_timeout_ms;
+    std::unique_ptr<Backend> backend;
+    if (r->id == "ollama") {
+        backend = std::make_unique<OllamaBackend>(OllamaOptions{http, 1, false});
+    } else {
+        backend = std::make_unique<LlamaCppBackend>(LlamaCppOptions{http, false, ""});
+    }
+    r->attempted = true;
+    net::Deadline deadline(backend_probe_timeout_ms);
+    r->probe = co_await backend->probe(deadline.token());
+    co_await backend->close();
+}
+
+reactor::Task<void> probe_all(std::vector<BackendResult>* results) {
+    for (BackendResult& r : *results) {
+        co_await probe_one(&r);
+    }
+}
+
+bool check_backends(const Config& config, bool verbose, std::vector<Check>& out) {
+    std::vector<BackendResult> results;
+    if (config.backends.ollama.enabled) {
+        results.push_back({"ollama", config.backends.ollama.url, false, {}});
+    }
+    if (config.backends.llamacpp.enabled) {
+        results.push_back({"llamacpp", config.backends.llamacpp.url, false, {}});
+    }
+    reactor::ShardSetOptions options;
+    options.shard_count = 1;
+    options.pin = false;
+    reactor::ShardSet set(options);
+    Status ran = set.run([&results](reactor::Shard&) { return probe_all(&results); });
+    bool any = false;
+    for (const BackendResult& r : results) {
+        bool up = ran.ok() && r.probe.available;
+        any = any || up;
+        if (!up && !verbose) {
+            continue;  // Pylon shows unavailable backends only with -v
+        }
+        std::string detail = r.id + " at " + r.url;
+        if (up) {
+            detail += ": " + std::to_string(r.probe.models.size()) + " model(s)";
+            if (!r.probe.models.empty()) {
+                detail += " (" + r.probe.models.front().name +
+                          (r.probe.models.size() > 1 ? ", ..." : "") + ")";
+            }
+        } else {
+            detail += ": " + (r.probe.error.empty() ? std::string("not answering") : r.probe.error);
+        }
+        out.push_back({"backend " + r.id, up ? Level::ok : Level::info, detail, ""});
+    }
+    if (!any) {
+        out.push_back({"backends", Level::fail, "none available",
+                       "install Ollama (ollama serve) or start llama.cpp's llama-server on "
+                       "port 8080"});
+    }
+    return any;
+}
+
+void check_relays(const Config& config, std::vector<Check>& out) {
+    for (const std::string& url : config.relays) {
+        out.push_back(
+            {"relay", Level::info, url + ": not checked (no WebSocket client in this build)", ""});
+    }
+    if (config.relays.empty()) {
+        out.push_back(
+            {"relays", Level::warn, "none configured", "add relays = [...] to config.toml"});
+    }
+}
+
+void print_checks(CliContext& ctx, const std::vector<Check>& checks, bool ready, bool json) {
+    if (json) {
+        std::string s;
+        proto::JsonWriter w(s);
+        w.begin_object();
+        w.key("checks");
+        w.begin_array();
+        for (const Check& c : checks) {
+            w.begin_object();
+            w.field("name", c.name);
+            w.field("status", level_name(c.level));
+            w.field("detail", c.detail);
+            w.field("fix", c.fix);
+            w.end_object();
+        }
+        w.end_array();
+        w.key("ready");
+        w.boolean(ready);
+        w.end_object();
+        std::fprintf(ctx.out, "%s\n", s.c_str());
+        return;
+    }
+    std::fprintf(ctx.out, "Pylon Doctor\n============\n\n");
+    for (const Check& c : checks) {
+        std::fprintf(ctx.out, "%.*s %-15s %s%s%s\n", static_cast<int>(level_mark(c.level).size()),
+                     level_mark(c.level).data(), c.name.c_str(), c.detail.c_str(),
+                     c.fix.empty() || c.level == Level::ok ? "" : "\n                   fix: ",
+                     c.fix.empty() || c.level == Level::ok ? "" : c.fix.c_str());
+    }
+    std::fprintf(ctx.out, "\n%s\n",
+                 ready ? "\u2705 Ready to start earning!"
+                       : "\u274c Not ready yet: fix the checks marked \u274c above.");
+}
+
+}  // namespace
+
+int cmd_doctor(CliContext& ctx) {
+    bool verbose = ctx.args.has("verbose");
+    std::vector<Check> checks;
+    check_home(ctx.home, checks);
+    Config config = check_config(ctx.home, checks);
+    bool identity = check_identity(ctx.home, config, checks);
+    check_database(ctx.home, checks);
+    check_daemon(ctx.home, checks);
+    bool uring = check_uring(checks, verbose);
+    bool backend = uring && check_backends(config, verbose, checks);
+    check_relays(config, checks);
+    if (verbose) {
+        checks.push_back({"settings", Level::info,
+                          "min price " + std::to_string(config.min_price_msats) +
+                              " msats, default model " + config.default_model + ", data dir " +
+                              (config.data_dir ? *config.data_dir : ctx.home.dir()),
+                          ""});
+    }
+    bool ready = identity && backend;
+    print_checks(ctx, checks, ready, ctx.args.has("json"));
+    for (const Check& c : checks) {
+        if (c.level == Level::fail) {
+            return exit_failure;
+        }
+    }
+    return exit_ok;
+}
+
+}  // namespace pylon::engine

@@ -1,0 +1,262 @@
+// `pylon status [--json]`: the daemon (pid, uptime, modes, shards), session stats (from the
+// daemon, or from the database read-only when it is stopped), identity, backends and relays.
+// JSON keeps Pylon v0.1's keys (daemon, stats, backends, default_backend, relays) and adds ours.
+// Exit 0 when the daemon runs, 3 when it does not (the report is printed either way).
+#include <ctime>
+
+#include "engine/cli_commands.hpp"
+#include "engine/cli_util.hpp"
+#include "engine/config_file.hpp"
+#include "engine/identity_file.hpp"
+#include "engine/store_db.hpp"
+#include "proto/json_reader.hpp"
+#include "proto/json_writer.hpp"
+
+namespace pylon::engine {
+namespace {
+
+struct StatusView {
+    bool running = false;
+    std::int64_t pid = 0;
+    bool answered = false;  // the control socket answered
+    std::string control_error;
+    proto::StatusReply status;
+    proto::HealthReply health;
+    std::vector<proto::RelayInfo> relays;
+    std::vector<proto::BackendInfo> backends;
+    bool identity = false;
+    std::string npub;
+    std::string identity_error;
+    std::vector<std::string> config_relays;
+    std::string config_error;
+};
+
+// Asks the daemon for Status, Health, Relays and Backends.
+void ask_daemon(ControlClient& c, StatusView& v) {
+    proto::JsonReader reader;
+    auto status = c.request("\"Status\"");
+    if (!status.ok() || status->tag != "Status" ||
+        proto::decode_status(status->body_json, reader, v.status) != proto::Reject::none) {
+        v.control_error = status.ok() ? "unexpected reply" : status.error().message();
+        return;
+    }
+    v.answered = true;
+    auto health = c.request("\"Health\"");
+    if (health.ok() && health->tag == "Health") {
+        (void)proto::decode_health(health->body_json, reader, v.health);
+    }
+    auto relays = c.request("\"Relays\"");
+    if (relays.ok() && relays->tag == "Relays") {
+        (void)proto::decode_relays(relays->body_json, reader, v.relays);
+    }
+    auto backends = c.request("\"Backends\"");
+    if (backends.ok() && backends->tag == "Backends") {
+        (void)proto::decode_backends(backends->body_json, reader, v.backends);
+    }
+}
+
+// Stats from the database when no daemon answers (read-only; a missing file is zero).
+void stats_from_db(const Home& home, StatusView& v) {
+    auto db = StoreDb::open({home.db_path(), true});
+    if (!db.ok()) {
+        return;
+    }
+    auto counts = (*db)->counts();
+    if (counts.ok()) {
+        v.status.jobs_completed = counts->jobs_completed;
+        v.status.earnings_msats = counts->earnings_msats;
+    }
+}
+
+StatusView gather(CliContext& ctx) {
+    StatusView v;
+    DaemonLink link = find_daemon(ctx.home);
+    v.running = link.pid.state == PidState::running;
+    v.pid = link.pid.pid;
+    if (link.client) {
+        ask_daemon(*link.client, v);
+    } else if (v.running) {
+        v.control_error = link.error;
+    }
+    if (!v.answered) {
+        v.status = proto::StatusReply{};
+        v.status.running = v.running;
+        stats_from_db(ctx.home, v);
+    }
+    auto loaded = load_config_file(ctx.home.config_path());
+    Config config = loaded.ok() ? loaded->config : Config{};
+    if (!loaded.ok()) {
+        v.config_error = loaded.error().message();
+    }
+    v.config_relays = config.relays;
+    auto id = load_identity(identity_path(ctx.home, config),
+                            static_cast<std::uint32_t>(config.identity.account));
+    v.identity = id.ok();
+    if (id.ok()) {
+        v.npub = id->npub;
+    } else if (id.error().code() != Errc::not_found) {
+        v.identity_error = id.error().message();
+    }
+    return v;
+}
+
+std::string default_backend(const StatusView& v) {
+    for (const proto::BackendInfo& b : v.backends) {
+        if (b.is_default && b.available) {
+            return b.id;
+        }
+    }
+    return "";
+}
+
+void print_json(CliContext& ctx, const StatusView& v) {
+    std::string out;
+    proto::JsonWriter w(out);
+    w.begin_object();
+    w.key("daemon");
+    w.begin_object();
+    w.key("running");
+    w.boolean(v.running);
+    w.key("pid");
+    v.running ? w.int64(v.pid) : w.null();
+    w.key("uptime_secs");
+    v.answered ? w.uint64(v.status.uptime_secs) : w.null();
+    w.key("provider_active");
+    w.boolean(v.answered && v.status.provider_active);
+    w.key("host_active");
+    w.boolean(v.answered && v.status.host_active);
+    w.key("responding");
+    w.boolean(v.answered);
+    w.end_object();
+    w.key("stats");
+    w.begin_object();
+    w.key("jobs_completed");
+    w.uint64(v.status.jobs_completed);
+    w.key("earnings_msats");
+    w.uint64(v.status.earnings_msats);
+    w.end_object();
+    w.key("backends");
+    w.begin_array();
+    for (const proto::BackendInfo& b : v.backends) {
+        if (b.available) {
+            w.string(b.id);
+        }
+    }
+    w.end_array();
+    w.key("default_backend");
+    std::string def = default_backend(v);
+    def.empty() ? w.null() : w.string(def);
+    w.key("relays");
+    w.begin_array();
+    for (const std::string& r : v.config_relays) {
+        w.string(r);
+    }
+    w.end_array();
+    w.key("identity");
+    w.begin_object();
+    w.key("configured");
+    w.boolean(v.identity);
+    w.key("npub");
+    v.identity ? w.string(v.npub) : w.null();
+    w.end_object();
+    w.field("home", ctx.home.dir());
+    w.key("version");
+    v.answered ? w.string(v.health.version) : w.null();
+    w.key("mode");
+    v.answered ? w.string(v.health.mode) : w.null();
+    w.key("shards");
+    v.answered ? w.uint64(v.health.shards) : w.null();
+    w.key("relay_status");
+    w.raw([&v] {
+        std::string s;
+        proto::encode_relay_list(v.relays, s);
+        return s;
+    }());
+    w.key("backend_status");
+    w.raw([&v] {
+        std::string s;
+        proto::encode_backend_list(v.backends, s);
+        return s;
+    }());
+    w.end_object();
+    std::fprintf(ctx.out, "%s\n", out.c_str());
+}
+
+void print_daemon(CliContext& ctx, const StatusView& v) {
+    std::FILE* o = ctx.out;
+    std::fprintf(o, "Pylon Status\n============\n\n");
+    if (!v.running) {
+        std::fprintf(o, "Daemon:   Stopped\n          Start it with: pylon start\n");
+    } else {
+        std::fprintf(o, "Daemon:   Running (PID: %lld)\n", static_cast<long long>(v.pid));
+        if (v.answered) {
+            std::string modes;
+            modes += v.status.provider_active ? "provider" : "";
+            modes += v.status.host_active ? (modes.empty() ? "host" : ", host") : "";
+            std::fprintf(o, "Uptime:   %s\nModes:    %s\nShards:   %u\n",
+                         format_uptime(v.status.uptime_secs).c_str(),
+                         modes.empty() ? ("none active (mode " + v.health.mode + ")").c_str()
+                                       : modes.c_str(),
+                         v.health.shards);
+        } else {
+            std::fprintf(o, "          (control socket not answering: %s)\n",
+                         v.control_error.c_str());
+        }
+    }
+    std::fprintf(o, "\n%s:\n  Jobs completed: %llu\n  Earnings:       %s\n",
+                 v.answered ? "Session Stats" : "Stats (database)",
+                 static_cast<unsigned long long>(v.status.jobs_completed),
+                 format_sats(static_cast<std::int64_t>(v.status.earnings_msats)).c_str());
+}
+
+void print_human(CliContext& ctx, const StatusView& v) {
+    std::FILE* o = ctx.out;
+    print_daemon(ctx, v);
+    if (v.identity) {
+        std::fprintf(o, "\nIdentity: Configured (%s)\n", v.npub.c_str());
+    } else if (!v.identity_error.empty()) {
+        std::fprintf(o, "\nIdentity: Invalid (%s)\n", v.identity_error.c_str());
+    } else {
+        std::fprintf(o, "\nIdentity: Not initialized (run: pylon init)\n");
+    }
+    std::fprintf(o, "\nBackends:\n");
+    bool any = false;
+    for (const proto::BackendInfo& b : v.backends) {
+        if (b.available) {
+            any = true;
+            std::fprintf(o, "  Available: %s%s  %s\n", b.id.c_str(),
+                         b.is_default ? " (default)" : "", b.url.c_str());
+        }
+    }
+    if (!any) {
+        std::fprintf(o, "  None available%s\n  Install Ollama or start a llama.cpp server.\n",
+                     v.answered ? "" : " (the daemon probes them)");
+    }
+    std::fprintf(o, "\nRelays:\n");
+    for (const std::string& url : v.config_relays) {
+        std::string state;
+        for (const proto::RelayInfo& r : v.relays) {
+            if (r.url == url) {
+                state = " (" + r.state + (r.last_error.empty() ? "" : ": " + r.last_error) + ")";
+            }
+        }
+        std::fprintf(o, "  %s%s\n", url.c_str(), state.c_str());
+    }
+    if (!v.config_error.empty()) {
+        std::fprintf(o, "\nConfig:   %s\n", v.config_error.c_str());
+    }
+}
+
+}  // namespace
+
+int cmd_status(CliContext& ctx) {
+    StatusView v = gather(ctx);
+    if (ctx.args.has("json")) {
+        print_json(ctx, v);
+    } else {
+        print_human(ctx, v);
+    }
+    return v.running ? exit_ok : exit_not_running;
+}
+
+}  // namespace pylon::engine

@@ -1,0 +1,128 @@
+// `pylon stop [-f] [-t SECS]`: Shutdown over the control socket, then wait for the process to
+// exit (watched through a pidfd, so a reused pid can never be signalled); half-way through the
+// timeout a SIGTERM (the same graceful path, so it cannot cut a shutdown short), at the timeout
+// SIGKILL. -f: SIGKILL at once. Pylon v0.1's messages. Not running: says so, exit 0.
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "engine/cli_commands.hpp"
+#include "engine/cli_util.hpp"
+#include "engine/pidfd.hpp"
+#include "reactor/clock.hpp"
+
+namespace pylon::engine {
+namespace {
+
+constexpr int kill_wait_ms = 5000;
+
+// Waits until the process behind `pidfd` has exited or `ms` passed; true if it exited.
+bool wait_exit(int pidfd, std::int64_t ms) {
+    std::int64_t deadline = reactor::monotonic_ms() + ms;
+    for (;;) {
+        std::int64_t left = deadline - reactor::monotonic_ms();
+        if (left < 0) {
+            left = 0;
+        }
+        pollfd p{pidfd, POLLIN, 0};
+        int r = ::poll(&p, 1, static_cast<int>(left));
+        if (r > 0) {
+            return true;
+        }
+        if (r == 0) {
+            return false;
+        }
+        if (errno != EINTR) {
+            return false;
+        }
+    }
+}
+
+bool request_shutdown(const Home& home) {
+    auto client = ControlClient::connect(home.socket_path());
+    if (!client.ok()) {
+        return false;
+    }
+    auto reply = client->request("\"Shutdown\"");
+    return reply.ok() && reply->tag == "Ok";
+}
+
+// After a kill: the daemon could not remove its files. The pid file is stale once nobody holds
+// its lock; the socket then belongs to nobody either (a new daemon claims the pid file before
+// it creates its socket). A connect cannot tell: the kernel may keep a killed process's
+// listening socket open for a moment while it tears down its io_uring.
+void cleanup_after_kill(const Home& home) {
+    remove_stale_pid_file(home.pid_path());
+    auto info = PidFile::inspect(home.pid_path());
+    if (info.ok() && info->state != PidState::running) {
+        ::unlink(home.socket_path().c_str());
+    }
+}
+
+int kill_now(CliContext& ctx, int pidfd) {
+    std::fprintf(ctx.out, "Sending SIGKILL...\n");
+    pidfd_signal(pidfd, SIGKILL);
+    bool gone = wait_exit(pidfd, kill_wait_ms);
+    cleanup_after_kill(ctx.home);
+    if (!gone) {
+        return fail(ctx, "the daemon did not exit after SIGKILL");
+    }
+    std::fprintf(ctx.out, "Pylon daemon killed.\n");
+    return exit_ok;
+}
+
+}  // namespace
+
+int cmd_stop(CliContext& ctx) {
+    auto secs = ctx.args.integer("timeout", 10, 1, 3600);
+    if (!secs.ok()) {
+        std::fprintf(ctx.err, "pylon stop: %s\n", secs.error().message().c_str());
+        return exit_usage;
+    }
+    auto info = PidFile::inspect(ctx.home.pid_path());
+    if (!info.ok()) {
+        return fail(ctx, info.error().message());
+    }
+    if (info->state != PidState::running || info->pid <= 0) {
+        std::fprintf(ctx.out, "Pylon daemon is not running.\n");
+        return exit_ok;
+    }
+    int pidfd = pidfd_open_fd(info->pid);
+    if (pidfd < 0) {
+        std::fprintf(ctx.out, "Pylon daemon is not running.\n");
+        return exit_ok;
+    }
+    std::fprintf(ctx.out, "Stopping Pylon daemon (PID: %d)...\n", static_cast<int>(info->pid));
+    int code = exit_ok;
+    std::int64_t timeout_ms = secs.value() * 1000;
+    if (ctx.args.has("force")) {
+        code = kill_now(ctx, pidfd);
+    } else {
+        std::fprintf(ctx.out, "Requesting graceful shutdown via control socket...\n");
+        bool asked = request_shutdown(ctx.home);
+        if (!asked) {
+            std::fprintf(ctx.out, "Control socket unavailable. Sending SIGTERM...\n");
+            pidfd_signal(pidfd, SIGTERM);
+        }
+        std::fprintf(ctx.out, "Waiting for graceful shutdown (timeout: %llds)...\n",
+                     static_cast<long long>(secs.value()));
+        bool gone = wait_exit(pidfd, asked ? timeout_ms / 2 : timeout_ms);
+        if (!gone && asked) {
+            std::fprintf(ctx.out, "Still running. Sending SIGTERM...\n");
+            pidfd_signal(pidfd, SIGTERM);
+            gone = wait_exit(pidfd, timeout_ms - timeout_ms / 2);
+        }
+        if (gone) {
+            std::fprintf(ctx.out, "Pylon daemon stopped gracefully.\n");
+        } else {
+            std::fprintf(ctx.out, "Graceful shutdown timed out.\n");
+            code = kill_now(ctx, pidfd);
+        }
+    }
+    ::close(pidfd);
+    return code;
+}
+
+}  // namespace pylon::engine

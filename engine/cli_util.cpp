@@ -1,0 +1,62 @@
+#include "engine/cli_util.hpp"
+
+namespace pylon::engine {
+
+DaemonLink find_daemon(const Home& home) {
+    DaemonLink link;
+    auto info = PidFile::inspect(home.pid_path());
+    if (info.ok()) {
+        link.pid = info.value();
+    }
+    if (link.pid.state != PidState::running) {
+        return link;
+    }
+    auto client = ControlClient::connect(home.socket_path());
+    if (client.ok()) {
+        link.client.emplace(std::move(client.value()));
+    } else {
+        link.error = client.error().message();
+    }
+    return link;
+}
+
+int report_not_running(CliContext& ctx) {
+    std::fprintf(ctx.err, "Pylon daemon is not running. Start it with: pylon start\n");
+    return exit_not_running;
+}
+
+std::string format_uptime(std::uint64_t secs) {
+    std::uint64_t h = secs / 3600;
+    std::uint64_t m = (secs % 3600) / 60;
+    std::uint64_t s = secs % 60;
+    if (h > 0) {
+        return std::to_string(h) + "h " + std::to_string(m) + "m " + std::to_string(s) + "s";
+    }
+    if (m > 0) {
+        return std::to_string(m) + "m " + std::to_string(s) + "s";
+    }
+    return std::to_string(s) + "s";
+}
+
+std::string format_age(std::int64_t unix_s, std::int64_t now_s) {
+    std::int64_t d = now_s - unix_s;
+    if (d < 5) {
+        return "just now";
+    }
+    if (d < 60) {
+        return std::to_string(d) + "s ago";
+    }
+    if (d < 3600) {
+        return std::to_string(d / 60) + "m ago";
+    }
+    if (d < 86400) {
+        return std::to_string(d / 3600) + "h ago";
+    }
+    return std::to_string(d / 86400) + "d ago";
+}
+
+std::string format_sats(std::int64_t msats) {
+    return std::to_string(msats / 1000) + " sats (" + std::to_string(msats) + " msats)";
+}
+
+}  // namespace pylon::engine

@@ -1,0 +1,35 @@
+// Helpers shared by the CLI commands that talk to a running daemon or print its data: finding
+// the daemon (pid file lock + control socket), the one-line "not running" answer (exit 3),
+// and human formatting of durations, ages and amounts. Main thread only.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "engine/cli.hpp"
+#include "engine/control_client.hpp"
+#include "engine/pid_file.hpp"
+
+namespace pylon::engine {
+
+struct DaemonLink {
+    PidInfo pid;                          // from pylon.pid
+    std::optional<ControlClient> client;  // connected when the daemon runs and answers
+    std::string error;                    // why there is no client although pid says running
+};
+
+// Looks at the pid file and, if a daemon runs, connects to its control socket.
+DaemonLink find_daemon(const Home& home);
+
+// "Pylon daemon is not running. Start it with: pylon start" on stderr; returns exit_not_running.
+int report_not_running(CliContext& ctx);
+
+// "1h 2m 3s", "4m 5s", "6s".
+std::string format_uptime(std::uint64_t secs);
+// "just now", "42s ago", "5m ago", "3h ago", "2d ago".
+std::string format_age(std::int64_t unix_s, std::int64_t now_s);
+// "7 sats (7000 msats)".
+std::string format_sats(std::int64_t msats);
+
+}  // namespace pylon::engine

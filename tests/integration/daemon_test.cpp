@@ -1,0 +1,531 @@
+// The real `pylon` binary as an operator runs it, in a temporary home: start in the background,
+// status, a Subscribe connection, SIGHUP, stop; a stale pid file; concurrent starts; kill -9 and
+// start again; crash safety of the store under write load (SIGTERM and kill -9); config errors;
+// the control socket against garbage; --managed following its parent. Every daemon a test makes
+// is stopped by the pid in its pid file (through a pidfd) when the test ends.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "engine/control_client.hpp"
+#include "engine/pid_file.hpp"
+#include "engine/pidfd.hpp"
+#include "engine/store_db.hpp"
+#include "proto/domain_event.hpp"
+#include "proto/json_reader.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace pylon {
+namespace {
+
+using engine::ControlClient;
+using engine::PidFile;
+using engine::PidState;
+
+constexpr const char* test_mnemonic =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+    "about";
+constexpr const char* test_npub = "npub1az708q3kd9zy6z6f44zav5ygvdwelkzspf6mtusttx47lft2z38sghk0w7";
+
+struct RunResult {
+    int code = -1;
+    std::string out;
+    std::string err;
+};
+
+// Waits until both output streams reached their end (a line that never comes returns at EOF).
+void drain(test::ChildProcess& p) {
+    static const std::regex never("^\\x01never\\x01$");
+    (void)p.wait_for_line(never, 5000, test::Stream::out);
+    (void)p.wait_for_line(never, 5000, test::Stream::err);
+}
+
+RunResult run_pylon(std::vector<std::string> args, int timeout_ms = 30000) {
+    test::ChildSpec spec;
+    spec.argv = {test::tool_path("pylon")};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    auto child = test::ChildProcess::spawn(spec);
+    EXPECT_TRUE(child.ok()) << child.error().message();
+    if (!child.ok()) {
+        return {};
+    }
+    auto exit = child.value()->wait_exit(timeout_ms);
+    EXPECT_TRUE(exit.has_value()) << "pylon did not exit\n" << child.value()->describe();
+    RunResult r;
+    r.code = exit && exit->exited ? exit->code : -1;
+    drain(*child.value());
+    r.out = child.value()->tail(test::Stream::out);
+    r.err = child.value()->tail(test::Stream::err);
+    return r;
+}
+
+// A temporary home with an identity; kills whatever daemon still runs in it at the end.
+class Home {
+  public:
+    Home() {
+        auto dir = test::TempDir::create("pylon-daemon");
+        EXPECT_TRUE(dir.ok());
+        dir_.emplace(std::move(dir.value()));
+        std::string id = dir_->file("identity.mnemonic");
+        EXPECT_TRUE(test::write_file(id, std::string(test_mnemonic) + "\n").ok());
+        ::chmod(id.c_str(), 0600);
+    }
+    ~Home() {
+        auto info = PidFile::inspect(file("pylon.pid"));
+        if (info.ok() && info->state == PidState::running && info->pid > 0) {
+            int fd = engine::pidfd_open_fd(info->pid);
+            if (fd >= 0) {
+                engine::pidfd_signal(fd, SIGKILL);
+                pollfd p{fd, POLLIN, 0};
+                ::poll(&p, 1, 5000);
+                ::close(fd);
+            }
+        }
+    }
+    const std::string& path() const { return dir_->path(); }
+    std::string file(std::string_view name) const { return dir_->file(name); }
+    std::vector<std::string> args(std::vector<std::string> a) const {
+        a.push_back("--home");
+        a.push_back(path());
+        return a;
+    }
+    pid_t daemon_pid() const {
+        auto info = PidFile::inspect(file("pylon.pid"));
+        return info.ok() && info->state == PidState::running ? info->pid : 0;
+    }
+
+  private:
+    std::optional<test::TempDir> dir_;
+};
+
+bool exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+// Waits (through a pidfd) until `pid` has exited.
+bool wait_gone(pid_t pid, int timeout_ms) {
+    int fd = engine::pidfd_open_fd(pid);
+    if (fd < 0) {
+        return true;
+    }
+    pollfd p{fd, POLLIN, 0};
+    int r = ::poll(&p, 1, timeout_ms);
+    ::close(fd);
+    return r > 0;
+}
+
+TEST(Daemon, StartStatusSubscribeReloadStop) {
+    Home home;
+    RunResult start = run_pylon(home.args({"start", "--shards", "2"}));
+    ASSERT_EQ(start.code, 0) << start.out << start.err;
+    EXPECT_NE(start.out.find("Starting Pylon daemon..."), std::string::npos);
+    EXPECT_NE(start.out.find(std::string("Identity: ") + test_npub), std::string::npos);
+    EXPECT_NE(start.out.find("Mode: Both"), std::string::npos);
+    EXPECT_NE(start.out.find("Pylon daemon started successfully."), std::string::npos);
+    pid_t pid = home.daemon_pid();
+    ASSERT_GT(pid, 0);
+    struct stat st {};
+    ASSERT_EQ(::stat(home.file("control.sock").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat(home.file("pylon.db").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0077, 0u) << "umask 077";
+    EXPECT_TRUE(exists(home.file("logs/pylon.log")));
+
+    RunResult status = run_pylon(home.args({"status", "--json"}));
+    EXPECT_EQ(status.code, 0) << status.err;
+    EXPECT_NE(status.out.find("{\"daemon\":{\"running\":true,\"pid\":" + std::to_string(pid)),
+              std::string::npos)
+        << status.out;
+    EXPECT_NE(status.out.find("\"stats\":{\"jobs_completed\":0,\"earnings_msats\":0}"),
+              std::string::npos);
+    EXPECT_NE(status.out.find("\"shards\":2"), std::string::npos);
+
+    auto sub = ControlClient::connect(home.file("control.sock"));
+    ASSERT_TRUE(sub.ok());
+    ASSERT_EQ(sub->request("\"Subscribe\"")->tag, "Ok");
+    ASSERT_TRUE(test::write_file(home.file("config.toml"), "min_price_msats = 7000\n").ok());
+    ::kill(pid, SIGHUP);
+    auto reloaded = sub->read_line(10000);
+    ASSERT_TRUE(reloaded.ok()) << reloaded.error().message();
+    EXPECT_EQ(reloaded->rfind("{\"ConfigReloaded\":{\"keys\":[\"min_price_msats\"]", 0), 0u)
+        << *reloaded;
+
+    RunResult stop = run_pylon(home.args({"stop"}));
+    EXPECT_EQ(stop.code, 0) << stop.err;
+    EXPECT_NE(stop.out.find("Stopping Pylon daemon (PID: " + std::to_string(pid) + ")..."),
+              std::string::npos);
+    EXPECT_NE(stop.out.find("stopped gracefully"), std::string::npos) << stop.out;
+    EXPECT_TRUE(wait_gone(pid, 5000));
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+    EXPECT_FALSE(exists(home.file("control.sock")));
+    // The subscriber saw the shutdown, then the end of the stream.
+    auto bye = sub->read_line(5000);
+    ASSERT_TRUE(bye.ok());
+    EXPECT_EQ(bye->rfind("{\"ShuttingDown\":", 0), 0u) << *bye;
+    EXPECT_EQ(sub->read_line(5000).error().code(), Errc::closed);
+
+    RunResult after = run_pylon(home.args({"status"}));
+    EXPECT_EQ(after.code, 3);
+    EXPECT_NE(after.out.find("Daemon:   Stopped"), std::string::npos);
+    RunResult again = run_pylon(home.args({"stop"}));
+    EXPECT_EQ(again.code, 0);
+    EXPECT_NE(again.out.find("Pylon daemon is not running."), std::string::npos);
+    RunResult watch = run_pylon(home.args({"watch"}));
+    EXPECT_EQ(watch.code, 3);
+    EXPECT_NE(watch.err.find("pylon start"), std::string::npos);
+}
+
+TEST(Daemon, NoIdentityIsRefusedAndSecondStartSaysRunning) {
+    auto bare = test::TempDir::create("pylon-daemon");
+    ASSERT_TRUE(bare.ok());
+    RunResult refused = run_pylon({"start", "--home", bare->path()});
+    EXPECT_EQ(refused.code, 1);
+    EXPECT_NE(refused.err.find("No identity found. Run 'pylon init' first."), std::string::npos);
+
+    Home home;
+    ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
+    RunResult second = run_pylon(home.args({"start"}));
+    EXPECT_EQ(second.code, 0);
+    EXPECT_NE(second.out.find("Pylon daemon is already running."), std::string::npos);
+    EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
+}
+
+TEST(Daemon, StalePidFileIsReplaced) {
+    Home home;
+    // A pid file left by a crash, naming a live process that is not a daemon (this test).
+    ASSERT_TRUE(test::write_file(home.file("pylon.pid"), std::to_string(::getpid()) + "\n").ok());
+    RunResult status = run_pylon(home.args({"status"}));
+    EXPECT_EQ(status.code, 3) << "a pid file without its lock is not a running daemon";
+    RunResult start = run_pylon(home.args({"start", "--shards", "1"}));
+    ASSERT_EQ(start.code, 0) << start.err;
+    pid_t pid = home.daemon_pid();
+    EXPECT_GT(pid, 0);
+    EXPECT_NE(pid, ::getpid());
+    auto text = test::read_file(home.file("pylon.pid"));
+    EXPECT_EQ(text.value(), std::to_string(pid) + "\n");
+    EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
+}
+
+TEST(Daemon, ConcurrentStartsMakeExactlyOneDaemon) {
+    Home home;
+    constexpr int starters = 4;
+    std::vector<std::unique_ptr<test::ChildProcess>> children;
+    for (int i = 0; i < starters; i++) {
+        test::ChildSpec spec;
+        spec.argv = {test::tool_path("pylon"), "start", "--shards", "1", "--home", home.path()};
+        auto c = test::ChildProcess::spawn(spec);
+        ASSERT_TRUE(c.ok());
+        children.push_back(std::move(c.value()));
+    }
+    int started = 0;
+    int already = 0;
+    for (auto& c : children) {
+        auto exit = c->wait_exit(30000);
+        ASSERT_TRUE(exit.has_value());
+        EXPECT_EQ(exit->code, 0) << c->describe();
+        drain(*c);
+        std::string out = c->tail(test::Stream::out);
+        started += out.find("started successfully") != std::string::npos ? 1 : 0;
+        already += out.find("already running") != std::string::npos ? 1 : 0;
+    }
+    EXPECT_EQ(started, 1);
+    EXPECT_EQ(already, starters - 1);
+    // Exactly one process runs a daemon in this home: the one in the pid file.
+    pid_t pid = home.daemon_pid();
+    ASSERT_GT(pid, 0);
+    int daemons = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        auto cmdline = test::read_file(entry.path().string() + "/cmdline", 65536);
+        if (cmdline.ok() && cmdline->find(home.path()) != std::string::npos &&
+            cmdline->find("start") != std::string::npos) {
+            daemons++;
+        }
+    }
+    EXPECT_EQ(daemons, 1);
+    EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
+}
+
+TEST(Daemon, KillNineThenStartAgain) {
+    Home home;
+    ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
+    pid_t pid = home.daemon_pid();
+    ASSERT_GT(pid, 0);
+    ::kill(pid, SIGKILL);
+    ASSERT_TRUE(wait_gone(pid, 5000));
+    EXPECT_TRUE(exists(home.file("pylon.pid")));  // stale
+    EXPECT_TRUE(exists(home.file("control.sock")));
+    RunResult start = run_pylon(home.args({"start", "--shards", "1"}));
+    ASSERT_EQ(start.code, 0) << start.err;
+    EXPECT_NE(home.daemon_pid(), pid);
+    auto c = ControlClient::connect(home.file("control.sock"));
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->request("\"Ping\"")->tag, "Pong");
+    RunResult force = run_pylon(home.args({"stop", "-f"}));
+    EXPECT_EQ(force.code, 0);
+    EXPECT_NE(force.out.find("Pylon daemon killed."), std::string::npos);
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+    EXPECT_FALSE(exists(home.file("control.sock")));
+}
+
+// Rows in the load database, and a check that no request was half-written.
+struct DbCheck {
+    std::int64_t jobs = -1;
+    std::int64_t earnings = -1;
+    std::string quick_check;
+};
+DbCheck check_db(const std::string& path) {
+    DbCheck r;
+    auto db = engine::StoreDb::open({path});
+    EXPECT_TRUE(db.ok()) << (db.ok() ? "" : db.error().message());
+    if (!db.ok()) {
+        return r;
+    }
+    auto counts = (*db)->counts();
+    r.jobs = static_cast<std::int64_t>(counts->jobs_total);
+    r.earnings = static_cast<std::int64_t>(counts->earnings_msats / 1000);
+    sqlite3* raw = nullptr;
+    sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(raw, "PRAGMA integrity_check", -1, &st, nullptr);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        r.quick_check = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(raw);
+    return r;
+}
+
+// Runs the load writer until `acks_min` requests are acknowledged, then sends `sig`; returns
+// the last acknowledged count seen before the signal.
+std::uint64_t load_then_signal(const std::string& db, int sig, std::uint64_t acks_min) {
+    test::ChildSpec spec;
+    spec.argv = {test::binary_dir() + "/tests/integration/pylon_store_load", "--db", db};
+    auto child = test::ChildProcess::spawn(spec);
+    EXPECT_TRUE(child.ok());
+    auto& p = *child.value();
+    EXPECT_TRUE(p.wait_for_line("READY", 20000).has_value()) << p.describe();
+    std::uint64_t acked = 0;
+    test::wait_until(
+        [&] {
+            for (const std::string& l : p.lines(test::Stream::out)) {
+                if (l.rfind("ACK ", 0) == 0) {
+                    acked = std::max<std::uint64_t>(acked, std::stoull(l.substr(4)));
+                }
+            }
+            return acked >= acks_min;
+        },
+        60000, 20);
+    EXPECT_GE(acked, acks_min) << p.describe();
+    EXPECT_TRUE(p.signal(sig).ok());
+    auto exit = p.wait_exit(30000);
+    EXPECT_TRUE(exit.has_value()) << p.describe();
+    if (sig == SIGTERM) {
+        EXPECT_TRUE(exit->exited && exit->code == 0) << p.describe();
+        auto stopped = p.wait_for_line("STOPPED", 5000);
+        EXPECT_TRUE(stopped.has_value());
+        if (stopped) {
+            acked = std::stoull(stopped->substr(stopped->find('=') + 1));
+        }
+    } else {
+        EXPECT_FALSE(exit->exited);
+    }
+    return acked;
+}
+
+TEST(Daemon, SigtermDuringLoadLeavesAConsistentDatabase) {
+    auto dir = test::TempDir::create("pylon-load");
+    ASSERT_TRUE(dir.ok());
+    std::string db = dir->file("pylon.db");
+    std::uint64_t acked = load_then_signal(db, SIGTERM, 2000);
+    DbCheck c = check_db(db);
+    EXPECT_EQ(c.quick_check, "ok");
+    EXPECT_EQ(static_cast<std::uint64_t>(c.jobs), acked) << "graceful stop: every ack, no more";
+    EXPECT_EQ(c.jobs, c.earnings) << "a request was half-written";
+}
+
+TEST(Daemon, KillNineDuringLoadLosesNoAcknowledgedRow) {
+    auto dir = test::TempDir::create("pylon-load");
+    ASSERT_TRUE(dir.ok());
+    std::string db = dir->file("pylon.db");
+    std::uint64_t acked = load_then_signal(db, SIGKILL, 2000);
+    DbCheck c = check_db(db);
+    EXPECT_EQ(c.quick_check, "ok");
+    EXPECT_GE(static_cast<std::uint64_t>(c.jobs), acked);
+    EXPECT_EQ(c.jobs, c.earnings) << "a request was half-written";
+    // And the writer starts again on the same database, adding to it.
+    std::uint64_t more = load_then_signal(db, SIGTERM, 400);
+    DbCheck c2 = check_db(db);
+    EXPECT_EQ(c2.quick_check, "ok");
+    EXPECT_EQ(static_cast<std::uint64_t>(c2.jobs), static_cast<std::uint64_t>(c.jobs) + more);
+}
+
+TEST(Daemon, ConfigErrorsNameTheLineAndUnknownKeysWarn) {
+    Home home;
+    ASSERT_TRUE(test::write_file(home.file("config.toml"),
+                                 "name = \"node\"\n\n[limits]\njob_queue_max = \"many\"\n")
+                    .ok());
+    RunResult bad = run_pylon(home.args({"start", "-f"}));
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find(home.file("config.toml") +
+                           ":4:17: limits.job_queue_max: expected an integer, found a string"),
+              std::string::npos)
+        << bad.err;
+    EXPECT_EQ(home.daemon_pid(), 0);
+    ASSERT_TRUE(
+        test::write_file(home.file("config.toml"), "name = \"node\"\nnmae = \"typo\"\n").ok());
+    RunResult warn = run_pylon(home.args({"config"}));
+    EXPECT_EQ(warn.code, 0);
+    EXPECT_NE(warn.err.find("config.toml:2:1: unknown key 'nmae' (ignored)"), std::string::npos)
+        << warn.err;
+    RunResult missing = run_pylon(home.args({"start", "-f", "-c", home.file("nope.toml")}));
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.err.find("nope.toml"), std::string::npos);
+}
+
+TEST(Daemon, ControlSocketAnswersGarbageAndRefusesOversizedLines) {
+    Home home;
+    ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
+    auto c = ControlClient::connect(home.file("control.sock"));
+    ASSERT_TRUE(c.ok());
+    for (const char* junk :
+         {"{", "\"Nope\"", "[]", "{\"Jobs\":{\"status\":\"weird\"}}", "\x01\x02"}) {
+        auto reply = c->request(junk);
+        ASSERT_TRUE(reply.ok()) << junk;
+        EXPECT_EQ(reply->tag, "Error") << junk;
+    }
+    EXPECT_EQ(c->request("\"Ping\"")->tag, "Pong");
+    auto status = c->request("\"Status\"");
+    EXPECT_EQ(status->tag, "Status");
+    auto big = ControlClient::connect(home.file("control.sock"));
+    ASSERT_TRUE(big.ok());
+    (void)big->send(std::string(200000, '['));
+    auto last = big->read_line(5000);
+    ASSERT_TRUE(last.ok());
+    EXPECT_NE(last->find("longer than"), std::string::npos);
+    EXPECT_EQ(big->read_line(5000).error().code(), Errc::closed);
+    EXPECT_EQ(c->request("\"Ping\"")->tag, "Pong");
+    EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
+}
+
+// Forks a parent that starts `pylon start --managed` and waits; returns the parent's pid and,
+// through `daemon`, pylon's.
+pid_t spawn_managed_under_parent(const std::string& home, pid_t* daemon, int* status_fd) {
+    int fds[2];
+    EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+    pid_t parent = ::fork();
+    if (parent == 0) {
+        pid_t child = ::fork();
+        if (child == 0) {
+            int null_fd = ::open("/dev/null", O_RDWR);
+            ::dup2(null_fd, 0);
+            ::dup2(null_fd, 1);
+            ::dup2(null_fd, 2);
+            std::string pylon = test::tool_path("pylon");
+            ::execl(pylon.c_str(), pylon.c_str(), "start", "--managed", "--shards", "1", "--home",
+                    home.c_str(), static_cast<char*>(nullptr));
+            _exit(127);
+        }
+        (void)!::write(fds[1], &child, sizeof child);
+        for (;;) {
+            ::pause();
+        }
+    }
+    ::close(fds[1]);
+    EXPECT_EQ(::read(fds[0], daemon, sizeof *daemon), static_cast<ssize_t>(sizeof *daemon));
+    *status_fd = fds[0];
+    return parent;
+}
+
+TEST(Daemon, ManagedStopsWhenItsParentDies) {
+    Home home;
+    pid_t daemon = 0;
+    int fd = -1;
+    pid_t parent = spawn_managed_under_parent(home.path(), &daemon, &fd);
+    ASSERT_GT(daemon, 0);
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+            auto c = ControlClient::connect(home.file("control.sock"), 500);
+            return c.ok() && c->request("\"Ping\"").ok();
+        },
+        20000, 50));
+    EXPECT_FALSE(exists(home.file("pylon.pid"))) << "managed mode writes no pid file";
+    ::kill(parent, SIGKILL);
+    int st = 0;
+    ::waitpid(parent, &st, 0);
+    EXPECT_TRUE(wait_gone(daemon, 10000)) << "the managed daemon outlived its parent";
+    ::close(fd);
+    EXPECT_FALSE(exists(home.file("control.sock")));
+}
+
+TEST(Daemon, ManagedStopsWhenStdinCloses) {
+    Home home;
+    int in[2];
+    ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+    pid_t daemon = ::fork();
+    if (daemon == 0) {
+        ::dup2(in[0], 0);
+        int null_fd = ::open("/dev/null", O_RDWR);
+        ::dup2(null_fd, 1);
+        ::dup2(null_fd, 2);
+        std::string pylon = test::tool_path("pylon");
+        ::execl(pylon.c_str(), pylon.c_str(), "start", "--managed", "--shards", "1", "--home",
+                home.path().c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    ::close(in[0]);
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+            auto c = ControlClient::connect(home.file("control.sock"), 500);
+            return c.ok() && c->request("\"Ping\"").ok();
+        },
+        20000, 50));
+    ::close(in[1]);
+    int st = 0;
+    bool exited =
+        test::wait_until([&] { return ::waitpid(daemon, &st, WNOHANG) == daemon; }, 10000, 20);
+    if (!exited) {
+        ::kill(daemon, SIGKILL);
+        ::waitpid(daemon, &st, 0);
+    }
+    EXPECT_TRUE(exited);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+TEST(Daemon, EmbedExampleRunsTheRuntimeInProcess) {
+    auto dir = test::TempDir::create("pylon-embed");
+    ASSERT_TRUE(dir.ok());
+    test::ChildSpec spec;
+    spec.argv = {
+        test::tool_path("embed_example"), "--home", dir->path(), "--seconds", "1", "--control"};
+    auto child = test::ChildProcess::spawn(spec);
+    ASSERT_TRUE(child.ok());
+    auto& p = *child.value();
+    ASSERT_TRUE(p.wait_for_line("running:", 10000).has_value()) << p.describe();
+    // While it runs, the CLI sees it through its control socket (no pid file: not a daemon).
+    auto c = ControlClient::connect(dir->file("control.sock"));
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(c->request("\"Ping\"")->tag, "Pong");
+    auto exit = p.wait_exit(10000);
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_EQ(exit->code, 0) << p.describe();
+    drain(p);
+    std::string out = p.tail(test::Stream::out);
+    EXPECT_NE(out.find("second start: refused"), std::string::npos) << out;
+    EXPECT_NE(out.find("stopped: ok"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace pylon
