@@ -111,4 +111,15 @@ Reject json_object(simdjson::dom::element e, simdjson::dom::object& out) noexcep
     return e.get_object().get(out) == simdjson::SUCCESS ? Reject::none : Reject::wrong_type;
 }
 
+size_t json_collect(simdjson::dom::array array, std::span<simdjson::dom::element> out) noexcept {
+    size_t n = 0;
+    for (simdjson::dom::element e : array) {
+        if (n == out.size()) {
+            return n + 1;
+        }
+        out[n++] = e;
+    }
+    return n;
+}
+
 }  // namespace pylon::proto

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -68,5 +69,9 @@ Reject json_string(simdjson::dom::element e, size_t bytes_max, std::string_view&
 Reject json_uint(simdjson::dom::element e, uint64_t value_max, uint64_t& out) noexcept;
 Reject json_array(simdjson::dom::element e, simdjson::dom::array& out) noexcept;
 Reject json_object(simdjson::dom::element e, simdjson::dom::object& out) noexcept;
+
+// Copies up to out.size() elements of an array into out; returns how many the array has, counted
+// up to out.size() + 1 (so "more than fits" is visible without walking a huge array).
+size_t json_collect(simdjson::dom::array array, std::span<simdjson::dom::element> out) noexcept;
 
 }  // namespace pylon::proto
