@@ -9,6 +9,13 @@ namespace pylon::proto {
 namespace {
 
 constexpr size_t k_initial_capacity_bytes = 4096;
+// simdjson never allocates less than this, so the parser's own ceiling must allow it even when
+// our bound is smaller (the bound itself is enforced before parsing).
+constexpr size_t k_simdjson_min_capacity_bytes = simdjson::dom::MINIMAL_DOCUMENT_CAPACITY;
+
+size_t parser_capacity(size_t bytes) {
+    return std::max(bytes, k_simdjson_min_capacity_bytes);
+}
 
 Reject from_simdjson(simdjson::error_code err) noexcept {
     switch (err) {
@@ -44,7 +51,7 @@ void json_reserve_padding(std::string& text) {
 }
 
 JsonReader::JsonReader(const Limits& limits) noexcept
-    : limits_(limits), parser_(limits.message_bytes_max) {}
+    : limits_(limits), parser_(parser_capacity(limits.message_bytes_max)) {}
 
 Reject JsonReader::parse(PaddedJson json, simdjson::dom::element& root) noexcept {
     return parse_bytes(json.text().data(), json.text().size(), root);
@@ -65,8 +72,10 @@ Reject JsonReader::parse_bytes(const char* data, size_t size,
         return Reject::too_large;
     }
     if (!allocated_) {
-        size_t initial = std::min(k_initial_capacity_bytes, limits_.message_bytes_max);
-        if (parser_.allocate(initial, limits_.json_depth_max) != simdjson::SUCCESS) {
+        size_t initial =
+            parser_capacity(std::min(k_initial_capacity_bytes, limits_.message_bytes_max));
+        // simdjson counts the document root as one level of its max_depth.
+        if (parser_.allocate(initial, limits_.json_depth_max + 1) != simdjson::SUCCESS) {
             return Reject::too_large;
         }
         allocated_ = true;

@@ -79,6 +79,27 @@ size_t json_string_bytes(std::string_view text) noexcept {
     return n;
 }
 
+size_t json_string_prefix_bytes(std::string_view text, size_t json_bytes_max) noexcept {
+    if (json_bytes_max < 2) {
+        return 0;
+    }
+    size_t used = 2;
+    size_t boundary = 0;  // end of the last complete code point that fits
+    for (size_t i = 0; i < text.size(); ++i) {
+        uint8_t cls = k_class[static_cast<unsigned char>(text[i])];
+        used += cls == 0 ? 1 : (cls == 1 ? 2 : 6);
+        if (used > json_bytes_max) {
+            return boundary;
+        }
+        bool next_starts =
+            i + 1 == text.size() || (static_cast<unsigned char>(text[i + 1]) & 0xc0) != 0x80;
+        if (next_starts) {
+            boundary = i + 1;
+        }
+    }
+    return text.size();
+}
+
 size_t json_int_bytes(int64_t value) noexcept {
     char buf[24];
     auto res = std::to_chars(buf, buf + sizeof buf, value);

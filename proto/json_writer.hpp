@@ -66,6 +66,10 @@ void json_append_string(std::string& out, std::string_view text);
 // The number of bytes json_append_string would append (quotes included).
 size_t json_string_bytes(std::string_view text) noexcept;
 
+// The longest prefix of text (valid UTF-8; cut only at code point boundaries) whose quoted,
+// escaped JSON form takes at most json_bytes_max bytes; 0 if not even "" fits.
+size_t json_string_prefix_bytes(std::string_view text, size_t json_bytes_max) noexcept;
+
 // The number of decimal digits (and sign) of value.
 size_t json_int_bytes(int64_t value) noexcept;
 

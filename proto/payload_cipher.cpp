@@ -36,6 +36,13 @@ Reject decrypt_payload(const SecretKey& ours, const PublicKey& peer, std::string
         }
         return nip04_decrypt(key, payload, plaintext, limits.encrypted_payload_bytes_max);
     }
+    // Cheap shape checks before the ECDH (nip44_decrypt repeats them).
+    if (!payload.empty() && payload[0] == '#') {
+        return Reject::unknown_version;
+    }
+    if (payload.size() < nip44_payload_chars_min || payload.size() > nip44_payload_chars_max) {
+        return Reject::bad_payload_length;
+    }
     Nip44ConversationKey key;
     Reject r = nip44_conversation_key(ours, peer, key);
     if (r != Reject::none) {
