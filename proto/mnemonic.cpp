@@ -132,7 +132,7 @@ Mnemonic Mnemonic::from_entropy(std::span<const uint8_t> entropy) {
     Sha256 hash = sha256(entropy);
     auto bit = [&](size_t pos) -> unsigned {
         uint8_t byte = pos < entropy_bits ? entropy[pos / 8] : hash[(pos - entropy_bits) / 8];
-        return (byte >> (7 - pos % 8)) & 1u;
+        return (static_cast<unsigned>(byte) >> (7 - pos % 8)) & 1u;
     };
     std::string phrase;
     for (size_t w = 0; w < words; ++w) {

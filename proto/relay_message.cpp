@@ -169,8 +169,13 @@ Reject RelayMessage::read_element(simdjson::dom::element root, const Limits& lim
         return Reject::bad_arity;
     }
     type = found->type;
+    subid.clear();  // every field a type does not carry is reset (the Event is left as is)
+    ok_id.fill(0);
+    ok_accepted = false;
     text.clear();
     prefix = MachinePrefix::none;
+    count = 0;
+    approximate = false;
     std::span<const simdjson::dom::element> items(buf.data(), size);
     Reject r = Reject::bad_arity;
     switch (type) {
@@ -196,7 +201,6 @@ Reject RelayMessage::read_element(simdjson::dom::element root, const Limits& lim
         case RelayMessageType::auth:
             return size == 2 ? read_text(items[1], limits, text) : r;
         case RelayMessageType::count:
-            approximate = false;
             if (size == 3 && (r = read_subid(items[1], limits, subid)) == Reject::none) {
                 r = read_count(items[2], *this);
             }

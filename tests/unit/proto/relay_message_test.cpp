@@ -126,6 +126,20 @@ TEST(RelayMessage, EoseClosedNoticeAuthCount) {
     EXPECT_FALSE(m.approximate);
 }
 
+TEST(RelayMessage, ReuseResetsFieldsOfTheLastMessage) {
+    // Found by relay_message_fuzz: a reused message kept the subid of the previous one.
+    JsonReader reader;
+    RelayMessage m;
+    ASSERT_EQ(
+        m.read_json(reader, std::string_view(R"(["COUNT","s1",{"count":5,"approximate":true}])")),
+        Reject::none);
+    ASSERT_EQ(m.read_json(reader, std::string_view(R"(["AUTH","k"])")), Reject::none);
+    EXPECT_EQ(m.subid, "");
+    EXPECT_EQ(m.count, 0u);
+    EXPECT_FALSE(m.approximate);
+    EXPECT_EQ(m.text, "k");
+}
+
 TEST(RelayMessageHostile, RefusedWithReasons) {
     RelayMessage m;
     EXPECT_EQ(parse("{}", m), Reject::not_array);
