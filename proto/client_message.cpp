@@ -54,16 +54,17 @@ Reject read_subid(simdjson::dom::element value, const Limits& limits, std::strin
 Reject ClientMessage::read_json(JsonReader& reader, PaddedJson text) {
     simdjson::dom::element root;
     Reject r = reader.parse(text, root);
-    return r != Reject::none ? r : read_element(root, reader.limits());
+    return r != Reject::none ? r : read_element(root, reader.limits(), text.text().size());
 }
 
 Reject ClientMessage::read_json(JsonReader& reader, std::string_view text) {
     simdjson::dom::element root;
     Reject r = reader.parse(text, root);
-    return r != Reject::none ? r : read_element(root, reader.limits());
+    return r != Reject::none ? r : read_element(root, reader.limits(), text.size());
 }
 
-Reject ClientMessage::read_element(simdjson::dom::element root, const Limits& limits) {
+Reject ClientMessage::read_element(simdjson::dom::element root, const Limits& limits,
+                                   size_t source_bytes) {
     simdjson::dom::array array;
     if (json_array(root, array) != Reject::none) {
         return Reject::not_array;
@@ -89,7 +90,8 @@ Reject ClientMessage::read_element(simdjson::dom::element root, const Limits& li
     switch (type) {
         case ClientMessageType::event:
         case ClientMessageType::auth:
-            return size != 2 ? Reject::bad_arity : event.read_element(items[1], limits);
+            return size != 2 ? Reject::bad_arity
+                             : event.read_element(items[1], limits, source_bytes);
         case ClientMessageType::close:
             return size != 2 ? Reject::bad_arity : read_subid(items[1], limits, subid);
         case ClientMessageType::req:

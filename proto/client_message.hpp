@@ -35,7 +35,9 @@ struct ClientMessage {
 
     Reject read_json(JsonReader& reader, PaddedJson text);
     Reject read_json(JsonReader& reader, std::string_view text);
-    Reject read_element(simdjson::dom::element root, const Limits& limits);
+    // source_bytes: the size of the message text (see Event::read_element).
+    Reject read_element(simdjson::dom::element root, const Limits& limits,
+                        size_t source_bytes = SIZE_MAX);
 };
 
 void write_client_event(std::string& out, const Event& event);  // ["EVENT",{...}]

@@ -1,5 +1,7 @@
 #include "proto/digest.hpp"
 
+#include <memory>
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -49,15 +51,25 @@ void hkdf_run(int mode, std::span<const uint8_t> key, std::span<const uint8_t> s
 }  // namespace
 
 Sha256 sha256(std::span<const uint8_t> data) noexcept {
+    // OpenSSL 3's SHA256() and EVP_sha256() look the algorithm up on every call; the event id is
+    // on the hot path, so the fetched algorithm is kept per process and a context per thread.
+    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    PYLON_ASSERT_MSG(md != nullptr, "OpenSSL has no SHA256");
+    thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(),
+                                                                        EVP_MD_CTX_free);
+    PYLON_ASSERT(ctx != nullptr);
     Sha256 out;
-    SHA256(data.data(), data.size(), out.data());
+    unsigned int len = 0;
+    int ok = EVP_DigestInit_ex2(ctx.get(), md, nullptr);
+    ok &= EVP_DigestUpdate(ctx.get(), data.data(), data.size());
+    ok &= EVP_DigestFinal_ex(ctx.get(), out.data(), &len);
+    PYLON_ASSERT(ok == 1 && len == out.size());
     return out;
 }
 
 Sha256 sha256(std::string_view data) noexcept {
-    Sha256 out;
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data());
-    return out;
+    return sha256(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
 }
 
 void hmac_sha256(std::span<const uint8_t> key, std::span<const uint8_t> data,

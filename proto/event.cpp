@@ -269,7 +269,7 @@ Reject Event::read_json(JsonReader& reader, std::string_view text) {
     if (r != Reject::none) {
         return r;
     }
-    return read_element(root, reader.limits());
+    return read_element(root, reader.limits(), text.size());
 }
 
 Reject Event::read_json(JsonReader& reader, PaddedJson text) {
@@ -278,7 +278,7 @@ Reject Event::read_json(JsonReader& reader, PaddedJson text) {
     if (r != Reject::none) {
         return r;
     }
-    return read_element(root, reader.limits());
+    return read_element(root, reader.limits(), text.text().size());
 }
 
 Reject Event::read_tags(simdjson::dom::element value, const Limits& limits) {
@@ -392,7 +392,8 @@ Reject Event::read_field(std::string_view key, simdjson::dom::element value, con
     return Reject::none;  // unknown top-level fields are ignored (strfry drops them)
 }
 
-Reject Event::read_element(simdjson::dom::element element, const Limits& limits) {
+Reject Event::read_element(simdjson::dom::element element, const Limits& limits,
+                           size_t source_bytes) {
     clear();
     simdjson::dom::object object;
     if (json_object(element, object) != Reject::none) {
@@ -408,7 +409,7 @@ Reject Event::read_element(simdjson::dom::element element, const Limits& limits)
     if (seen != k_fields_all) {
         return Reject::missing_field;
     }
-    if (json_bytes() > limits.event_bytes_max) {
+    if (source_bytes > limits.event_bytes_max && json_bytes() > limits.event_bytes_max) {
         return Reject::event_too_large;
     }
     return Reject::none;

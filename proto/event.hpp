@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -112,8 +113,12 @@ class Event {
 
     Reject read_json(JsonReader& reader, std::string_view text);
     Reject read_json(JsonReader& reader, PaddedJson text);
-    // Reads an already parsed element (an event inside a relay message).
-    Reject read_element(simdjson::dom::element element, const Limits& limits);
+    // Reads an already parsed element (an event inside a relay message). source_bytes is the
+    // size of the JSON text the element came from: when it is within Limits::event_bytes_max the
+    // normalised size check is skipped (re-serialising never grows an event: our escapes are the
+    // shortest JSON allows and whitespace and unknown fields are dropped).
+    Reject read_element(simdjson::dom::element element, const Limits& limits,
+                        size_t source_bytes = SIZE_MAX);
 
   private:
     friend class TagView;

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "reactor/assert.hpp"
 
@@ -44,17 +45,41 @@ char short_escape(char c) noexcept {
     PYLON_UNREACHABLE();
 }
 
+// True if any of the 8 bytes in word is < 0x20, '"' or '\\' (SWAR: a zero byte in x ^ pattern,
+// or a byte below 0x20, sets the high bit of that byte lane).
+inline bool word_needs_escape(uint64_t word) noexcept {
+    constexpr uint64_t ones = 0x0101010101010101ull;
+    constexpr uint64_t highs = 0x8080808080808080ull;
+    auto has_zero = [](uint64_t x) { return (x - ones) & ~x & highs; };
+    uint64_t below_space = (word - ones * 0x20) & ~word & highs;
+    return (below_space | has_zero(word ^ (ones * '"')) | has_zero(word ^ (ones * '\\'))) != 0;
+}
+
+// The index of the first byte at or after from that needs escaping, or text.size().
+inline size_t next_escape(std::string_view text, size_t from) noexcept {
+    size_t i = from;
+    while (i + 8 <= text.size()) {
+        uint64_t word;
+        std::memcpy(&word, text.data() + i, 8);
+        if (word_needs_escape(word)) {
+            break;
+        }
+        i += 8;
+    }
+    while (i < text.size() && k_class[static_cast<unsigned char>(text[i])] == 0) {
+        ++i;
+    }
+    return i;
+}
+
 }  // namespace
 
 void json_append_string(std::string& out, std::string_view text) {
     constexpr char digits[] = "0123456789abcdef";
     out.push_back('"');
     size_t run = 0;
-    for (size_t i = 0; i < text.size(); ++i) {
+    for (size_t i = next_escape(text, 0); i < text.size(); i = next_escape(text, i + 1)) {
         uint8_t cls = k_class[static_cast<unsigned char>(text[i])];
-        if (cls == 0) {
-            continue;
-        }
         out.append(text.data() + run, i - run);
         run = i + 1;
         if (cls == 1) {
@@ -72,9 +97,8 @@ void json_append_string(std::string& out, std::string_view text) {
 
 size_t json_string_bytes(std::string_view text) noexcept {
     size_t n = 2 + text.size();
-    for (char c : text) {
-        uint8_t cls = k_class[static_cast<unsigned char>(c)];
-        n += cls == 0 ? 0 : (cls == 1 ? 1 : 5);
+    for (size_t i = next_escape(text, 0); i < text.size(); i = next_escape(text, i + 1)) {
+        n += k_class[static_cast<unsigned char>(text[i])] == 1 ? 1u : 5u;
     }
     return n;
 }

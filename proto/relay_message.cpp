@@ -138,16 +138,17 @@ std::string_view RelayMessage::reason() const noexcept {
 Reject RelayMessage::read_json(JsonReader& reader, PaddedJson json) {
     simdjson::dom::element root;
     Reject r = reader.parse(json, root);
-    return r != Reject::none ? r : read_element(root, reader.limits());
+    return r != Reject::none ? r : read_element(root, reader.limits(), json.text().size());
 }
 
 Reject RelayMessage::read_json(JsonReader& reader, std::string_view json) {
     simdjson::dom::element root;
     Reject r = reader.parse(json, root);
-    return r != Reject::none ? r : read_element(root, reader.limits());
+    return r != Reject::none ? r : read_element(root, reader.limits(), json.size());
 }
 
-Reject RelayMessage::read_element(simdjson::dom::element root, const Limits& limits) {
+Reject RelayMessage::read_element(simdjson::dom::element root, const Limits& limits,
+                                  size_t source_bytes) {
     simdjson::dom::array array;
     if (json_array(root, array) != Reject::none) {
         return Reject::not_array;
@@ -181,7 +182,7 @@ Reject RelayMessage::read_element(simdjson::dom::element root, const Limits& lim
     switch (type) {
         case RelayMessageType::event:
             if (size == 3 && (r = read_subid(items[1], limits, subid)) == Reject::none) {
-                r = event.read_element(items[2], limits);
+                r = event.read_element(items[2], limits, source_bytes);
             }
             return r;
         case RelayMessageType::ok:

@@ -58,7 +58,9 @@ struct RelayMessage {
 
     Reject read_json(JsonReader& reader, PaddedJson text);
     Reject read_json(JsonReader& reader, std::string_view text);
-    Reject read_element(simdjson::dom::element root, const Limits& limits);
+    // source_bytes: the size of the message text (see Event::read_element).
+    Reject read_element(simdjson::dom::element root, const Limits& limits,
+                        size_t source_bytes = SIZE_MAX);
 };
 
 void write_relay_event(std::string& out, std::string_view subid, const Event& event);

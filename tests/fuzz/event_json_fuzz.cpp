@@ -1,5 +1,6 @@
 // Fuzzes Event::read_json: hostile bytes never crash; an accepted event re-serialises to JSON of
-// exactly json_bytes() that parses back to the same event, and its canonical form is stable.
+// exactly json_bytes(), never longer than the input, that parses back to the same event, and its
+// canonical form is stable.
 #include "proto/event.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
@@ -15,6 +16,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     std::string json = event.to_json();
     FUZZ_CHECK(json.size() == event.json_bytes());
+    // Re-serialising never grows an event (Event::read_element relies on it to skip the
+    // normalised-size check when the input already fits).
+    FUZZ_CHECK(json.size() <= size);
     FUZZ_CHECK(again.read_json(reader, json) == Reject::none);
     FUZZ_CHECK(again.to_json() == json);
     FUZZ_CHECK(again.compute_id(scratch) == event.compute_id(scratch));

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace pylon::proto {
 namespace {
 
@@ -27,6 +29,62 @@ TEST(JsonWriter, Nip01Escapes) {
         std::string s(1, static_cast<char>(c));
         std::string q = escaped(s);
         EXPECT_TRUE(q.size() == 4 || q.size() == 8) << c;  // "\x" or "\u00xx"
+    }
+}
+
+// A byte-at-a-time reference for the word-at-a-time scanner.
+std::string reference_escape(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        switch (c) {
+            case '\n':
+                out += "\\n";
+                break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            default:
+                if (u < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", u);
+                    out += buf;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    return out + "\"";
+}
+
+TEST(JsonWriter, EscapesAtEveryWordOffset) {
+    const char specials[] = {'"', '\\', '\n', '\x01', '\x1f', '\x7f', '\x20', '\x80', '/'};
+    for (size_t len = 0; len <= 24; ++len) {
+        for (size_t pos = 0; pos < len; ++pos) {
+            for (char sp : specials) {
+                std::string s(len, 'a');
+                s[pos] = sp;
+                EXPECT_EQ(escaped(s), reference_escape(s)) << len << " " << pos;
+                std::string t(len, '\xc3');  // high bytes everywhere else
+                t[pos] = sp;
+                EXPECT_EQ(escaped(t), reference_escape(t)) << len << " " << pos;
+            }
+        }
     }
 }
 
