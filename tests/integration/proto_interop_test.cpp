@@ -123,6 +123,7 @@ Keypair fresh_keys() {
 }
 
 std::vector<std::string> hostile_contents() {
+    static constexpr char k_controls[] = "controls \x01\x02\x0b\x1b\x1f and nul \0 inside";
     std::string long_mix;
     for (int i = 0; i < 500; ++i) {
         long_mix += "line \"" + std::to_string(i) + "\"\\\n\t\x01 caf\xc3\xa9 ";
@@ -132,7 +133,7 @@ std::vector<std::string> hostile_contents() {
         "",
         "quote \" backslash \\ slash / </script>",
         "newline\n cr\r tab\t backspace\b formfeed\f",
-        std::string("controls \x01\x02\x0b\x1b\x1f and nul \0 inside", 41),
+        std::string(k_controls, sizeof k_controls - 1),
         "unicode caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e \xf0\x9f\xa4\x96 "
         "\xe2\x80\xa8 \xe2\x80\xa9",
         long_mix,
