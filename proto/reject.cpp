@@ -1,209 +1,81 @@
 #include "proto/reject.hpp"
 
+#include <cstddef>
+
 namespace pylon::proto {
+namespace {
+
+struct Names {
+    std::string_view name;
+    std::string_view text;
+};
+
+// Indexed by the enum value; the order must follow reject.hpp.
+constexpr Names k_names[] = {
+    {"none", "accepted"},
+    {"too_large", "too large"},
+    {"json_syntax", "not valid JSON"},
+    {"json_depth", "JSON nested too deeply"},
+    {"wrong_type", "wrong type"},
+    {"missing_field", "missing field"},
+    {"duplicate_field", "duplicate field"},
+    {"unknown_field", "unknown field"},
+    {"invalid_utf8", "invalid UTF-8"},
+    {"string_too_long", "string too long"},
+    {"bad_hex", "bad hex"},
+    {"bad_kind", "bad kind"},
+    {"bad_created_at", "bad created_at"},
+    {"too_many_tags", "too many tags"},
+    {"empty_tag", "empty tag"},
+    {"too_many_tag_elements", "too many tag elements"},
+    {"tag_value_too_long", "tag value too long"},
+    {"content_too_long", "content too long"},
+    {"event_too_large", "event too large"},
+    {"bad_event_id", "bad event id"},
+    {"bad_pubkey", "bad pubkey"},
+    {"bad_signature", "bad signature"},
+    {"not_array", "message is not an array"},
+    {"unknown_message", "unknown message type"},
+    {"bad_arity", "wrong number of message elements"},
+    {"bad_subid", "bad subscription id"},
+    {"too_many_filters", "too many filters"},
+    {"too_many_values", "too many filter values"},
+    {"bad_filter_value", "bad filter value"},
+    {"wrong_kind", "wrong kind"},
+    {"bad_input", "bad i tag"},
+    {"bad_input_type", "unknown input type"},
+    {"bad_param", "bad param"},
+    {"bad_amount", "bad amount"},
+    {"bad_status", "bad status"},
+    {"bad_tag", "bad tag"},
+    {"too_many_inputs", "too many job tags"},
+    {"not_encrypted", "not encrypted"},
+    {"bad_base64", "invalid base64"},
+    {"bad_payload_length", "invalid payload length"},
+    {"unknown_version", "unknown encryption version"},
+    {"bad_mac", "invalid MAC"},
+    {"bad_padding", "invalid padding"},
+    {"bad_key", "bad key"},
+    {"bad_bech32", "invalid bech32"},
+    {"bad_checksum", "bad bech32 checksum"},
+    {"wrong_prefix", "wrong bech32 prefix"},
+    {"bad_tlv", "bad TLV"},
+};
+
+constexpr size_t k_count = sizeof k_names / sizeof k_names[0];
+static_assert(k_count == static_cast<size_t>(Reject::bad_tlv) + 1,
+              "k_names must list every Reject value");
+
+}  // namespace
 
 std::string_view reject_text(Reject reason) noexcept {
-    switch (reason) {
-        case Reject::none:
-            return "accepted";
-        case Reject::too_large:
-            return "too large";
-        case Reject::json_syntax:
-            return "not valid JSON";
-        case Reject::json_depth:
-            return "JSON nested too deeply";
-        case Reject::wrong_type:
-            return "wrong type";
-        case Reject::missing_field:
-            return "missing field";
-        case Reject::duplicate_field:
-            return "duplicate field";
-        case Reject::unknown_field:
-            return "unknown field";
-        case Reject::invalid_utf8:
-            return "invalid UTF-8";
-        case Reject::string_too_long:
-            return "string too long";
-        case Reject::bad_hex:
-            return "bad hex";
-        case Reject::bad_kind:
-            return "bad kind";
-        case Reject::bad_created_at:
-            return "bad created_at";
-        case Reject::too_many_tags:
-            return "too many tags";
-        case Reject::empty_tag:
-            return "empty tag";
-        case Reject::too_many_tag_elements:
-            return "too many tag elements";
-        case Reject::tag_value_too_long:
-            return "tag value too long";
-        case Reject::content_too_long:
-            return "content too long";
-        case Reject::event_too_large:
-            return "event too large";
-        case Reject::bad_event_id:
-            return "bad event id";
-        case Reject::bad_pubkey:
-            return "bad pubkey";
-        case Reject::bad_signature:
-            return "bad signature";
-        case Reject::not_array:
-            return "message is not an array";
-        case Reject::unknown_message:
-            return "unknown message type";
-        case Reject::bad_arity:
-            return "wrong number of message elements";
-        case Reject::bad_subid:
-            return "bad subscription id";
-        case Reject::too_many_filters:
-            return "too many filters";
-        case Reject::too_many_values:
-            return "too many filter values";
-        case Reject::bad_filter_value:
-            return "bad filter value";
-        case Reject::wrong_kind:
-            return "wrong kind";
-        case Reject::bad_input:
-            return "bad i tag";
-        case Reject::bad_input_type:
-            return "unknown input type";
-        case Reject::bad_param:
-            return "bad param";
-        case Reject::bad_amount:
-            return "bad amount";
-        case Reject::bad_status:
-            return "bad status";
-        case Reject::bad_tag:
-            return "bad tag";
-        case Reject::too_many_inputs:
-            return "too many job tags";
-        case Reject::not_encrypted:
-            return "not encrypted";
-        case Reject::bad_base64:
-            return "invalid base64";
-        case Reject::bad_payload_length:
-            return "invalid payload length";
-        case Reject::unknown_version:
-            return "unknown encryption version";
-        case Reject::bad_mac:
-            return "invalid MAC";
-        case Reject::bad_padding:
-            return "invalid padding";
-        case Reject::bad_key:
-            return "bad key";
-        case Reject::bad_bech32:
-            return "invalid bech32";
-        case Reject::bad_checksum:
-            return "bad bech32 checksum";
-        case Reject::wrong_prefix:
-            return "wrong bech32 prefix";
-        case Reject::bad_tlv:
-            return "bad TLV";
-    }
-    return "unknown rejection";
+    auto i = static_cast<size_t>(reason);
+    return i < k_count ? k_names[i].text : "unknown rejection";
 }
 
 std::string_view reject_name(Reject reason) noexcept {
-    switch (reason) {
-        case Reject::none:
-            return "none";
-        case Reject::too_large:
-            return "too_large";
-        case Reject::json_syntax:
-            return "json_syntax";
-        case Reject::json_depth:
-            return "json_depth";
-        case Reject::wrong_type:
-            return "wrong_type";
-        case Reject::missing_field:
-            return "missing_field";
-        case Reject::duplicate_field:
-            return "duplicate_field";
-        case Reject::unknown_field:
-            return "unknown_field";
-        case Reject::invalid_utf8:
-            return "invalid_utf8";
-        case Reject::string_too_long:
-            return "string_too_long";
-        case Reject::bad_hex:
-            return "bad_hex";
-        case Reject::bad_kind:
-            return "bad_kind";
-        case Reject::bad_created_at:
-            return "bad_created_at";
-        case Reject::too_many_tags:
-            return "too_many_tags";
-        case Reject::empty_tag:
-            return "empty_tag";
-        case Reject::too_many_tag_elements:
-            return "too_many_tag_elements";
-        case Reject::tag_value_too_long:
-            return "tag_value_too_long";
-        case Reject::content_too_long:
-            return "content_too_long";
-        case Reject::event_too_large:
-            return "event_too_large";
-        case Reject::bad_event_id:
-            return "bad_event_id";
-        case Reject::bad_pubkey:
-            return "bad_pubkey";
-        case Reject::bad_signature:
-            return "bad_signature";
-        case Reject::not_array:
-            return "not_array";
-        case Reject::unknown_message:
-            return "unknown_message";
-        case Reject::bad_arity:
-            return "bad_arity";
-        case Reject::bad_subid:
-            return "bad_subid";
-        case Reject::too_many_filters:
-            return "too_many_filters";
-        case Reject::too_many_values:
-            return "too_many_values";
-        case Reject::bad_filter_value:
-            return "bad_filter_value";
-        case Reject::wrong_kind:
-            return "wrong_kind";
-        case Reject::bad_input:
-            return "bad_input";
-        case Reject::bad_input_type:
-            return "bad_input_type";
-        case Reject::bad_param:
-            return "bad_param";
-        case Reject::bad_amount:
-            return "bad_amount";
-        case Reject::bad_status:
-            return "bad_status";
-        case Reject::bad_tag:
-            return "bad_tag";
-        case Reject::too_many_inputs:
-            return "too_many_inputs";
-        case Reject::not_encrypted:
-            return "not_encrypted";
-        case Reject::bad_base64:
-            return "bad_base64";
-        case Reject::bad_payload_length:
-            return "bad_payload_length";
-        case Reject::unknown_version:
-            return "unknown_version";
-        case Reject::bad_mac:
-            return "bad_mac";
-        case Reject::bad_padding:
-            return "bad_padding";
-        case Reject::bad_key:
-            return "bad_key";
-        case Reject::bad_bech32:
-            return "bad_bech32";
-        case Reject::bad_checksum:
-            return "bad_checksum";
-        case Reject::wrong_prefix:
-            return "wrong_prefix";
-        case Reject::bad_tlv:
-            return "bad_tlv";
-    }
-    return "unknown";
+    auto i = static_cast<size_t>(reason);
+    return i < k_count ? k_names[i].name : "unknown";
 }
 
 }  // namespace pylon::proto
