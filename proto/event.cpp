@@ -415,4 +415,84 @@ Reject Event::read_element(simdjson::dom::element element, const Limits& limits,
     return Reject::none;
 }
 
+Reject Event::read_template_tags(simdjson::dom::element value, const Limits& limits) {
+    simdjson::dom::array tags;
+    if (json_array(value, tags) != Reject::none) {
+        return Reject::wrong_type;
+    }
+    std::vector<std::string_view> elements;
+    for (simdjson::dom::element tag_el : tags) {
+        simdjson::dom::array items;
+        if (tag_ends_.size() >= limits.tags_max) {
+            return Reject::too_many_tags;
+        }
+        if (json_array(tag_el, items) != Reject::none) {
+            return Reject::wrong_type;
+        }
+        elements.clear();
+        for (simdjson::dom::element item : items) {
+            std::string_view text;
+            Reject r = json_string(item, limits.tag_element_bytes_max, text);
+            if (r != Reject::none) {
+                return map_string_reject(r, Reject::tag_value_too_long);
+            }
+            if (elements.size() >= limits.tag_elements_max) {
+                return Reject::too_many_tag_elements;
+            }
+            elements.push_back(text);
+        }
+        if (elements.empty()) {
+            return Reject::empty_tag;
+        }
+        add_tag(std::span<const std::string_view>(elements));
+    }
+    return Reject::none;
+}
+
+Reject Event::read_template(JsonReader& reader, std::string_view text, int64_t default_created_at) {
+    clear();
+    simdjson::dom::element root;
+    Reject r = reader.parse(text, root);
+    simdjson::dom::object object;
+    if (r != Reject::none || (r = json_object(root, object)) != Reject::none) {
+        return r;
+    }
+    const Limits& limits = reader.limits();
+    bool have_kind = false;
+    bool have_created_at = false;
+    for (simdjson::dom::key_value_pair field : object) {
+        uint64_t number = 0;
+        std::string_view str;
+        if (field.key == "kind") {
+            if (json_uint(field.value, event_kind_max, number) != Reject::none) {
+                return Reject::bad_kind;
+            }
+            kind_ = static_cast<uint32_t>(number);
+            have_kind = true;
+        } else if (field.key == "created_at") {
+            if (json_uint(field.value, std::numeric_limits<int64_t>::max(), number) !=
+                Reject::none) {
+                return Reject::bad_created_at;
+            }
+            created_at_ = static_cast<int64_t>(number);
+            have_created_at = true;
+        } else if (field.key == "content") {
+            if ((r = json_string(field.value, limits.content_bytes_max, str)) != Reject::none) {
+                return map_string_reject(r, Reject::content_too_long);
+            }
+            set_content(str);
+        } else if (field.key == "tags" &&
+                   (r = read_template_tags(field.value, limits)) != Reject::none) {
+            return r;
+        }
+    }
+    if (!have_kind) {
+        return Reject::missing_field;
+    }
+    if (!have_created_at) {
+        created_at_ = default_created_at;
+    }
+    return Reject::none;
+}
+
 }  // namespace pylon::proto

@@ -113,6 +113,12 @@ class Event {
 
     Reject read_json(JsonReader& reader, std::string_view text);
     Reject read_json(JsonReader& reader, PaddedJson text);
+    // Reads an unsigned event template ({"kind", "content", "tags", "created_at"}, as
+    // `pylon event sign` takes on stdin): kind is required, content defaults to "", tags to [],
+    // created_at to default_created_at; id, pubkey and sig are ignored (signing sets them).
+    // Strings go through the builder, so they are sanitised for signing.
+    Reject read_template(JsonReader& reader, std::string_view text, int64_t default_created_at);
+
     // Reads an already parsed element (an event inside a relay message). source_bytes is the
     // size of the JSON text the element came from: when it is within Limits::event_bytes_max the
     // normalised size check is skipped (re-serialising never grows an event: our escapes are the
@@ -139,6 +145,7 @@ class Event {
     Reject read_tags(simdjson::dom::element value, const Limits& limits);
     Reject read_field(std::string_view key, simdjson::dom::element value, const Limits& limits,
                       uint32_t& seen);
+    Reject read_template_tags(simdjson::dom::element value, const Limits& limits);
 
     EventId id_{};
     PublicKey pubkey_;

@@ -192,6 +192,37 @@ TEST(Event, TruncateTagsDropsTrailingTags) {
     EXPECT_NE(canon.find(R"([["a","1"],["d","4"]])"), std::string::npos) << canon;
 }
 
+TEST(Event, ReadTemplateForSigning) {
+    Fixture f;
+    Keypair provider = f.key("provider");
+    Event e;
+    ASSERT_EQ(
+        e.read_template(f.reader,
+                        R"({"kind":1,"content":"hi\u007f there","tags":[["t","a"],["p","x","y"]],)"
+                        R"("id":"ignored","sig":5})",
+                        1700000123),
+        Reject::none);
+    EXPECT_EQ(e.kind(), 1u);
+    EXPECT_EQ(e.created_at(), 1700000123);
+    EXPECT_EQ(e.content(), "hi there");  // DEL removed: never signed
+    ASSERT_EQ(e.tag_count(), 2u);
+    EXPECT_EQ(e.tag(1)[2], "y");
+    e.sign(provider);
+    EXPECT_EQ(e.verify(), Reject::none);
+    ASSERT_EQ(e.read_template(f.reader, R"({"kind":7,"created_at":5})", 99), Reject::none);
+    EXPECT_EQ(e.created_at(), 5);
+    EXPECT_EQ(e.content(), "");
+    EXPECT_EQ(e.tag_count(), 0u);
+    EXPECT_EQ(e.read_template(f.reader, R"({"content":"x"})", 1), Reject::missing_field);
+    EXPECT_EQ(e.read_template(f.reader, R"({"kind":-1})", 1), Reject::bad_kind);
+    EXPECT_EQ(e.read_template(f.reader, R"({"kind":1,"tags":[[]]})", 1), Reject::empty_tag);
+    EXPECT_EQ(e.read_template(f.reader, R"({"kind":1,"tags":[[1]]})", 1), Reject::wrong_type);
+    EXPECT_EQ(e.read_template(f.reader, R"({"kind":1,"created_at":"now"})", 1),
+              Reject::bad_created_at);
+    EXPECT_EQ(e.read_template(f.reader, "[1]", 1), Reject::wrong_type);
+    EXPECT_EQ(e.read_template(f.reader, "{", 1), Reject::json_syntax);
+}
+
 // --- hostile input ------------------------------------------------------------------------
 
 std::string valid_json() {
