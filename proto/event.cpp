@@ -134,6 +134,14 @@ void Event::add_tag(std::span<const std::string> elements) {
     }
 }
 
+void Event::add_tag_trimmed(std::initializer_list<std::string_view> elements) {
+    size_t n = elements.size();
+    while (n > 1 && elements.begin()[n - 1].empty()) {
+        --n;
+    }
+    add_tag(std::span<const std::string_view>(elements.begin(), n));
+}
+
 void Event::truncate_tags(size_t first) noexcept {
     if (first >= tag_ends_.size()) {
         return;

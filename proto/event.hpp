@@ -84,6 +84,9 @@ class Event {
     void add_tag(std::initializer_list<std::string_view> elements);  // sanitised, >= 1 element
     void add_tag(std::span<const std::string_view> elements);
     void add_tag(std::span<const std::string> elements);
+    // As add_tag, with trailing empty elements left out (optional relay hints, bolt11, markers):
+    // {"e", id, ""} becomes ["e", id]; an empty element before a non-empty one is kept.
+    void add_tag_trimmed(std::initializer_list<std::string_view> elements);
     // Removes the tags at and after index first (used to trim what a builder appended).
     void truncate_tags(size_t first) noexcept;
     // Raw setters for parsed or test data (no signing involved).

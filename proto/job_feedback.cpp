@@ -54,28 +54,14 @@ void write_inner_tags(JsonWriter& w, const FeedbackSpec& spec, std::string_view 
 }
 
 void add_clear_meaning_tags(Event& out, const FeedbackSpec& spec) {
-    if (spec.extra_info.empty()) {
-        out.add_tag({"status", feedback_status_text(spec.status)});
-    } else {
-        out.add_tag({"status", feedback_status_text(spec.status), spec.extra_info});
-    }
+    out.add_tag_trimmed({"status", feedback_status_text(spec.status), spec.extra_info});
     if (spec.amount_msats) {
-        std::string msats = msats_text(*spec.amount_msats);
-        if (spec.bolt11.empty()) {
-            out.add_tag({"amount", msats});
-        } else {
-            out.add_tag({"amount", msats, spec.bolt11});
-        }
+        out.add_tag_trimmed({"amount", msats_text(*spec.amount_msats), spec.bolt11});
     }
 }
 
 void add_reference_tags(Event& out, const JobRef& job) {
-    std::string id = hex_encode(job.request_id);
-    if (job.relay_hint.empty()) {
-        out.add_tag({"e", id});
-    } else {
-        out.add_tag({"e", id, job.relay_hint});
-    }
+    out.add_tag_trimmed({"e", hex_encode(job.request_id), job.relay_hint});
     out.add_tag({"p", job.customer.hex()});
 }
 

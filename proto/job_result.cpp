@@ -19,33 +19,17 @@ void add_tags(const JobRequest& req, std::string_view relay_hint, const ResultSp
     if (shape.with_request) {
         out.add_tag({"request", req.request_json});
     }
-    std::string id = hex_encode(req.id);
-    if (relay_hint.empty()) {
-        out.add_tag({"e", id});
-    } else {
-        out.add_tag({"e", id, relay_hint});
-    }
+    out.add_tag_trimmed({"e", hex_encode(req.id), relay_hint});
     for (const JobInput& in : req.inputs) {
         if (!shape.with_inputs || req.encrypted ||
             in.data.size() > limits.single_letter_tag_value_bytes_max) {
             continue;
         }
-        if (!in.marker.empty()) {
-            out.add_tag({"i", in.data, in.type_name, in.relay, in.marker});
-        } else if (!in.relay.empty()) {
-            out.add_tag({"i", in.data, in.type_name, in.relay});
-        } else {
-            out.add_tag({"i", in.data, in.type_name});
-        }
+        out.add_tag_trimmed({"i", in.data, in.type_name, in.relay, in.marker});
     }
     out.add_tag({"p", req.customer.hex()});
     if (spec.amount_msats) {
-        std::string msats = std::to_string(*spec.amount_msats);
-        if (spec.bolt11.empty()) {
-            out.add_tag({"amount", msats});
-        } else {
-            out.add_tag({"amount", msats, spec.bolt11});
-        }
+        out.add_tag_trimmed({"amount", std::to_string(*spec.amount_msats), spec.bolt11});
     }
     if (!spec.alt.empty()) {
         out.add_tag({"alt", spec.alt});

@@ -177,6 +177,20 @@ TEST(Event, ReuseKeepsCapacityAndClearsState) {
     EXPECT_EQ(b.verify(), Reject::none);
 }
 
+TEST(Event, AddTagTrimmedDropsOnlyTrailingEmpties) {
+    Event e;
+    e.add_tag_trimmed({"e", "id", ""});
+    e.add_tag_trimmed({"i", "data", "text", "", "marker"});
+    e.add_tag_trimmed({"x", "", ""});
+    e.add_tag_trimmed({"encrypted"});
+    ASSERT_EQ(e.tag_count(), 4u);
+    EXPECT_EQ(e.tag(0).size(), 2u);
+    EXPECT_EQ(e.tag(1).size(), 5u);
+    EXPECT_EQ(e.tag(1)[3], "");
+    EXPECT_EQ(e.tag(2).size(), 1u);
+    EXPECT_EQ(e.tag(3).size(), 1u);
+}
+
 TEST(Event, TruncateTagsDropsTrailingTags) {
     Event e;
     e.add_tag({"a", "1"});
