@@ -61,9 +61,17 @@ Task<int> depth(int n) {
     co_return below + 1;
 }
 
+// Sanitizer builds turn off sibling-call optimisation, so symmetric transfer can no longer be
+// a tail call there and every level costs a frame: the depth is only stack-flat in optimised builds.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr int kDeepChain = 2'000;
+#else
+constexpr int kDeepChain = 200'000;
+#endif
+
 TEST(Task, DeepSynchronousChainsDoNotGrowTheStack) {
-    // 200k nested awaits completing synchronously: symmetric transfer keeps the stack flat.
-    EXPECT_EQ(run_sync(depth(200'000)), 200'000);
+    // Nested awaits completing synchronously: symmetric transfer keeps the stack flat.
+    EXPECT_EQ(run_sync(depth(kDeepChain)), kDeepChain);
 }
 
 Task<void> never_finishes(std::coroutine_handle<>* parked) {
