@@ -1,6 +1,8 @@
 // `pylon doctor [-v] [--json]`: checks what a node needs, one line per check with a fix hint:
 // the home folder, the config file, the identity, the database, the daemon and its control
-// socket, file permissions, io_uring, the backends (probed for real, 4 s each) and the relays.
+// socket, file permissions, io_uring, the backends (probed for real, 4 s each) and the relays
+// (a real WebSocket handshake each, in parallel, 4 s; reachability warns, it is not part of
+// the verdict, as in Pylon).
 // The verdict is Pylon's: ready to earn when the identity exists and a backend answers. Exit 0
 // when no check failed, 1 otherwise. JSON: {"checks":[{name,status,detail,fix}],"ready":B}.
 #include <sys/stat.h>
@@ -14,7 +16,10 @@
 #include "engine/ollama_backend.hpp"
 #include "engine/store_db.hpp"
 #include "net/deadline.hpp"
+#include "net/resolver.hpp"
+#include "net/websocket.hpp"
 #include "proto/json_writer.hpp"
+#include "reactor/gate.hpp"
 #include "reactor/probe.hpp"
 #include "reactor/shard_set.hpp"
 
@@ -22,6 +27,7 @@ namespace pylon::engine {
 namespace {
 
 constexpr std::int64_t backend_probe_timeout_ms = 4000;
+constexpr std::int64_t relay_probe_timeout_ms = 4000;  // Pylon's doctor
 
 enum class Level : std::uint8_t { ok, warn, fail, info };
 
@@ -218,28 +224,84 @@ reactor::Task<void> probe_one(BackendResult* r) {
     co_await backend->close();
 }
 
-reactor::Task<void> probe_all(std::vector<BackendResult>* results) {
-    for (BackendResult& r : *results) {
-        co_await probe_one(&r);
+struct RelayResult {
+    std::string url;
+    bool reachable = false;
+    std::string error;
+};
+
+// A real WebSocket handshake (TCP, TLS for wss://, HTTP upgrade) within the 4 s of Pylon's
+// doctor, then a clean close.
+reactor::Task<void> probe_relay(RelayResult* r, net::Resolver* resolver) {
+    net::WebSocketOptions options;
+    options.connect_timeout_ms = relay_probe_timeout_ms;
+    options.handshake_timeout_ms = relay_probe_timeout_ms;
+    options.ping_interval_ms = 0;
+    options.resolver = resolver;
+    net::Deadline deadline(relay_probe_timeout_ms);
+    auto ws = co_await net::WebSocket::connect(r->url, options, deadline.token());
+    if (!ws.ok()) {
+        r->error = deadline.expired() ? "no handshake within 4 s" : ws.error().message();
+        co_return;
     }
+    r->reachable = true;
+    co_await ws.value()->close(1000, "doctor");
 }
 
-bool check_backends(const Config& config, bool verbose, std::vector<Check>& out) {
-    std::vector<BackendResult> results;
+struct NetworkProbe {
+    std::vector<BackendResult> backends;
+    std::vector<RelayResult> relays;
+    net::Resolver* resolver = nullptr;
+};
+
+reactor::Task<void> probe_network(NetworkProbe* n) {
+    reactor::Gate gate;
+    for (RelayResult& r : n->relays) {
+        gate.spawn(probe_relay(&r, n->resolver));  // in parallel, like Pylon's
+    }
+    for (BackendResult& b : n->backends) {
+        co_await probe_one(&b);
+    }
+    co_await gate.close();
+}
+
+NetworkProbe run_network_probe(const Config& config) {
+    NetworkProbe n;
     if (config.backends.ollama.enabled) {
-        results.push_back({"ollama", config.backends.ollama.url, false, {}});
+        n.backends.push_back({"ollama", config.backends.ollama.url, false, {}});
     }
     if (config.backends.llamacpp.enabled) {
-        results.push_back({"llamacpp", config.backends.llamacpp.url, false, {}});
+        n.backends.push_back({"llamacpp", config.backends.llamacpp.url, false, {}});
     }
+    for (const std::string& url : config.relays) {
+        n.relays.push_back({url, false, ""});
+    }
+    net::Resolver resolver;
+    n.resolver = &resolver;
     reactor::ShardSetOptions options;
     options.shard_count = 1;
     options.pin = false;
-    reactor::ShardSet set(options);
-    Status ran = set.run([&results](reactor::Shard&) { return probe_all(&results); });
+    {
+        reactor::ShardSet set(options);
+        Status ran = set.run([&n](reactor::Shard&) { return probe_network(&n); });
+        if (!ran.ok()) {
+            for (BackendResult& b : n.backends) {
+                b.probe.error = ran.error().message();
+            }
+            for (RelayResult& r : n.relays) {
+                r.error = ran.error().message();
+            }
+        }
+    }
+    resolver.stop();
+    n.resolver = nullptr;
+    return n;
+}
+
+bool report_backends(const NetworkProbe& n, bool verbose, std::vector<Check>& out) {
     bool any = false;
-    for (const BackendResult& r : results) {
-        bool up = ran.ok() && r.probe.available;
+    for (const BackendResult& r : n.backends) {
+        bool up = r.probe.available;
         any = any || up;
         if (!up && !verbose) {
             continue;  // Pylon shows unavailable backends only with -v
@@ -264,12 +326,13 @@ bool check_backends(const Config& config, bool verbose, std::vector<Check>& out)
     return any;
 }
 
-void check_relays(const Config& config, std::vector<Check>& out) {
-    for (const std::string& url : config.relays) {
-        out.push_back(
-            {"relay", Level::info, url + ": not checked (no WebSocket client in this build)", ""});
+void report_relays(const NetworkProbe& n, std::vector<Check>& out) {
+    for (const RelayResult& r : n.relays) {
+        out.push_back({"relay", r.reachable ? Level::ok : Level::warn,
+                       r.url + (r.reachable ? "" : " (unreachable: " + r.error + ")"),
+                       r.reachable ? "" : "check the URL and the network; the node retries"});
     }
-    if (config.relays.empty()) {
+    if (n.relays.empty()) {
         out.push_back(
             {"relays", Level::warn, "none configured", "add relays = [...] to config.toml"});
     }
@@ -319,9 +382,12 @@ int cmd_doctor(CliContext& ctx) {
     bool identity = check_identity(ctx.home, config, checks);
     check_database(ctx.home, checks);
     check_daemon(ctx.home, checks);
-    bool uring = check_uring(checks, verbose);
-    bool backend = uring && check_backends(config, verbose, checks);
-    check_relays(config, checks);
+    bool backend = false;
+    if (check_uring(checks, verbose)) {
+        NetworkProbe probe = run_network_probe(config);
+        backend = report_backends(probe, verbose, checks);
+        report_relays(probe, checks);
+    }
     if (verbose) {
         checks.push_back({"settings", Level::info,
                           "min price " + std::to_string(config.min_price_msats) +

@@ -504,6 +504,46 @@ TEST(Daemon, ManagedStopsWhenStdinCloses) {
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+TEST(Daemon, DoctorProbesBackendsAndRelaysForReal) {
+    Home home;
+    test::ChildSpec fake;
+    fake.argv = {test::tool_path("fake_ollama"), "--models", "llama3.2,qwen3:8b"};
+    auto ollama = test::spawn_ready(fake);
+    ASSERT_TRUE(ollama.ok()) << ollama.error().message();
+    std::string relays = "relays = [\"ws://127.0.0.1:1\"]\n";
+    std::optional<test::ReadyChild> relay;
+    if (test::node_available()) {
+        auto r = test::spawn_ready(test::node_script_spec("relay.mjs"));
+        ASSERT_TRUE(r.ok()) << r.error().message();
+        relays =
+            "relays = [\"ws://127.0.0.1:" + std::to_string(r->port) + "\", \"ws://127.0.0.1:1\"]\n";
+        relay.emplace(std::move(r.value()));
+    }
+    ASSERT_TRUE(test::write_file(home.file("config.toml"),
+                                 relays + "[backends.ollama]\nurl = \"http://127.0.0.1:" +
+                                     std::to_string(ollama->port) +
+                                     "\"\n[backends.llamacpp]\nenabled = false\n")
+                    .ok());
+    RunResult doctor = run_pylon(home.args({"doctor", "--json"}));
+    EXPECT_EQ(doctor.code, 0) << doctor.out << doctor.err;
+    EXPECT_NE(doctor.out.find("\"ready\":true"), std::string::npos) << doctor.out;
+    EXPECT_NE(doctor.out.find("{\"name\":\"backend ollama\",\"status\":\"ok\",\"detail\":"
+                              "\"ollama at http://127.0.0.1:" +
+                              std::to_string(ollama->port) + ": 2 model(s)"),
+              std::string::npos)
+        << doctor.out;
+    EXPECT_NE(doctor.out.find("\"status\":\"warn\",\"detail\":\"ws://127.0.0.1:1 (unreachable"),
+              std::string::npos)
+        << doctor.out;
+    if (relay) {
+        EXPECT_NE(doctor.out.find("{\"name\":\"relay\",\"status\":\"ok\",\"detail\":\"ws://"),
+                  std::string::npos)
+            << doctor.out;
+    }
+    RunResult human = run_pylon(home.args({"doctor"}));
+    EXPECT_NE(human.out.find("Ready to start earning!"), std::string::npos) << human.out;
+}
+
 TEST(Daemon, EmbedExampleRunsTheRuntimeInProcess) {
     auto dir = test::TempDir::create("pylon-embed");
     ASSERT_TRUE(dir.ok());
