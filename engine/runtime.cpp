@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -210,6 +211,9 @@ Task<void> coordinate(RuntimeCore* core) {
 }
 
 Task<void> shard_main(RuntimeCore* core, Shard* shard) {
+    char name[16];
+    std::snprintf(name, sizeof name, "pylon-shard%u", shard->id());
+    pthread_setname_np(pthread_self(), name);  // what top -H and /proc/<pid>/task show
     ShardState& st = shard_state(core);
     if (shard->id() == 0) {
         co_await coordinate(core);
@@ -219,7 +223,6 @@ Task<void> shard_main(RuntimeCore* core, Shard* shard) {
 }
 
 void run_thread(RuntimeCore* core, reactor::ShardSetOptions set_options) {
-    pthread_setname_np(pthread_self(), "pylon-shard0");
     Status st;
     {
         reactor::ShardSet set(set_options);
