@@ -1,19 +1,15 @@
-// HttpProbe: the smallest HTTP/1.1 client that answers "what status does GET <url> return?",
-// used as the health gate of supervised children (llama-server's /health answers 503 while the
-// model loads and 200 when ready). Plain http:// to an IP literal or localhost only (the gate
-// probes children on loopback); the response is read up to its status line and the connection
-// closed. Every step is an io_uring operation with a deadline, so a hung server costs a timeout,
-// never a blocked shard.
-// TODO(net): replace with net/'s HTTP client once it lands on main.
-// Current shard only.
+// HttpProbe: "what status does GET <url> answer?", the health gate of supervised children
+// (llama-server's /health answers 503 while the model loads and 200 when ready). Plain http://
+// to an IP literal or localhost (the gate probes children on loopback), through net/'s
+// HttpClient with one fresh connection per probe and a deadline on the whole exchange, so a hung
+// server costs a timeout, never a blocked shard. Current shard only.
 #pragma once
-
-#include <netinet/in.h>
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "net/connection_pool.hpp"
 #include "reactor/cancel.hpp"
 #include "reactor/result.hpp"
 #include "reactor/task.hpp"
@@ -21,20 +17,16 @@
 namespace pylon::engine {
 
 struct HttpProbeTarget {
-    sockaddr_storage addr{};
-    unsigned addr_len = 0;
-    std::string host_header;  // "127.0.0.1:8080"
-    std::string path;         // "/health"
+    net::Endpoint endpoint;  // numeric host (localhost becomes 127.0.0.1)
+    std::string path;        // "/health"
 };
-
-inline constexpr std::size_t http_probe_response_bytes_max = 4096;
 
 // Parses "http://HOST[:PORT][/PATH]" with HOST an IPv4 literal, [IPv6] or localhost.
 Result<HttpProbeTarget> parse_probe_url(std::string_view url);
 
-// GET target.path: the HTTP status code (e.g. 200, 503) or -errno (-ETIME after timeout_ms,
-// -ECONNREFUSED, -EPROTO for a reply that is not HTTP).
-reactor::Task<int> http_probe_status(HttpProbeTarget target, std::int64_t timeout_ms,
-                                     reactor::CancelToken token = {});
+// GET target.path: the HTTP status code (e.g. 200, 503), or an error (connection refused, no
+// answer within timeout_ms, a reply that is not HTTP). Cancelled by `token`.
+reactor::Task<Result<int>> http_probe_status(HttpProbeTarget target, std::int64_t timeout_ms,
+                                             reactor::CancelToken token = {});
 
 }  // namespace pylon::engine

@@ -448,8 +448,8 @@ Task<void> Supervisor::run_health(Child* c, std::uint64_t generation) {
         PYLON_ASSERT(target.ok());  // checked by add()
         bool waited = co_await reactor::sleep_ms(http_probe_start_delay_ms, cancel.token());
         while (waited && !healthy) {
-            int code = co_await http_probe_status(*target, gate.probe_timeout_ms, cancel.token());
-            healthy = code == 200;
+            auto code = co_await http_probe_status(*target, gate.probe_timeout_ms, cancel.token());
+            healthy = code.ok() && *code == 200;
             if (!healthy) {
                 waited = co_await reactor::sleep_ms(gate.poll_interval_ms, cancel.token());
             }
