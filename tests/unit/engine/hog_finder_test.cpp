@@ -1,0 +1,95 @@
+// HogFinder over a fabricated proc tree (earlyoom's procdir idea): hostile names, other users,
+// pid 1, kernel threads, zombies, oom_score_adj -1000, excluded pids and small processes are
+// never hogs; the order is by RSS and does not depend on the directory order.
+#include "engine/hog_finder.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <string>
+
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_env.hpp"
+
+namespace pylon::engine {
+namespace {
+
+struct FakeProc {
+    test::TempDir dir = std::move(test::TempDir::create("pylon-proc")).value();
+
+    void add(int pid, const std::string& comm, char state, int ppid, std::uint64_t rss_bytes,
+             unsigned uid = 1000, int adj = 0, const std::string& argv0 = "") {
+        std::string d = dir.file(std::to_string(pid));
+        ::mkdir(d.c_str(), 0700);
+        std::uint64_t pages = rss_bytes / ProcFs::page_bytes();
+        std::string stat = std::to_string(pid) + " (" + comm + ") " + state + " " +
+                           std::to_string(ppid) + " " + std::to_string(pid) + " " +
+                           std::to_string(pid) +
+                           " 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 1 0 123456 999999 " +
+                           std::to_string(pages) + " 18446744073709551615 1 1 0 0 0 0 0\n";
+        ASSERT_TRUE(test::write_file(d + "/stat", stat).ok());
+        ASSERT_TRUE(test::write_file(d + "/status", "Name:\t" + comm + "\nUid:\t" +
+                                                        std::to_string(uid) + "\t" +
+                                                        std::to_string(uid) + "\n")
+                        .ok());
+        ASSERT_TRUE(test::write_file(d + "/oom_score_adj", std::to_string(adj) + "\n").ok());
+        std::string cmd =
+            (argv0.empty() ? comm : argv0) + std::string(1, '\0') + "--x" + std::string(1, '\0');
+        ASSERT_TRUE(test::write_file(d + "/cmdline", cmd).ok());
+    }
+};
+
+constexpr std::uint64_t MB = 1000 * 1000;
+
+TEST(HogFinder, OnlyOptedInProcessesOfThisUserAboveTheRss) {
+    FakeProc p;
+    p.add(1, "node", 'S', 0, 900 * MB);  // pid 1: never
+    p.add(2, "kthreadd", 'S', 0, 0);
+    p.add(50, "node", 'S', 2, 900 * MB);                                   // a kernel thread: never
+    p.add(100, "node", 'S', 1, 800 * MB);                                  // a hog
+    p.add(101, "node", 'S', 1, 100 * MB);                                  // too small
+    p.add(102, "node", 'S', 1, 900 * MB, 1001);                            // another user
+    p.add(103, "node", 'S', 1, 900 * MB, 1000, -1000);                     // protected
+    p.add(104, "node", 'Z', 1, 900 * MB);                                  // a zombie
+    p.add(105, "bash", 'S', 1, 900 * MB);                                  // no pattern match
+    p.add(106, "MainThread", 'S', 1, 600 * MB, 1000, 0, "/usr/bin/node");  // argv[0] matches
+    p.add(107, "node", 'S', 1, 2000 * MB);                                 // excluded (our child)
+    p.add(108, "node", 'S', 1, 950 * MB);                                  // ourselves
+    p.add(109, "x) Z 1 (node", 'S', 1, 700 * MB);  // hostile name, still parsed
+    HogRules rules;
+    rules.patterns = {"node"};
+    rules.uid = 1000;
+    rules.self = 108;
+    rules.exclude = {107};
+    std::vector<HogCandidate> hogs = find_hogs(ProcFs(p.dir.path()), rules);
+    ASSERT_EQ(hogs.size(), 3U);
+    EXPECT_EQ(hogs[0].pid, 100);
+    EXPECT_EQ(hogs[1].pid, 109);
+    EXPECT_EQ(hogs[1].name, "x) Z 1 (node");
+    EXPECT_EQ(hogs[2].pid, 106);
+    EXPECT_GE(hogs[0].rss_bytes, 799 * MB);
+}
+
+TEST(HogFinder, NoPatternsMeansNoHogs) {
+    FakeProc p;
+    p.add(100, "node", 'S', 1, 800 * MB);
+    HogRules rules;
+    rules.uid = 1000;
+    EXPECT_TRUE(find_hogs(ProcFs(p.dir.path()), rules).empty());
+}
+
+TEST(ProcStat, HostileCommCannotFakeFields) {
+    auto st = parse_proc_stat(
+        "42 (evil) Z 1 2 3) S 7 42 42 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 555 "
+        "1000 77 0\n");
+    ASSERT_TRUE(st.has_value());
+    EXPECT_EQ(st->comm, "evil) Z 1 2 3");
+    EXPECT_EQ(st->state, 'S');
+    EXPECT_EQ(st->ppid, 7);
+    EXPECT_EQ(st->starttime_ticks, 555U);
+    EXPECT_EQ(st->rss_pages, 77U);
+    EXPECT_FALSE(parse_proc_stat("42 (short) S 1 2").has_value());
+}
+
+}  // namespace
+}  // namespace pylon::engine
