@@ -410,7 +410,7 @@ Task<void> Supervisor::watch_exit(Supervisor* s, Child* c, std::uint64_t generat
                  c->config.name.c_str(), exit_watch_name(s->options_.exit_watch), res);
         res = co_await c->process->wait_exited(ExitWatch::poll);
     }
-    s->counters_.last_exit_detect_us = reactor::monotonic_us();
+    s->counters_.last_exit_detect_ns = reactor::monotonic_ns();
     // The zombie leader pins the pgid: a last SIGTERM reaches what is left of its group.
     ::kill(-c->process->pgid(), SIGTERM);
     pid_t pid = c->process->pid();

@@ -125,7 +125,7 @@ struct SupervisorCounters {
     std::uint64_t exits = 0;
     std::uint64_t orphans_reaped = 0;
     std::uint64_t stale_terminated = 0;
-    std::int64_t last_exit_detect_us = 0;  // monotonic time the last exit was observed
+    std::int64_t last_exit_detect_ns = 0;  // monotonic time the last exit was observed
 };
 
 class Supervisor {
