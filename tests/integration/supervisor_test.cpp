@@ -51,8 +51,10 @@ struct World {
             if (e.previous == e.child->status.state) {
                 return;  // an update within a state (pid known, failure count reset)
             }
+            // The machine's own transition time (SystemClock: monotonic ms), not the time this
+            // listener runs (after a log line, which a loaded machine can delay by ms).
             transitions.push_back(
-                {e.child->status.state, reactor::monotonic_ms(), e.child->status.pid});
+                {e.child->status.state, e.child->status.state_since_ms, e.child->status.pid});
         });
         EXPECT_TRUE(st.ok());
     }
