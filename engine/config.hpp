@@ -71,6 +71,9 @@ struct SupervisorConfig {
 struct WorkerConfig {
 #include "engine/settings_worker.def"
 };
+struct AgentsConfig {
+#include "engine/settings_agents.def"
+};
 struct LogConfig {
 #include "engine/settings_log.def"
 };
@@ -88,6 +91,7 @@ struct Config {
     MemoryConfig memory;
     SupervisorConfig supervisor;
     WorkerConfig worker;
+    AgentsConfig agents;
     LogConfig log;
 };
 

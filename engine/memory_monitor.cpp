@@ -56,6 +56,14 @@ MemoryMonitor::~MemoryMonitor() {
     }
 }
 
+void MemoryMonitor::set_reloadable(const MemoryMonitorOptions& next) {
+    options_.thresholds = next.thresholds;
+    options_.hog_patterns = next.hog_patterns;
+    options_.hog_rss_bytes_min = next.hog_rss_bytes_min;
+    options_.kill_grace_ms = next.kill_grace_ms;
+    options_.kill_cooldown_ms = next.kill_cooldown_ms;
+}
+
 Status MemoryMonitor::on_event(Listener listener) {
     if (listeners_.size() >= options_.listeners_max) {
         return Error(Errc::too_large, "too many memory listeners");
@@ -191,6 +199,9 @@ Task<void> MemoryMonitor::psi_loop(MemoryMonitor* m) {
 void MemoryMonitor::evaluate(const MemInfo& mem) {
     last_ = mem;
     assessment_ = assess_memory(mem, options_.thresholds, level_);
+    if (reading_hook_) {
+        reading_hook_(mem);
+    }
     if (assessment_.level == level_) {
         return;
     }

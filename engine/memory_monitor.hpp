@@ -118,8 +118,13 @@ class MemoryMonitor {
     const MemoryCounters& counters() const noexcept { return counters_; }
     const MemoryMonitorOptions& options() const noexcept { return options_; }
     Status on_event(Listener listener);
-    // Applies new thresholds (a SIGHUP reload) from the next poll on.
-    void set_thresholds(const MemoryThresholds& thresholds) { options_.thresholds = thresholds; }
+    // Called with every reading (the daemon mirrors it into its status board).
+    void set_reading_hook(std::function<void(const MemInfo&)> hook) {
+        reading_hook_ = std::move(hook);
+    }
+    // A SIGHUP reload: the thresholds, poll intervals, hog rules and kill timings of `next` apply
+    // from the next poll on (the meminfo, proc and PSI sources stay).
+    void set_reloadable(const MemoryMonitorOptions& next);
 
     // One read of the meminfo source (the poll's I/O and parse), for tests and benchmarks.
     reactor::Task<Result<MemInfo>> read_now();
@@ -154,6 +159,7 @@ class MemoryMonitor {
     bool psi_pending_ = false;
     reactor::CancelSource* sleep_wake_ = nullptr;  // owned by the current wait_next frame
     std::vector<Listener> listeners_;
+    std::function<void(const MemInfo&)> reading_hook_;
     MemoryCounters counters_;
     bool started_ = false;
     reactor::CancelSource stop_;

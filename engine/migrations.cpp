@@ -136,12 +136,24 @@ CREATE TABLE IF NOT EXISTS node_state (
 );
 )sql";
 
+// Host-mode agents under the supervisor (issue 7): which NIP-06 account each agent row is, and
+// the supervisor's view of its process beside Pylon's lifecycle_state.
+constexpr std::string_view k_006_agent_supervision = R"sql(
+ALTER TABLE agents ADD COLUMN account_index INTEGER;
+ALTER TABLE agents ADD COLUMN supervisor_state TEXT;
+ALTER TABLE agents ADD COLUMN pid INTEGER;
+ALTER TABLE agents ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE agents ADD COLUMN last_error TEXT;
+ALTER TABLE agents ADD COLUMN updated_at_ms INTEGER;
+)sql";
+
 constexpr Migration k_migrations[] = {
     {"001_initial_schema", k_001_initial_schema},
     {"002_invoices", k_002_invoices},
     {"003_job_details", k_003_job_details},
     {"004_processed_requests", k_004_processed_requests},
     {"005_node_state", k_005_node_state},
+    {"006_agent_supervision", k_006_agent_supervision},
 };
 
 }  // namespace

@@ -57,6 +57,8 @@ class RuntimeCore {
     std::unique_ptr<EventBus> bus;
     std::vector<std::unique_ptr<ShardState>> shards;
     ControlCommands commands;            // shard 0
+    Supervisor* supervisor = nullptr;    // shard 0, while the supervision service runs
+    MemoryMonitor* memory = nullptr;     // shard 0, likewise
     reactor::AsyncEvent stop_requested;  // shard 0
     std::atomic<bool> stop_flag{false};
     std::thread thread;
@@ -354,6 +356,20 @@ Status open_store(RuntimeCore& core) {
 }  // namespace
 
 // -- ServiceContext --
+
+Supervisor* ServiceContext::supervisor() const noexcept {
+    return core_->supervisor;
+}
+
+MemoryMonitor* ServiceContext::memory_monitor() const noexcept {
+    return core_->memory;
+}
+
+void ServiceContext::set_supervision(Supervisor* supervisor, MemoryMonitor* memory) const noexcept {
+    PYLON_ASSERT(shard_->id() == 0);
+    core_->supervisor = supervisor;
+    core_->memory = memory;
+}
 
 unsigned ServiceContext::shard_count() const noexcept {
     return core_->shard_count;

@@ -30,6 +30,8 @@ namespace pylon::engine {
 
 class ControlCommands;
 class EventBus;
+class MemoryMonitor;
+class Supervisor;
 class RuntimeCore;
 class StatusBoard;
 class Store;
@@ -70,6 +72,12 @@ class ServiceContext {
     reactor::Task<std::vector<proto::ShardInfo>> shard_infos() const;
     // Re-reads the config file and applies its reloadable keys (shard 0).
     reactor::Task<Result<ReloadReport>> reload_from_file() const;
+    // The supervision service's Supervisor and MemoryMonitor while it runs (shard 0; nullptr
+    // otherwise). The backend registry (started later) watches the spawned llama-server with
+    // watch_llamacpp(*supervisor(), ...) (engine/supervised_children.hpp).
+    Supervisor* supervisor() const noexcept;
+    MemoryMonitor* memory_monitor() const noexcept;
+    void set_supervision(Supervisor* supervisor, MemoryMonitor* memory) const noexcept;
 
   private:
     RuntimeCore* core_;

@@ -149,6 +149,13 @@ const SettingSpec k_settings[] = {
 #undef PYLON_SETTING_TABLE
 #undef PYLON_SETTING_PREFIX
 #undef PYLON_SETTING_MEMBER
+#define PYLON_SETTING_TABLE "agents"
+#define PYLON_SETTING_PREFIX "agents."
+#define PYLON_SETTING_MEMBER agents.
+#include "engine/settings_agents.def"
+#undef PYLON_SETTING_TABLE
+#undef PYLON_SETTING_PREFIX
+#undef PYLON_SETTING_MEMBER
 #define PYLON_SETTING_TABLE "log"
 #define PYLON_SETTING_PREFIX "log."
 #define PYLON_SETTING_MEMBER log.
@@ -176,6 +183,7 @@ const SettingTable k_tables[] = {
     {"memory", "The memory monitor (autopilotd's names and defaults, earlyoom's percentages)."},
     {"supervisor", "Restart policy of supervised children."},
     {"worker", "One supervised long-running worker (autopilotd's job)."},
+    {"agents", "Host mode: one supervised agent process per NIP-06 account index."},
     {"log", "The daemon log (logs/pylon.log in the background, stderr in the foreground)."},
 };
 

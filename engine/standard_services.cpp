@@ -3,6 +3,7 @@
 #include "engine/control_server.hpp"
 #include "engine/parent_watcher.hpp"
 #include "engine/signal_watcher.hpp"
+#include "engine/supervision_service.hpp"
 
 namespace pylon::engine {
 
@@ -27,9 +28,10 @@ std::vector<ServiceSpec> standard_services(const RuntimeOptions& options) {
                              return std::make_unique<ParentWatcher>(ctx);
                          }});
     }
-    // Issue 7: the supervisor (service_order::supervisor) and the memory monitor
-    // (service_order::memory) go here. Issue 6: the backend registry (backends), the job
-    // runner on every shard (jobs) and the relay pool with intake (intake).
+    // Issue 7: the supervisor with the memory monitor (service_order::supervisor).
+    specs.push_back(supervision_service_spec());
+    // Issue 6: the backend registry (backends), the job runner on every shard (jobs) and the
+    // relay pool with intake (intake).
     return specs;
 }
 

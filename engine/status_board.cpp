@@ -1,5 +1,7 @@
 #include "engine/status_board.hpp"
 
+#include "reactor/clock.hpp"
+
 namespace pylon::engine {
 
 void StatusBoard::seed_counts(std::uint64_t jobs_completed, std::uint64_t earnings_msats) {
@@ -54,14 +56,20 @@ std::vector<proto::BackendInfo> StatusBoard::backends() const {
     return backends_;
 }
 
-void StatusBoard::set_worker(const proto::WorkerReply& worker) {
+void StatusBoard::set_worker(const proto::WorkerReply& worker, std::int64_t started_at_ms) {
     std::lock_guard lock(mutex_);
     worker_ = worker;
+    worker_started_at_ms_ = started_at_ms;
 }
 
 proto::WorkerReply StatusBoard::worker() const {
     std::lock_guard lock(mutex_);
-    return worker_;
+    proto::WorkerReply w = worker_;
+    if (worker_started_at_ms_ > 0) {
+        std::int64_t up_ms = reactor::unix_ms() - worker_started_at_ms_;
+        w.uptime_seconds = up_ms > 0 ? static_cast<std::uint64_t>(up_ms / 1000) : 0;
+    }
+    return w;
 }
 
 void StatusBoard::set_memory(std::uint64_t available_bytes, std::uint64_t total_bytes) noexcept {

@@ -37,9 +37,14 @@ class StatusBoard {
     void update_backend(const proto::BackendInfo& backend);
     std::vector<proto::BackendInfo> backends() const;
 
-    // autopilotd's worker fields (issue 7) and the latest memory reading.
-    void set_worker(const proto::WorkerReply& worker);
+    // autopilotd's worker fields (issue 7) and the latest memory reading. With a start time
+    // (unix ms, 0 = none), worker() computes uptime_seconds at the time it is read.
+    void set_worker(const proto::WorkerReply& worker, std::int64_t started_at_ms = 0);
     proto::WorkerReply worker() const;
+    // Memory admission (issue 7): false while memory is low or critical; the provider's intake
+    // (any shard) refuses new jobs with an `error` feedback saying the node is overloaded.
+    void set_admitting(bool admitting) noexcept { admitting_.store(admitting); }
+    bool admitting() const noexcept { return admitting_.load(); }
     void set_memory(std::uint64_t available_bytes, std::uint64_t total_bytes) noexcept;
     std::uint64_t memory_available_bytes() const noexcept { return memory_available_.load(); }
     std::uint64_t memory_total_bytes() const noexcept { return memory_total_.load(); }
@@ -51,6 +56,8 @@ class StatusBoard {
     std::atomic<bool> host_active_{false};
     std::atomic<std::uint64_t> memory_available_{0};
     std::atomic<std::uint64_t> memory_total_{0};
+    std::atomic<bool> admitting_{true};
+    std::int64_t worker_started_at_ms_ = 0;  // under mutex_
     mutable std::mutex mutex_;
     std::vector<proto::RelayInfo> relays_;
     std::vector<proto::BackendInfo> backends_;

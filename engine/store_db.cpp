@@ -888,6 +888,64 @@ Status StoreDb::set_state_value(std::string_view key, std::string_view value, st
     return Ok{};
 }
 
+Status StoreDb::upsert_agent(std::string_view npub, std::string_view name,
+                             std::int64_t account_index, std::int64_t at_ms) {
+    PYLON_STORE_RUN(
+        "INSERT INTO agents (npub, name, lifecycle_state, account_index, created_at, updated_at, "
+        "updated_at_ms) VALUES (?1, ?2, 'embryonic', ?3, ?4 / 1000, ?4 / 1000, ?4) "
+        "ON CONFLICT(npub) DO UPDATE SET name = ?2, account_index = ?3, updated_at = ?4 / 1000, "
+        "updated_at_ms = ?4",
+        "upsert agent", q.text(npub).text(name).int64(account_index).int64(at_ms));
+    return Ok{};
+}
+
+Status StoreDb::record_agent_supervision(std::string_view npub, const AgentSupervision& state,
+                                         std::int64_t at_ms) {
+    PYLON_STORE_RUN(
+        "UPDATE agents SET lifecycle_state = ?2, supervisor_state = ?3, pid = ?4, restarts = ?5, "
+        "last_error = ?6, updated_at = ?7 / 1000, updated_at_ms = ?7 WHERE npub = ?1",
+        "record agent state",
+        q.text(npub)
+            .text(state.lifecycle_state)
+            .text(state.supervisor_state)
+            .opt(state.pid)
+            .int64(state.restarts)
+            .text_or_null(state.last_error)
+            .int64(at_ms));
+    return Ok{};
+}
+
+Result<std::vector<AgentRow>> StoreDb::list_agents() {
+    auto stmt = statement(
+        "SELECT npub, name, lifecycle_state, account_index, coalesce(supervisor_state, ''), pid, "
+        "coalesce(restarts, 0), coalesce(last_error, ''), coalesce(balance_sats, 0), "
+        "coalesce(tick_count, 0) FROM agents ORDER BY account_index, npub");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    std::vector<AgentRow> rows;
+    int rc = SQLITE_ROW;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        AgentRow r;
+        r.npub = q.col_text(0);
+        r.name = q.col_text(1);
+        r.lifecycle_state = q.col_text(2);
+        r.account_index = q.col_opt(3);
+        r.supervisor_state = q.col_text(4);
+        r.pid = q.col_opt(5);
+        r.restarts = q.col_int(6);
+        r.last_error = q.col_text(7);
+        r.balance_sats = q.col_int(8);
+        r.tick_count = q.col_int(9);
+        rows.push_back(std::move(r));
+    }
+    if (rc != SQLITE_DONE) {
+        return sqlite_error(rc, "list agents");
+    }
+    return rows;
+}
+
 #undef PYLON_STORE_RUN
 
 }  // namespace pylon::engine

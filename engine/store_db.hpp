@@ -104,6 +104,29 @@ struct JobQuery {
 
 enum class AcceptOutcome : std::uint8_t { accepted, duplicate };
 
+// A host-mode agent's row (Pylon's agents table plus the supervision columns).
+struct AgentRow {
+    std::string npub;
+    std::string name;
+    std::string lifecycle_state;  // Pylon's: embryonic | active | dormant | terminated
+    std::optional<std::int64_t> account_index;
+    std::string supervisor_state;  // ours: starting | running | restarting | failed | ...
+    std::optional<std::int64_t> pid;
+    std::int64_t restarts = 0;
+    std::string last_error;
+    std::int64_t balance_sats = 0;
+    std::int64_t tick_count = 0;
+};
+
+// What the supervisor records about an agent on each state change.
+struct AgentSupervision {
+    std::string lifecycle_state;   // Pylon's value derived from the state
+    std::string supervisor_state;  // child_state_name()
+    std::optional<std::int64_t> pid;
+    std::int64_t restarts = 0;
+    std::string last_error;
+};
+
 // "job_" + the first 16 characters of the request id (Pylon v0.1's job id).
 std::string job_id_for_request(std::string_view request_id);
 
@@ -169,6 +192,15 @@ class StoreDb {
     Status set_relay_cursor(std::string_view url, std::int64_t last_event_at, std::int64_t at_ms);
     Result<std::optional<std::string>> state_value(std::string_view key);
     Status set_state_value(std::string_view key, std::string_view value, std::int64_t at_ms);
+
+    // -- Host-mode agents (issue 7) --
+    // Creates the row of a configured agent (`embryonic`) or renames it; never resets its
+    // balance or tick count (Pylon v0.1's runner did).
+    Status upsert_agent(std::string_view npub, std::string_view name, std::int64_t account_index,
+                        std::int64_t at_ms);
+    Status record_agent_supervision(std::string_view npub, const AgentSupervision& state,
+                                    std::int64_t at_ms);
+    Result<std::vector<AgentRow>> list_agents();
 
     // Runs SQL with no results (tests, maintenance).
     Status exec(std::string_view sql);

@@ -127,6 +127,28 @@ std::optional<ChildConfig> worker_child(const Config& config, const Home& home) 
     return c;
 }
 
+ChildConfig agent_child(const Config& config, const Home& home, const std::string& name,
+                        std::int64_t account, const std::string& npub) {
+    const AgentsConfig& a = config.agents;
+    ChildConfig c;
+    c.name = name;
+    c.kind = "agent";
+    c.priority = priority_agent;
+    c.spawn.argv = a.command;
+    c.spawn.cwd = home.dir();
+    c.spawn.env = a.env;
+    c.spawn.env.push_back("PYLON_SUPERVISED=1");
+    c.spawn.env.push_back("PYLON_AGENT_NAME=" + name);
+    c.spawn.env.push_back("PYLON_AGENT_ACCOUNT=" + std::to_string(account));
+    c.spawn.env.push_back("PYLON_AGENT_NPUB=" + npub);
+    c.spawn.env.push_back("PYLON_MNEMONIC_FILE=" + home.mnemonic_path());
+    c.health.kind = HealthKind::alive;
+    c.health.alive_ms = a.alive_after_ms;
+    c.policy = restart_policy_from(config.supervisor);
+    parse_restart_mode(a.restart, c.policy.mode);  // validated by the settings check
+    return c;
+}
+
 Status watch_llamacpp(Supervisor& supervisor, const Config& config, BackendHealthFn fn) {
     BackendHealth base;
     base.backend = "llamacpp";

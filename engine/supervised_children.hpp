@@ -43,6 +43,12 @@ std::string llamacpp_spawned_url(const Config& config);
 // The worker, or nullopt when [worker] command is empty.
 std::optional<ChildConfig> worker_child(const Config& config, const Home& home);
 
+// One host-mode agent: [agents] command with its identity in the environment
+// (PYLON_AGENT_NAME, PYLON_AGENT_ACCOUNT, PYLON_AGENT_NPUB and PYLON_MNEMONIC_FILE, the path of
+// the node's mnemonic: never the mnemonic itself, and nothing in argv).
+ChildConfig agent_child(const Config& config, const Home& home, const std::string& name,
+                        std::int64_t account, const std::string& npub);
+
 struct BackendHealth {
     std::string backend;  // "llamacpp"
     std::string url;      // "http://127.0.0.1:8080"

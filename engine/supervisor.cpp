@@ -426,6 +426,15 @@ Task<void> Supervisor::watch_exit(Supervisor* s, Child* c, std::uint64_t generat
     }
     s->request_run_file_write();
     if (s->options_.adopt_orphans) {
+        // Descendants adopted while their session leader lived are leftovers now.
+        for (auto& [orphan_pid, orphan] : s->orphans_) {
+            if (orphan.sid == pid && !orphan.terminate) {
+                orphan.terminate = true;
+                if (orphan.wake != nullptr) {
+                    orphan.wake->cancel();
+                }
+            }
+        }
         s->adopt_orphans();
     }
     c->machine.on_exit(exit);
@@ -479,7 +488,11 @@ void Supervisor::adopt_orphans() {
             continue;
         }
         auto st = proc_.stat(pid);
-        if (!st.ok() || !is_our_descendant(pid, *st)) {
+        if (!st.ok()) {
+            continue;
+        }
+        bool ours = is_our_descendant(pid, *st);
+        if (!ours && !options_.reap_all_orphans) {
             continue;  // not from our children (e.g. a process a test or host app started)
         }
         if (table.size() >= options_.orphans_max) {
@@ -491,9 +504,10 @@ void Supervisor::adopt_orphans() {
         if (fd < 0) {
             continue;
         }
-        // An orphan whose session leader (our child) is gone is a leftover: terminate it.
-        bool leader_alive = owns_pid(st->session);
-        table[pid] = OrphanEntry{st->session, !leader_alive, nullptr};
+        // An orphan of ours whose session leader (our child) is gone is a leftover: terminate it.
+        // Others are only reaped when they exit.
+        bool terminate = ours && !owns_pid(st->session);
+        table[pid] = OrphanEntry{st->session, terminate, nullptr};
         LOG_INFO("supervisor: adopted orphan pid %d (%s) of session %d", pid, st->comm.c_str(),
                  st->session);
         gate_.spawn(reap_orphan(this, pid, fd));

@@ -83,6 +83,10 @@ struct SupervisorOptions {
     std::uint64_t log_file_bytes_max = 10 * 1024 * 1024;
     unsigned log_files_kept = 3;
     bool adopt_orphans = true;
+    // Also reap orphans that cannot be traced to our children (they are waited for, never
+    // signalled). Right for the daemon, whose only children are supervised ones; wrong for a
+    // process with children of its own (a test, an embedding host): those would be reaped.
+    bool reap_all_orphans = false;
     std::int64_t orphan_grace_ms = 5000;
     std::int64_t reconcile_grace_ms = 5000;
     std::string proc_root = "/proc";
