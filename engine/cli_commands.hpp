@@ -6,14 +6,18 @@
 
 namespace pylon::engine {
 
-int cmd_start(CliContext& ctx);     // engine/cli_start.cpp
-int cmd_stop(CliContext& ctx);      // engine/cli_stop.cpp
-int cmd_status(CliContext& ctx);    // engine/cli_status.cpp
-int cmd_doctor(CliContext& ctx);    // engine/cli_doctor.cpp
-int cmd_earnings(CliContext& ctx);  // engine/cli_earnings.cpp
-int cmd_jobs(CliContext& ctx);      // engine/cli_jobs.cpp
-int cmd_logs(CliContext& ctx);      // engine/cli_logs.cpp
-int cmd_watch(CliContext& ctx);     // engine/cli_watch.cpp
-int cmd_config(CliContext& ctx);    // engine/cli_config.cpp
+int cmd_init(CliContext& ctx);          // engine/cli_identity.cpp
+int cmd_identity(CliContext& ctx);      // engine/cli_identity.cpp
+int cmd_event_sign(CliContext& ctx);    // engine/cli_identity.cpp
+int cmd_event_verify(CliContext& ctx);  // engine/cli_identity.cpp
+int cmd_start(CliContext& ctx);         // engine/cli_start.cpp
+int cmd_stop(CliContext& ctx);          // engine/cli_stop.cpp
+int cmd_status(CliContext& ctx);        // engine/cli_status.cpp
+int cmd_doctor(CliContext& ctx);        // engine/cli_doctor.cpp
+int cmd_earnings(CliContext& ctx);      // engine/cli_earnings.cpp
+int cmd_jobs(CliContext& ctx);          // engine/cli_jobs.cpp
+int cmd_logs(CliContext& ctx);          // engine/cli_logs.cpp
+int cmd_watch(CliContext& ctx);         // engine/cli_watch.cpp
+int cmd_config(CliContext& ctx);        // engine/cli_config.cpp
 
 }  // namespace pylon::engine

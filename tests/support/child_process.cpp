@@ -34,6 +34,7 @@ int sys_pidfd_send_signal(int pidfd, int sig) {
 }
 
 constexpr std::size_t read_chunk_bytes = 64 * 1024;
+constexpr int output_drain_ms_max = 2000;  // wait_exit: pipes drained after the exit
 constexpr std::size_t describe_lines_max = 20;
 
 std::vector<std::string> build_env(const std::vector<std::pair<std::string, std::string>>& add) {
@@ -315,7 +316,16 @@ std::optional<ExitInfo> ChildProcess::reap(int timeout_ms) {
 
 std::optional<ExitInfo> ChildProcess::wait_exit(int timeout_ms) {
     PYLON_ASSERT(timeout_ms >= 0);
-    return reap(timeout_ms);
+    auto e = reap(timeout_ms);
+    if (e.has_value()) {
+        // The exit can be seen before the reader thread has drained the pipes: give it a
+        // bounded moment to reach end of file, so out/err hold everything the child wrote
+        // (unless a grandchild still holds the pipes open).
+        std::unique_lock lock(mutex_);
+        changed_.wait_for(lock, std::chrono::milliseconds(output_drain_ms_max),
+                          [this] { return out_.eof && err_.eof; });
+    }
+    return e;
 }
 
 bool ChildProcess::running() {

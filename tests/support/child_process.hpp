@@ -72,7 +72,8 @@ class ChildProcess {
     Status signal(int sig);
 
     // Waits up to timeout_ms for the child to exit and reaps it. Returns the exit information
-    // (also on later calls), or nullopt on timeout.
+    // (also on later calls), or nullopt on timeout. After the exit it also waits (at most 2 s)
+    // for the output pipes to reach end of file, so tail()/lines() hold all the child wrote.
     std::optional<ExitInfo> wait_exit(int timeout_ms);
 
     // True while the child has not exited (does not reap).

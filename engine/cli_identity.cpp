@@ -1,0 +1,306 @@
+// `pylon init`, `pylon identity`, `pylon event sign`, `pylon event verify`: the node's key.
+// init writes identity.mnemonic atomically (temp file 0600 + fsync + rename; nothing is written
+// when the phrase is refused) and a default config.toml if there is none.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "engine/cli_commands.hpp"
+#include "engine/config_file.hpp"
+#include "engine/identity_file.hpp"
+#include "engine/settings.hpp"
+#include "proto/event.hpp"
+#include "proto/hex.hpp"
+#include "proto/json_reader.hpp"
+#include "proto/json_writer.hpp"
+#include "proto/mnemonic.hpp"
+#include "proto/nip06.hpp"
+#include "proto/nip19.hpp"
+#include "proto/secret.hpp"
+
+namespace pylon::engine {
+namespace {
+
+constexpr std::size_t stdin_bytes_max = 1 << 20;
+
+// Writes `text` to `path` via a temp file in the same folder: mode `mode`, fsynced, renamed.
+Status write_atomically(const std::string& path, std::string_view text, mode_t mode) {
+    std::string tmp = path + ".tmp." + std::to_string(::getpid());
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0) {
+        return Error::from_errno(errno, "create " + tmp);
+    }
+    std::size_t off = 0;
+    while (off < text.size()) {
+        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            int err = errno;
+            ::close(fd);
+            ::unlink(tmp.c_str());
+            return Error::from_errno(err, "write " + tmp);
+        }
+        off += static_cast<std::size_t>(n);
+    }
+    if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
+        int err = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        return Error::from_errno(err, "sync " + tmp);
+    }
+    ::close(fd);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return Error::from_errno(err, "rename to " + path);
+    }
+    std::string dir = path.substr(0, path.rfind('/') + 1);
+    int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
+    return Ok{};
+}
+
+bool file_exists(const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+Result<std::string> read_stdin(std::size_t bytes_max) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return Error::from_errno(errno, "read stdin");
+        }
+        if (n == 0) {
+            return out;
+        }
+        out.append(buf, static_cast<std::size_t>(n));
+        if (out.size() > bytes_max) {
+            return Error(Errc::too_large,
+                         "stdin: more than " + std::to_string(bytes_max) + " bytes");
+        }
+    }
+}
+
+// The config (for data_dir and identity.account); --account overrides the account.
+Result<Config> load_config_for(CliContext& ctx) {
+    auto loaded = load_config_file(ctx.home.config_path());
+    if (!loaded.ok()) {
+        return std::move(loaded).error();
+    }
+    return loaded->config;
+}
+
+Result<std::uint32_t> account_of(CliContext& ctx, const Config& config) {
+    auto acct = ctx.args.integer("account", config.identity.account, 0, 0x7fffffff);
+    if (!acct.ok()) {
+        return std::move(acct).error();
+    }
+    return static_cast<std::uint32_t>(acct.value());
+}
+
+void print_identity_json(std::FILE* out, const NodeIdentity& id, const std::string& path) {
+    std::string s;
+    proto::JsonWriter w(s);
+    w.begin_object();
+    w.field("npub", id.npub);
+    w.field("pubkey", id.pubkey_hex);
+    w.field_int("account", id.account);
+    w.field("mnemonic_path", path);
+    w.end_object();
+    std::fprintf(out, "%s\n", s.c_str());
+}
+
+Result<proto::Mnemonic> phrase_for_init(CliContext& ctx) {
+    if (!ctx.args.has("import")) {
+        return proto::Mnemonic::generate(12, proto::csprng());
+    }
+    auto text = read_stdin(proto::Mnemonic::input_bytes_max);
+    if (!text.ok()) {
+        return std::move(text).error();
+    }
+    std::string line = text.value().substr(0, text.value().find('\n'));
+    proto::wipe_bytes(text.value().data(), text.value().size());
+    proto::MnemonicCheck check = proto::Mnemonic::check(line);
+    if (!check.ok() || (check.word_count != 12 && check.word_count != 24)) {
+        proto::wipe_bytes(line.data(), line.size());
+        return Error(Errc::invalid_input, check.ok()
+                                              ? "--import takes a 12 or 24 word phrase, got " +
+                                                    std::to_string(check.word_count) + " words"
+                                              : check.message());
+    }
+    auto m = proto::Mnemonic::parse(line);
+    proto::wipe_bytes(line.data(), line.size());
+    return m;
+}
+
+}  // namespace
+
+int cmd_init(CliContext& ctx) {
+    auto config = load_config_for(ctx);
+    if (!config.ok()) {
+        return fail(ctx, config.error().message());
+    }
+    auto account = account_of(ctx, config.value());
+    if (!account.ok()) {
+        std::fprintf(ctx.err, "pylon init: %s\n", account.error().message().c_str());
+        return exit_usage;
+    }
+    if (Status st = ctx.home.ensure_exists(); !st.ok()) {
+        return fail(ctx, st.error().message());
+    }
+    std::string path = identity_path(ctx.home, config.value());
+    if (file_exists(path) && !ctx.args.has("force")) {
+        std::fprintf(ctx.err, "Identity already exists at %s\nUse --force to overwrite\n",
+                     path.c_str());
+        return exit_failure;
+    }
+    auto mnemonic = phrase_for_init(ctx);
+    if (!mnemonic.ok()) {
+        return fail(ctx, mnemonic.error().message() + " (nothing was written)");
+    }
+    auto keypair = proto::nip06_keypair(mnemonic.value(), "", account.value());
+    if (!keypair.ok()) {
+        return fail(ctx, keypair.error().message());
+    }
+    std::string line = mnemonic->phrase() + "\n";
+    Status st = write_atomically(path, line, 0600);
+    proto::wipe_bytes(line.data(), line.size());
+    if (!st.ok()) {
+        return fail(ctx, st.error().message());
+    }
+    bool wrote_config = false;
+    if (!file_exists(ctx.home.config_path())) {
+        if (Status cs = write_atomically(ctx.home.config_path(), default_config_toml(), 0600);
+            !cs.ok()) {
+            return fail(ctx, cs.error().message());
+        }
+        wrote_config = true;
+    }
+    NodeIdentity id{std::move(keypair.value()), "", "", account.value()};
+    id.npub = proto::npub_encode(id.keypair.public_key());
+    id.pubkey_hex = id.keypair.public_key().hex();
+    if (ctx.args.has("json")) {
+        print_identity_json(ctx.out, id, path);
+        return exit_ok;
+    }
+    if (!ctx.args.has("import")) {
+        std::fprintf(ctx.out,
+                     "\n  WARNING: write these words down and keep them secret. They are the only "
+                     "backup of this node's key.\n\n  %s\n\n",
+                     mnemonic->phrase().c_str());
+    }
+    std::fprintf(ctx.out, "npub:    %s\npubkey:  %s\naccount: %u (%s)\n", id.npub.c_str(),
+                 id.pubkey_hex.c_str(), id.account, proto::nip06_path(id.account).c_str());
+    std::fprintf(ctx.out, "Identity saved to %s\n", path.c_str());
+    if (wrote_config) {
+        std::fprintf(ctx.out, "Config saved to %s\n", ctx.home.config_path().c_str());
+    }
+    std::fprintf(ctx.out, "Run 'pylon start' to begin earning.\n");
+    return exit_ok;
+}
+
+int cmd_identity(CliContext& ctx) {
+    auto config = load_config_for(ctx);
+    if (!config.ok()) {
+        return fail(ctx, config.error().message());
+    }
+    auto account = account_of(ctx, config.value());
+    if (!account.ok()) {
+        std::fprintf(ctx.err, "pylon identity: %s\n", account.error().message().c_str());
+        return exit_usage;
+    }
+    std::string path = identity_path(ctx.home, config.value());
+    auto id = load_identity(path, account.value());
+    if (!id.ok()) {
+        if (id.error().code() == Errc::not_found) {
+            return fail(ctx, "No identity found at " + path + ". Run 'pylon init' first.");
+        }
+        return fail(ctx, id.error().message());
+    }
+    if (ctx.args.has("json")) {
+        print_identity_json(ctx.out, id.value(), path);
+        return exit_ok;
+    }
+    std::fprintf(ctx.out,
+                 "npub:          %s\npubkey:        %s\naccount:       %u (%s)\n"
+                 "mnemonic_path: %s\n",
+                 id->npub.c_str(), id->pubkey_hex.c_str(), id->account,
+                 proto::nip06_path(id->account).c_str(), path.c_str());
+    return exit_ok;
+}
+
+int cmd_event_sign(CliContext& ctx) {
+    auto config = load_config_for(ctx);
+    if (!config.ok()) {
+        return fail(ctx, config.error().message());
+    }
+    auto id = load_identity(identity_path(ctx.home, config.value()),
+                            static_cast<std::uint32_t>(config->identity.account));
+    if (!id.ok()) {
+        return fail(ctx, id.error().code() == Errc::not_found
+                             ? "No identity found. Run 'pylon init' first."
+                             : id.error().message());
+    }
+    auto text = read_stdin(stdin_bytes_max);
+    if (!text.ok()) {
+        return fail(ctx, text.error().message());
+    }
+    proto::JsonReader reader;
+    proto::Event ev;
+    proto::Reject r =
+        ev.read_template(reader, text.value(), static_cast<std::int64_t>(std::time(nullptr)));
+    if (r != proto::Reject::none) {
+        return fail(ctx, "unsigned event refused: " + std::string(proto::reject_text(r)));
+    }
+    ev.sign(id->keypair);
+    std::fprintf(ctx.out, "%s\n", ev.to_json().c_str());
+    return exit_ok;
+}
+
+int cmd_event_verify(CliContext& ctx) {
+    auto text = read_stdin(stdin_bytes_max);
+    if (!text.ok()) {
+        return fail(ctx, text.error().message());
+    }
+    proto::JsonReader reader;
+    proto::Event ev;
+    proto::Reject r = ev.read_json(reader, text.value());
+    if (r == proto::Reject::none) {
+        r = ev.verify();
+    }
+    if (r != proto::Reject::none) {
+        if (ctx.args.has("json")) {
+            std::fprintf(ctx.out, "{\"valid\":false,\"reason\":\"%s\"}\n",
+                         std::string(proto::reject_name(r)).c_str());
+        } else {
+            std::fprintf(ctx.out, "invalid: %s\n", std::string(proto::reject_text(r)).c_str());
+        }
+        return exit_failure;
+    }
+    if (ctx.args.has("json")) {
+        std::string hex;
+        proto::hex_append(hex, ev.id());
+        std::fprintf(ctx.out, "{\"valid\":true,\"id\":\"%s\"}\n", hex.c_str());
+        return exit_ok;
+    }
+    std::fprintf(ctx.out, "valid\n");
+    return exit_ok;
+}
+
+}  // namespace pylon::engine
