@@ -22,53 +22,12 @@
 #include "proto/nip06.hpp"
 #include "proto/nip19.hpp"
 #include "proto/secret.hpp"
+#include "reactor/fd_io.hpp"
 
 namespace pylon::engine {
 namespace {
 
 constexpr std::size_t stdin_bytes_max = 1 << 20;
-
-// Writes `text` to `path` via a temp file in the same folder: mode `mode`, fsynced, renamed.
-Status write_atomically(const std::string& path, std::string_view text, mode_t mode) {
-    std::string tmp = path + ".tmp." + std::to_string(::getpid());
-    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (fd < 0) {
-        return Error::from_errno(errno, "create " + tmp);
-    }
-    std::size_t off = 0;
-    while (off < text.size()) {
-        ssize_t n = ::write(fd, text.data() + off, text.size() - off);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            int err = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            return Error::from_errno(err, "write " + tmp);
-        }
-        off += static_cast<std::size_t>(n);
-    }
-    if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-        int err = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return Error::from_errno(err, "sync " + tmp);
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmp.c_str());
-        return Error::from_errno(err, "rename to " + path);
-    }
-    std::string dir = path.substr(0, path.rfind('/') + 1);
-    int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
-    return Ok{};
-}
 
 bool file_exists(const std::string& path) {
     struct stat st {};
@@ -76,25 +35,7 @@ bool file_exists(const std::string& path) {
 }
 
 Result<std::string> read_stdin(std::size_t bytes_max) {
-    std::string out;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return Error::from_errno(errno, "read stdin");
-        }
-        if (n == 0) {
-            return out;
-        }
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > bytes_max) {
-            return Error(Errc::too_large,
-                         "stdin: more than " + std::to_string(bytes_max) + " bytes");
-        }
-    }
+    return read_fd_all(STDIN_FILENO, bytes_max, "stdin");
 }
 
 // The config (for data_dir and identity.account); --account overrides the account.
@@ -179,14 +120,14 @@ int cmd_init(CliContext& ctx) {
         return fail(ctx, keypair.error().message());
     }
     std::string line = mnemonic->phrase() + "\n";
-    Status st = write_atomically(path, line, 0600);
+    Status st = write_file_atomically(path, line, 0600);
     proto::wipe_bytes(line.data(), line.size());
     if (!st.ok()) {
         return fail(ctx, st.error().message());
     }
     bool wrote_config = false;
     if (!file_exists(ctx.home.config_path())) {
-        if (Status cs = write_atomically(ctx.home.config_path(), default_config_toml(), 0600);
+        if (Status cs = write_file_atomically(ctx.home.config_path(), default_config_toml(), 0600);
             !cs.ok()) {
             return fail(ctx, cs.error().message());
         }
