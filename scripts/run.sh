@@ -9,7 +9,16 @@ cmake -S . -B build/release -G Ninja -DCMAKE_BUILD_TYPE=Release \
 cmake --build build/release --target pylon
 pylon=build/release/tools/pylon/pylon
 # A machine with no prior state gets an identity first (the node's key, from a new mnemonic).
-if ! "$pylon" identity "$@" >/dev/null 2>&1; then
-  "$pylon" init "$@"
+# Only the home folder of the start arguments matters for that.
+home=()
+args=("$@")
+for (( i = 0; i < ${#args[@]}; i++ )); do
+  case "${args[i]}" in
+    --home) home=(--home "${args[i+1]:-}") ;;
+    --home=*) home=(--home "${args[i]#--home=}") ;;
+  esac
+done
+if ! "$pylon" identity "${home[@]}" >/dev/null 2>&1; then
+  "$pylon" init "${home[@]}"
 fi
 exec "$pylon" start --foreground "$@"
