@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "engine/cli_commands.hpp"
@@ -40,8 +41,10 @@ bool wait_exit(int pidfd, std::int64_t ms) {
     }
 }
 
-bool request_shutdown(const Home& home) {
-    auto client = ControlClient::connect(home.socket_path());
+// Asks for a graceful shutdown; the connect and the reply together wait at most `timeout_ms`
+// (a stopped or wedged daemon's socket still accepts connections into its backlog).
+bool request_shutdown(const Home& home, int timeout_ms) {
+    auto client = ControlClient::connect(home.socket_path(), timeout_ms);
     if (!client.ok()) {
         return false;
     }
@@ -96,23 +99,32 @@ int cmd_stop(CliContext& ctx) {
     }
     std::fprintf(ctx.out, "Stopping Pylon daemon (PID: %d)...\n", static_cast<int>(info->pid));
     int code = exit_ok;
+    // Every wait below ends by `deadline`: -t bounds the whole stop, SIGKILL included.
     std::int64_t timeout_ms = secs.value() * 1000;
+    std::int64_t start_ms = reactor::monotonic_ms();
+    std::int64_t deadline = start_ms + timeout_ms;
     if (ctx.args.has("force")) {
         code = kill_now(ctx, pidfd);
     } else {
         std::fprintf(ctx.out, "Requesting graceful shutdown via control socket...\n");
-        bool asked = request_shutdown(ctx.home);
+        std::fflush(ctx.out);
+        int ask_ms =
+            static_cast<int>(std::min<std::int64_t>(control_client_timeout_ms, timeout_ms / 2));
+        bool asked = request_shutdown(ctx.home, ask_ms);
         if (!asked) {
             std::fprintf(ctx.out, "Control socket unavailable. Sending SIGTERM...\n");
             pidfd_signal(pidfd, SIGTERM);
         }
         std::fprintf(ctx.out, "Waiting for graceful shutdown (timeout: %llds)...\n",
                      static_cast<long long>(secs.value()));
-        bool gone = wait_exit(pidfd, asked ? timeout_ms / 2 : timeout_ms);
+        std::fflush(ctx.out);
+        std::int64_t first_wait_end = asked ? start_ms + timeout_ms / 2 : deadline;
+        bool gone = wait_exit(pidfd, first_wait_end - reactor::monotonic_ms());
         if (!gone && asked) {
             std::fprintf(ctx.out, "Still running. Sending SIGTERM...\n");
+            std::fflush(ctx.out);
             pidfd_signal(pidfd, SIGTERM);
-            gone = wait_exit(pidfd, timeout_ms - timeout_ms / 2);
+            gone = wait_exit(pidfd, deadline - reactor::monotonic_ms());
         }
         if (gone) {
             std::fprintf(ctx.out, "Pylon daemon stopped gracefully.\n");
