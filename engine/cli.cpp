@@ -1,5 +1,7 @@
 #include "engine/cli.hpp"
 
+#include <sys/stat.h>
+
 #include <cstring>
 #include <string>
 
@@ -83,6 +85,9 @@ int fail(CliContext& ctx, std::string_view message) {
 }
 
 int cli_main(int argc, char** argv) {
+    // Whatever any command creates in the home (identity, config, database, logs, socket) is
+    // the owner's only, whatever umask the shell had.
+    ::umask(077);
     if (argc > 1 && (std::strcmp(argv[1], "--version") == 0 || std::strcmp(argv[1], "-V") == 0)) {
         std::printf("pylon %s\n", PYLON_VERSION_STRING);
         return exit_ok;
