@@ -23,6 +23,7 @@
 #include "engine/store_db.hpp"
 #include "proto/domain_event.hpp"
 #include "proto/json_reader.hpp"
+#include "reactor/clock.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"
@@ -52,8 +53,11 @@ void drain(test::ChildProcess& p) {
     (void)p.wait_for_line(never, 5000, test::Stream::err);
 }
 
-RunResult run_pylon(std::vector<std::string> args, int timeout_ms = 30000) {
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+RunResult run_pylon(std::vector<std::string> args, int timeout_ms = 30000, Env env = {}) {
     test::ChildSpec spec;
+    spec.env_add = std::move(env);
     spec.argv = {test::tool_path("pylon")};
     spec.argv.insert(spec.argv.end(), args.begin(), args.end());
     auto child = test::ChildProcess::spawn(spec);
@@ -137,12 +141,16 @@ TEST(Daemon, StartStatusSubscribeReloadStop) {
     EXPECT_NE(start.out.find("Pylon daemon started successfully."), std::string::npos);
     pid_t pid = home.daemon_pid();
     ASSERT_GT(pid, 0);
+    // Double fork and setsid: its own session, not a session leader (no controlling terminal).
+    EXPECT_NE(::getsid(pid), ::getsid(0));
+    EXPECT_NE(::getsid(pid), pid);
     struct stat st {};
     ASSERT_EQ(::stat(home.file("control.sock").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0600u);
     ASSERT_EQ(::stat(home.file("pylon.db").c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0077, 0u) << "umask 077";
-    EXPECT_TRUE(exists(home.file("logs/pylon.log")));
+    ASSERT_EQ(::stat(home.file("logs/pylon.log").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
 
     RunResult status = run_pylon(home.args({"status", "--json"}));
     EXPECT_EQ(status.code, 0) << status.err;
@@ -278,6 +286,188 @@ TEST(Daemon, KillNineThenStartAgain) {
     EXPECT_NE(force.out.find("Pylon daemon killed."), std::string::npos);
     EXPECT_FALSE(exists(home.file("pylon.pid")));
     EXPECT_FALSE(exists(home.file("control.sock")));
+}
+
+TEST(Daemon, StopEscalatesToSigtermThenSigkillWithinTheTimeout) {
+    Home home;
+    ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
+    pid_t pid = home.daemon_pid();
+    ASSERT_GT(pid, 0);
+    // No control socket: SIGTERM at once, which is the same graceful shutdown.
+    ASSERT_EQ(::unlink(home.file("control.sock").c_str()), 0);
+    RunResult term = run_pylon(home.args({"stop"}));
+    EXPECT_EQ(term.code, 0) << term.err;
+    EXPECT_NE(term.out.find("Control socket unavailable. Sending SIGTERM..."), std::string::npos)
+        << term.out;
+    EXPECT_NE(term.out.find("Pylon daemon stopped gracefully."), std::string::npos) << term.out;
+    EXPECT_TRUE(wait_gone(pid, 5000));
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+
+    // A wedged daemon (SIGSTOP: its socket still takes connections into the backlog but nothing
+    // answers): the Shutdown request times out, SIGTERM cannot act, SIGKILL comes at -t.
+    ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
+    pid = home.daemon_pid();
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(::kill(pid, SIGSTOP), 0);
+    std::int64_t t0 = reactor::monotonic_ms();
+    RunResult killed = run_pylon(home.args({"stop", "-t", "2"}));
+    std::int64_t took = reactor::monotonic_ms() - t0;
+    EXPECT_EQ(killed.code, 0) << killed.err;
+    std::size_t term_at = killed.out.find("Sending SIGTERM...");
+    std::size_t timed_out = killed.out.find("Graceful shutdown timed out.");
+    std::size_t kill_at = killed.out.find("Sending SIGKILL...");
+    EXPECT_NE(term_at, std::string::npos) << killed.out;
+    EXPECT_NE(timed_out, std::string::npos) << killed.out;
+    EXPECT_NE(kill_at, std::string::npos) << killed.out;
+    EXPECT_LT(term_at, kill_at);
+    EXPECT_NE(killed.out.find("Pylon daemon killed."), std::string::npos) << killed.out;
+    EXPECT_GE(took, 1900) << "SIGKILL before the timeout";
+    EXPECT_LT(took, 4500) << "-t 2 must bound the whole stop";
+    EXPECT_TRUE(wait_gone(pid, 5000));
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+    EXPECT_FALSE(exists(home.file("control.sock")));
+}
+
+TEST(Daemon, EveryCommandTakesItsHomeFromTheFlagOrPylonHome) {
+    Home home;
+    ASSERT_TRUE(test::write_file(home.file("config.toml"),
+                                 "name = \"home-from-env\"\nrelays = []\n"
+                                 "[backends.ollama]\nenabled = false\n"
+                                 "[backends.llamacpp]\nenabled = false\n")
+                    .ok());
+    auto empty = test::TempDir::create("pylon-other");
+    ASSERT_TRUE(empty.ok());
+    Env env_home = {{"PYLON_HOME", home.path()}};
+    RunResult start = run_pylon({"start", "-m", "provider", "--shards", "1"}, 30000, env_home);
+    ASSERT_EQ(start.code, 0) << start.err;
+    pid_t pid = home.daemon_pid();
+    ASSERT_GT(pid, 0) << "started somewhere else than $PYLON_HOME";
+
+    // Each command, once through $PYLON_HOME and once through --home over a wrong $PYLON_HOME.
+    Env wrong_env = {{"PYLON_HOME", empty->path()}};
+    for (bool by_flag : {false, true}) {
+        SCOPED_TRACE(by_flag ? "--home" : "$PYLON_HOME");
+        auto run = [&](std::vector<std::string> args) {
+            if (by_flag) {
+                return run_pylon(home.args(std::move(args)), 30000, wrong_env);
+            }
+            return run_pylon(std::move(args), 30000, env_home);
+        };
+        RunResult status = run({"status", "--json"});
+        EXPECT_EQ(status.code, 0) << status.err;
+        EXPECT_NE(status.out.find("\"pid\":" + std::to_string(pid)), std::string::npos)
+            << status.out;
+        EXPECT_NE(status.out.find("\"mode\":\"provider\""), std::string::npos) << status.out;
+        RunResult jobs = run({"jobs", "--json"});
+        EXPECT_EQ(jobs.code, 0) << jobs.err;
+        EXPECT_EQ(jobs.out, "[]\n");
+        RunResult earnings = run({"earnings", "--json"});
+        EXPECT_EQ(earnings.code, 0) << earnings.err;
+        EXPECT_EQ(earnings.out.rfind("{", 0), 0u) << earnings.out;
+        RunResult config = run({"config", "--json"});
+        EXPECT_EQ(config.code, 0) << config.err;
+        EXPECT_NE(config.out.find("\"name\":\"home-from-env\""), std::string::npos) << config.out;
+        RunResult logs = run({"logs", "-n", "50"});
+        EXPECT_EQ(logs.code, 0) << logs.err;
+        EXPECT_NE(logs.out.find("pylon started on 1 shard(s), pid " + std::to_string(pid)),
+                  std::string::npos)
+            << logs.out;
+        RunResult doctor = run({"doctor", "--json"});
+        EXPECT_NE(doctor.out.find(home.file("config.toml")), std::string::npos) << doctor.out;
+        test::ChildSpec watch;
+        watch.argv = {test::tool_path("pylon"), "watch"};
+        if (by_flag) {
+            watch.argv.insert(watch.argv.end(), {"--home", home.path()});
+        }
+        watch.env_add = by_flag ? wrong_env : env_home;
+        auto watcher = test::ChildProcess::spawn(watch);
+        ASSERT_TRUE(watcher.ok());
+        EXPECT_TRUE((*watcher)->wait_for_line("Watching events", 10000).has_value())
+            << (*watcher)->describe();
+        (*watcher)->stop(1000);
+    }
+    RunResult stop = run_pylon({"stop"}, 30000, env_home);
+    EXPECT_EQ(stop.code, 0) << stop.err;
+    EXPECT_NE(stop.out.find("stopped gracefully"), std::string::npos) << stop.out;
+    EXPECT_TRUE(wait_gone(pid, 5000));
+    // Nothing was created in the home the flag overrode.
+    EXPECT_TRUE(std::filesystem::is_empty(empty->path()));
+}
+
+TEST(Daemon, CommandsThatNeedTheDaemonSayHowToStartIt) {
+    auto bare = test::TempDir::create("pylon-daemon");
+    ASSERT_TRUE(bare.ok());
+    RunResult watch = run_pylon({"watch", "--home", bare->path()});
+    EXPECT_EQ(watch.code, 3);
+    EXPECT_EQ(watch.err, "Pylon daemon is not running. Start it with: pylon start\n");
+    EXPECT_EQ(watch.out, "");
+    RunResult status = run_pylon({"status", "--home", bare->path()});
+    EXPECT_EQ(status.code, 3);
+    EXPECT_NE(status.out.find("Start it with: pylon start"), std::string::npos) << status.out;
+    RunResult json = run_pylon({"status", "--json", "--home", bare->path()});
+    EXPECT_EQ(json.code, 3);
+    EXPECT_NE(json.out.find("\"running\":false"), std::string::npos) << json.out;
+    // Commands that read the database work without the daemon (and create nothing).
+    RunResult jobs = run_pylon({"jobs", "--json", "--home", bare->path()});
+    EXPECT_EQ(jobs.code, 0) << jobs.err;
+    EXPECT_EQ(jobs.out, "[]\n");
+    EXPECT_FALSE(exists(bare->file("pylon.db")));
+}
+
+TEST(Daemon, CorruptOrNewerDatabaseIsRefusedAndLeftUntouched) {
+    Home home;
+    std::string garbage(8192, 'x');
+    ASSERT_TRUE(test::write_file(home.file("pylon.db"), garbage).ok());
+    RunResult corrupt = run_pylon(home.args({"start", "--shards", "1"}));
+    EXPECT_EQ(corrupt.code, 1);
+    EXPECT_NE(corrupt.err.find("not a SQLite database"), std::string::npos) << corrupt.err;
+    EXPECT_EQ(test::read_file(home.file("pylon.db")).value(), garbage);
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+    EXPECT_FALSE(exists(home.file("control.sock")));
+    RunResult jobs = run_pylon(home.args({"jobs"}));
+    EXPECT_EQ(jobs.code, 1);
+    EXPECT_NE(jobs.err.find("not a SQLite database"), std::string::npos) << jobs.err;
+    EXPECT_EQ(test::read_file(home.file("pylon.db")).value(), garbage);
+
+    ASSERT_EQ(::unlink(home.file("pylon.db").c_str()), 0);
+    {
+        auto db = engine::StoreDb::open({home.file("pylon.db")});
+        ASSERT_TRUE(db.ok());
+        ASSERT_TRUE(
+            (*db)->exec("INSERT INTO migrations (name) VALUES ('099_from_the_future')").ok());
+        ASSERT_TRUE((*db)->exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+    }
+    std::string before = test::read_file(home.file("pylon.db")).value();
+    RunResult newer = run_pylon(home.args({"start", "-f", "--shards", "1"}));
+    EXPECT_EQ(newer.code, 1);
+    EXPECT_NE(newer.err.find("newer Pylon"), std::string::npos) << newer.err;
+    EXPECT_EQ(test::read_file(home.file("pylon.db")).value(), before);
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+}
+
+TEST(Daemon, BarePylonRunsInTheForegroundInBothModes) {
+    Home home;
+    test::ChildSpec spec;
+    spec.argv = {test::tool_path("pylon"), "--home", home.path(), "--shards", "1"};
+    auto child = test::ChildProcess::spawn(spec);
+    ASSERT_TRUE(child.ok());
+    auto& p = *child.value();
+    ASSERT_TRUE(
+        p.wait_for_line("Pylon is running (PID: " + std::to_string(p.pid()), 20000).has_value())
+        << p.describe();
+    EXPECT_EQ(home.daemon_pid(), p.pid());
+    RunResult status = run_pylon(home.args({"status", "--json"}));
+    EXPECT_EQ(status.code, 0);
+    EXPECT_NE(status.out.find("\"mode\":\"both\""), std::string::npos) << status.out;
+    ASSERT_TRUE(p.signal(SIGINT).ok());
+    auto exit = p.wait_exit(10000);
+    ASSERT_TRUE(exit.has_value()) << p.describe();
+    EXPECT_TRUE(exit->exited && exit->code == 0) << p.describe();
+    std::string out = p.tail(test::Stream::out);
+    EXPECT_NE(out.find("Starting Pylon daemon in foreground mode..."), std::string::npos) << out;
+    EXPECT_NE(out.find("Mode: Both"), std::string::npos) << out;
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+    EXPECT_FALSE(exists(home.file("logs/pylon.log"))) << "the foreground logs to stderr";
 }
 
 // Rows in the load database, and a check that no request was half-written.
