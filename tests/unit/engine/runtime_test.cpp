@@ -9,6 +9,7 @@
 
 #include "engine/control_client.hpp"
 #include "engine/control_commands.hpp"
+#include "engine/status_board.hpp"
 #include "engine/store.hpp"
 #include "proto/json_reader.hpp"
 #include "reactor/clock.hpp"
@@ -30,6 +31,21 @@ struct Probe {
     std::atomic<std::int64_t> stop_finished_ms{0};
 };
 
+// A store request that records job number `n` as received and completed.
+auto record_job(std::uint64_t n) {
+    return [n](StoreDb& db) -> Status {
+        std::string digits = std::to_string(n);
+        NewJob j;  // the job id is made of the request id's first 16 characters
+        j.request_id = std::string(16 - digits.size(), '0') + digits + std::string(48, 'a');
+        j.id = job_id_for_request(j.request_id);
+        j.kind = 5050;
+        j.customer_pubkey = "cafe";
+        j.received_at_ms = 1'700'000'000'000;
+        PYLON_TRY(db.insert_job(j));
+        return db.complete_job(j.id, {1'700'000'001'000, 1000, 1000, "", "", {}});
+    };
+}
+
 // Emits a JobReceived from its shard at start, registers "Burst" on shard 0, and stops slowly
 // when asked to (a stand-in for in-flight jobs).
 class TestService final : public Service {
@@ -44,6 +60,17 @@ class TestService final : public Service {
             "job_from_shard_" + std::to_string(ctx_.shard().id()), 5050, "ab"));
         if (ctx_.shard().id() == 0) {
             ctx_.control_commands().add("Burst", &TestService::burst, this);
+            proto::RelayInfo relay;
+            relay.url = "ws://relay.test";
+            relay.state = "connected";
+            relay.connects = 1;
+            ctx_.board().update_relay(relay);
+            proto::BackendInfo backend;
+            backend.id = "ollama";
+            backend.url = "http://127.0.0.1:11434";
+            backend.available = true;
+            backend.models = {"llama3.2"};
+            ctx_.board().update_backend(backend);
         }
         probe_->started++;
         co_return Ok{};
@@ -61,13 +88,16 @@ class TestService final : public Service {
     void reload(const Config&) override { probe_->reloaded++; }
 
   private:
-    // {"Burst":{"count":N,"every":M}}: N events, pausing 1 ms every M (about M events/ms).
+    // {"Burst":{"count":N,"every":M,"write":W}}: N events, pausing 1 ms every M (about M
+    // events/ms); with W true, each pause also records a completed job in the store (and waits
+    // for its commit). Replies "Ok", or an error if a write failed.
     static Task<std::string> burst(void* self_ptr, proto::ControlRequest req) {
         auto* self = static_cast<TestService*>(self_ptr);
         proto::JsonReader reader;
         simdjson::dom::element root;
         std::uint64_t count = 100;
         std::uint64_t every = 100;
+        bool write = false;
         if (reader.parse(req.args_json, root) == proto::Reject::none) {
             if (root["count"].get(count) != simdjson::SUCCESS) {
                 count = 100;
@@ -75,11 +105,21 @@ class TestService final : public Service {
             if (root["every"].get(every) != simdjson::SUCCESS) {
                 every = 100;
             }
+            if (root["write"].get(write) != simdjson::SUCCESS) {
+                write = false;
+            }
         }
         for (std::uint64_t i = 0; i < count; i++) {
             self->ctx_.emit(proto::DomainEvent::job_progress("job_burst", 0.5));
-            if ((i + 1) % every == 0) {
-                co_await reactor::sleep_ms(1);
+            if ((i + 1) % every != 0) {
+                continue;
+            }
+            co_await reactor::sleep_ms(1);
+            if (write) {
+                Status st = co_await self->ctx_.store().run(record_job(i));
+                if (!st.ok()) {
+                    co_return "{\"Error\":\"write failed\"}";
+                }
             }
         }
         co_return std::string("\"Ok\"");
@@ -246,6 +286,24 @@ TEST(Runtime, ControlSocketSpeaksPylonAndSurvivesGarbage) {
         std::string line = c->read_line(5000).value();
         EXPECT_EQ(line.rfind(std::string("{\"") + tag + "\":", 0), 0u) << line;
     }
+    // Relays and Backends: what the services published on the status board.
+    proto::JsonReader reader;
+    auto relays = request(*c, "\"Relays\"");
+    ASSERT_EQ(relays.tag, "Relays");
+    std::vector<proto::RelayInfo> relay_list;
+    ASSERT_EQ(proto::decode_relays(relays.body_json, reader, relay_list), proto::Reject::none);
+    ASSERT_EQ(relay_list.size(), 1u);
+    EXPECT_EQ(relay_list[0].url, "ws://relay.test");
+    EXPECT_EQ(relay_list[0].state, "connected");
+    auto backends = request(*c, "\"Backends\"");
+    ASSERT_EQ(backends.tag, "Backends");
+    std::vector<proto::BackendInfo> backend_list;
+    ASSERT_EQ(proto::decode_backends(backends.body_json, reader, backend_list),
+              proto::Reject::none);
+    ASSERT_EQ(backend_list.size(), 1u);
+    EXPECT_EQ(backend_list[0].id, "ollama");
+    EXPECT_TRUE(backend_list[0].available);
+    EXPECT_EQ(backend_list[0].models, (std::vector<std::string>{"llama3.2"}));
     auto typed = request(*c, "{\"type\":\"Status\"}");
     EXPECT_EQ(typed.tag, "success");
     EXPECT_NE(typed.body_json.find("\"worker_status\":\"stopped\""), std::string::npos);
@@ -340,7 +398,7 @@ TEST(Runtime, SubscribersGetEventsAndASlowOneIsDropped) {
         }
     });
     std::int64_t t0 = reactor::monotonic_ms();
-    EXPECT_EQ(request(*ctl, "{\"Burst\":{\"count\":20000,\"every\":20}}").tag, "Ok");
+    EXPECT_EQ(request(*ctl, "{\"Burst\":{\"count\":20000,\"every\":20,\"write\":true}}").tag, "Ok");
     // The daemon stays responsive while a subscriber does not read.
     EXPECT_EQ(request(*ctl, "\"Ping\"").tag, "Pong");
     EXPECT_LT(reactor::monotonic_ms() - t0, 10000);
@@ -360,6 +418,10 @@ TEST(Runtime, SubscribersGetEventsAndASlowOneIsDropped) {
     EXPECT_NE(last.find("subscriber too slow"), std::string::npos) << last;
     EXPECT_EQ(request(*ctl, "\"Ping\"").tag, "Pong");
     ASSERT_TRUE(rt.stop().ok());
+    // Every store write made while the slow subscriber stalled was committed.
+    auto db = StoreDb::open({dir->file("pylon.db"), true});
+    ASSERT_TRUE(db.ok());
+    EXPECT_EQ((*db)->counts()->jobs_completed, 1000u);
 }
 
 TEST(Runtime, ConnectionLimitAndReload) {
