@@ -190,6 +190,17 @@ TEST(StoreDb, FileDatabaseReopensAndMigrationsAreIdempotent) {
         auto db = StoreDb::open({path});
         ASSERT_TRUE(db.ok()) << db.error().message();
         ASSERT_TRUE((*db)->insert_job(make_job(1)).ok());
+        // WAL: the write went to the log beside the file (which is in WAL mode for every
+        // connection, ours or the CLI's read-only ones).
+        EXPECT_TRUE(test::read_file(path + "-wal").ok());
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, nullptr), SQLITE_OK);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+        EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+        sqlite3_finalize(st);
+        sqlite3_close(raw);
     }
     for (int i = 0; i < 2; i++) {
         auto db = StoreDb::open({path});
