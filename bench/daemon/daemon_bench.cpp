@@ -7,7 +7,7 @@
 //   idle:    VmRSS of the daemon and its context switches per second over a quiet window,
 //            per thread (/proc/<pid>/task/*/status).
 //   usage: daemon_bench [--pylon PATH] [--shards N] [--starts R] [--requests N]
-//                       [--connections C] [--idle-seconds S]
+//                       [--connections C] [--idle-seconds S] [--config-toml TEXT]
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -40,6 +40,7 @@ struct Options {
     int requests = 20000;
     int connections = 8;
     int idle_seconds = 10;
+    std::string config_toml;  // written to <home>/config.toml when not empty
 };
 
 double ms_since(Clock::time_point t0) {
@@ -96,10 +97,11 @@ void bench_start(const Options& o, const std::string& home) {
         answer_ms.push_back(ms_since(t0));
         run(o, {"stop", "--home", home});
     }
-    std::printf("start to ready: median %.1f ms (min %.1f, max %.1f); to first Pong: median %.1f ms"
-                " (%d starts, %s shards)\n",
-                percentile(ready_ms, 0.5), percentile(ready_ms, 0), percentile(ready_ms, 1),
-                percentile(answer_ms, 0.5), o.starts, o.shards.c_str());
+    std::printf(
+        "start to ready: median %.1f ms (min %.1f, max %.1f); to first Pong: median %.1f ms"
+        " (%d starts, %s shards)\n",
+        percentile(ready_ms, 0.5), percentile(ready_ms, 0), percentile(ready_ms, 1),
+        percentile(answer_ms, 0.5), o.starts, o.shards.c_str());
 }
 
 // One connection, `n` Status requests one after the other; latencies in microseconds.
@@ -127,10 +129,11 @@ void bench_control(const Options& o, const std::string& sock) {
     auto t0 = Clock::now();
     std::vector<double> one = status_loop(sock, o.requests);
     double secs = ms_since(t0) / 1000;
-    std::printf("Status, 1 connection: %.0f requests/s, p50 %.0f us, p99 %.0f us, max %.0f us"
-                " (%zu requests)\n",
-                static_cast<double>(one.size()) / secs, percentile(one, 0.5),
-                percentile(one, 0.99), percentile(one, 1), one.size());
+    std::printf(
+        "Status, 1 connection: %.0f requests/s, p50 %.0f us, p99 %.0f us, max %.0f us"
+        " (%zu requests)\n",
+        static_cast<double>(one.size()) / secs, percentile(one, 0.5), percentile(one, 0.99),
+        percentile(one, 1), one.size());
     std::vector<std::vector<double>> per(static_cast<std::size_t>(o.connections));
     std::vector<std::thread> threads;
     t0 = Clock::now();
@@ -147,10 +150,11 @@ void bench_control(const Options& o, const std::string& sock) {
     for (auto& v : per) {
         all.insert(all.end(), v.begin(), v.end());
     }
-    std::printf("Status, %d connections: %.0f requests/s, p50 %.0f us, p99 %.0f us, max %.0f us"
-                " (%zu requests)\n",
-                o.connections, static_cast<double>(all.size()) / secs, percentile(all, 0.5),
-                percentile(all, 0.99), percentile(all, 1), all.size());
+    std::printf(
+        "Status, %d connections: %.0f requests/s, p50 %.0f us, p99 %.0f us, max %.0f us"
+        " (%zu requests)\n",
+        o.connections, static_cast<double>(all.size()) / secs, percentile(all, 0.5),
+        percentile(all, 0.99), percentile(all, 1), all.size());
 }
 
 std::string read_text(const std::string& path) {
@@ -225,6 +229,8 @@ int main(int argc, char** argv) {
             o.connections = std::atoi(v.c_str());
         } else if (k == "--idle-seconds") {
             o.idle_seconds = std::atoi(v.c_str());
+        } else if (k == "--config-toml") {
+            o.config_toml = v;
         }
     }
     char tmpl[] = "/tmp/pylon-bench-XXXXXX";
@@ -235,6 +241,10 @@ int main(int argc, char** argv) {
               "abandon about\n";
     }
     ::chmod((home + "/identity.mnemonic").c_str(), 0600);
+    if (!o.config_toml.empty()) {
+        std::ofstream config(home + "/config.toml");
+        config << o.config_toml << "\n";
+    }
     bench_start(o, home);
     if (run(o, {"start", "--shards", o.shards, "--home", home}) != 0) {
         std::printf("start failed\n");
