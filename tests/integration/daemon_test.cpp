@@ -78,10 +78,14 @@ RunResult run_pylon(std::vector<std::string> args, int timeout_ms = 30000, Env e
 // A temporary home with an identity; kills whatever daemon still runs in it at the end.
 class Home {
   public:
-    Home() {
+    // with_identity false: an empty home (for `pylon init`).
+    explicit Home(bool with_identity = true) {
         auto dir = test::TempDir::create("pylon-daemon");
         EXPECT_TRUE(dir.ok());
         dir_.emplace(std::move(dir.value()));
+        if (!with_identity) {
+            return;
+        }
         std::string id = dir_->file("identity.mnemonic");
         EXPECT_TRUE(test::write_file(id, std::string(test_mnemonic) + "\n").ok());
         ::chmod(id.c_str(), 0600);
@@ -131,12 +135,22 @@ bool wait_gone(pid_t pid, int timeout_ms) {
     return r > 0;
 }
 
-TEST(Daemon, StartStatusSubscribeReloadStop) {
-    Home home;
+TEST(Daemon, InitStartStatusSubscribeReloadStop) {
+    Home home(false);
+    RunResult init = run_pylon(home.args({"init"}));
+    ASSERT_EQ(init.code, 0) << init.out << init.err;
+    std::size_t at = init.out.find("npub:    npub1");
+    ASSERT_NE(at, std::string::npos) << init.out;
+    std::string npub = init.out.substr(at + 9, init.out.find('\n', at) - at - 9);
+    for (const char* name : {"identity.mnemonic", "config.toml"}) {
+        struct stat st {};
+        ASSERT_EQ(::stat(home.file(name).c_str(), &st), 0) << name;
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << name;
+    }
     RunResult start = run_pylon(home.args({"start", "--shards", "2"}));
     ASSERT_EQ(start.code, 0) << start.out << start.err;
     EXPECT_NE(start.out.find("Starting Pylon daemon..."), std::string::npos);
-    EXPECT_NE(start.out.find(std::string("Identity: ") + test_npub), std::string::npos);
+    EXPECT_NE(start.out.find("Identity: " + npub + "\n"), std::string::npos) << start.out;
     EXPECT_NE(start.out.find("Mode: Both"), std::string::npos);
     EXPECT_NE(start.out.find("Pylon daemon started successfully."), std::string::npos);
     pid_t pid = home.daemon_pid();
@@ -466,6 +480,7 @@ TEST(Daemon, BarePylonRunsInTheForegroundInBothModes) {
     std::string out = p.tail(test::Stream::out);
     EXPECT_NE(out.find("Starting Pylon daemon in foreground mode..."), std::string::npos) << out;
     EXPECT_NE(out.find("Mode: Both"), std::string::npos) << out;
+    EXPECT_NE(out.find(std::string("Identity: ") + test_npub + "\n"), std::string::npos) << out;
     EXPECT_FALSE(exists(home.file("pylon.pid")));
     EXPECT_FALSE(exists(home.file("logs/pylon.log"))) << "the foreground logs to stderr";
 }
