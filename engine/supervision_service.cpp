@@ -10,6 +10,7 @@
 #include "engine/status_board.hpp"
 #include "engine/store.hpp"
 #include "engine/supervised_children.hpp"
+#include "proto/domain_event.hpp"
 #include "proto/nip06.hpp"
 #include "proto/nip19.hpp"
 #include "reactor/clock.hpp"
@@ -296,6 +297,8 @@ void SupervisionService::on_memory(const MemoryEvent& event) {
         case MemoryEventKind::kill_aborted:
             return;  // logged by the monitor; nothing happened to report
     }
+    last_memory_event_ = proto::describe_domain_event(e);
+    last_memory_event_at_ms_ = e.at_ms;
     context_.emit(std::move(e));
 }
 
@@ -420,6 +423,8 @@ proto::MemoryInfo SupervisionService::memory_info() const {
     m.signals_sent = k.signals_sent;
     m.kills_aborted = k.kills_aborted;
     m.poll_cost_ns_last = k.poll_cost_ns_last;
+    m.last_event = last_memory_event_;
+    m.last_event_at_ms = last_memory_event_at_ms_;
     return m;
 }
 

@@ -76,6 +76,8 @@ class SupervisionService final : public Service {
     std::unique_ptr<Supervisor> supervisor_;
     std::unique_ptr<MemoryMonitor> memory_;
     std::vector<Agent> agents_;
+    std::string last_memory_event_;  // describe_domain_event() of the last memory event
+    std::int64_t last_memory_event_at_ms_ = 0;
     proto::JsonReader reader_;
     reactor::Gate gate_;
 };

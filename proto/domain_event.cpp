@@ -514,8 +514,8 @@ std::string describe_domain_event(const DomainEvent& e) {
                                                                       : "memory normal: ") +
                    std::to_string(e.available_bytes / (1024 * 1024)) + " MiB available";
         case EventKind::process_killed:
-            return "killed " + e.name + " (pid " + std::to_string(e.pid.value_or(0)) +
-                   "): " + e.reason;
+            return "killed " + e.name + " (pid " + std::to_string(e.pid.value_or(0)) + ", " +
+                   std::to_string(e.rss_bytes / (1024 * 1024)) + " MiB RSS): " + e.reason;
         case EventKind::child_state_changed:
             return "child " + e.name + ": " + e.state +
                    (e.reason.empty() ? "" : " (" + e.reason + ")");

@@ -171,6 +171,8 @@ void encode_memory_body(const MemoryInfo& m, std::string& out) {
     u64_field(w, "signals_sent", m.signals_sent);
     u64_field(w, "kills_aborted", m.kills_aborted);
     u64_field(w, "poll_cost_ns_last", m.poll_cost_ns_last);
+    w.field("last_event", m.last_event);
+    w.field_int("last_event_at_ms", m.last_event_at_ms);
     w.end_object();
 }
 
@@ -223,6 +225,8 @@ Reject decode_memory(std::string_view body, JsonReader& reader, MemoryInfo& out)
     f.u64("signals_sent", out.signals_sent);
     f.u64("kills_aborted", out.kills_aborted);
     f.u64("poll_cost_ns_last", out.poll_cost_ns_last);
+    f.text("last_event", out.last_event);
+    f.i64("last_event_at_ms", out.last_event_at_ms);
     return f.result;
 }
 

@@ -60,6 +60,10 @@ struct MemoryInfo {
     std::uint64_t signals_sent = 0;
     std::uint64_t kills_aborted = 0;
     std::uint64_t poll_cost_ns_last = 0;
+    // The last memory event (MemoryLow, MemoryCritical, MemoryNormal or ProcessKilled) as one
+    // line, and when it happened (unix ms, 0 = none yet): `pylon status` shows it.
+    std::string last_event;
+    std::int64_t last_event_at_ms = 0;
 };
 
 // {"Supervisor":{...}} and {"Memory":{...}} (no newline); the *_body forms are the objects alone
