@@ -19,5 +19,11 @@ int cmd_jobs(CliContext& ctx);          // engine/cli_jobs.cpp
 int cmd_logs(CliContext& ctx);          // engine/cli_logs.cpp
 int cmd_watch(CliContext& ctx);         // engine/cli_watch.cpp
 int cmd_config(CliContext& ctx);        // engine/cli_config.cpp
+// engine/cli_supervisor.cpp (issue 7)
+int cmd_worker_start(CliContext& ctx);
+int cmd_worker_stop(CliContext& ctx);
+int cmd_worker_restart(CliContext& ctx);
+int cmd_worker_status(CliContext& ctx);
+int cmd_supervisor_status(CliContext& ctx);
 
 }  // namespace pylon::engine

@@ -11,6 +11,8 @@
 #include "engine/store_db.hpp"
 #include "proto/json_reader.hpp"
 #include "proto/json_writer.hpp"
+#include "proto/supervision_protocol.hpp"
+#include "reactor/clock.hpp"
 
 namespace pylon::engine {
 namespace {
@@ -24,6 +26,9 @@ struct StatusView {
     proto::HealthReply health;
     std::vector<proto::RelayInfo> relays;
     std::vector<proto::BackendInfo> backends;
+    bool supervised = false;  // the daemon answered Supervisor and Memory (issue 7)
+    proto::SupervisorInfo supervisor;
+    proto::MemoryInfo memory;
     bool identity = false;
     std::string npub;
     std::string identity_error;
@@ -53,6 +58,12 @@ void ask_daemon(ControlClient& c, StatusView& v) {
     if (backends.ok() && backends->tag == "Backends") {
         (void)proto::decode_backends(backends->body_json, reader, v.backends);
     }
+    auto sup = c.request("\"Supervisor\"");
+    auto mem = c.request("\"Memory\"");
+    v.supervised =
+        sup.ok() && sup->tag == "Supervisor" && mem.ok() && mem->tag == "Memory" &&
+        proto::decode_supervisor(sup->body_json, reader, v.supervisor) == proto::Reject::none &&
+        proto::decode_memory(mem->body_json, reader, v.memory) == proto::Reject::none;
 }
 
 // Stats from the database when no daemon answers (read-only; a missing file is zero).
@@ -107,6 +118,22 @@ std::string default_backend(const StatusView& v) {
         }
     }
     return "";
+}
+
+// "supervisor" and "memory": the Supervisor and Memory replies' objects, null without a daemon.
+void write_supervision(proto::JsonWriter& w, const StatusView& v) {
+    std::string supervisor = "null";
+    std::string memory = "null";
+    if (v.supervised) {
+        supervisor.clear();
+        proto::encode_supervisor_body(v.supervisor, supervisor);
+        memory.clear();
+        proto::encode_memory_body(v.memory, memory);
+    }
+    w.key("supervisor");
+    w.raw(supervisor);
+    w.key("memory");
+    w.raw(memory);
 }
 
 void print_json(CliContext& ctx, const StatusView& v) {
@@ -178,6 +205,7 @@ void print_json(CliContext& ctx, const StatusView& v) {
         proto::encode_backend_list(v.backends, s);
         return s;
     }());
+    write_supervision(w, v);
     w.end_object();
     std::fprintf(ctx.out, "%s\n", out.c_str());
 }
@@ -207,6 +235,39 @@ void print_daemon(CliContext& ctx, const StatusView& v) {
                  v.answered ? "Session Stats" : "Stats (database)",
                  static_cast<unsigned long long>(v.status.jobs_completed),
                  format_sats(static_cast<std::int64_t>(v.status.earnings_msats)).c_str());
+}
+
+// The supervised children and the memory monitor, with its last event (issue 7).
+void print_supervision(std::FILE* o, const StatusView& v) {
+    if (!v.supervised) {
+        return;
+    }
+    if (!v.supervisor.children.empty()) {
+        std::fprintf(o, "\nSupervised: (pylon supervisor status)\n");
+    }
+    for (const proto::ChildInfo& c : v.supervisor.children) {
+        std::string line = c.state;
+        if (c.pid) {
+            line += " (PID " + std::to_string(*c.pid) + "), up " + format_uptime(c.uptime_secs);
+        }
+        line += ", " + std::to_string(c.restarts) + " restarts";
+        std::string problem = c.state == "not_spawning" ? c.reason : c.last_error;
+        if (!problem.empty() && c.state != "running") {
+            line += ": " + problem;
+        }
+        std::fprintf(o, "  %-10s %s\n", c.name.c_str(), line.c_str());
+    }
+    if (v.memory.enabled) {
+        std::fprintf(o, "\nMemory:   %s, %s available of %s%s\n", v.memory.level.c_str(),
+                     format_bytes(v.memory.available_bytes).c_str(),
+                     format_bytes(v.memory.total_bytes).c_str(),
+                     v.memory.admitting ? "" : " (not admitting new jobs)");
+    }
+    if (!v.memory.last_event.empty()) {
+        std::fprintf(
+            o, "          last event: %s (%s)\n", v.memory.last_event.c_str(),
+            format_age(v.memory.last_event_at_ms / 1000, reactor::unix_ms() / 1000).c_str());
+    }
 }
 
 void print_human(CliContext& ctx, const StatusView& v) {
@@ -242,6 +303,7 @@ void print_human(CliContext& ctx, const StatusView& v) {
         }
         std::fprintf(o, "  %s%s\n", url.c_str(), state.c_str());
     }
+    print_supervision(o, v);
     if (!v.config_error.empty()) {
         std::fprintf(o, "\nConfig:   %s\n", v.config_error.c_str());
     }

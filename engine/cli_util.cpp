@@ -59,4 +59,17 @@ std::string format_sats(std::int64_t msats) {
     return std::to_string(msats / 1000) + " sats (" + std::to_string(msats) + " msats)";
 }
 
+std::string format_bytes(std::uint64_t bytes) {
+    char buf[32];
+    constexpr double gib = 1024.0 * 1024.0 * 1024.0;
+    if (bytes >= (1ULL << 30)) {
+        std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / gib);
+    } else if (bytes >= (1ULL << 20)) {
+        std::snprintf(buf, sizeof buf, "%llu MiB", static_cast<unsigned long long>(bytes >> 20));
+    } else {
+        std::snprintf(buf, sizeof buf, "%llu KiB", static_cast<unsigned long long>(bytes >> 10));
+    }
+    return buf;
+}
+
 }  // namespace pylon::engine

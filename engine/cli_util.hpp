@@ -31,5 +31,7 @@ std::string format_uptime(std::uint64_t secs);
 std::string format_age(std::int64_t unix_s, std::int64_t now_s);
 // "7 sats (7000 msats)".
 std::string format_sats(std::int64_t msats);
+// "7.6 GiB", "512 MiB", "12 KiB".
+std::string format_bytes(std::uint64_t bytes);
 
 }  // namespace pylon::engine
