@@ -210,6 +210,88 @@ TEST(SupervisionService, RunsTheConfiguredChildrenBehindTheControlSocket) {
     }
 }
 
+// The Supervisor reply, on a fresh connection.
+proto::SupervisorInfo rt_supervisor(const Node& node) {
+    auto c = ControlClient::connect(node.dir.file("control.sock"));
+    proto::JsonReader reader;
+    return c.ok() ? supervisor_info(*c, reader) : proto::SupervisorInfo{};
+}
+
+// Waits for an event of `kind` on the subscription (at most timeout_ms); false if none came.
+bool next_of_kind(EventSubscription& sub, proto::EventKind kind, proto::DomainEvent& out,
+                  std::int64_t timeout_ms) {
+    std::int64_t deadline = reactor::monotonic_ms() + timeout_ms;
+    while (reactor::monotonic_ms() < deadline) {
+        if (sub.next(out, 50) && out.kind == kind) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Memory pressure inside the daemon, from the machine's real /proc/meminfo: thresholds above
+// any machine make it critical at once. The lowest-priority child (the agent, not the worker) is
+// terminated; MemoryCritical and ProcessKilled reach subscribers (`pylon watch`), and the Memory
+// request (`pylon status`) shows the level, the refusal of new jobs and the last event; a reload
+// with sane thresholds brings MemoryNormal and admission back.
+TEST(SupervisionService, MemoryPressureKillsTheAgentFirstAndIsReported) {
+    Node node;
+    Config& sane = node.options.config;
+    sane.backends.llamacpp.binary = "";
+    sane.agents.accounts = {1};
+    Config tight = sane;
+    tight.memory.min_available_bytes = 1LL << 40;
+    tight.memory.critical_threshold_bytes = 1LL << 40;
+    tight.memory.low_available_percent = 100;
+    tight.memory.critical_available_percent = 100;
+    tight.memory.kill_grace_ms = 300;
+    tight.memory.kill_cooldown_ms = 600000;  // one victim in this test
+    Runtime rt(node.options);
+    ASSERT_TRUE(rt.start().ok());
+    auto sub = rt.subscribe(1024);
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+            const proto::SupervisorInfo now = rt_supervisor(node);
+            const proto::ChildInfo* w = child(now, "worker");
+            const proto::ChildInfo* a = child(now, "agent-1");
+            return w != nullptr && a != nullptr && w->state == "running" && a->state == "running";
+        },
+        10000, 20));
+    ASSERT_TRUE(rt.reload(tight).ok());
+    proto::DomainEvent ev;
+    ASSERT_TRUE(next_of_kind(*sub, proto::EventKind::memory_critical, ev, 5000));
+    EXPECT_GT(ev.total_bytes, 0U);
+    ASSERT_TRUE(next_of_kind(*sub, proto::EventKind::process_killed, ev, 5000));
+    EXPECT_EQ(ev.name, "agent-1");
+    EXPECT_GT(ev.rss_bytes, 0U);
+    EXPECT_EQ(ev.reason.rfind("SIGTERM: ", 0), 0U) << ev.reason;
+
+    auto client = ControlClient::connect(node.dir.file("control.sock"));
+    ASSERT_TRUE(client.ok());
+    proto::JsonReader reader;
+    proto::MemoryInfo m;
+    ASSERT_EQ(proto::decode_memory(ask(*client, "\"Memory\"").body_json, reader, m),
+              proto::Reject::none);
+    EXPECT_EQ(m.level, "critical");
+    EXPECT_FALSE(m.admitting);
+    EXPECT_EQ(m.last_event.rfind("killed agent-1 (pid ", 0), 0U) << m.last_event;
+    EXPECT_GT(m.last_event_at_ms, 0);
+    const proto::SupervisorInfo info = supervisor_info(*client, reader);
+    EXPECT_EQ(child(info, "worker")->restarts, 0U) << "the worker went before the agent";
+
+    ASSERT_TRUE(rt.reload(sane).ok());
+    ASSERT_TRUE(next_of_kind(*sub, proto::EventKind::memory_normal, ev, 5000));
+    EXPECT_TRUE(test::wait_until(
+        [&] {
+            proto::MemoryInfo now;
+            return proto::decode_memory(ask(*client, "\"Memory\"").body_json, reader, now) ==
+                       proto::Reject::none &&
+                   now.admitting && now.level == "normal";
+        },
+        3000, 20));
+    ASSERT_TRUE(rt.stop().ok());
+}
+
 TEST(SupervisionService, AgentsWithoutAnIdentityAreNotSpawning) {
     Node node;
     ::unlink(node.dir.file("identity.mnemonic").c_str());
