@@ -7,7 +7,8 @@
 //    a. the child exits by itself: it writes CLOCK_MONOTONIC (ns) to a stamp file right before
 //       _exit(); detection is the supervisor's own timestamp taken when the exit watch resumes
 //       (SupervisorCounters::last_exit_detect_ns). Includes the kernel's process teardown.
-//    b. SIGKILL sent by the bench: from just before kill() to the detection timestamp.
+//    b. SIGKILL sent by the bench to a settled `sleep`: from just before kill() to the
+//       detection timestamp; and the same seen by a thread blocked in waitid(2), the floor.
 //    Percentiles over --iterations deaths (the child is respawned at once between them).
 // 2. Idle cost: --children children that sleep, supervised for --idle-seconds, with and without
 //    the memory monitor: shard loop turns, io_uring waits, timers fired and the process CPU time.
@@ -17,6 +18,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -123,6 +125,8 @@ ChildConfig bench_child(std::string name, std::vector<std::string> argv) {
 }
 
 // -- 1. Death to detection.
+constexpr int victim_settle_ms = 20;
+
 struct DeathResult {
     std::vector<double> self_exit_us;
     std::vector<double> sigkill_us;
@@ -157,18 +161,47 @@ Task<void> measure_deaths(ExitWatch watch, const Options* o, const std::string* 
         if (!co_await s.wait_for_state("victim", ChildState::running, 5000)) {
             break;
         }
+        // Let `sleep` finish its exec and reach nanosleep, so the kill meets a settled process.
+        co_await reactor::sleep_ms(victim_settle_ms);
         pid_t pid = s.view("victim")->status.pid;
         std::uint64_t exits = s.counters().exits;
         std::int64_t t0 = reactor::monotonic_ns();
         ::kill(pid, SIGKILL);
+        // Sleep rather than spin: the shard waits in io_uring_enter as it does in production,
+        // and the detection timestamp is taken by the exit watch, not by this loop.
         std::int64_t deadline = reactor::monotonic_ms() + 5000;
         while (s.counters().exits == exits && reactor::monotonic_ms() < deadline) {
-            co_await reactor::yield();
+            co_await reactor::sleep_ms(1);
         }
         out->sigkill_us.push_back(static_cast<double>(s.counters().last_exit_detect_ns - t0) /
                                   1000.0);
     }
     co_await s.stop();
+}
+
+// The floor for 1b: the same SIGKILL of a settled `sleep`, seen by a thread blocked in
+// waitid(2) (no io_uring, no supervisor). What is above it is ours plus the scheduler's.
+std::vector<double> measure_blocking_waitid(const Options* o) {
+    std::vector<double> us;
+    for (int i = 0; i < o->iterations; i++) {
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            reactor::reset_signals_for_exec();
+            ::execlp("sleep", "sleep", "1000", static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        if (pid < 0) {
+            break;
+        }
+        timespec settle{0, victim_settle_ms * 1000000L};
+        ::nanosleep(&settle, nullptr);
+        std::int64_t t0 = reactor::monotonic_ns();
+        ::kill(pid, SIGKILL);
+        siginfo_t info{};
+        ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
+        us.push_back(static_cast<double>(reactor::monotonic_ns() - t0) / 1000.0);
+    }
+    return us;
 }
 
 // -- 2. Idle cost.
@@ -354,6 +387,7 @@ int main(int argc, char** argv) {
             [&o, &dir, &dw]() { return measure_deaths(ExitWatch::waitid, &o, &dir, &dw); });
     }
     run_on_shard([&o, &dir, &dp]() { return measure_deaths(ExitWatch::poll, &o, &dir, &dp); });
+    std::vector<double> floor_us = measure_blocking_waitid(&o);
     IdleResult idle_plain;
     IdleResult idle_monitor;
     run_on_shard([&o, &dir, &idle_plain]() { return measure_idle(&o, &dir, false, &idle_plain); });
@@ -374,6 +408,7 @@ int main(int argc, char** argv) {
     print_pct("waitid_sigkill_us", percentiles(dw.sigkill_us), o.json, false);
     print_pct("poll_self_exit_us", percentiles(dp.self_exit_us), o.json, false);
     print_pct("poll_sigkill_us", percentiles(dp.sigkill_us), o.json, false);
+    print_pct("blocking_waitid_sigkill_us", percentiles(floor_us), o.json, false);
     if (!o.json) {
         std::printf("idle, %d children:\n", o.children);
     }
