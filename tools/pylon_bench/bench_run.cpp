@@ -8,11 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <thread>
 
 #include "reactor/clock.hpp"
 #include "reactor/shard_set.hpp"
@@ -195,12 +198,26 @@ reactor::Task<void> sim_main(RelaySim* sim, Status* out) {
     *out = co_await sim->run();
 }
 
+// The simulator's shard: its own thread, so the main thread can stop the node meanwhile.
+void sim_thread_main(RelaySim* sim, Status* out, std::atomic<bool>* finished) {
+    reactor::ShardSetOptions sso;
+    sso.shard_count = 1;
+    sso.pin = false;
+    reactor::ShardSet set(sso);
+    Status ran = set.run([sim, out](reactor::Shard&) { return sim_main(sim, out); });
+    if (!ran.ok()) {
+        *out = ran;
+    }
+    finished->store(true);
+}
+
 // The measurement state the simulator's hooks fill in (on the simulator's shard, which is
 // this thread).
 struct Probe {
     pid_t pid = 0;
     std::uint64_t cpu0_ns = 0;
     std::uint64_t cpu1_ns = 0;
+    std::atomic<bool> measured{false};  // set by the simulator's thread
     std::int64_t start_ms = 0;
     std::int64_t next_rss_ms = 0;
     BenchReport* report = nullptr;
@@ -219,6 +236,7 @@ SimHooks make_hooks(Probe* p) {
         p->cpu1_ns = node_cpu_ns(p->pid);
         p->report->rss_end_bytes = status_bytes(p->pid, "VmRSS:");
         p->report->rss_peak_bytes = status_bytes(p->pid, "VmHWM:");
+        p->measured.store(true);
     };
     h.on_progress = [p](std::size_t done, std::size_t total) {
         std::int64_t now = reactor::monotonic_ms();
@@ -323,22 +341,25 @@ Result<BenchReport> run_bench(const BenchOptions& options, const ProgressFn& pro
     so.verify_every = options.verify_every;
     so.stall_timeout_ms = options.stall_timeout_ms;
     Status sim_status = Ok();
+    bool node_alive = true;
+    std::string tail;
+    test::ExitInfo exit;
     {
         RelaySim sim(*listen_fd, &load.value(), so, make_hooks(&probe));
-        reactor::ShardSetOptions sso;
-        sso.shard_count = 1;
-        sso.pin = false;
-        reactor::ShardSet set(sso);
-        Status ran = set.run([&](reactor::Shard&) { return sim_main(&sim, &sim_status); });
-        if (!ran.ok()) {
-            sim_status = ran;
+        std::atomic<bool> finished{false};
+        std::thread shard_thread(sim_thread_main, &sim, &sim_status, &finished);
+        // The node is stopped while its relay still answers, so its shutdown is not a reconnect.
+        while (!finished.load() && !probe.measured.load()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
+        node_alive = (*node)->running();
+        tail = node_log_tail(**node);
+        exit = (*node)->stop(node_stop_grace_ms);
+        sim.request_stop();
+        shard_thread.join();
         report.sim = sim.stats();
     }
     ::close(*listen_fd);
-    bool node_alive = (*node)->running();
-    std::string tail = node_log_tail(**node);
-    test::ExitInfo exit = (*node)->stop(node_stop_grace_ms);
     backend->process->stop(5000);
     if (!sim_status.ok()) {
         std::string why = sim_status.error().message();

@@ -54,8 +54,6 @@ reactor::Task<Status> RelaySim::run() {
     accept_ = std::make_unique<reactor::AcceptStream>(listen_fd_, 16);
     gate_.spawn(accept_loop());
     gate_.spawn(watchdog());
-    bool subscribed = co_await reactor::sleep_ms(0);  // let the accept loop arm first
-    (void)subscribed;
     Status result = co_await run_all();
     stop_.cancel();
     co_await accept_->stop();
@@ -89,8 +87,16 @@ reactor::Task<Status> RelaySim::run_all() {
     s = co_await run_phase(options_.warmup, options_.warmup + options_.jobs);
     stats_.measured_seconds = static_cast<double>(reactor::monotonic_us() - t0) / 1e6;
     measuring_ = false;
-    if (s.ok() && hooks_.on_measure_end) {
+    if (!s.ok()) {
+        co_return s;
+    }
+    if (hooks_.on_measure_end) {
         hooks_.on_measure_end();
+    }
+    std::int64_t linger_end_ms = reactor::monotonic_ms() + sim_linger_ms_max;
+    while (!stop_requested_.load() && !stop_.cancelled() &&
+           reactor::monotonic_ms() < linger_end_ms) {
+        (void)co_await reactor::sleep_ms(20, stop_.token());
     }
     co_return s;
 }

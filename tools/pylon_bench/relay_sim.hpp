@@ -9,6 +9,7 @@
 // subscription are its own. Every wait is bounded (subscribe, stall, send room).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -35,6 +36,7 @@ namespace pylon::bench {
 
 inline constexpr std::uint32_t sim_inflight_max = 100'000;
 inline constexpr std::size_t sim_connections_max = 16;
+inline constexpr std::int64_t sim_linger_ms_max = 120000;  // serving after the last job
 
 struct SimOptions {
     std::size_t warmup = 0;       // requests 0..warmup-1: sent first, not measured
@@ -87,9 +89,12 @@ class RelaySim {
     RelaySim& operator=(const RelaySim&) = delete;
     ~RelaySim();
 
-    // Serves until every job finished or the run failed; closes its connections before
+    // Serves until every job finished and request_stop() was called (so the node can be stopped
+    // while its relay still answers), or until the run failed; closes its connections before
     // returning. Call once, on the shard that will own the simulator.
     reactor::Task<Status> run();
+    // Any thread: ends run() once the measured jobs are done (at most linger_ms_max later).
+    void request_stop() noexcept { stop_requested_.store(true); }
     const SimStats& stats() const noexcept { return stats_; }
 
   private:
@@ -134,6 +139,7 @@ class RelaySim {
     bool measuring_ = false;
     std::uint64_t events_seen_ = 0;
     std::optional<Error> failure_;
+    std::atomic<bool> stop_requested_{false};
     proto::JsonReader reader_;
     proto::ClientMessage msg_;
     std::string frame_;  // scratch for building one outgoing frame
