@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "engine/control_client.hpp"
@@ -127,6 +128,41 @@ class TestService final : public Service {
 
     ServiceContext& ctx_;
     Probe* probe_;
+};
+
+// Records "start <name>" / "stop <name>" into a shared log; the "jobs" instances write a job to
+// the store while stopping (in-flight work finishing), which must still commit.
+struct OrderLog {
+    std::mutex mutex;
+    std::vector<std::string> entries;
+    std::atomic<int> stop_writes_ok{0};
+    void add(std::string entry) {
+        std::lock_guard lock(mutex);
+        entries.push_back(std::move(entry));
+    }
+};
+
+class OrderService final : public Service {
+  public:
+    OrderService(ServiceContext& ctx, OrderLog* log, std::string name)
+        : ctx_(ctx), log_(log), name_(std::move(name)) {}
+    Task<Status> start() override {
+        log_->add("start " + name_);
+        co_return Ok{};
+    }
+    Task<void> stop() override {
+        if (name_ == "jobs") {
+            co_await reactor::sleep_ms(20);
+            Status st = co_await ctx_.store().run(record_job(ctx_.shard().id()));
+            log_->stop_writes_ok += st.ok() ? 1 : 0;
+        }
+        log_->add("stop " + name_);
+    }
+
+  private:
+    ServiceContext& ctx_;
+    OrderLog* log_;
+    std::string name_;
 };
 
 RuntimeOptions options_for(const test::TempDir& dir, Probe* probe, unsigned shards = 2) {
@@ -462,6 +498,45 @@ TEST(Runtime, ConnectionLimitAndReload) {
     }
     EXPECT_TRUE(saw);
     ASSERT_TRUE(rt.stop().ok());
+}
+
+TEST(Runtime, ServicesStopInReverseOrderAndTheStoreLast) {
+    auto dir = test::TempDir::create("pylon-runtime");
+    ASSERT_TRUE(dir.ok());
+    OrderLog log;
+    RuntimeOptions o;
+    o.home_dir = dir->path();
+    o.db_path = dir->file("pylon.db");
+    o.control_socket_path = dir->file("control.sock");
+    o.shards = 2;
+    o.config.shards.pin = false;
+    struct Entry {
+        const char* name;
+        ServicePlacement placement;
+        int order;
+    };
+    // Listed out of order: the order constants decide.
+    for (Entry e : {Entry{"intake", ServicePlacement::shard0, service_order::intake},
+                    Entry{"supervisor", ServicePlacement::shard0, service_order::supervisor},
+                    Entry{"jobs", ServicePlacement::every_shard, service_order::jobs}}) {
+        std::string name = e.name;
+        o.services.push_back({name, e.placement, e.order, [&log, name](ServiceContext& ctx) {
+                                  return std::unique_ptr<Service>(
+                                      std::make_unique<OrderService>(ctx, &log, name));
+                              }});
+    }
+    Runtime rt(std::move(o));
+    ASSERT_TRUE(rt.start().ok());
+    ASSERT_TRUE(rt.stop().ok());
+    std::vector<std::string> expected = {"start supervisor", "start jobs",     "start jobs",
+                                         "start intake",     "stop intake",    "stop jobs",
+                                         "stop jobs",        "stop supervisor"};
+    EXPECT_EQ(log.entries, expected);
+    // The in-flight work that finished during the stop reached the database.
+    EXPECT_EQ(log.stop_writes_ok.load(), 2);
+    auto db = StoreDb::open({dir->file("pylon.db"), true});
+    ASSERT_TRUE(db.ok());
+    EXPECT_EQ((*db)->counts()->jobs_completed, 2u);
 }
 
 }  // namespace
