@@ -485,6 +485,106 @@ TEST(Daemon, BarePylonRunsInTheForegroundInBothModes) {
     EXPECT_FALSE(exists(home.file("logs/pylon.log"))) << "the foreground logs to stderr";
 }
 
+// Two jobs completed and paid, one failed, written the way the daemon writes them.
+void seed_jobs(const std::string& db_path) {
+    auto db = engine::StoreDb::open({db_path});
+    ASSERT_TRUE(db.ok()) << db.error().message();
+    for (int i = 0; i < 3; i++) {
+        engine::NewJob j;
+        j.request_id = std::string(63, static_cast<char>('a' + i)) + "0";
+        j.id = engine::job_id_for_request(j.request_id);
+        j.kind = 5050;
+        j.customer_pubkey = "cafe";
+        j.received_at_ms = 1'700'000'000'000 + i * 1000;
+        ASSERT_TRUE((*db)->insert_job(j).ok());
+        if (i < 2) {
+            ASSERT_TRUE(
+                (*db)->complete_job(j.id, {j.received_at_ms + 500, 2000, 2000, "", "", {}}).ok());
+        } else {
+            ASSERT_TRUE((*db)->fail_job(j.id, "backend gone", j.received_at_ms + 500).ok());
+        }
+    }
+}
+
+TEST(Daemon, JobsAndEarningsReadTheSameFromTheDatabaseAndFromTheDaemon) {
+    Home home;
+    seed_jobs(home.file("pylon.db"));
+    std::vector<std::vector<std::string>> commands = {{"jobs", "--json"},
+                                                      {"jobs", "--json", "--status", "failed"},
+                                                      {"jobs", "-l", "2"},
+                                                      {"earnings", "--json", "-l", "1"},
+                                                      {"earnings"}};
+    std::vector<RunResult> stopped;
+    for (const auto& args : commands) {
+        stopped.push_back(run_pylon(home.args(args)));
+        EXPECT_EQ(stopped.back().code, 0) << stopped.back().err;
+    }
+    const std::string& all = stopped[0].out;
+    EXPECT_NE(all.find("\"id\":\"job_aaaaaaaaaaaaaaaa\""), std::string::npos) << all;
+    EXPECT_NE(all.find("\"id\":\"job_cccccccccccccccc\""), std::string::npos) << all;
+    EXPECT_LT(all.find("job_cccccccccccccccc"), all.find("job_aaaaaaaaaaaaaaaa")) << "newest first";
+    const std::string& failed = stopped[1].out;
+    EXPECT_NE(failed.find("\"error_message\":\"backend gone\""), std::string::npos) << failed;
+    EXPECT_EQ(failed.find("job_aaaaaaaaaaaaaaaa"), std::string::npos) << failed;
+    const std::string& human = stopped[2].out;
+    EXPECT_EQ(human.rfind("ID ", 0), 0u) << human;
+    EXPECT_NE(human.find("  backend gone\n"), std::string::npos) << human;
+    EXPECT_EQ(human.find("job_aaaaaaaaaaaaaaaa"), std::string::npos) << "-l 2";
+    const std::string& earnings = stopped[3].out;
+    EXPECT_NE(earnings.find("\"total_msats\":4000,\"job_count\":2"), std::string::npos) << earnings;
+    EXPECT_EQ(earnings.find("\"amount_msats\""), earnings.rfind("\"amount_msats\"")) << "-l 1";
+    EXPECT_NE(stopped[4].out.find("4 sats"), std::string::npos) << stopped[4].out;
+
+    // The same commands through the running daemon print the same bytes.
+    ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
+    ASSERT_GT(home.daemon_pid(), 0);
+    for (std::size_t i = 0; i < commands.size(); i++) {
+        RunResult live = run_pylon(home.args(commands[i]));
+        EXPECT_EQ(live.code, 0) << live.err;
+        EXPECT_EQ(live.out, stopped[i].out) << commands[i][0];
+    }
+    RunResult bad = run_pylon(home.args({"jobs", "--status", "weird"}));
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_EQ(run_pylon(home.args({"jobs", "-l", "0"})).code, 2);
+    EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
+}
+
+TEST(Daemon, LogsFollowAndWatchSeeAReload) {
+    Home home;
+    ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
+    pid_t pid = home.daemon_pid();
+    ASSERT_GT(pid, 0);
+    test::ChildSpec logs;
+    logs.argv = {test::tool_path("pylon"), "logs", "-f", "-n", "5", "--home", home.path()};
+    auto follower = test::ChildProcess::spawn(logs);
+    ASSERT_TRUE(follower.ok());
+    test::ChildSpec watch;
+    watch.argv = {test::tool_path("pylon"), "watch", "--home", home.path()};
+    auto watcher = test::ChildProcess::spawn(watch);
+    ASSERT_TRUE(watcher.ok());
+    // watch prints its header once the daemon accepted its Subscribe.
+    ASSERT_TRUE((*watcher)->wait_for_line("Watching events", 10000).has_value())
+        << (*watcher)->describe();
+    ASSERT_TRUE(
+        (*follower)->wait_for_line(std::regex("pylon started on 1 shard"), 10000).has_value())
+        << (*follower)->describe();
+    ASSERT_TRUE(test::write_file(home.file("config.toml"), "min_price_msats = 9000\n").ok());
+    ::kill(pid, SIGHUP);
+    EXPECT_TRUE(
+        (*watcher)->wait_for_line(std::regex("config reloaded: 1 change"), 10000).has_value())
+        << (*watcher)->describe();
+    EXPECT_TRUE(
+        (*follower)->wait_for_line(std::regex("config reloaded: 1 change"), 10000).has_value())
+        << (*follower)->describe();
+    EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
+    // watch ends with the daemon's stream (exit 0); logs -f runs until it is stopped.
+    auto watch_exit = (*watcher)->wait_exit(10000);
+    ASSERT_TRUE(watch_exit.has_value());
+    EXPECT_TRUE(watch_exit->exited && watch_exit->code == 0) << (*watcher)->describe();
+    EXPECT_TRUE((*follower)->running());
+    (*follower)->stop(1000);
+}
+
 // Rows in the load database, and a check that no request was half-written.
 struct DbCheck {
     std::int64_t jobs = -1;
@@ -595,6 +695,14 @@ TEST(Daemon, ConfigErrorsNameTheLineAndUnknownKeysWarn) {
     EXPECT_EQ(warn.code, 0);
     EXPECT_NE(warn.err.find("config.toml:2:1: unknown key 'nmae' (ignored)"), std::string::npos)
         << warn.err;
+    // start warns the same way and runs.
+    RunResult started = run_pylon(home.args({"start", "--shards", "1"}));
+    EXPECT_EQ(started.code, 0) << started.err;
+    EXPECT_NE(started.err.find("pylon: warning: " + home.file("config.toml") +
+                               ":2:1: unknown key 'nmae' (ignored)"),
+              std::string::npos)
+        << started.err;
+    EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
     RunResult missing = run_pylon(home.args({"start", "-f", "-c", home.file("nope.toml")}));
     EXPECT_EQ(missing.code, 1);
     EXPECT_NE(missing.err.find("nope.toml"), std::string::npos);
