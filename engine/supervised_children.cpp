@@ -1,5 +1,7 @@
 #include "engine/supervised_children.hpp"
 
+#include <algorithm>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +15,24 @@ bool file_exists(const std::string& path) {
 
 std::int64_t grace_or_default(std::int64_t child_ms, const SupervisorConfig& sup) {
     return child_ms >= 0 ? child_ms : sup.stop_grace_ms;
+}
+
+// A child table's overrides of the [supervisor] policy: -1 keeps the [supervisor] value, and a
+// value below the [supervisor] key's own minimum is raised to it.
+template <typename ChildTable>
+void apply_overrides(const ChildTable& t, RestartPolicy& p) {
+    if (t.backoff_initial_ms >= 0) {
+        p.backoff_base_ms = std::max<std::int64_t>(t.backoff_initial_ms, 10);
+    }
+    if (t.backoff_max_ms >= 0) {
+        p.backoff_max_ms = std::max<std::int64_t>(t.backoff_max_ms, 100);
+    }
+    if (t.stable_after_ms >= 0) {
+        p.stable_ms = std::max<std::int64_t>(t.stable_after_ms, 100);
+    }
+    if (t.failures_max >= 0) {
+        p.failures_max = static_cast<unsigned>(std::max<std::int64_t>(t.failures_max, 1));
+    }
 }
 
 }  // namespace
@@ -81,6 +101,7 @@ std::optional<ChildConfig> llamacpp_child(const Config& config) {
     if (l.permanent_exit_code >= 0) {
         c.policy.permanent_exit_codes = {static_cast<int>(l.permanent_exit_code)};
     }
+    apply_overrides(l, c.policy);
     if (!l.enabled) {
         c.not_spawning_reason = "backends.llamacpp.enabled is false";
     } else if (l.binary.find('/') != std::string::npos && !file_exists(l.binary)) {
@@ -124,6 +145,7 @@ std::optional<ChildConfig> worker_child(const Config& config, const Home& home) 
     if (w.permanent_exit_code >= 0) {
         c.policy.permanent_exit_codes = {static_cast<int>(w.permanent_exit_code)};
     }
+    apply_overrides(w, c.policy);
     return c;
 }
 
@@ -146,6 +168,12 @@ ChildConfig agent_child(const Config& config, const Home& home, const std::strin
     c.health.alive_ms = a.alive_after_ms;
     c.policy = restart_policy_from(config.supervisor);
     parse_restart_mode(a.restart, c.policy.mode);  // validated by the settings check
+    c.policy.start_timeout_ms = a.start_timeout_ms;
+    c.policy.stop_grace_ms = grace_or_default(a.stop_grace_ms, config.supervisor);
+    if (a.permanent_exit_code >= 0) {
+        c.policy.permanent_exit_codes = {static_cast<int>(a.permanent_exit_code)};
+    }
+    apply_overrides(a, c.policy);
     return c;
 }
 

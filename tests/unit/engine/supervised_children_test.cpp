@@ -96,5 +96,44 @@ TEST(SupervisedChildren, PolicyAndExitWatchFromSettings) {
     EXPECT_EQ(exit_watch_from(s, with), ExitWatch::poll);
 }
 
+// Every child table may override the [supervisor] policy; -1 keeps it, and a value below the
+// [supervisor] key's minimum is raised to it.
+TEST(SupervisedChildren, PerChildPolicyOverrides) {
+    Config c;
+    Home home("/tmp/pylon-home");
+    c.supervisor.failures_max = 7;
+    c.worker.command = {"/bin/true"};
+    c.worker.backoff_initial_ms = 250;
+    c.worker.backoff_max_ms = 5000;
+    c.worker.stable_after_ms = 3000;
+    c.worker.failures_max = 2;
+    auto w = worker_child(c, home);
+    ASSERT_TRUE(w.has_value());
+    EXPECT_EQ(w->policy.backoff_base_ms, 250);
+    EXPECT_EQ(w->policy.backoff_max_ms, 5000);
+    EXPECT_EQ(w->policy.stable_ms, 3000);
+    EXPECT_EQ(w->policy.failures_max, 2U);
+
+    c.agents.command = {"/bin/true"};
+    c.agents.start_timeout_ms = 1500;
+    c.agents.stop_grace_ms = 700;
+    c.agents.permanent_exit_code = 9;
+    c.agents.backoff_initial_ms = 0;  // raised to the [supervisor] minimum
+    ChildConfig a = agent_child(c, home, "agent-1", 1, "npub1x");
+    EXPECT_EQ(a.policy.start_timeout_ms, 1500);
+    EXPECT_EQ(a.policy.stop_grace_ms, 700);
+    EXPECT_TRUE(a.policy.is_permanent(9));
+    EXPECT_EQ(a.policy.backoff_base_ms, 10);
+    EXPECT_EQ(a.policy.failures_max, 7U);  // -1: the [supervisor] value
+    EXPECT_EQ(a.policy.backoff_max_ms, 60000);
+
+    c.backends.llamacpp.binary = "/bin/true";
+    c.backends.llamacpp.failures_max = 3;
+    auto l = llamacpp_child(c);
+    ASSERT_TRUE(l.has_value());
+    EXPECT_EQ(l->policy.failures_max, 3U);
+    EXPECT_EQ(l->policy.stable_ms, 60000);
+}
+
 }  // namespace
 }  // namespace pylon::engine
