@@ -177,12 +177,19 @@ ChildConfig agent_child(const Config& config, const Home& home, const std::strin
     return c;
 }
 
-Status watch_llamacpp(Supervisor& supervisor, const Config& config, BackendHealthFn fn) {
+Result<std::uint64_t> watch_llamacpp(Supervisor& supervisor, const Config& config,
+                                     BackendHealthFn fn) {
     BackendHealth base;
     base.backend = "llamacpp";
     base.url = llamacpp_spawned_url(config);
     base.slots = static_cast<int>(config.backends.llamacpp.parallel);
-    return supervisor.on_change([base, fn = std::move(fn)](const SupervisorEvent& e) {
+    auto view = supervisor.view(llamacpp_child_name);
+    if (view && view->status.state == ChildState::running) {
+        BackendHealth h = base;
+        h.healthy = true;
+        fn(h);
+    }
+    return supervisor.add_listener([base, fn = std::move(fn)](const SupervisorEvent& e) {
         if (e.child->name != llamacpp_child_name) {
             return;
         }

@@ -8,7 +8,8 @@
 // that reports "llamacpp healthy at <url> with <slots> slots" when the spawned llama-server
 // passes its /health gate (state running), and "unhealthy" when it leaves running (stopping,
 // restarting, failed, stopped). The backend registry subscribes with one callback; it runs on
-// shard 0, synchronously within the state change, and must not block.
+// shard 0, synchronously within the state change, and must not block. The registry removes it
+// (Supervisor::remove_listener) in its stop(), which comes before the supervisor's.
 // Any thread for the builders; watch_llamacpp on shard 0.
 #pragma once
 
@@ -57,7 +58,10 @@ struct BackendHealth {
 };
 using BackendHealthFn = std::function<void(const BackendHealth&)>;
 
-// Reports the spawned llama-server's health transitions to `fn` (see the header comment).
-Status watch_llamacpp(Supervisor& supervisor, const Config& config, BackendHealthFn fn);
+// Reports the spawned llama-server's health transitions to `fn` (see the header comment), and
+// at once "healthy" when it already runs. Returns the listener id: the caller (which stops
+// before the supervisor) passes it to Supervisor::remove_listener() in its stop().
+Result<std::uint64_t> watch_llamacpp(Supervisor& supervisor, const Config& config,
+                                     BackendHealthFn fn);
 
 }  // namespace pylon::engine

@@ -220,11 +220,29 @@ Status Supervisor::add(ChildConfig config) {
 }
 
 Status Supervisor::on_change(Listener listener) {
+    auto id = add_listener(std::move(listener));
+    if (!id.ok()) {
+        return std::move(id).error();
+    }
+    return Ok{};
+}
+
+Result<std::uint64_t> Supervisor::add_listener(Listener listener) {
     if (listeners_.size() >= options_.listeners_max) {
         return Error(Errc::too_large, "too many supervisor listeners");
     }
-    listeners_.push_back(std::move(listener));
-    return Ok{};
+    std::uint64_t id = next_listener_id_++;
+    listeners_.emplace_back(id, std::move(listener));
+    return id;
+}
+
+void Supervisor::remove_listener(std::uint64_t id) noexcept {
+    for (std::size_t i = 0; i < listeners_.size(); i++) {
+        if (listeners_[i].first == id) {
+            listeners_.erase(listeners_.begin() + static_cast<std::ptrdiff_t>(i));
+            return;
+        }
+    }
 }
 
 Supervisor::Child* Supervisor::find(const std::string& name) const {
@@ -632,8 +650,8 @@ void Supervisor::notify(Child& c, ChildState previous) {
                      : "");
     }
     SupervisorEvent event{&v, previous};
-    for (const Listener& l : listeners_) {
-        l(event);
+    for (const auto& l : listeners_) {
+        l.second(event);
     }
 }
 

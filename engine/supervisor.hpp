@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "engine/child_log.hpp"
@@ -146,6 +147,11 @@ class Supervisor {
     Status add(ChildConfig config);
     // Registers a listener for every state change (bounded by listeners_max).
     Status on_change(Listener listener);
+    // The same, with an id for remove_listener(): a listener whose owner stops before the
+    // supervisor (a service started after it) must be removed in that owner's stop().
+    Result<std::uint64_t> add_listener(Listener listener);
+    // Forgets a listener; unknown ids are ignored. Not from within a listener call.
+    void remove_listener(std::uint64_t id) noexcept;
 
     // Reconciles the run file, opens the logs, starts the autostart children.
     reactor::Task<Status> start();
@@ -206,7 +212,8 @@ class Supervisor {
     std::string instance_;  // random per daemon run: the prefix of every child token
     std::string boot_id_;
     std::vector<std::unique_ptr<Child>> children_;
-    std::vector<Listener> listeners_;
+    std::vector<std::pair<std::uint64_t, Listener>> listeners_;
+    std::uint64_t next_listener_id_ = 1;
     std::unordered_map<pid_t, OrphanEntry> orphans_;
     std::vector<pid_t> recent_sessions_;  // sessions of recent children (orphans' origin)
     bool started_ = false;

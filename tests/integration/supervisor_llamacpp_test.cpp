@@ -81,7 +81,17 @@ Task<void> slow_load(World* w) {
     EXPECT_TRUE(co_await s.wait_for_state("llamacpp", ChildState::running, 8000));
     EXPECT_EQ(w->health.size(), 3U);
     EXPECT_EQ(s.view("llamacpp")->status.total_restarts, 1U);
+    // A watcher that comes while it runs hears "healthy" at once; once removed (its owner, the
+    // backend registry, stops before the supervisor) it hears nothing more.
+    std::vector<BackendHealth> late;
+    auto id = watch_llamacpp(s, w->config, [&late](const BackendHealth& h) { late.push_back(h); });
+    EXPECT_TRUE(id.ok());
+    EXPECT_EQ(late.size(), 1U);
+    EXPECT_TRUE(!late.empty() && late[0].healthy);
+    s.remove_listener(id.value());
     co_await s.stop();
+    EXPECT_EQ(late.size(), 1U);
+    EXPECT_EQ(w->health.size(), 4U);  // the first watcher saw the stop
 }
 
 TEST(SupervisorLlamacpp, SlowLoadIsHealthGatedAndReportedToTheBackendHook) {
