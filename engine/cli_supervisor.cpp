@@ -28,36 +28,31 @@ constexpr std::int64_t wait_secs_default = 30;
 constexpr std::int64_t wait_secs_max = 3600;
 constexpr const char* worker_name = "worker";  // engine/supervised_children.hpp
 
-Result<proto::SupervisorInfo> ask_supervisor(ControlClient& c) {
-    auto reply = c.request("\"Supervisor\"");
+// Sends the bare request `name` and decodes its {"<name>":{...}} reply with `decode`.
+template <typename Info>
+Result<Info> ask(ControlClient& c, const std::string& name,
+                 proto::Reject (*decode)(std::string_view, proto::JsonReader&, Info&)) {
+    auto reply = c.request("\"" + name + "\"");
     if (!reply.ok()) {
         return std::move(reply).error();
     }
-    if (reply->tag != "Supervisor") {
+    if (reply->tag != name) {
         return Error(Errc::protocol, reply->tag == "Error" ? reply->error : "unexpected reply");
     }
     proto::JsonReader reader;
-    proto::SupervisorInfo info;
-    if (proto::decode_supervisor(reply->body_json, reader, info) != proto::Reject::none) {
-        return Error(Errc::protocol, "unreadable Supervisor reply");
+    Info info;
+    if (decode(reply->body_json, reader, info) != proto::Reject::none) {
+        return Error(Errc::protocol, "unreadable " + name + " reply");
     }
     return info;
 }
 
+Result<proto::SupervisorInfo> ask_supervisor(ControlClient& c) {
+    return ask<proto::SupervisorInfo>(c, "Supervisor", &proto::decode_supervisor);
+}
+
 Result<proto::MemoryInfo> ask_memory(ControlClient& c) {
-    auto reply = c.request("\"Memory\"");
-    if (!reply.ok()) {
-        return std::move(reply).error();
-    }
-    if (reply->tag != "Memory") {
-        return Error(Errc::protocol, reply->tag == "Error" ? reply->error : "unexpected reply");
-    }
-    proto::JsonReader reader;
-    proto::MemoryInfo info;
-    if (proto::decode_memory(reply->body_json, reader, info) != proto::Reject::none) {
-        return Error(Errc::protocol, "unreadable Memory reply");
-    }
-    return info;
+    return ask<proto::MemoryInfo>(c, "Memory", &proto::decode_memory);
 }
 
 const proto::ChildInfo* find_child(const proto::SupervisorInfo& info, std::string_view name) {
