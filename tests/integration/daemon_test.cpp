@@ -585,6 +585,36 @@ TEST(Daemon, LogsFollowAndWatchSeeAReload) {
     (*follower)->stop(1000);
 }
 
+TEST(Daemon, StartUsesTheConfigGivenWithCAlsoOnReload) {
+    Home home;
+    ASSERT_TRUE(test::write_file(home.file("config.toml"), "[shards]\ncount = 1\n").ok());
+    ASSERT_TRUE(test::write_file(home.file("other.toml"), "[shards]\ncount = 2\n").ok());
+    // A relative -c from the caller's folder: the daemon works from / after it detaches.
+    test::ChildSpec spec;
+    spec.argv = {test::tool_path("pylon"), "start", "-c", "other.toml", "--home", home.path()};
+    spec.cwd = home.path();
+    auto start = test::ChildProcess::spawn(spec);
+    ASSERT_TRUE(start.ok());
+    auto exit = (*start)->wait_exit(30000);
+    ASSERT_TRUE(exit.has_value() && exit->exited && exit->code == 0) << (*start)->describe();
+    pid_t pid = home.daemon_pid();
+    ASSERT_GT(pid, 0);
+    RunResult status = run_pylon(home.args({"status", "--json"}));
+    EXPECT_NE(status.out.find("\"shards\":2"), std::string::npos) << status.out;
+    auto sub = ControlClient::connect(home.file("control.sock"));
+    ASSERT_TRUE(sub.ok());
+    ASSERT_EQ(sub->request("\"Subscribe\"")->tag, "Ok");
+    ASSERT_TRUE(
+        test::write_file(home.file("other.toml"), "min_price_msats = 1234\n[shards]\ncount = 2\n")
+            .ok());
+    ::kill(pid, SIGHUP);
+    auto reloaded = sub->read_line(10000);
+    ASSERT_TRUE(reloaded.ok()) << reloaded.error().message();
+    EXPECT_EQ(reloaded->rfind("{\"ConfigReloaded\":{\"keys\":[\"min_price_msats\"]", 0), 0u)
+        << *reloaded;
+    EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
+}
+
 // Rows in the load database, and a check that no request was half-written.
 struct DbCheck {
     std::int64_t jobs = -1;

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
+#include "reactor/clock.hpp"
 #include "reactor/gate.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/unit/reactor/run_on_shards.hpp"
@@ -86,6 +88,33 @@ TEST(Store, ShardsWriteManyJobsInBatchesAndResumeOnTheirShard) {
     EXPECT_GT(stats.batch_max, 1u);
     EXPECT_LE(stats.batch_max, 64u + 1u);
     EXPECT_EQ(store->shard_requests(0), static_cast<std::uint64_t>(per_shard) + 1);
+}
+
+// "A write is committed within a few ms": idle, each request is its own transaction at once
+// (no batching delay). The bound is generous for a loaded CI machine and sanitizers; a
+// batching timer or a commit that waited for company would show as >= 1 ms per write.
+TEST(Store, AnIdleWriteCommitsWithinMilliseconds) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    auto store = open_store(dir->file("pylon.db"), 1);
+    constexpr int writes = 21;
+    std::vector<std::int64_t> us;
+    reactor::testing::run_on_shard([&]() -> Task<void> {
+        return [](Store* st, std::vector<std::int64_t>* out) -> Task<void> {
+            for (int i = 0; i < writes; i++) {
+                std::int64_t t0 = reactor::monotonic_us();
+                auto insert = [job = make_job(i)](StoreDb& db) { return db.insert_job(job); };
+                Status ok = co_await st->run(std::move(insert));
+                EXPECT_TRUE(ok.ok());
+                out->push_back(reactor::monotonic_us() - t0);
+            }
+        }(store.get(), &us);
+    });
+    ASSERT_EQ(us.size(), static_cast<std::size_t>(writes));
+    std::sort(us.begin(), us.end());
+    EXPECT_LT(us[writes / 2], 20'000) << "median commit " << us[writes / 2] << " us";
+    EXPECT_EQ(store->stats().batches, static_cast<std::uint64_t>(writes))
+        << "idle writes are not held back to share a transaction";
 }
 
 TEST(Store, AFailingRequestUndoesOnlyItself) {
