@@ -88,16 +88,21 @@ int cmd_stop(CliContext& ctx) {
     if (!info.ok()) {
         return fail(ctx, info.error().message());
     }
-    if (info->state != PidState::running || info->pid <= 0) {
+    pid_t pid = info->state == PidState::running ? info->pid : 0;
+    if (info->state == PidState::absent) {
+        DaemonLink managed = find_daemon(ctx.home);  // a --managed node: no pid file
+        pid = managed.client ? managed.pid.pid : 0;
+    }
+    if (pid <= 0) {
         std::fprintf(ctx.out, "Pylon daemon is not running.\n");
         return exit_ok;
     }
-    int pidfd = pidfd_open_fd(info->pid);
+    int pidfd = pidfd_open_fd(pid);
     if (pidfd < 0) {
         std::fprintf(ctx.out, "Pylon daemon is not running.\n");
         return exit_ok;
     }
-    std::fprintf(ctx.out, "Stopping Pylon daemon (PID: %d)...\n", static_cast<int>(info->pid));
+    std::fprintf(ctx.out, "Stopping Pylon daemon (PID: %d)...\n", static_cast<int>(pid));
     int code = exit_ok;
     // Every wait below ends by `deadline`: -t bounds the whole stop, SIGKILL included.
     std::int64_t timeout_ms = secs.value() * 1000;

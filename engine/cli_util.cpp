@@ -1,12 +1,42 @@
 #include "engine/cli_util.hpp"
 
+#include "proto/json_reader.hpp"
+
 namespace pylon::engine {
+
+namespace {
+
+// No pid file: a `--managed` node or an embedding host's Runtime may still serve this home's
+// control socket. It counts as running (with the pid it reports) if it answers Health.
+DaemonLink find_without_pid_file(const Home& home) {
+    DaemonLink link;
+    auto client = ControlClient::connect(home.socket_path());
+    if (!client.ok()) {
+        return link;
+    }
+    auto reply = client->request("\"Health\"");
+    proto::JsonReader reader;
+    proto::HealthReply health;
+    if (!reply.ok() || reply->tag != "Health" ||
+        proto::decode_health(reply->body_json, reader, health) != proto::Reject::none ||
+        health.pid <= 0) {
+        return link;
+    }
+    link.pid = PidInfo{PidState::running, static_cast<pid_t>(health.pid)};
+    link.client.emplace(std::move(client.value()));
+    return link;
+}
+
+}  // namespace
 
 DaemonLink find_daemon(const Home& home) {
     DaemonLink link;
     auto info = PidFile::inspect(home.pid_path());
     if (info.ok()) {
         link.pid = info.value();
+    }
+    if (info.ok() && link.pid.state == PidState::absent) {
+        return find_without_pid_file(home);
     }
     if (link.pid.state != PidState::running) {
         return link;

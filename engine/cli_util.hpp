@@ -19,7 +19,9 @@ struct DaemonLink {
     std::string error;                    // why there is no client although pid says running
 };
 
-// Looks at the pid file and, if a daemon runs, connects to its control socket.
+// Looks at the pid file and, if a daemon runs, connects to its control socket. Without a pid
+// file, a node that answers Health on the socket (--managed, or a host embedding the Runtime)
+// counts as running, with the pid it reports.
 DaemonLink find_daemon(const Home& home);
 
 // "Pylon daemon is not running. Start it with: pylon start" on stderr; returns exit_not_running.

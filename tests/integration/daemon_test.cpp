@@ -847,6 +847,54 @@ TEST(Daemon, ManagedStopsWhenStdinCloses) {
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
+    Home home;
+    int in[2];
+    ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+    pid_t daemon = ::fork();
+    if (daemon == 0) {
+        ::dup2(in[0], 0);
+        int null_fd = ::open("/dev/null", O_RDWR);
+        ::dup2(null_fd, 1);
+        ::dup2(null_fd, 2);
+        std::string pylon = test::tool_path("pylon");
+        ::execl(pylon.c_str(), pylon.c_str(), "start", "--managed", "--shards", "1", "--home",
+                home.path().c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    ::close(in[0]);
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+            auto c = ControlClient::connect(home.file("control.sock"), 500);
+            return c.ok() && c->request("\"Ping\"").ok();
+        },
+        20000, 50));
+    // No pid file, but the node answers on the socket: running, with its own pid.
+    RunResult status = run_pylon(home.args({"status", "--json"}));
+    EXPECT_EQ(status.code, 0) << status.out << status.err;
+    EXPECT_NE(status.out.find("{\"daemon\":{\"running\":true,\"pid\":" + std::to_string(daemon)),
+              std::string::npos)
+        << status.out;
+    RunResult stop = run_pylon(home.args({"stop"}));
+    EXPECT_EQ(stop.code, 0) << stop.err;
+    EXPECT_NE(stop.out.find("Stopping Pylon daemon (PID: " + std::to_string(daemon) + ")"),
+              std::string::npos)
+        << stop.out;
+    EXPECT_NE(stop.out.find("stopped gracefully"), std::string::npos) << stop.out;
+    int st = 0;
+    bool exited =
+        test::wait_until([&] { return ::waitpid(daemon, &st, WNOHANG) == daemon; }, 10000, 20);
+    if (!exited) {
+        ::kill(daemon, SIGKILL);
+        ::waitpid(daemon, &st, 0);
+    }
+    ::close(in[1]);
+    EXPECT_TRUE(exited);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    EXPECT_FALSE(exists(home.file("control.sock")));
+    EXPECT_EQ(run_pylon(home.args({"status"})).code, 3);
+}
+
 TEST(Daemon, DoctorProbesBackendsAndRelaysForReal) {
     Home home;
     test::ChildSpec fake;
@@ -901,6 +949,10 @@ TEST(Daemon, EmbedExampleRunsTheRuntimeInProcess) {
     auto c = ControlClient::connect(dir->file("control.sock"));
     ASSERT_TRUE(c.ok());
     EXPECT_EQ(c->request("\"Ping\"")->tag, "Pong");
+    RunResult status = run_pylon({"status", "--json", "--home", dir->path()});
+    EXPECT_EQ(status.code, 0) << status.out;
+    EXPECT_NE(status.out.find("\"pid\":" + std::to_string(p.pid())), std::string::npos)
+        << status.out;
     auto exit = p.wait_exit(10000);
     ASSERT_TRUE(exit.has_value());
     EXPECT_EQ(exit->code, 0) << p.describe();
