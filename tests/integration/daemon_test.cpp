@@ -576,11 +576,33 @@ TEST(Daemon, LogsFollowAndWatchSeeAReload) {
     EXPECT_TRUE(
         (*follower)->wait_for_line(std::regex("config reloaded: 1 change"), 10000).has_value())
         << (*follower)->describe();
+    // watch --json prints the daemon's NDJSON lines as they are. It prints nothing before an
+    // event, so reload until it has seen one (bounded).
+    test::ChildSpec json_watch = watch;
+    json_watch.argv.push_back("--json");
+    auto json_watcher = test::ChildProcess::spawn(json_watch);
+    ASSERT_TRUE(json_watcher.ok());
+    bool seen = false;
+    for (int i = 0; i < 50 && !seen; i++) {
+        ASSERT_TRUE(test::write_file(home.file("config.toml"),
+                                     "min_price_msats = " + std::to_string(10000 + i) + "\n")
+                        .ok());
+        ::kill(pid, SIGHUP);
+        seen = (*json_watcher)
+                   ->wait_for_line("{\"ConfigReloaded\":{\"keys\":[\"min_price_msats\"]", 200)
+                   .has_value();
+    }
+    EXPECT_TRUE(seen) << (*json_watcher)->describe();
     EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
     // watch ends with the daemon's stream (exit 0); logs -f runs until it is stopped.
     auto watch_exit = (*watcher)->wait_exit(10000);
     ASSERT_TRUE(watch_exit.has_value());
     EXPECT_TRUE(watch_exit->exited && watch_exit->code == 0) << (*watcher)->describe();
+    auto json_exit = (*json_watcher)->wait_exit(10000);
+    ASSERT_TRUE(json_exit.has_value());
+    EXPECT_TRUE(json_exit->exited && json_exit->code == 0) << (*json_watcher)->describe();
+    EXPECT_TRUE((*json_watcher)->wait_for_line("{\"ShuttingDown\":", 0).has_value())
+        << (*json_watcher)->describe();
     EXPECT_TRUE((*follower)->running());
     (*follower)->stop(1000);
 }
