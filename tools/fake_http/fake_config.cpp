@@ -11,7 +11,7 @@ namespace {
 
 constexpr std::int64_t delay_ms_max = 3600 * 1000;
 constexpr std::int64_t tokens_max = 1'000'000;
-constexpr std::int64_t slots_max = 64;
+constexpr std::int64_t slots_max = 1024;  // pylon-bench runs up to 1,024 concurrent streams
 
 struct FaultName {
     const char* name;

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -53,7 +54,10 @@ int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler h
     FAKE_ASSERT(::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) == 0);
     ::signal(SIGPIPE, SIG_IGN);
 
-    HttpServer server;
+    ServerLimits limits;  // room for every slot's stream plus probes and waiting requests
+    limits.connections_max = std::max<std::size_t>(limits.connections_max,
+                                                   static_cast<std::size_t>(cfg.slots) + 64);
+    HttpServer server(limits);
     std::string error;
     if (!server.listen(cfg.port, &error)) {
         std::fprintf(stderr, "%.*s: cannot listen: %s\n", static_cast<int>(tool_name.size()),
