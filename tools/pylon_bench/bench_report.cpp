@@ -78,9 +78,9 @@ std::string report_text(const BenchReport& r) {
             static_cast<unsigned long long>(s.verified),
             static_cast<unsigned long long>(s.verify_failed),
             static_cast<unsigned long long>(s.wrong_e_tag));
-    if (s.measured_failed != 0) {
-        appendf(t, "  FAILED       %zu jobs ended with an error feedback (first: %s)\n",
-                s.measured_failed, s.first_error_feedback.c_str());
+    if (s.measured_failed != 0 || s.feedback_error != 0) {
+        appendf(t, "  errors       %zu measured jobs failed, %zu in the warm-up (first: %s)\n",
+                s.measured_failed, s.warmup_failed, s.first_error_feedback.c_str());
     }
     return t;
 }
@@ -89,6 +89,7 @@ std::string report_json(const BenchReport& r) {
     const BenchOptions& o = r.options;
     const SimStats& s = r.sim;
     std::string j = "{";
+    appendf(j, "\"warmup_failed\":%zu,", s.warmup_failed);
     appendf(j, "\"jobs\":%zu,\"jobs_failed\":%zu,\"warmup\":%zu,\"seconds\":%.6f,", s.measured_done,
             s.measured_failed, o.warmup, s.measured_seconds);
     appendf(j, "\"jobs_per_s\":%.1f,", r.jobs_per_s);
@@ -107,6 +108,7 @@ std::string report_json(const BenchReport& r) {
     appendf(j, "\"throughput_over_bound\":%.3f,", bound > 0 ? r.jobs_per_s / bound : 0);
     appendf(j, "\"shards\":%u,\"inflight\":%u,\"tokens\":%d,\"token_delay_ms\":%d,", o.shards,
             o.inflight, o.tokens, o.token_delay_ms);
+    appendf(j, "\"publish_queue_max\":%lld,", static_cast<long long>(o.publish_queue_max));
     appendf(j, "\"rate_per_s\":%.1f,\"processing_delay_ms\":%lld,\"backend\":\"%s\",", o.rate_per_s,
             static_cast<long long>(o.processing_delay_ms), o.backend.c_str());
     appendf(j, "\"rss_peak_bytes\":%llu,\"rss_start_bytes\":%llu,\"rss_end_bytes\":%llu,",

@@ -108,6 +108,9 @@ std::string node_config(const BenchOptions& o, std::uint16_t relay_port,
     if (o.partial_interval_ms >= 0) {
         t << "partial_interval_ms = " << o.partial_interval_ms << "\n";
     }
+    if (o.publish_queue_max >= 0) {
+        t << "[relay_pool]\npublish_queue_max = " << o.publish_queue_max << "\n";
+    }
     for (const char* b : {"ollama", "llamacpp"}) {
         bool on = o.backend == b;
         t << "[backends." << b << "]\nenabled = " << (on ? "true" : "false") << "\n";

@@ -30,9 +30,10 @@ struct BenchOptions {
     std::uint32_t inflight = 64;
     int tokens = 1;
     int token_delay_ms = 0;
-    double rate_per_s = 0;                  // 0: as fast as the node takes them
-    std::int64_t processing_delay_ms = -1;  // [provider] processing_feedback_delay_ms; -1: unset
-    std::int64_t partial_interval_ms = -1;  // [provider] partial_interval_ms; -1: node default
+    double rate_per_s = 0;                    // 0: as fast as the node takes them
+    std::int64_t processing_delay_ms = 1000;  // [provider] processing_feedback_delay_ms; -1: unset
+    std::int64_t partial_interval_ms = -1;    // [provider] partial_interval_ms; -1: node default
+    std::int64_t publish_queue_max = -1;      // [relay_pool] publish_queue_max; -1: node default
     unsigned customers = 16;
     std::string backend = "ollama";  // or "llamacpp"
     unsigned verify_every = 16;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The pylon-bench sweeps of bench/README.md ("pipeline"): one JSON line per run appended to
+# $OUT (default sweep.jsonl). Usage: bench/pipeline/sweep.sh [build dir] (default build/dev).
+# Extra pylon-bench options (e.g. --pylon PATH) come from $BENCH_ARGS.
+set -u
+build=${1:-build/dev}
+bench="$build/tools/pylon_bench/pylon-bench"
+out=${OUT:-sweep.jsonl}
+run() {
+  echo "== $*" >&2
+  line=$("$bench" --json --no-progress ${BENCH_ARGS:-} "$@")
+  rc=$?
+  if [ -n "$line" ]; then
+    echo "$line" >> "$out"  # also when a check failed (exit 1): the line says which
+  else
+    echo "{\"failed\":\"$*\",\"exit\":$rc}" >> "$out"
+  fi
+}
+# Instant backend (1 token, no delay): shards x in-flight, processing feedback delayed (default).
+for shards in 1 2; do
+  run --shards "$shards" --inflight 1 --jobs 1000 --warmup 50
+  for inflight in 10 100 1000; do
+    run --shards "$shards" --inflight "$inflight" --jobs 4000 --warmup 200
+  done
+done
+# The same with `processing` sent at once (3 signs per job instead of 2).
+run --shards 1 --inflight 100 --jobs 4000 --warmup 200 --processing-delay-ms 0
+run --shards 2 --inflight 100 --jobs 4000 --warmup 200 --processing-delay-ms 0
+# Tokens per job, no delay.
+for tokens in 16 64; do
+  run --shards 1 --inflight 100 --jobs 3000 --warmup 100 --tokens "$tokens"
+done
+# Streaming: 64 tokens at 20 ms (1.28 s per job), 100 and 1,000 concurrent streams.
+run --shards 1 --inflight 100 --jobs 1000 --warmup 100 --tokens 64 --token-delay-ms 20
+run --shards 1 --inflight 1000 --jobs 3000 --warmup 1000 --tokens 64 --token-delay-ms 20
+run --shards 2 --inflight 1000 --jobs 3000 --warmup 1000 --tokens 64 --token-delay-ms 20
