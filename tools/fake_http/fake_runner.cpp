@@ -54,9 +54,12 @@ int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler h
     FAKE_ASSERT(::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) == 0);
     ::signal(SIGPIPE, SIG_IGN);
 
-    ServerLimits limits;  // room for every slot's stream plus probes and waiting requests
+    // Room for every slot's stream, plus the connections the client already closed and a
+    // connection thread has not yet noticed (a streamed response ends its connection, so a busy
+    // client reconnects per job), probes and waiting requests.
+    ServerLimits limits;
     limits.connections_max = std::max<std::size_t>(limits.connections_max,
-                                                   static_cast<std::size_t>(cfg.slots) + 64);
+                                                   2 * static_cast<std::size_t>(cfg.slots) + 256);
     HttpServer server(limits);
     std::string error;
     if (!server.listen(cfg.port, &error)) {
