@@ -56,6 +56,9 @@ std::string report_text(const BenchReport& r) {
             static_cast<long long>(r.latency_us_p999), static_cast<long long>(r.latency_us_max));
     appendf(t, "  node CPU     %.1f us/job (%.2f CPU s)\n", r.node_cpu_us_per_job,
             r.node_cpu_seconds);
+    appendf(t,
+            "  others       fake backend %.1f us/job, pylon-bench (relay simulator) %.1f us/job\n",
+            r.backend_cpu_us_per_job, r.bench_cpu_us_per_job);
     appendf(t, "  crypto       %.1f us/job (verify %.1f + 2 x sign %.1f)\n", r.crypto_us_per_job,
             r.crypto_verify_us, r.crypto_sign_us);
     if (r.crypto_us_per_job > 0) {
@@ -100,6 +103,8 @@ std::string report_json(const BenchReport& r) {
             static_cast<long long>(r.latency_us_max), r.latency_us_mean);
     appendf(j, "\"node_cpu_us_per_job\":%.2f,\"node_cpu_s\":%.4f,", r.node_cpu_us_per_job,
             r.node_cpu_seconds);
+    appendf(j, "\"backend_cpu_us_per_job\":%.2f,\"bench_cpu_us_per_job\":%.2f,",
+            r.backend_cpu_us_per_job, r.bench_cpu_us_per_job);
     appendf(j, "\"crypto_us_per_job\":%.2f,\"crypto_sign_us\":%.2f,\"crypto_verify_us\":%.2f,",
             r.crypto_us_per_job, r.crypto_sign_us, r.crypto_verify_us);
     double ratio = r.crypto_us_per_job > 0 ? r.node_cpu_us_per_job / r.crypto_us_per_job : 0;

@@ -1,7 +1,6 @@
 #include "tools/pylon_bench/bench_run.hpp"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -37,26 +36,27 @@ constexpr int node_stop_grace_ms = 15000;
 constexpr int backend_max_runtime_s = 7200;
 constexpr std::size_t node_log_lines_shown = 25;
 
-// Sum of every thread's on-CPU time (ns) from /proc/<pid>/task/*/schedstat.
+// A process's user + system CPU time (ns) from /proc/<pid>/stat: every thread's, including
+// threads that already exited (io_uring workers, the fake's per-connection threads); clock-tick
+// resolution (10 ms at 100 Hz), which is why runs should last seconds.
 std::uint64_t node_cpu_ns(pid_t pid) {
-    std::string dir = "/proc/" + std::to_string(pid) + "/task";
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+    std::string text;
+    std::getline(f, text);
+    std::size_t paren = text.rfind(')');
+    if (paren == std::string::npos) {
         return 0;
     }
-    std::uint64_t total = 0;
-    while (dirent* e = ::readdir(d)) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        std::ifstream f(dir + "/" + e->d_name + "/schedstat");
-        std::uint64_t ns = 0;
-        if (f >> ns) {
-            total += ns;
-        }
+    std::istringstream fields(text.substr(paren + 2));
+    std::string skip;
+    for (int i = 3; i < 14; i++) {  // fields 3..13: state .. cmajflt
+        fields >> skip;
     }
-    ::closedir(d);
-    return total;
+    std::uint64_t utime = 0;
+    std::uint64_t stime = 0;
+    fields >> utime >> stime;
+    static const long ticks_per_s = ::sysconf(_SC_CLK_TCK);
+    return (utime + stime) * 1'000'000'000ULL / static_cast<std::uint64_t>(ticks_per_s);
 }
 
 // A "Vm...:" line of /proc/<pid>/status in bytes (0 when absent).
@@ -218,8 +218,13 @@ void sim_thread_main(RelaySim* sim, Status* out, std::atomic<bool>* finished) {
 // this thread).
 struct Probe {
     pid_t pid = 0;
+    pid_t backend_pid = 0;
     std::uint64_t cpu0_ns = 0;
     std::uint64_t cpu1_ns = 0;
+    std::uint64_t backend0_ns = 0;
+    std::uint64_t backend1_ns = 0;
+    std::uint64_t self0_ns = 0;
+    std::uint64_t self1_ns = 0;
     std::atomic<bool> measured{false};  // set by the simulator's thread
     std::int64_t start_ms = 0;
     std::int64_t next_rss_ms = 0;
@@ -232,11 +237,15 @@ SimHooks make_hooks(Probe* p) {
     SimHooks h;
     h.on_measure_start = [p]() {
         p->cpu0_ns = node_cpu_ns(p->pid);
+        p->backend0_ns = node_cpu_ns(p->backend_pid);
+        p->self0_ns = node_cpu_ns(::getpid());
         p->report->rss_start_bytes = status_bytes(p->pid, "VmRSS:");
         p->start_ms = reactor::monotonic_ms();
     };
     h.on_measure_end = [p]() {
         p->cpu1_ns = node_cpu_ns(p->pid);
+        p->backend1_ns = node_cpu_ns(p->backend_pid);
+        p->self1_ns = node_cpu_ns(::getpid());
         p->report->rss_end_bytes = status_bytes(p->pid, "VmRSS:");
         p->report->rss_peak_bytes = status_bytes(p->pid, "VmHWM:");
         p->measured.store(true);
@@ -272,6 +281,10 @@ void summarise(BenchReport* r, const Probe& p) {
     r->jobs_per_s = r->sim.measured_seconds > 0 ? jobs / r->sim.measured_seconds : 0;
     r->node_cpu_seconds = static_cast<double>(p.cpu1_ns - p.cpu0_ns) / 1e9;
     r->node_cpu_us_per_job = jobs > 0 ? r->node_cpu_seconds * 1e6 / jobs : 0;
+    if (jobs > 0) {
+        r->backend_cpu_us_per_job = static_cast<double>(p.backend1_ns - p.backend0_ns) / 1e3 / jobs;
+        r->bench_cpu_us_per_job = static_cast<double>(p.self1_ns - p.self0_ns) / 1e3 / jobs;
+    }
 }
 
 }  // namespace
@@ -333,6 +346,7 @@ Result<BenchReport> run_bench(const BenchOptions& options, const ProgressFn& pro
     }
     Probe probe;
     probe.pid = (*node)->pid();
+    probe.backend_pid = backend->process->pid();
     probe.report = &report;
     probe.options = &options;
     probe.progress = &progress;

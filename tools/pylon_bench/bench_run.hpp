@@ -57,6 +57,10 @@ struct BenchReport {
     double latency_us_mean = 0;
     double node_cpu_us_per_job = 0;
     double node_cpu_seconds = 0;
+    // The rest of the machine's work over the same window, per measured job: the fake backend
+    // and this process (relay simulator, verification, progress), which share the cores.
+    double backend_cpu_us_per_job = 0;
+    double bench_cpu_us_per_job = 0;
     double crypto_us_per_job = 0;
     double crypto_sign_us = 0;
     double crypto_verify_us = 0;
