@@ -58,8 +58,9 @@ int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler h
     // connection thread has not yet noticed (a streamed response ends its connection, so a busy
     // client reconnects per job), probes and waiting requests.
     ServerLimits limits;
+    // (64 up to 16 slots, as the fake always had; 4 per slot beyond.)
     limits.connections_max = std::max<std::size_t>(limits.connections_max,
-                                                   2 * static_cast<std::size_t>(cfg.slots) + 256);
+                                                   4 * static_cast<std::size_t>(cfg.slots));
     HttpServer server(limits);
     std::string error;
     if (!server.listen(cfg.port, &error)) {
