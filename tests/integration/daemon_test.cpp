@@ -634,6 +634,26 @@ TEST(Daemon, StartUsesTheConfigGivenWithCAlsoOnReload) {
     ASSERT_TRUE(reloaded.ok()) << reloaded.error().message();
     EXPECT_EQ(reloaded->rfind("{\"ConfigReloaded\":{\"keys\":[\"min_price_msats\"]", 0), 0u)
         << *reloaded;
+    // "Reload" over the socket reads the same file; a restart-only key is reported, not applied.
+    auto ctl = ControlClient::connect(home.file("control.sock"));
+    ASSERT_TRUE(ctl.ok());
+    ASSERT_TRUE(
+        test::write_file(home.file("other.toml"), "min_price_msats = 777\n[shards]\ncount = 1\n")
+            .ok());
+    ASSERT_TRUE(ctl->send("\"Reload\"").ok());
+    auto reply = ctl->read_line(10000);
+    ASSERT_TRUE(reply.ok());
+    EXPECT_EQ(*reply,
+              "{\"Reloaded\":{\"applied\":[\"min_price_msats\"],\"not_applied\":"
+              "[\"shards.count\"],\"warnings\":[]}}");
+    // A broken file changes nothing and names the place.
+    ASSERT_TRUE(test::write_file(home.file("other.toml"), "min_price_msats = \"lots\"\n").ok());
+    ASSERT_TRUE(ctl->send("\"Reload\"").ok());
+    reply = ctl->read_line(10000);
+    ASSERT_TRUE(reply.ok());
+    EXPECT_EQ(reply->rfind("{\"Error\":\"reload: " + home.file("other.toml") + ":1:19: ", 0), 0u)
+        << *reply;
+    EXPECT_EQ(ctl->request("\"Ping\"")->tag, "Pong");
     EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
 }
 
