@@ -13,6 +13,7 @@
 #include <optional>
 
 #include "engine/config_file.hpp"
+#include "engine/control_client.hpp"
 #include "engine/identity_file.hpp"
 #include "engine/pid_file.hpp"
 #include "engine/runtime.hpp"
@@ -25,6 +26,7 @@ namespace pylon::engine {
 namespace {
 
 constexpr int ready_wait_ms_max = 120'000;
+constexpr int socket_probe_timeout_ms = 1000;  // a live node answers Ping well within this
 
 // Where the daemon process reports how its start went: the waiting parent's pipe in the
 // background, the terminal in the foreground.
@@ -110,6 +112,16 @@ Status setup_logging(const StartOptions& o, const Config& config, bool to_file) 
     return reactor::Log::to_file(file);
 }
 
+// True if a live node answers Ping on the control socket at `path`.
+bool socket_answers(const std::string& path) {
+    auto client = ControlClient::connect(path, socket_probe_timeout_ms);
+    if (!client.ok()) {
+        return false;
+    }
+    auto reply = client->request("\"Ping\"");
+    return reply.ok() && reply->tag == "Pong";
+}
+
 // The daemon itself: from claiming the pid file to the end of the runtime.
 int run_node(const StartOptions& o, const LoadedConfig& loaded, Reporter report, pid_t parent) {
     std::optional<PidFile> pid_file;
@@ -120,9 +132,13 @@ int run_node(const StartOptions& o, const LoadedConfig& loaded, Reporter report,
                                                           : report.error(claimed.error().message());
         }
         pid_file.emplace(std::move(claimed.value()));
-        // Holding the pid file, any control.sock here is a dead daemon's (its listening socket
-        // may even accept connections for a moment after a kill -9, while the kernel tears
-        // down its io_uring): remove it rather than ask it.
+        // Holding the pid file, a control.sock here is either a node without a pid file
+        // (--managed, an embedding host), which answers Ping, or a dead daemon's (its listening
+        // socket may even accept connections for a moment after a kill -9, while the kernel
+        // tears down its io_uring, but it never answers): remove only the latter.
+        if (socket_answers(o.home.socket_path())) {
+            return report.already_running();
+        }
         ::unlink(o.home.socket_path().c_str());
     }
     if (Status st = setup_logging(o, loaded.config, !o.foreground && !o.managed); !st.ok()) {

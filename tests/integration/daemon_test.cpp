@@ -917,6 +917,14 @@ TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
     EXPECT_NE(status.out.find("{\"daemon\":{\"running\":true,\"pid\":" + std::to_string(daemon)),
               std::string::npos)
         << status.out;
+    // A regular start in the same home sees it and leaves its socket alone.
+    RunResult second = run_pylon(home.args({"start", "--shards", "1"}));
+    EXPECT_EQ(second.code, 0) << second.err;
+    EXPECT_NE(second.out.find("Pylon daemon is already running."), std::string::npos) << second.out;
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+    auto still = ControlClient::connect(home.file("control.sock"));
+    ASSERT_TRUE(still.ok()) << "the managed node's socket was taken away";
+    EXPECT_EQ(still->request("\"Ping\"")->tag, "Pong");
     RunResult stop = run_pylon(home.args({"stop"}));
     EXPECT_EQ(stop.code, 0) << stop.err;
     EXPECT_NE(stop.out.find("Stopping Pylon daemon (PID: " + std::to_string(daemon) + ")"),
