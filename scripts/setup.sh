@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Pylon needs on Debian 12, idempotently. Usage: scripts/setup.sh [--test]
 #   (no flag)  build + runtime packages
-#   --test     also the test tools: clang (fuzzers), Node.js/npm and the npm test peers
-#              (pinned by tests/node/package-lock.json)
+#   --test     also the test tools: clang (fuzzers), lld (faster links), Node.js/npm and the npm
+#              test peers (pinned by tests/node/package-lock.json)
 # Runs apt-get as root, or through sudo when not root. Prints what it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ pkgs=(build-essential cmake ninja-build pkg-config ca-certificates openssl
       liburing-dev libmimalloc-dev libwslay-dev libsqlite3-dev libsecp256k1-dev libssl-dev
       libsimdjson-dev libtomlplusplus-dev libgtest-dev libgmock-dev libbenchmark-dev)
 if (( want_test )); then
-  pkgs+=(clang libclang-rt-14-dev sqlite3 procps iproute2)
+  pkgs+=(clang libclang-rt-14-dev lld sqlite3 procps iproute2)
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
   command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 fi
