@@ -1,27 +1,46 @@
 #!/usr/bin/env bash
 # Quick start 2: set up, build and run the whole default test suite:
-#   1. RelWithDebInfo build, ctest labels unit + integration
-#   2. ASan+UBSan build, the same tests
-#   3. a short smoke run of every libFuzzer target (clang)
-# Soak and long fuzz runs are separate: scripts/soak.sh, scripts/fuzz.sh.
+#   1. normal build (Release at -O2, no debug info; benchmarks compiled so they cannot rot),
+#      ctest labels unit + integration
+#   2. ASan+UBSan build (Debug), the same tests
+# Both include the fuzz replays (ctest fuzz_replay_*: every tests/fuzz target over its seed
+# inputs and a bounded, deterministic stream of mutations). Soak runs and real coverage-guided
+# fuzzing are separate: scripts/soak.sh, scripts/fuzz.sh. Prints the time of each phase.
+# Builds use precompiled headers (PYLON_PCH); export CMAKE_CXX_COMPILER_LAUNCHER=ccache (and
+# CMAKE_C_COMPILER_LAUNCHER) to cache compiles across runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --test
 jobs=$(nproc)
 start=$(date +%s)
+phases=()
 
-run_suite() {  # <build dir> <cmake args...>
-  local dir=$1; shift
-  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
-  cmake --build "$dir" -j "$jobs"
-  (cd "$dir" && ctest -L 'unit|integration' -j "$jobs" --output-on-failure --timeout 600)
+phase() {  # <name> <command...>: runs the command and records its wall time
+  local name=$1 t0
+  shift
+  echo "== $name =="
+  t0=$(date +%s)
+  "$@"
+  phases+=("$(printf '%-18s %5d s' "$name" $(( $(date +%s) - t0 )))")
 }
 
-echo "== normal build =="
-run_suite build/test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPYLON_BUILD_BENCH=ON
-echo "== ASan+UBSan build =="
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  run_suite build/asan -DCMAKE_BUILD_TYPE=Debug -DPYLON_SANITIZE=ON -DPYLON_BUILD_BENCH=OFF
-echo "== fuzz smoke =="
-scripts/fuzz.sh --smoke
+configure() {  # <build dir> <cmake args...>
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+}
+
+build() { cmake --build "$1" -j "$jobs"; }
+
+run_tests() { (cd "$1" && ctest -L 'unit|integration' -j "$jobs" --output-on-failure --timeout 600); }
+
+phase setup scripts/setup.sh --test
+configure build/test -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" \
+  "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" -DPYLON_BUILD_BENCH=ON
+phase "normal build" build build/test
+phase "normal tests" run_tests build/test
+configure build/asan -DCMAKE_BUILD_TYPE=Debug -DPYLON_SANITIZE=ON -DPYLON_BUILD_BENCH=OFF
+phase "ASan build" build build/asan
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+phase "ASan tests" run_tests build/asan
+printf '  %s\n' "${phases[@]}"
 echo "test.sh: all passed in $(( $(date +%s) - start )) s"
