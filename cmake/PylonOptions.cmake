@@ -84,18 +84,20 @@ function(pylon_add_library name)
   endif()
 endfunction()
 
-# pylon_test_settings(<target>): what every test executable shares (pylon_add_test, the fuzz
-# replays): warnings, GoogleTest, simdjson, the PYLON_*_DIR macros and the shared test PCH. The
-# PCH target gets exactly the same settings, which is what keeps the reused PCH valid: every test
-# links simdjson::simdjson so SIMDJSON_THREADS_ENABLED is the same everywhere.
+# pylon_test_settings(<target> [NO_PCH]): what every test executable shares (pylon_add_test, the
+# fuzz replays): warnings, GoogleTest, simdjson, the PYLON_*_DIR macros and the shared test PCH.
+# The PCH target gets exactly the same settings, which is what keeps the reused PCH valid: every
+# test links simdjson::simdjson so SIMDJSON_THREADS_ENABLED is the same everywhere. A test that
+# needs its own compile options (another -O level, -f flags) must say NO_PCH.
 function(pylon_test_settings target)
+  cmake_parse_arguments(ARG "NO_PCH" "" "" ${ARGN})
   pylon_target_defaults(${target})
   target_link_libraries(${target} PRIVATE GTest::gtest simdjson::simdjson PkgConfig::URING)
   target_compile_definitions(${target} PRIVATE
       PYLON_VECTORS_DIR="${PYLON_VECTORS_DIR}"
       PYLON_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
       PYLON_BINARY_DIR="${CMAKE_BINARY_DIR}")
-  if(PYLON_PCH AND NOT target STREQUAL "pylon_test_pch")
+  if(PYLON_PCH AND NOT ARG_NO_PCH AND NOT target STREQUAL "pylon_test_pch")
     if(NOT TARGET pylon_test_pch)
       # Created on first use; an object library compiled once (its one TU is the PCH itself).
       if(NOT EXISTS "${CMAKE_BINARY_DIR}/pylon_test_pch.cpp")
@@ -111,12 +113,16 @@ function(pylon_test_settings target)
   endif()
 endfunction()
 
-# pylon_add_test(<name> SOURCES ... DEPS ... LABELS ... [TIMEOUT s]): a GoogleTest executable
-# registered with ctest under the given labels (unit, integration, soak, fuzz).
+# pylon_add_test(<name> SOURCES ... DEPS ... LABELS ... [TIMEOUT s] [NO_PCH]): a GoogleTest
+# executable registered with ctest under the given labels (unit, integration, soak, fuzz).
 function(pylon_add_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS;LABELS;ARGS" ${ARGN})
+  cmake_parse_arguments(ARG "NO_PCH" "TIMEOUT" "SOURCES;DEPS;LABELS;ARGS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  pylon_test_settings(${name})
+  if(ARG_NO_PCH)
+    pylon_test_settings(${name} NO_PCH)
+  else()
+    pylon_test_settings(${name})
+  endif()
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   add_test(NAME ${name} COMMAND ${name} ${ARG_ARGS})
   if(NOT ARG_TIMEOUT)
