@@ -265,6 +265,58 @@ SimHooks make_hooks(Probe* p) {
     return h;
 }
 
+struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+};
+
+Status write_home(const BenchOptions& o, const test::TempDir& home, std::uint16_t relay_port,
+                  std::uint16_t backend_port) {
+    std::string mnemonic = home.file("identity.mnemonic");
+    PYLON_TRY(test::write_file(home.file("config.toml"), node_config(o, relay_port, backend_port)));
+    PYLON_TRY(test::write_file(mnemonic, std::string(node_mnemonic) + "\n"));
+    if (::chmod(mnemonic.c_str(), 0600) != 0) {
+        return Error::from_errno(errno, "chmod " + mnemonic);
+    }
+    return Ok();
+}
+
+// Runs the relay simulator on its own shard thread until the measured jobs are done, then
+// stops the node (while its relay still answers, so its shutdown is not a reconnect) and the
+// simulator. The run's error carries the node's last log lines.
+Status run_simulation(const BenchOptions& o, const LoadGen& load, int listen_fd, ChildProcess& node,
+                      Probe* probe) {
+    SimOptions so;
+    so.warmup = o.warmup;
+    so.jobs = o.jobs;
+    so.inflight = o.inflight;
+    so.rate_per_s = o.rate_per_s;
+    so.verify_every = o.verify_every;
+    so.stall_timeout_ms = o.stall_timeout_ms;
+    Status sim_status = Ok();
+    RelaySim sim(listen_fd, &load, so, make_hooks(probe));
+    std::atomic<bool> finished{false};
+    std::thread shard_thread(sim_thread_main, &sim, &sim_status, &finished);
+    while (!finished.load() && !probe->measured.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    bool node_alive = node.running();
+    std::string tail = node_log_tail(node);
+    test::ExitInfo exit = node.stop(node_stop_grace_ms);
+    sim.request_stop();
+    shard_thread.join();
+    probe->report->sim = sim.stats();
+    if (sim_status.ok()) {
+        return Ok();
+    }
+    std::string why = sim_status.error().message();
+    if (!node_alive) {
+        why += exit.exited ? "; pylon exited with code " + std::to_string(exit.code)
+                           : "; pylon was killed by signal " + std::to_string(exit.signal);
+    }
+    return Error(sim_status.error().code(), why + tail);
+}
+
 void summarise(BenchReport* r, const Probe& p) {
     std::vector<std::int64_t> lat = r->sim.latency_us;
     std::sort(lat.begin(), lat.end());
@@ -328,20 +380,10 @@ Result<BenchReport> run_bench(const BenchOptions& options, const ProgressFn& pro
     if (!listen_fd.ok()) {
         return listen_fd.error();
     }
-    std::string mnemonic = home->file("identity.mnemonic");
-    Status written = test::write_file(home->file("config.toml"),
-                                      node_config(options, relay_port, backend->port));
-    if (written.ok()) {
-        written = test::write_file(mnemonic, std::string(node_mnemonic) + "\n");
-        ::chmod(mnemonic.c_str(), 0600);
-    }
-    if (!written.ok()) {
-        ::close(*listen_fd);
-        return written.error();
-    }
+    FdCloser closer{*listen_fd};
+    PYLON_TRY(write_home(options, *home, relay_port, backend->port));
     auto node = start_node(options, home->path());
     if (!node.ok()) {
-        ::close(*listen_fd);
         return Error(Errc::io, "pylon did not start: " + node.error().message());
     }
     Probe probe;
@@ -350,42 +392,9 @@ Result<BenchReport> run_bench(const BenchOptions& options, const ProgressFn& pro
     probe.report = &report;
     probe.options = &options;
     probe.progress = &progress;
-    SimOptions so;
-    so.warmup = options.warmup;
-    so.jobs = options.jobs;
-    so.inflight = options.inflight;
-    so.rate_per_s = options.rate_per_s;
-    so.verify_every = options.verify_every;
-    so.stall_timeout_ms = options.stall_timeout_ms;
-    Status sim_status = Ok();
-    bool node_alive = true;
-    std::string tail;
-    test::ExitInfo exit;
-    {
-        RelaySim sim(*listen_fd, &load.value(), so, make_hooks(&probe));
-        std::atomic<bool> finished{false};
-        std::thread shard_thread(sim_thread_main, &sim, &sim_status, &finished);
-        // The node is stopped while its relay still answers, so its shutdown is not a reconnect.
-        while (!finished.load() && !probe.measured.load()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        node_alive = (*node)->running();
-        tail = node_log_tail(**node);
-        exit = (*node)->stop(node_stop_grace_ms);
-        sim.request_stop();
-        shard_thread.join();
-        report.sim = sim.stats();
-    }
-    ::close(*listen_fd);
+    Status ran = run_simulation(options, *load, *listen_fd, **node, &probe);
     backend->process->stop(5000);
-    if (!sim_status.ok()) {
-        std::string why = sim_status.error().message();
-        if (!node_alive) {
-            why += exit.exited ? "; pylon exited with code " + std::to_string(exit.code)
-                               : "; pylon was killed by signal " + std::to_string(exit.signal);
-        }
-        return Error(sim_status.error().code(), why + tail);
-    }
+    PYLON_TRY(ran);
     auto crypto_after = crypto_cost(options.crypto_rounds);
     if (!crypto_after.ok()) {
         return crypto_after.error();
