@@ -32,7 +32,12 @@
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define PYLON_COUNT_ALLOCATIONS 0
-#else
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define PYLON_COUNT_ALLOCATIONS 0
+#endif
+#endif
+#ifndef PYLON_COUNT_ALLOCATIONS
 #define PYLON_COUNT_ALLOCATIONS 1
 #endif
 
