@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "engine/event_bus.hpp"
 #include "engine/runtime_status.hpp"
 #include "engine/service.hpp"
+#include "proto/keys.hpp"
 #include "reactor/result.hpp"
 
 namespace pylon::engine {
@@ -37,11 +39,14 @@ struct RuntimeOptions {
     std::string home_dir;     // the Pylon home (status, default paths)
     std::string config_path;  // re-read on reload; empty: reload_from_file is refused
     RunMode mode = RunMode::both;
-    std::string db_path;                // empty: <home_dir>/pylon.db; ":memory:" for none on disk
-    std::string control_socket_path;    // empty: no control socket (the embedded default)
-    bool handle_signals = false;        // daemon: SIGINT/SIGTERM stop, SIGHUP reloads
-    bool watch_parent_stdin = false;    // --managed: stop when stdin (a pipe) reaches EOF
-    unsigned shards = 0;                // overrides config.shards.count when > 0
+    std::string db_path;              // empty: <home_dir>/pylon.db; ":memory:" for none on disk
+    std::string control_socket_path;  // empty: no control socket (the embedded default)
+    bool handle_signals = false;      // daemon: SIGINT/SIGTERM stop, SIGHUP reloads
+    bool watch_parent_stdin = false;  // --managed: stop when stdin (a pipe) reaches EOF
+    unsigned shards = 0;              // overrides config.shards.count when > 0
+    // The node's key. The provider (relays, intake, jobs, backends) runs only with one, and
+    // only in mode provider or both (engine/provider_services.hpp).
+    std::optional<proto::Keypair> identity;
     std::vector<ServiceSpec> services;  // added after the standard services
 };
 

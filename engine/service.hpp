@@ -43,6 +43,7 @@ inline constexpr int signals = 110;     // SIGINT/SIGTERM/SIGHUP, the managed-mo
 inline constexpr int supervisor = 200;  // children (llama-server, worker, agents): issue 7
 inline constexpr int memory = 250;      // memory monitor: issue 7
 inline constexpr int backends = 300;    // backend registry and probes: issue 6
+inline constexpr int relays = 350;      // relay links (per shard): issue 6; stop after jobs
 inline constexpr int jobs = 400;        // job runner (per shard): issue 6
 inline constexpr int intake = 500;      // relay pool + intake: issue 6; stops first
 }  // namespace service_order

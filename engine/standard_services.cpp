@@ -2,6 +2,7 @@
 
 #include "engine/control_server.hpp"
 #include "engine/parent_watcher.hpp"
+#include "engine/provider_services.hpp"
 #include "engine/signal_watcher.hpp"
 #include "engine/supervision_service.hpp"
 
@@ -32,6 +33,11 @@ std::vector<ServiceSpec> standard_services(const RuntimeOptions& options) {
     specs.push_back(supervision_service_spec());
     // Issue 6: the backend registry (backends), the job runner on every shard (jobs) and the
     // relay pool with intake (intake).
+    if (options.identity && runs_provider(options.mode)) {
+        for (ServiceSpec& s : provider_services(options)) {
+            specs.push_back(std::move(s));
+        }
+    }
     return specs;
 }
 

@@ -699,3 +699,43 @@ Reject decode_shards(std::string_view body, JsonReader& reader, std::vector<Shar
 }
 
 }  // namespace pylon::proto
+
+namespace pylon::proto {
+
+void encode_intake_body(const std::vector<IntakeCounter>& counters, std::string& out) {
+    JsonWriter w(out);
+    w.begin_object();
+    for (const IntakeCounter& c : counters) {
+        w.key(c.reason);
+        w.uint64(c.count);
+    }
+    w.end_object();
+}
+
+void encode_intake(const std::vector<IntakeCounter>& counters, std::string& out) {
+    out += "{\"Intake\":";
+    encode_intake_body(counters, out);
+    out += "}";
+}
+
+Reject decode_intake(std::string_view body, JsonReader& reader, std::vector<IntakeCounter>& out) {
+    out.clear();
+    simdjson::dom::element root;
+    if (Reject r = reader.parse(body, root); r != Reject::none) {
+        return r;
+    }
+    simdjson::dom::object obj;
+    if (Reject r = json_object(root, obj); r != Reject::none) {
+        return r;
+    }
+    for (auto [key, value] : obj) {
+        std::uint64_t n = 0;
+        if (value.get_uint64().get(n) != simdjson::SUCCESS) {
+            return Reject::wrong_type;
+        }
+        out.push_back({std::string(key), n});
+    }
+    return Reject::none;
+}
+
+}  // namespace pylon::proto

@@ -6,7 +6,7 @@
 //   "Status" -> {"Status":{"running":true,"uptime_secs":N,"provider_active":B,
 //                          "host_active":B,"jobs_completed":N,"earnings_msats":N}}
 //
-// plus our requests in the same style: "Health", "Relays", "Backends", "Jobs" or
+// plus our requests in the same style: "Health", "Relays", "Backends", "Intake", "Jobs" or
 // {"Jobs":{"limit":N,"status":"completed"}}, "Earnings" or {"Earnings":{"limit":N}}, "Shards",
 // "Subscribe" (then the connection streams DomainEvents, see domain_event.hpp), and autopilotd's
 // internally tagged form {"type":"Status"} whose replies are {"success":B,"message":"..",
@@ -155,6 +155,12 @@ struct ShardInfo {
     std::uint64_t store_requests = 0;
 };
 
+// One intake counter (engine/intake_counters.hpp): why requests were taken or turned away.
+struct IntakeCounter {
+    std::string reason;  // "accepted", "duplicate", "refused_unknown_model", ...
+    std::uint64_t count = 0;
+};
+
 // autopilotd's reply ({"success":..,"message":..,"data":{...}}); data only when has_data.
 struct WorkerReply {
     bool success = true;
@@ -181,6 +187,9 @@ void encode_jobs(const std::vector<JobInfo>& jobs, std::string& out);
 void encode_earnings(const EarningsReport& report, std::string& out);
 void encode_shards(const std::vector<ShardInfo>& shards, std::string& out);
 void encode_worker_reply(const WorkerReply& reply, std::string& out);
+// {"Intake":{"received":N,"accepted":N,...}} (counters in the order given).
+void encode_intake(const std::vector<IntakeCounter>& counters, std::string& out);
+void encode_intake_body(const std::vector<IntakeCounter>& counters, std::string& out);
 // The bodies alone (the CLI's --json output reuses them): [{job}...] and
 // {"summary":..,"recent":..}.
 void encode_job_list(const std::vector<JobInfo>& jobs, std::string& out);
@@ -208,5 +217,7 @@ Reject decode_backends(std::string_view body_json, JsonReader& reader,
 Reject decode_jobs(std::string_view body_json, JsonReader& reader, std::vector<JobInfo>& out);
 Reject decode_earnings(std::string_view body_json, JsonReader& reader, EarningsReport& out);
 Reject decode_shards(std::string_view body_json, JsonReader& reader, std::vector<ShardInfo>& out);
+Reject decode_intake(std::string_view body_json, JsonReader& reader,
+                     std::vector<IntakeCounter>& out);
 
 }  // namespace pylon::proto

@@ -1,0 +1,37 @@
+// Backend construction from the configuration: the URL of a local inference server parsed into
+// an endpoint, and an OllamaBackend or LlamaCppBackend built for one purpose: `probe` (short
+// timeouts; the registry's client on shard 0) or `generate` (the job runner's client on each
+// shard: the first byte and the whole generation bounded by the backend's request_timeout_ms,
+// a minute of silence between tokens). Backend hosts are IP literals or localhost (local
+// servers; no DNS on this path). Pure construction: any thread; the Backend then belongs to the
+// shard that uses it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/backend.hpp"
+#include "engine/config.hpp"
+#include "net/connection_pool.hpp"
+#include "reactor/result.hpp"
+
+namespace pylon::engine {
+
+inline constexpr std::int64_t backend_connect_timeout_ms = 2000;
+inline constexpr std::int64_t backend_probe_timeout_ms = 5000;
+inline constexpr std::int64_t backend_token_gap_ms_max = 60000;
+
+enum class BackendUse : std::uint8_t { probe, generate };
+
+// "http://HOST[:PORT][/]" with HOST an IPv4 literal, [IPv6] or localhost (-> 127.0.0.1).
+Result<net::Endpoint> parse_backend_url(std::string_view url);
+
+// The URL the node uses for `kind`: [backends.*] url, or for a llama-server Pylon spawns
+// itself, http://127.0.0.1:<port>.
+std::string backend_url(BackendKind kind, const Config& config);
+
+Result<std::unique_ptr<Backend>> make_backend(BackendKind kind, const std::string& url,
+                                              const Config& config, BackendUse use);
+
+}  // namespace pylon::engine

@@ -1,0 +1,81 @@
+// Intake: the front of the provider on every shard (service_order::intake: it starts last and
+// stops first). On the shard of the relay link that received a request it runs the prescreen
+// (IntakeScreen: kind, created_at window, targeting) before the request is routed; on the
+// request's owner shard it runs the rest (dedup, id, signature, rate limits, decryption,
+// params, prompt, price, backend and model, memory admission) and then either drops the request
+// (counted), refuses it with an `error` feedback that says why (remembered in the store so the
+// copy from the next relay, or after a restart, is not answered again; at most
+// refusal_feedback_per_second of these), or admits it: a queue place is reserved on the job's
+// backend (beyond the bound: refused, "queue full"), the job is written `pending` and its id
+// remembered in one store transaction (a duplicate there is dropped), and only then handed to
+// the JobRunner, which sends the first feedback.
+//
+// At start each shard fills its DedupCache with the request ids the store saw within the
+// acceptance window; when the last shard's intake is open, every relay link subscribes, the
+// unfinished jobs of the previous run are reconciled (young ones run again, old ones get an
+// `error` feedback), and shard 0 serves the `Intake` control request (the counters of every
+// shard, by reason). The memory monitor's admission flag (StatusBoard::admitting) is read per
+// request. Its shard only.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/intake_counters.hpp"
+#include "engine/intake_screen.hpp"
+#include "engine/provider_hub.hpp"
+#include "engine/rate_limiter.hpp"
+#include "engine/service.hpp"
+#include "engine/store_db.hpp"
+#include "reactor/gate.hpp"
+
+namespace pylon::engine {
+
+inline constexpr std::size_t dedup_entries_max = 100'000;  // per shard; the store is exact
+
+class Intake final : public Service {
+  public:
+    Intake(ServiceContext& context, std::shared_ptr<ProviderHub> hub);
+    ~Intake() override;
+
+    reactor::Task<Status> start() override;
+    reactor::Task<void> stop() override;
+    void reload(const Config& next) override;
+
+    // On the relay link's shard: counts the request; IntakeReason::received to route it on.
+    IntakeReason prescreen(const proto::Event& event);
+    // On the owner shard: the request as received from relay_url (read synchronously).
+    void on_event(const proto::Event& event, std::string_view relay_url);
+    // A job the previous run left unfinished: run again, or answer that it was abandoned.
+    void rerun(const UnfinishedJob& unfinished);
+    void abandon(const UnfinishedJob& unfinished);
+
+    void count(IntakeReason reason) noexcept { counters_.add(reason); }
+    const IntakeCounters& counters() const noexcept { return counters_; }
+
+  private:
+    static reactor::Task<void> admit(Intake* self, std::unique_ptr<Job> job);
+    static reactor::Task<void> refuse(Intake* self, std::unique_ptr<Job> job, IntakeReason reason,
+                                      std::string message);
+    // Fails a restored job's row; answers its customer when the request could be read.
+    static reactor::Task<void> fail_row(Intake* self, std::string job_id, std::string reason,
+                                        std::unique_ptr<Job> job);
+    static reactor::Task<void> reconcile(Intake* self);
+    static reactor::Task<std::string> intake_command(void* context, proto::ControlRequest req);
+    reactor::Task<void> fill_dedup();
+    std::unique_ptr<Job> restore(const UnfinishedJob& unfinished, Screened* outcome);
+    void send_error(const Job& job, std::string_view message);
+    bool memory_ok() const noexcept;
+
+    ServiceContext& context_;
+    std::shared_ptr<ProviderHub> hub_;
+    std::unique_ptr<IntakeScreen> screen_;
+    RateLimiter refusal_budget_;
+    IntakeCounters counters_;
+    proto::JsonReader reader_;
+    bool open_ = false;
+    reactor::Gate gate_;
+};
+
+}  // namespace pylon::engine

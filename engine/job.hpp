@@ -1,0 +1,41 @@
+// Job: one accepted NIP-90 request on its owner shard, from intake to its terminal row. Intake
+// fills it (the parsed request, where to answer, the backend and model chosen, the generation
+// parameters); the JobRunner owns it while it waits for a slot, runs, publishes and records its
+// end, then frees it. Everything a job needs after intake is copied in here, so it outlives the
+// relay message it came from. Owner shard only (its CancelSource belongs to that shard).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/backend.hpp"
+#include "proto/generation.hpp"
+#include "proto/job_request.hpp"
+#include "reactor/cancel.hpp"
+
+namespace pylon::engine {
+
+struct Job {
+    proto::JobRequest request;  // owned strings; request_json for the result's `request` tag
+    std::string job_id;         // "job_" + 16 hex (Pylon's form)
+    std::string request_hex;    // the full request id
+    std::string relay_url;      // the relay it came from: the `e` tag's relay hint
+    std::vector<std::string> reply_relays;  // its `relays` tag, beyond our own relays (bounded)
+    BackendKind backend = BackendKind::ollama;
+    std::string model;
+    proto::GenerationParams params;
+    std::uint64_t price_msats = 0;
+    std::int64_t received_mono_ms = 0;
+    std::int64_t received_unix_ms = 0;
+    bool rerun = false;  // started again after a restart
+
+    // Run state (JobRunner).
+    reactor::CancelSource cancel;
+    std::string cancel_reason;  // set before cancel.cancel()
+    bool by_customer = false;   // a kind-5 deletion (the row becomes `cancelled`)
+    enum class Phase : std::uint8_t { queued, running, delivering };
+    Phase phase = Phase::queued;  // waiting for a slot, generating, publishing the result
+};
+
+}  // namespace pylon::engine

@@ -1,0 +1,495 @@
+#include "engine/job_runner.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/backend_factory.hpp"
+#include "engine/backend_registry.hpp"
+#include "engine/partial_throttle.hpp"
+#include "engine/relay_pool.hpp"
+#include "engine/store.hpp"
+#include "proto/hex.hpp"
+#include "reactor/clock.hpp"
+#include "reactor/log.hpp"
+#include "reactor/ops.hpp"
+#include "reactor/shard_set.hpp"
+
+namespace pylon::engine {
+
+using reactor::Message;
+using reactor::Task;
+
+namespace {
+
+std::int64_t now_ms() {
+    return reactor::monotonic_ms();
+}
+
+std::int64_t unix_ms() {
+    return reactor::unix_ms();
+}
+
+// Failures that say the server is not there (rather than refusing this job).
+bool backend_unreachable(const Error& e) {
+    return e.code() == Errc::refused || e.code() == Errc::io || e.code() == Errc::closed ||
+           e.code() == Errc::timeout;
+}
+
+}  // namespace
+
+// BackendSlots' messages to the lender on shard 0.
+struct JobRunner::Uplink final : BackendSlots::Uplink {
+    Uplink(ProviderHub* h, BackendKind k) : hub(h), kind(k) {}
+    void request() override {
+        ProviderHub* h = hub;
+        BackendKind k = kind;
+        unsigned shard = reactor::Shard::current().id();
+        reactor::post(0, Message([h, k, shard]() {
+                          if (BackendRegistry* r = h->here().registry) {
+                              r->lend_request(k, shard);
+                          }
+                      }));
+    }
+    void withdraw() override {
+        ProviderHub* h = hub;
+        BackendKind k = kind;
+        unsigned shard = reactor::Shard::current().id();
+        reactor::post(0, Message([h, k, shard]() {
+                          if (BackendRegistry* r = h->here().registry) {
+                              r->lend_withdraw(k, shard);
+                          }
+                      }));
+    }
+    void give_back(std::uint32_t n) override {
+        ProviderHub* h = hub;
+        BackendKind k = kind;
+        unsigned shard = reactor::Shard::current().id();
+        reactor::post(0, Message([h, k, shard, n]() {
+                          if (BackendRegistry* r = h->here().registry) {
+                              r->lend_give_back(k, shard, n);
+                          }
+                      }));
+    }
+    ProviderHub* hub;
+    BackendKind kind;
+};
+
+std::size_t JobRunner::IdHash::operator()(const proto::EventId& id) const noexcept {
+    std::size_t h = 0;
+    std::memcpy(&h, id.data() + 8, sizeof h);  // bytes 0..7 chose the shard; use others
+    return h;
+}
+
+JobRunner::JobRunner(ServiceContext& context, std::shared_ptr<ProviderHub> hub)
+    : context_(context), hub_(std::move(hub)), responses_(hub_->keys(), proto::csprng()) {}
+
+JobRunner::~JobRunner() = default;
+
+Task<Status> JobRunner::start() {
+    const Config& c = context_.config();
+    unsigned shards = context_.shard_count();
+    auto queue_max = static_cast<std::size_t>((c.limits.job_queue_max + shards - 1) / shards);
+    for (BackendKind kind : {BackendKind::ollama, BackendKind::llamacpp}) {
+        std::size_t i = backend_slot_index(kind);
+        uplinks_[i] = std::make_unique<Uplink>(hub_.get(), kind);
+        slots_[i] = std::make_unique<BackendSlots>(
+            uplinks_[i].get(), std::max<std::size_t>(1, queue_max), slot_linger_ms);
+    }
+    for (BackendKind kind : registered_backends(c, nullptr)) {
+        auto client = make_backend(kind, backend_url(kind, c), c, BackendUse::generate);
+        if (!client.ok()) {
+            co_return std::move(client).error();
+        }
+        clients_[backend_slot_index(kind)] = std::move(client.value());
+    }
+    ProviderHub* hub = hub_.get();
+    directory_ = co_await reactor::submit_to(0, [hub]() {
+        BackendRegistry* r = hub->here().registry;
+        return r ? r->directory() : std::shared_ptr<const BackendDirectory>();
+    });
+    hub_->here().runner = this;
+    sweeper_.spawn(sweep_loop(this));
+    co_return Ok{};
+}
+
+Task<void> JobRunner::stop() {
+    stopping_ = true;
+    std::int64_t deadline = now_ms() + context_.config().provider.shutdown_grace_ms;
+    if (!jobs_.empty()) {
+        LOG_INFO("shard %u: %zu job(s) in flight; waiting up to %lld ms for them",
+                 reactor::Shard::current().id(), jobs_.size(),
+                 static_cast<long long>(context_.config().provider.shutdown_grace_ms));
+    }
+    while (!jobs_.empty() && now_ms() < deadline) {
+        co_await reactor::sleep_ms(50);
+    }
+    for (auto& [id, job] : jobs_) {
+        if (job->phase != Job::Phase::delivering && !job->cancel.cancelled()) {
+            job->cancel_reason = "the node is shutting down";
+            job->cancel.cancel();
+        }
+    }
+    std::int64_t last_call = now_ms() + result_delivery_slack_ms;
+    for (auto& [ticket, d] : deliveries_) {
+        d->deadline_ms = std::min(d->deadline_ms, last_call);
+    }
+    co_await gate_.close();
+    stop_.cancel();
+    co_await sweeper_.close();
+    for (auto& s : slots_) {
+        s->return_idle();
+    }
+    for (auto& client : clients_) {
+        if (client) {
+            co_await client->close();
+        }
+    }
+    hub_->here().runner = nullptr;
+}
+
+Task<void> JobRunner::sweep_loop(JobRunner* self) {
+    while (co_await reactor::sleep_ms(runner_sweep_interval_ms, self->stop_.token())) {
+        self->sweep(now_ms());
+    }
+}
+
+void JobRunner::sweep(std::int64_t now) {
+    std::int64_t wait_max = context_.config().limits.queue_wait_max_ms;
+    for (auto& [id, job] : jobs_) {
+        if (job->phase == Job::Phase::queued && !job->cancel.cancelled() &&
+            now - job->received_mono_ms > wait_max) {
+            job->cancel_reason = "waited more than " + std::to_string(wait_max / 1000) +
+                                 " s for a free backend slot";
+            job->cancel.cancel();
+        }
+    }
+    for (auto& [ticket, d] : deliveries_) {
+        if (!d->done.is_set() && now >= d->deadline_ms) {
+            d->reasons += d->reasons.empty() ? "no relay answered in time" : "; timed out";
+            d->done.set();
+        }
+    }
+    for (auto& s : slots_) {
+        s->sweep(now);
+    }
+}
+
+bool JobRunner::reserve(BackendKind kind) {
+    std::size_t i = backend_slot_index(kind);
+    const BackendSlots& s = *slots_[i];
+    std::uint32_t room =
+        (s.held() - s.busy()) +
+        static_cast<std::uint32_t>(s.queue_max() - std::min(s.queue_max(), s.waiting()));
+    if (stopping_ || reserved_[i] >= room) {
+        return false;
+    }
+    reserved_[i]++;
+    return true;
+}
+
+void JobRunner::unreserve(BackendKind kind) {
+    std::size_t i = backend_slot_index(kind);
+    PYLON_ASSERT(reserved_[i] > 0);
+    reserved_[i]--;
+}
+
+void JobRunner::start_job(std::unique_ptr<Job> job) {
+    unreserve(job->backend);
+    Job* raw = job.get();
+    auto [it, inserted] = jobs_.emplace(job->request.id, std::move(job));
+    PYLON_ASSERT_MSG(inserted, "a job started twice");
+    (void)it;
+    context_.emit(proto::DomainEvent::job_received(raw->job_id, raw->request.kind,
+                                                   raw->request.customer.hex()));
+    if (!gate_.spawn(run(this, raw))) {
+        jobs_.erase(raw->request.id);
+    }
+}
+
+bool JobRunner::cancel_job(const proto::EventId& request, const proto::PublicKey& author) {
+    auto it = jobs_.find(request);
+    if (it == jobs_.end()) {
+        return false;
+    }
+    Job& job = *it->second;
+    if (job.request.customer != author || job.phase == Job::Phase::delivering ||
+        job.cancel.cancelled()) {
+        return false;
+    }
+    LOG_INFO("job %s: cancelled by its customer (kind-5 deletion)", job.job_id.c_str());
+    job.by_customer = true;
+    job.cancel_reason = "cancelled by the customer (kind-5 deletion)";
+    job.cancel.cancel();
+    return true;
+}
+
+std::array<std::uint32_t, 2> JobRunner::slot_figures(BackendKind kind) const noexcept {
+    const BackendSlots& s = *slots_[backend_slot_index(kind)];
+    return {s.busy(), static_cast<std::uint32_t>(s.waiting())};
+}
+
+void JobRunner::set_directory(std::shared_ptr<const BackendDirectory> directory) {
+    directory_ = std::move(directory);
+}
+
+bool JobRunner::publish(PublicationRef pub) {
+    RelayPool* pool = hub_->here().pool;
+    return pub && pool != nullptr && pool->publish(std::move(pub)) > 0;
+}
+
+void JobRunner::publish_outcome(std::uint64_t ticket, bool delivered, std::string reason) {
+    auto it = deliveries_.find(ticket);
+    if (it == deliveries_.end()) {
+        return;  // late: the job stopped waiting
+    }
+    Delivery& d = *it->second;
+    if (delivered) {
+        d.delivered = true;
+        d.done.set();
+        return;
+    }
+    if (!reason.empty() && d.reasons.size() < 1024) {
+        d.reasons += (d.reasons.empty() ? "" : "; ") + reason;
+    }
+    if (d.remaining > 0 && --d.remaining == 0) {
+        d.done.set();
+    }
+}
+
+void JobRunner::send_feedback(const Job& job, proto::FeedbackStatus status, std::string_view info,
+                              std::string_view content) {
+    std::int64_t u = unix_ms();
+    auto pub = responses_.feedback(job, status, info, content, u / 1000, now_ms());
+    if (pub && !publish(std::move(pub))) {
+        LOG_DEBUG("job %s: feedback not sent: no relay", job.job_id.c_str());
+    }
+}
+
+JobEnd JobRunner::ended(Job* job, JobEnd::Kind kind, std::string reason) const {
+    JobEnd end;
+    end.kind = kind;
+    end.reason = std::move(reason);
+    end.metrics.backend = std::string(backend_kind_name(job->backend));
+    end.metrics.model = job->model;
+    return end;
+}
+
+Task<void> JobRunner::run(JobRunner* self, Job* job) {
+    JobEnd end = co_await self->execute(job);
+    co_await self->record(job, std::move(end));
+    self->jobs_.erase(job->request.id);
+}
+
+Task<JobEnd> JobRunner::execute(Job* job) {
+    BackendSlots& s = slots(job->backend);
+    BackendSlots::Acquired got = co_await s.acquire(job->cancel.token());
+    if (got == BackendSlots::Acquired::full) {
+        co_return ended(job, JobEnd::Kind::failed,
+                        "queue full: too many jobs are waiting for " +
+                            std::string(backend_kind_name(job->backend)));
+    }
+    if (got == BackendSlots::Acquired::cancelled) {
+        co_return ended(job, job->by_customer ? JobEnd::Kind::cancelled : JobEnd::Kind::failed,
+                        job->cancel_reason);
+    }
+    job->phase = Job::Phase::running;
+    JobEnd end = co_await generate(job, now_ms());
+    s.release();
+    if (end.kind == JobEnd::Kind::completed) {
+        job->phase = Job::Phase::delivering;
+        co_await deliver_result(job, &end);
+    }
+    co_return end;
+}
+
+}  // namespace pylon::engine
+
+namespace pylon::engine {
+
+// Streams the generation; the JobEnd is `completed` with the text, or why not.
+Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
+    const ProviderConfig& pc = context_.config().provider;
+    JobEnd end = ended(job, JobEnd::Kind::failed, "");
+    JobMetrics& m = end.metrics;
+    m.queue_ms = started_ms - job->received_mono_ms;
+    send_feedback(*job, proto::FeedbackStatus::processing, "", "");
+    std::string id = job->job_id;
+    std::string model = job->model;
+    std::int64_t at = unix_ms();
+    auto mark = [id, at, model](StoreDb& db) { return db.mark_processing(id, at, model); };
+    if (Status st = co_await context_.store().run(std::move(mark)); !st.ok()) {
+        LOG_WARN("job %s: could not mark processing: %s", id.c_str(), st.error().message().c_str());
+    }
+    context_.emit(proto::DomainEvent::job_started(job->job_id, job->model));
+    Backend* backend = clients_[backend_slot_index(job->backend)].get();
+    if (backend == nullptr) {
+        end.reason = "backend not configured";
+        co_return end;
+    }
+    auto gen = co_await backend->generate(job->params, job->cancel.token());
+    if (!gen.ok()) {
+        if (job->cancel.cancelled()) {
+            co_return ended(job, job->by_customer ? JobEnd::Kind::cancelled : JobEnd::Kind::failed,
+                            job->cancel_reason);
+        }
+        if (backend_unreachable(gen.error())) {
+            ProviderHub* hub = hub_.get();
+            BackendKind kind = job->backend;
+            reactor::post(0, Message([hub, kind]() {
+                              if (BackendRegistry* r = hub->here().registry) {
+                                  r->suspect(kind);
+                              }
+                          }));
+        }
+        end.reason = gen.error().message();
+        co_return end;
+    }
+    std::size_t cap = static_cast<std::size_t>(pc.output_bytes_max);
+    PartialThrottle partials(pc.partial_interval_ms, now_ms());
+    std::uint32_t tokens = 0;
+    std::string& text = end.text;
+    text.reserve(1024);
+    for (;;) {
+        auto ev = co_await gen.value()->next();
+        if (!ev.ok() || ev->kind == proto::StreamEvent::Kind::error) {
+            bool cancelled = job->cancel.cancelled();
+            end.kind =
+                cancelled && job->by_customer ? JobEnd::Kind::cancelled : JobEnd::Kind::failed;
+            end.reason = cancelled ? job->cancel_reason
+                         : ev.ok() ? "backend error: " + std::string(ev->error_text)
+                                   : ev.error().message();
+            co_await gen.value()->cancel();
+            break;
+        }
+        if (ev->kind == proto::StreamEvent::Kind::skip) {
+            continue;
+        }
+        if (ev->kind == proto::StreamEvent::Kind::token && !ev->text.empty()) {
+            if (tokens++ == 0) {
+                m.first_token_ms = now_ms() - started_ms;
+            }
+            text.append(ev->text.substr(0, cap - std::min(cap, text.size())));
+        }
+        bool last = ev->kind == proto::StreamEvent::Kind::done || ev->last;
+        if (ev->has_usage) {
+            m.prompt_tokens = ev->prompt_tokens;
+            m.completion_tokens = ev->completion_tokens;
+        }
+        if (last || text.size() >= cap) {
+            if (!last) {
+                co_await gen.value()->cancel();  // enough text: stop the backend
+            }
+            end.kind = JobEnd::Kind::completed;
+            break;
+        }
+        std::int64_t now = now_ms();
+        if (partials.due(now, text.size())) {
+            partials.sent(now, text.size());
+            send_feedback(*job, proto::FeedbackStatus::partial, "", text);
+            std::uint32_t want = job->params.max_tokens.value_or(0);
+            if (want > 0) {
+                context_.emit(proto::DomainEvent::job_progress(
+                    job->job_id, std::min(1.0, static_cast<double>(tokens) / want)));
+            }
+        }
+    }
+    if (!m.completion_tokens && tokens > 0) {
+        m.completion_tokens = tokens;
+    }
+    m.total_ms = now_ms() - job->received_mono_ms;
+    co_return end;
+}
+
+// Publishes the result and waits until one relay accepted it; otherwise the job fails.
+Task<bool> JobRunner::deliver_result(Job* job, JobEnd* end) {
+    const Config& c = context_.config();
+    std::int64_t u = unix_ms();
+    proto::ResultReport report;
+    auto pub =
+        responses_.result(*job, end->text, static_cast<std::size_t>(c.provider.output_bytes_max),
+                          u / 1000, now_ms(), &report);
+    if (!pub) {
+        end->kind = JobEnd::Kind::failed;
+        end->reason = "the result could not be built";
+        co_return false;
+    }
+    if (report.content_truncated || report.request_dropped) {
+        LOG_INFO("job %s: result trimmed to fit 64 KiB (%s%s)", job->job_id.c_str(),
+                 report.content_truncated ? "text cut" : "",
+                 report.request_dropped ? ", request tag left out" : "");
+    }
+    end->result_event_id = proto::hex_encode(pub->id);
+    Delivery d;
+    std::uint64_t ticket = next_ticket_++;
+    pub->owner_shard = reactor::Shard::current().id();
+    pub->ticket = ticket;
+    d.deadline_ms = now_ms() + c.relay_pool.publish_ttl_ms + c.relay_pool.publish_ok_timeout_ms +
+                    result_delivery_slack_ms;
+    if (stopping_) {
+        d.deadline_ms = now_ms() + result_delivery_slack_ms;
+    }
+    RelayPool* pool = hub_->here().pool;
+    unsigned targets = pool != nullptr ? pool->publish(pub) : 0;
+    if (targets == 0) {
+        end->kind = JobEnd::Kind::failed;
+        end->reason = "no relay to publish the result to";
+        co_return false;
+    }
+    d.remaining = targets;
+    deliveries_.emplace(ticket, &d);
+    co_await d.done.wait();
+    deliveries_.erase(ticket);
+    if (!d.delivered) {
+        end->kind = JobEnd::Kind::failed;
+        end->reason = "no relay accepted the result: " + d.reasons;
+        co_return false;
+    }
+    send_feedback(*job, proto::FeedbackStatus::success, "", "");
+    co_return true;
+}
+
+// The terminal row, the last feedback of a failure, and the event.
+Task<void> JobRunner::record(Job* job, JobEnd end) {
+    std::string id = job->job_id;
+    std::int64_t at = unix_ms();
+    Status st = Ok{};
+    if (end.kind == JobEnd::Kind::completed) {
+        JobCompletion done;
+        done.at_ms = at;
+        done.price_msats = static_cast<std::int64_t>(job->price_msats);
+        done.result_event_id = end.result_event_id;
+        done.metrics = end.metrics;
+        auto fn = [id, done](StoreDb& db) { return db.complete_job(id, done); };
+        st = co_await context_.store().run(std::move(fn));
+        std::uint64_t total = static_cast<std::uint64_t>(end.metrics.total_ms.value_or(0));
+        context_.emit(proto::DomainEvent::job_completed(id, std::nullopt, total));
+        LOG_INFO("job %s: completed on %s/%s (%zu bytes)", id.c_str(), end.metrics.backend.c_str(),
+                 end.metrics.model.c_str(), end.text.size());
+    } else {
+        bool cancelled = end.kind == JobEnd::Kind::cancelled;
+        send_feedback(*job, proto::FeedbackStatus::error, end.reason, end.reason);
+        JobMetrics metrics = end.metrics;
+        std::string reason = end.reason;
+        auto fn = [id, metrics, reason, at, cancelled](StoreDb& db) -> Status {
+            PYLON_TRY(db.record_metrics(id, metrics));
+            return cancelled ? db.cancel_job(id, reason, at) : db.fail_job(id, reason, at);
+        };
+        st = co_await context_.store().run(std::move(fn));
+        if (cancelled) {
+            proto::DomainEvent ev;
+            ev.kind = proto::EventKind::job_cancelled;
+            ev.job_id = id;
+            ev.reason = end.reason;
+            context_.emit(std::move(ev));
+        } else {
+            context_.emit(proto::DomainEvent::job_failed(id, end.reason));
+        }
+        LOG_INFO("job %s: %s: %s", id.c_str(), cancelled ? "cancelled" : "failed",
+                 end.reason.c_str());
+    }
+    if (!st.ok()) {
+        LOG_ERROR("job %s: could not record its end: %s", id.c_str(), st.error().message().c_str());
+    }
+}
+
+}  // namespace pylon::engine

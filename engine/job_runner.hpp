@@ -1,0 +1,128 @@
+// JobRunner: runs the jobs its shard owns (a job lives on shard hash(request id) % N), a
+// service on every shard (service_order::jobs). A job accepted by Intake (already `pending` in
+// the store) waits for a backend slot (BackendSlots: leases from the registry's SlotLender,
+// bounded queue), then: `processing` feedback and the row marked processing; the generation
+// streamed from this shard's own client of that backend (one HTTP pool per backend per shard);
+// `partial` feedback with the text so far at most every partial_interval_ms; the result
+// (kind + 1000), published to the job's reply relays and ours and tracked until one relay
+// accepts it; then `success` feedback and the `completed` row with backend, model, tokens and
+// timings (queue, first token, total). Every other ending is an `error` feedback plus a
+// `failed` row with the reason (the backend's own words, a timeout, "queue full", the node
+// shutting down), or, for a kind-5 deletion by the requester, `cancelled` (the backend stream
+// is closed). The text kept is bounded by output_bytes_max (the stream is closed beyond it).
+//
+// A sweep every second fails jobs that waited longer than queue_wait_max_ms, gives up on
+// result deliveries past their deadline and returns idle slot leases. stop(): running jobs get
+// shutdown_grace_ms to finish, the rest fail with feedback; idle leases go back.
+//
+// Its shard only; other shards reach it through the hub with messages.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "engine/backend.hpp"
+#include "engine/backend_directory.hpp"
+#include "engine/backend_slots.hpp"
+#include "engine/job.hpp"
+#include "engine/provider_hub.hpp"
+#include "engine/publication.hpp"
+#include "engine/response_builder.hpp"
+#include "engine/service.hpp"
+#include "engine/store_db.hpp"
+#include "reactor/gate.hpp"
+#include "reactor/sync.hpp"
+
+namespace pylon::engine {
+
+inline constexpr std::int64_t runner_sweep_interval_ms = 1000;
+inline constexpr std::int64_t slot_linger_ms = 2000;
+inline constexpr std::int64_t result_delivery_slack_ms = 5000;
+
+// How a job ended (before it is recorded).
+struct JobEnd {
+    enum class Kind : std::uint8_t { completed, failed, cancelled };
+    Kind kind = Kind::failed;
+    std::string reason;
+    std::string text;  // completed: the output
+    std::string result_event_id;
+    JobMetrics metrics;
+};
+
+class JobRunner final : public Service {
+  public:
+    JobRunner(ServiceContext& context, std::shared_ptr<ProviderHub> hub);
+    ~JobRunner() override;
+
+    reactor::Task<Status> start() override;
+    reactor::Task<void> stop() override;
+
+    // -- From Intake (this shard) --
+    const BackendDirectory* directory() const noexcept { return directory_.get(); }
+    // Holds a queue place for a job about to be written to the store; false when full.
+    bool reserve(BackendKind kind);
+    void unreserve(BackendKind kind);
+    // Takes an accepted job (its reservation and its `pending` row exist) and runs it.
+    void start_job(std::unique_ptr<Job> job);
+    // A kind-5 deletion by `author` names `request`: cancels the job if it is ours and theirs.
+    bool cancel_job(const proto::EventId& request, const proto::PublicKey& author);
+    std::size_t jobs() const noexcept { return jobs_.size(); }
+
+    // -- From relay links (any shard, by message) --
+    void publish_outcome(std::uint64_t ticket, bool delivered, std::string reason);
+
+    // -- From the registry (by message) --
+    void set_directory(std::shared_ptr<const BackendDirectory> directory);
+    BackendSlots& slots(BackendKind kind) noexcept { return *slots_[backend_slot_index(kind)]; }
+    // {slots in use, jobs waiting} for `status`.
+    std::array<std::uint32_t, 2> slot_figures(BackendKind kind) const noexcept;
+
+    // Publishes a response (no tracking); false when there is nowhere to send it.
+    bool publish(PublicationRef pub);
+    ResponseBuilder& responses() noexcept { return responses_; }
+
+  private:
+    struct Uplink;
+    struct Delivery {
+        reactor::AsyncEvent done;
+        bool delivered = false;
+        unsigned remaining = 0;
+        std::int64_t deadline_ms = 0;
+        std::string reasons;
+    };
+    struct IdHash {
+        std::size_t operator()(const proto::EventId& id) const noexcept;
+    };
+
+    static reactor::Task<void> run(JobRunner* self, Job* job);
+    reactor::Task<JobEnd> execute(Job* job);
+    reactor::Task<JobEnd> generate(Job* job, std::int64_t queued_at_ms);
+    reactor::Task<bool> deliver_result(Job* job, JobEnd* end);
+    reactor::Task<void> record(Job* job, JobEnd end);
+    static reactor::Task<void> sweep_loop(JobRunner* self);
+    void sweep(std::int64_t now_ms);
+    JobEnd ended(Job* job, JobEnd::Kind kind, std::string reason) const;
+    void send_feedback(const Job& job, proto::FeedbackStatus status, std::string_view info,
+                       std::string_view content);
+
+    ServiceContext& context_;
+    std::shared_ptr<ProviderHub> hub_;
+    std::shared_ptr<const BackendDirectory> directory_;
+    std::array<std::unique_ptr<Uplink>, backend_kinds_count> uplinks_;
+    std::array<std::unique_ptr<BackendSlots>, backend_kinds_count> slots_;
+    std::array<std::unique_ptr<Backend>, backend_kinds_count> clients_;
+    std::array<std::uint32_t, backend_kinds_count> reserved_{};
+    std::unordered_map<proto::EventId, std::unique_ptr<Job>, IdHash> jobs_;
+    std::unordered_map<std::uint64_t, Delivery*> deliveries_;
+    std::uint64_t next_ticket_ = 1;
+    ResponseBuilder responses_;
+    bool stopping_ = false;
+    reactor::CancelSource stop_;
+    reactor::Gate gate_;
+    reactor::Gate sweeper_;
+};
+
+}  // namespace pylon::engine

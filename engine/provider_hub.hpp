@@ -1,0 +1,87 @@
+// ProviderHub: how the provider's services find each other. The provider is four services
+// (engine/provider_services.hpp): the BackendRegistry on shard 0, and on every shard a RelayPool
+// (the relay links this shard owns), a JobRunner (the jobs this shard owns) and an Intake (the
+// checks in front of them). Each registers itself in its shard's ShardParts when it starts and
+// clears it when it stops; code on shard S reaches shard T's parts only by a message run on T
+// (a null part means "not running there": the message is dropped and counted by its sender's
+// logic). The hub also holds what they share read-only: the node's key, the owner functions
+// (a job lives on hash(request id) % N, a relay link on hash(url) % N), the DNS resolver thread
+// and the TLS context for wss:// relays.
+//
+// Made once per Runtime (by provider_services()) and captured by the service factories, so it
+// outlives the shards. parts(s) is touched only by shard s; the rest is immutable after
+// construction, or thread-safe (Resolver, TlsContext).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/resolver.hpp"
+#include "proto/keys.hpp"
+#include "reactor/shard.hpp"
+
+namespace pylon::net {
+class TlsContext;
+}
+
+namespace pylon::engine {
+
+class BackendRegistry;
+class Intake;
+class JobRunner;
+class RelayPool;
+
+struct ShardParts {
+    BackendRegistry* registry = nullptr;  // shard 0 only
+    RelayPool* pool = nullptr;
+    JobRunner* runner = nullptr;
+    Intake* intake = nullptr;
+};
+
+class ProviderHub {
+  public:
+    ProviderHub(unsigned shard_count, proto::Keypair keys, std::shared_ptr<net::TlsContext> tls);
+    ProviderHub(const ProviderHub&) = delete;
+    ProviderHub& operator=(const ProviderHub&) = delete;
+    ~ProviderHub();
+
+    unsigned shard_count() const noexcept { return shard_count_; }
+    ShardParts& parts(unsigned shard) noexcept;
+    ShardParts& here() noexcept { return parts(reactor::Shard::current().id()); }
+
+    const proto::Keypair& keys() const noexcept { return keys_; }
+    const proto::PublicKey& pubkey() const noexcept { return keys_.public_key(); }
+    const std::string& pubkey_hex() const noexcept { return pubkey_hex_; }
+
+    // The shard that owns a job (by its request id) and a relay link (by its URL).
+    unsigned job_owner(const std::array<std::uint8_t, 32>& request_id) const noexcept;
+    unsigned relay_owner(std::string_view url) const noexcept;
+
+    net::Resolver& resolver() noexcept { return resolver_; }
+    // For wss:// relays (null when it could not be made: those links then fail to connect).
+    const std::shared_ptr<net::TlsContext>& tls() const noexcept { return tls_; }
+
+    // Intake instances report that they are open; true for the call that completes the set
+    // (then every shard may subscribe). Any shard.
+    bool note_intake_open() noexcept;
+    bool intake_open_everywhere() const noexcept;
+    // True for the first intake that stops (it closes every subscription).
+    bool note_intake_closing() noexcept { return !intake_closing_.exchange(true); }
+
+  private:
+    unsigned shard_count_;
+    proto::Keypair keys_;
+    std::string pubkey_hex_;
+    std::vector<ShardParts> parts_;
+    net::Resolver resolver_;
+    std::shared_ptr<net::TlsContext> tls_;
+    std::atomic<unsigned> intakes_open_{0};
+    std::atomic<bool> intake_closing_{false};
+};
+
+}  // namespace pylon::engine

@@ -1,0 +1,506 @@
+#include "engine/relay_link.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "engine/ok_policy.hpp"
+#include "engine/relay_pool.hpp"
+#include "proto/auth_event.hpp"
+#include "proto/client_message.hpp"
+#include "proto/hex.hpp"
+#include "reactor/clock.hpp"
+#include "reactor/log.hpp"
+#include "reactor/ops.hpp"
+
+namespace pylon::engine {
+
+using reactor::Task;
+
+namespace {
+
+std::int64_t now_ms() {
+    return reactor::monotonic_ms();
+}
+
+BackoffOptions backoff_options(const RelayPoolConfig& c) {
+    BackoffOptions o;
+    o.initial_ms = c.backoff_initial_ms;
+    o.max_ms = c.backoff_max_ms;
+    o.stable_after_ms = c.stable_after_ms;
+    return o;
+}
+
+proto::Limits link_limits() {
+    proto::Limits l;
+    l.message_bytes_max = link_message_bytes_max;
+    return l;
+}
+
+std::uint64_t seed_of(std::string_view url) {
+    std::uint64_t h = static_cast<std::uint64_t>(reactor::monotonic_ns());
+    for (char c : url) {
+        h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    }
+    return h;
+}
+
+// Sends and returns the failure, if any, from a coroutine returning Task<Status>.
+#define LINK_TRY(expr)          \
+    do {                        \
+        Status link_st_ = expr; \
+        if (!link_st_.ok()) {   \
+            co_return link_st_; \
+        }                       \
+    } while (0)
+
+std::string short_id(const proto::EventId& id) {
+    return proto::hex_encode(std::span<const std::uint8_t>(id.data(), 8));
+}
+
+}  // namespace
+
+std::size_t RelayLink::IdHash::operator()(const proto::EventId& id) const noexcept {
+    std::size_t h = 0;
+    std::memcpy(&h, id.data() + 16, sizeof h);
+    return h;
+}
+
+RelayLink::RelayLink(RelayPool* pool, std::string url, int index, std::int64_t cursor)
+    : pool_(pool),
+      url_(std::move(url)),
+      index_(index),
+      cursor_(cursor),
+      backoff_(backoff_options(pool->config().relay_pool)),
+      rng_(seed_of(url_)),
+      reader_(link_limits()) {
+    sub_id_ = "pylon-jobs-" + pool_->hub().pubkey_hex().substr(0, 8);
+}
+
+RelayLink::~RelayLink() {
+    PYLON_ASSERT_MSG(outgoing_.empty(), "RelayLink destroyed with publications queued");
+}
+
+void RelayLink::start() {
+    pool_->gate().spawn(run(this));
+}
+
+Task<void> RelayLink::stop() {
+    stopping_ = true;
+    stop_.cancel();
+    wake();
+    co_await done_.wait();
+}
+
+void RelayLink::advance_cursor(std::int64_t created_at) noexcept {
+    if (created_at > cursor_) {
+        cursor_ = created_at;
+    }
+}
+
+proto::RelayInfo RelayLink::info() const {
+    proto::RelayInfo i;
+    i.url = url_;
+    i.state = state_;
+    i.last_error = last_error_;
+    i.connected_since_ms = connected_ ? connected_since_ms_ : 0;
+    i.connects = connects_;
+    i.disconnects = disconnects_;
+    i.events_received = events_received_;
+    i.events_published = events_published_;
+    return i;
+}
+
+void RelayLink::set_state(const char* state, std::string error) {
+    state_ = state;
+    if (!error.empty()) {
+        last_error_ = std::move(error);
+    }
+    revision_++;
+    pool_->link_changed(this, true);
+}
+
+void RelayLink::set_subscribed(bool on) {
+    want_sub_ = on;
+    if (!on && sub_active_) {
+        need_close_ = true;
+    }
+    wake();
+}
+
+void RelayLink::enqueue(PublicationRef pub) {
+    const RelayPoolConfig& c = pool_->config().relay_pool;
+    if (outgoing_.size() >= static_cast<std::size_t>(c.publish_queue_max)) {
+        pool_->report(pub, false, url_ + ": publish queue full");
+        return;
+    }
+    if (by_id_.count(pub->id) != 0) {
+        pool_->report(pub, false, url_ + ": already queued");
+        return;
+    }
+    outgoing_.push_back(Outgoing{std::move(pub)});
+    auto it = std::prev(outgoing_.end());
+    by_id_.emplace(it->pub->id, it);
+    idle_since_ms_ = -1;
+    wake();
+}
+
+// Connect, serve, back off, again; until stop() (or, for a temporary link, until it gives up).
+Task<void> RelayLink::run(RelayLink* self) {
+    const RelayPoolConfig& c = self->pool_->config().relay_pool;
+    ProviderHub& hub = self->pool_->hub();
+    std::int64_t failed_connects = 0;
+    while (!self->stopping_) {
+        self->set_state("connecting");
+        net::WebSocketOptions o;
+        o.connect_timeout_ms = c.connect_timeout_ms;
+        o.handshake_timeout_ms = c.connect_timeout_ms;
+        o.ping_interval_ms = c.ping_interval_ms;
+        o.message_bytes_max = link_message_bytes_max;
+        o.tls = hub.tls();
+        o.resolver = &hub.resolver();
+        auto ws = co_await net::WebSocket::connect(self->url_, o, self->stop_.token());
+        if (ws.ok()) {
+            failed_connects = 0;
+            self->connects_++;
+            self->backoff_.on_connected(now_ms());
+            self->connected_since_ms_ = reactor::unix_ms();
+            self->connected_ = true;
+            self->set_state("connected");
+            LOG_INFO("relay %s: connected", self->url_.c_str());
+            self->pool_->link_connected(self, true, "");
+            co_await self->session(ws.value().get());
+            co_await ws.value()->close();
+            self->connected_ = false;
+            self->disconnects_++;
+            self->pool_->link_connected(self, false, self->last_error_);
+        } else if (!self->stopping_) {
+            self->last_error_ = ws.error().message();
+            failed_connects++;
+        }
+        if (self->stopping_ ||
+            (self->temporary() && failed_connects >= temp_connect_attempts_max)) {
+            break;
+        }
+        std::int64_t delay = self->backoff_.on_failure(now_ms(), self->rng_);
+        self->set_state("backoff");
+        LOG_WARN("relay %s: %s; reconnecting in %.1f s", self->url_.c_str(),
+                 self->last_error_.empty() ? "disconnected" : self->last_error_.c_str(),
+                 static_cast<double>(delay) / 1000.0);
+        if (!co_await self->wait_backoff(delay)) {
+            break;
+        }
+    }
+    std::string why =
+        self->stopping_ ? "the relay link stopped" : "cannot connect: " + self->last_error_;
+    while (!self->outgoing_.empty()) {
+        self->settle(self->outgoing_.begin(), false, self->url_ + ": " + why);
+    }
+    self->set_state("disconnected");
+    self->finished_ = true;
+    self->done_.set();
+}
+
+// Sleeps delay_ms in ticks (publications still expire meanwhile); false when stopping.
+Task<bool> RelayLink::wait_backoff(std::int64_t delay_ms) {
+    std::int64_t until = now_ms() + delay_ms;
+    for (;;) {
+        std::int64_t left = until - now_ms();
+        if (left <= 0) {
+            co_return !stopping_;
+        }
+        if (!co_await reactor::sleep_ms(std::min(left, link_tick_ms), stop_.token())) {
+            co_return false;
+        }
+        housekeeping(now_ms());
+    }
+}
+
+}  // namespace pylon::engine
+
+namespace pylon::engine {
+
+// One connection: the reader here, the writer beside it, until an error or stop().
+Task<void> RelayLink::session(net::WebSocket* ws) {
+    sub_active_ = false;
+    need_close_ = false;
+    sub_refused_ = false;
+    authed_ = false;
+    auth_pending_ = false;
+    challenge_.clear();
+    auth_frame_.clear();
+    for (Outgoing& o : outgoing_) {
+        o.in_flight = false;
+        o.wait_auth = false;
+        o.next_send_ms = 0;
+    }
+    reactor::CancelSource cancel;
+    session_cancel_ = &cancel;
+    reactor::Gate writers;
+    writers.spawn(writer(this, ws, cancel.token()));
+    std::int64_t last_tick = now_ms();
+    for (;;) {
+        auto m = co_await ws->next_message(link_tick_ms, stop_.token());
+        std::int64_t now = now_ms();
+        if (now - last_tick >= link_tick_ms) {
+            last_tick = now;
+            housekeeping(now);
+            if (temporary() && idle_since_ms_ >= 0 &&
+                now - idle_since_ms_ >= pool_->config().relay_pool.temp_idle_ms) {
+                stopping_ = true;  // nothing left to send: a temporary link ends
+                break;
+            }
+        }
+        if (!m.ok()) {
+            const Error& e = m.error();
+            if (e.code() == Errc::timeout && e.message().find("dead") == std::string::npos) {
+                continue;  // a quiet tick
+            }
+            if (!stopping_ && !stop_.cancelled()) {
+                last_error_ =
+                    e.code() == Errc::closed && ws->close_code() != 0
+                        ? "closed by the relay (" + std::to_string(ws->close_code()) +
+                              (ws->close_reason().empty() ? "" : " " + ws->close_reason()) + ")"
+                        : e.message();
+            }
+            break;
+        }
+        if (cancel.cancelled()) {
+            break;  // the writer failed
+        }
+        proto::PaddedJson json(m->data.data(), m->data.size(),
+                               m->data.size() + net::WebSocket::message_padding_bytes);
+        if (!on_message(json)) {
+            co_await pool_->room();
+        }
+    }
+    cancel.cancel();
+    co_await writers.close();
+    session_cancel_ = nullptr;
+}
+
+Task<void> RelayLink::writer(RelayLink* self, net::WebSocket* ws, reactor::CancelToken token) {
+    while (!token.cancelled()) {
+        self->work_.reset();
+        Status st = co_await self->send_due(ws);
+        if (!st.ok()) {
+            self->last_error_ = st.error().message();
+            if (self->session_cancel_ != nullptr) {
+                self->session_cancel_->cancel();
+            }
+            break;
+        }
+        if (!self->work_.is_set()) {
+            (void)co_await self->work_.wait(token);
+        }
+    }
+}
+
+// Sends what is due: AUTH, CLOSE, the REQ, then publications whose time has come.
+Task<Status> RelayLink::send_due(net::WebSocket* ws) {
+    std::int64_t now = now_ms();
+    if (!auth_frame_.empty()) {
+        std::string frame = std::move(auth_frame_);
+        auth_frame_.clear();
+        LINK_TRY(co_await ws->send_text(frame));
+    }
+    if (need_close_) {
+        need_close_ = false;
+        sub_active_ = false;
+        std::string frame;
+        proto::write_client_close(frame, sub_id_);
+        LINK_TRY(co_await ws->send_text(frame));
+    }
+    if (want_sub_ && !sub_active_ && !sub_refused_ && !auth_pending_ && !temporary() &&
+        now >= resubscribe_at_ms_) {
+        sub_active_ = true;
+        std::string frame = pool_->subscription_frame(sub_id_, cursor_);
+        LINK_TRY(co_await ws->send_text(frame));
+    }
+    const RelayPoolConfig& c = pool_->config().relay_pool;
+    batch_.clear();
+    for (Outgoing& o : outgoing_) {
+        if (!o.in_flight && !o.wait_auth && o.next_send_ms <= now) {
+            o.in_flight = true;
+            o.sends++;
+            o.ok_deadline_ms = now + c.publish_ok_timeout_ms;
+            batch_.push_back(o.pub);
+        }
+    }
+    for (const PublicationRef& pub : batch_) {
+        LINK_TRY(co_await ws->send_text(pub->frame));
+    }
+    batch_.clear();
+    co_return Ok{};
+}
+
+// A parsed relay message; false when routing asks the reader to wait for room.
+bool RelayLink::on_message(proto::PaddedJson json) {
+    proto::Reject r = msg_.read_json(reader_, json);
+    if (r != proto::Reject::none) {
+        LOG_DEBUG("relay %s: unreadable message (%.*s)", url_.c_str(),
+                  static_cast<int>(proto::reject_text(r).size()), proto::reject_text(r).data());
+        return true;
+    }
+    switch (msg_.type) {
+        case proto::RelayMessageType::event:
+            if (msg_.subid != sub_id_) {
+                return true;
+            }
+            events_received_++;
+            return pool_->on_event(this, msg_.event);
+        case proto::RelayMessageType::ok:
+            on_ok();
+            return true;
+        case proto::RelayMessageType::closed:
+            on_closed();
+            return true;
+        case proto::RelayMessageType::auth:
+            on_auth_challenge();
+            return true;
+        case proto::RelayMessageType::notice:
+            LOG_INFO("relay %s: NOTICE %.200s", url_.c_str(), msg_.text.c_str());
+            return true;
+        case proto::RelayMessageType::eose:
+            LOG_DEBUG("relay %s: stored events replayed (EOSE)", url_.c_str());
+            return true;
+        case proto::RelayMessageType::count:
+            return true;
+    }
+    return true;
+}
+
+void RelayLink::on_ok() {
+    if (auth_pending_ && msg_.ok_id == auth_id_) {
+        auth_pending_ = false;
+        authed_ = msg_.ok_accepted;
+        if (!authed_) {
+            LOG_WARN("relay %s: refused our AUTH: %s", url_.c_str(), msg_.text.c_str());
+            last_error_ = "AUTH refused: " + msg_.text;
+        }
+        for (Outgoing& o : outgoing_) {
+            o.wait_auth = false;
+        }
+        wake();
+        return;
+    }
+    auto found = by_id_.find(msg_.ok_id);
+    if (found == by_id_.end()) {
+        return;
+    }
+    OutList::iterator it = found->second;
+    const RelayPoolConfig& c = pool_->config().relay_pool;
+    std::string why = url_ + ": " + msg_.text;
+    switch (ok_action(msg_.ok_accepted, msg_.prefix)) {
+        case OkAction::delivered:
+            settle(it, true, "");
+            return;
+        case OkAction::auth_then_retry:
+            if (!challenge_.empty() && pool_->config().relay_pool.auth && !authed_) {
+                it->in_flight = false;
+                it->wait_auth = auth_pending_;
+                it->next_send_ms = 0;
+                wake();
+                return;
+            }
+            [[fallthrough]];
+        case OkAction::retry:
+            if (it->sends >= static_cast<unsigned>(c.publish_attempts_max)) {
+                settle(it, false, why);
+                return;
+            }
+            it->in_flight = false;
+            it->next_send_ms = now_ms() + publish_retry_delay_ms(it->sends + 1);
+            return;
+        case OkAction::give_up:
+            LOG_WARN("relay %s: refused event %s (kind %u): %s", url_.c_str(),
+                     short_id(it->pub->id).c_str(), it->pub->kind, msg_.text.c_str());
+            settle(it, false, why);
+            return;
+    }
+}
+
+void RelayLink::on_closed() {
+    if (msg_.subid != sub_id_) {
+        return;
+    }
+    sub_active_ = false;
+    using P = proto::MachinePrefix;
+    if (msg_.prefix == P::blocked || msg_.prefix == P::restricted) {
+        sub_refused_ = true;
+        LOG_WARN("relay %s: refused our subscription: %s", url_.c_str(), msg_.text.c_str());
+        set_state(state_.c_str(), "subscription refused: " + msg_.text);
+        return;
+    }
+    if (msg_.prefix == P::auth_required && auth_pending_) {
+        wake();  // the REQ goes again once AUTH is accepted
+        return;
+    }
+    LOG_INFO("relay %s: closed our subscription (%s); subscribing again", url_.c_str(),
+             msg_.text.c_str());
+    resubscribe_at_ms_ = now_ms() + (msg_.prefix == P::auth_required ? 0 : resubscribe_delay_ms);
+    wake();
+}
+
+void RelayLink::on_auth_challenge() {
+    challenge_ = msg_.text;
+    if (!pool_->config().relay_pool.auth) {
+        LOG_WARN("relay %s: asks for NIP-42 AUTH but relay_pool.auth is false", url_.c_str());
+        return;
+    }
+    proto::AuthEvent auth;
+    auth.relay_url = url_;
+    auth.challenge = challenge_;
+    proto::Event ev;
+    auth.build(reactor::unix_ms() / 1000, pool_->hub().keys(), proto::csprng(), ev);
+    auth_id_ = ev.id();
+    auth_frame_.clear();
+    proto::write_client_auth(auth_frame_, ev);
+    auth_pending_ = true;
+    authed_ = false;
+    wake();
+}
+
+void RelayLink::settle(OutList::iterator it, bool delivered, std::string reason) {
+    PublicationRef pub = std::move(it->pub);
+    by_id_.erase(pub->id);
+    outgoing_.erase(it);
+    if (delivered) {
+        events_published_++;
+        revision_++;
+    }
+    if (outgoing_.empty()) {
+        idle_since_ms_ = now_ms();
+    }
+    pool_->report(pub, delivered, std::move(reason));
+}
+
+// Expired publications are given up; unanswered sends go again (or are given up).
+void RelayLink::housekeeping(std::int64_t now) {
+    const RelayPoolConfig& c = pool_->config().relay_pool;
+    bool due = false;
+    for (auto it = outgoing_.begin(); it != outgoing_.end();) {
+        auto next = std::next(it);
+        if (now - it->pub->created_ms > c.publish_ttl_ms) {
+            settle(it, false,
+                   url_ + ": not acknowledged within " + std::to_string(c.publish_ttl_ms / 1000) +
+                       " s" + (connected_ ? "" : " (" + last_error_ + ")"));
+        } else if (it->in_flight && now >= it->ok_deadline_ms) {
+            if (it->sends >= static_cast<unsigned>(c.publish_attempts_max)) {
+                settle(it, false,
+                       url_ + ": no OK within " + std::to_string(c.publish_ok_timeout_ms) + " ms");
+            } else {
+                it->in_flight = false;
+                it->next_send_ms = now;
+                due = true;
+            }
+        } else if (!it->in_flight && it->next_send_ms <= now) {
+            due = true;
+        }
+        it = next;
+    }
+    if (due || (want_sub_ && !sub_active_ && connected_ && now >= resubscribe_at_ms_)) {
+        wake();
+    }
+}
+
+}  // namespace pylon::engine

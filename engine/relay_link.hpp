@@ -1,0 +1,154 @@
+// RelayLink: one WebSocket connection to one relay, owned by shard hash(url) % N (or, for a
+// temporary link to a request's `relays` entry, by the shard that needed it). It connects,
+// reconnects after any failure with ReconnectBackoff (1 s doubling to 60 s with jitter, reset
+// after a stable minute), answers NIP-42 AUTH challenges with a kind-22242 event (and sends
+// again what the relay refused with `auth-required:` once the relay accepted it), and keeps the
+// job subscription: after every (re)connect, once intake is open, one REQ with the served job
+// kinds since the last event seen minus since_margin_s (never older than request_age_max_s) and
+// kind-5 deletions that carry a `k` tag of a served kind. CLOSED is answered by subscribing
+// again (after authenticating for auth-required:, never for blocked: or restricted:).
+//
+// Publishing: publications wait in a bounded queue (publish_queue_max) until sent; each send
+// waits publish_ok_timeout_ms for the relay's OK, and OkPolicy decides: delivered, retry with
+// backoff (up to publish_attempts_max sends), again after AUTH, or give up (logged with the
+// relay's reason). An event not delivered within publish_ttl_ms is given up too (also while
+// disconnected). Each outcome of a tracked publication is reported to its owner shard.
+//
+// Received messages are parsed where they landed (the WebSocket's padded buffer) into one
+// reused RelayMessage, and EVENTs of our subscription go to RelayPool::on_event (routing).
+// State, last error and counters are read by the pool for `status` and `Relays`.
+// Its shard only. start() spawns the connection loop into the pool's gate; stop() ends it.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/publication.hpp"
+#include "engine/reconnect_backoff.hpp"
+#include "net/websocket.hpp"
+#include "proto/control_protocol.hpp"
+#include "proto/json_reader.hpp"
+#include "proto/relay_message.hpp"
+#include "reactor/cancel.hpp"
+#include "reactor/rng.hpp"
+#include "reactor/sync.hpp"
+
+namespace pylon::engine {
+
+class RelayPool;
+
+inline constexpr std::int64_t link_tick_ms = 500;           // reader wake-up for housekeeping
+inline constexpr std::int64_t resubscribe_delay_ms = 5000;  // after a CLOSED
+inline constexpr std::size_t link_message_bytes_max = 256 * 1024;
+inline constexpr std::int64_t temp_connect_attempts_max = 2;
+
+class RelayLink {
+  public:
+    // index: the relay's position in the pool's configured list, or -1 for a temporary link.
+    RelayLink(RelayPool* pool, std::string url, int index, std::int64_t cursor);
+    RelayLink(const RelayLink&) = delete;
+    RelayLink& operator=(const RelayLink&) = delete;
+    ~RelayLink();
+
+    const std::string& url() const noexcept { return url_; }
+    int index() const noexcept { return index_; }
+    bool temporary() const noexcept { return index_ < 0; }
+
+    void start();
+    reactor::Task<void> stop();
+    // Queues `pub` for this relay; reports a failure at once when the queue is full.
+    void enqueue(PublicationRef pub);
+    // Intake opened (subscribe on every connection) or is closing (CLOSE the subscription).
+    void set_subscribed(bool on);
+    // True while publications are waiting or unacknowledged.
+    bool busy() const noexcept { return !outgoing_.empty(); }
+    // A temporary link that had nothing to do since `since_ms` (monotonic), or -1.
+    std::int64_t idle_since_ms() const noexcept { return idle_since_ms_; }
+    bool finished() const noexcept { return finished_; }
+
+    // The newest created_at of a job request this relay delivered (persisted by the pool).
+    std::int64_t cursor() const noexcept { return cursor_; }
+    void advance_cursor(std::int64_t created_at) noexcept;
+    proto::RelayInfo info() const;
+    std::uint64_t revision() const noexcept { return revision_; }  // changes with info()
+
+  private:
+    struct Outgoing {
+        PublicationRef pub;
+        unsigned sends = 0;
+        bool in_flight = false;
+        bool wait_auth = false;
+        std::int64_t next_send_ms = 0;
+        std::int64_t ok_deadline_ms = 0;
+    };
+    struct IdHash {
+        std::size_t operator()(const proto::EventId& id) const noexcept;
+    };
+    using OutList = std::list<Outgoing>;
+
+    static reactor::Task<void> run(RelayLink* self);
+    reactor::Task<void> session(net::WebSocket* ws);
+    static reactor::Task<void> writer(RelayLink* self, net::WebSocket* ws,
+                                      reactor::CancelToken token);
+    reactor::Task<Status> send_due(net::WebSocket* ws);
+    reactor::Task<bool> wait_backoff(std::int64_t delay_ms);
+    bool on_message(proto::PaddedJson json);
+    void on_ok();
+    void on_closed();
+    void on_auth_challenge();
+    void settle(OutList::iterator it, bool delivered, std::string reason);
+    void housekeeping(std::int64_t now_ms);
+    void set_state(const char* state, std::string error = {});
+    void build_req();
+    void wake() { work_.set(); }
+
+    RelayPool* pool_;
+    std::string url_;
+    int index_;
+    std::int64_t cursor_;
+    ReconnectBackoff backoff_;
+    reactor::Rng rng_;
+    // Connection state.
+    std::string state_ = "disconnected";
+    std::string last_error_;
+    std::int64_t connected_since_ms_ = 0;  // unix ms
+    bool connected_ = false;
+    bool want_sub_ = false;     // intake is open
+    bool sub_active_ = false;   // a REQ was sent on this connection
+    bool sub_refused_ = false;  // CLOSED blocked:/restricted:
+    std::int64_t resubscribe_at_ms_ = 0;
+    bool need_close_ = false;  // send CLOSE for the subscription
+    std::string challenge_;
+    std::string auth_frame_;  // to send
+    proto::EventId auth_id_{};
+    bool authed_ = false;
+    bool auth_pending_ = false;
+    std::string sub_id_;
+    std::string req_frame_;
+    // Outgoing.
+    OutList outgoing_;
+    std::vector<PublicationRef> batch_;  // send_due's scratch
+    std::unordered_map<proto::EventId, OutList::iterator, IdHash> by_id_;
+    std::int64_t idle_since_ms_ = -1;
+    // Receiving.
+    proto::JsonReader reader_;
+    proto::RelayMessage msg_;
+    // Counters.
+    std::uint64_t connects_ = 0;
+    std::uint64_t disconnects_ = 0;
+    std::uint64_t events_received_ = 0;
+    std::uint64_t events_published_ = 0;
+    std::uint64_t revision_ = 0;
+    reactor::AsyncEvent work_;
+    reactor::CancelSource stop_;
+    reactor::CancelSource* session_cancel_ = nullptr;
+    bool stopping_ = false;
+    bool finished_ = false;
+    reactor::AsyncEvent done_;
+};
+
+}  // namespace pylon::engine

@@ -1,0 +1,423 @@
+#include "engine/relay_pool.hpp"
+
+#include <algorithm>
+
+#include "engine/intake.hpp"
+#include "engine/job_runner.hpp"
+#include "engine/relay_url.hpp"
+#include "engine/status_board.hpp"
+#include "engine/store.hpp"
+#include "proto/client_message.hpp"
+#include "proto/deletion.hpp"
+#include "proto/filter.hpp"
+#include "proto/handler_announcement.hpp"
+#include "reactor/clock.hpp"
+#include "reactor/log.hpp"
+#include "reactor/ops.hpp"
+#include "reactor/shard_set.hpp"
+
+namespace pylon::engine {
+
+using reactor::Message;
+using reactor::Task;
+
+namespace {
+
+std::int64_t now_ms() {
+    return reactor::monotonic_ms();
+}
+
+// A kind-5 deletion's cancellation, on its way to the job's owner shard.
+struct CancelNote {
+    proto::EventId request{};
+    proto::PublicKey author;
+};
+
+// Tells a tracked publication's owner how one link did (from any shard).
+void report_outcome(ProviderHub* hub, const PublicationRef& pub, bool delivered,
+                    std::string reason) {
+    if (pub->ticket == 0) {
+        return;
+    }
+    std::uint64_t ticket = pub->ticket;
+    if (delivered) {
+        reactor::post(pub->owner_shard, Message([hub, ticket]() {
+                          if (JobRunner* r = hub->here().runner) {
+                              r->publish_outcome(ticket, true, {});
+                          }
+                      }));
+        return;
+    }
+    auto why = std::make_unique<std::string>(std::move(reason));
+    reactor::post(pub->owner_shard, Message([hub, ticket, why = std::move(why)]() mutable {
+                      if (JobRunner* r = hub->here().runner) {
+                          r->publish_outcome(ticket, false, std::move(*why));
+                      }
+                  }));
+}
+
+}  // namespace
+
+RelayPool::RelayPool(ServiceContext& context, std::shared_ptr<ProviderHub> hub)
+    : context_(context), hub_(std::move(hub)) {}
+
+RelayPool::~RelayPool() = default;
+
+Task<Status> RelayPool::start() {
+    const Config& c = context_.config();
+    unsigned here = reactor::Shard::current().id();
+    urls_ = configured_relays(c);
+    links_.resize(urls_.size());
+    persisted_.assign(urls_.size(), 0);
+    board_revision_.assign(urls_.size(), 0);
+    for (std::size_t i = 0; i < urls_.size(); i++) {
+        if (hub_->relay_owner(urls_[i]) != here) {
+            continue;
+        }
+        auto cursor = co_await context_.store().call(&StoreDb::relay_cursor, urls_[i]);
+        std::int64_t from = cursor.ok() && cursor->has_value() ? **cursor : 0;
+        persisted_[i] = from;
+        links_[i] = std::make_unique<RelayLink>(this, urls_[i], static_cast<int>(i), from);
+    }
+    if (here == 0) {
+        announcer_ = std::make_unique<ResponseBuilder>(hub_->keys(), proto::csprng());
+        if (urls_.empty()) {
+            LOG_WARN("no relays configured: the node cannot receive jobs (set `relays`)");
+        }
+    }
+    hub_->here().pool = this;
+    for (auto& link : links_) {
+        if (link) {
+            link->start();
+        }
+    }
+    upkeep_.spawn(upkeep_loop(this));
+    if (here == 0 && c.provider.announce) {
+        upkeep_.spawn(announce_loop(this));
+    }
+    co_return Ok{};
+}
+
+Task<void> RelayPool::stop() {
+    hub_->here().pool = nullptr;  // late messages now report "stopped" themselves
+    set_subscribed(false);
+    std::int64_t deadline = now_ms() + stop_flush_ms_max;
+    auto busy = [this]() {
+        for (auto& l : links_) {
+            if (l && l->busy()) {
+                return true;
+            }
+        }
+        for (auto& [url, l] : temp_) {
+            if (l->busy()) {
+                return true;
+            }
+        }
+        return false;
+    };
+    while (busy() && now_ms() < deadline) {
+        co_await reactor::sleep_ms(50);
+    }
+    stop_.cancel();
+    room_.set();
+    co_await upkeep_.close();
+    for (auto& l : links_) {
+        if (l) {
+            co_await l->stop();
+        }
+    }
+    for (auto& [url, l] : temp_) {
+        co_await l->stop();
+    }
+    co_await gate_.close();
+    co_await persist_cursors();
+    for (auto& l : links_) {
+        if (l) {
+            context_.board().update_relay(l->info());
+        }
+    }
+    links_.clear();
+    temp_.clear();
+    spare_.clear();
+    if (reactor::Shard::current().id() == 0) {
+        proto::DomainEvent off;
+        off.kind = proto::EventKind::went_offline;
+        context_.emit(std::move(off));
+    }
+}
+
+unsigned RelayPool::publish(PublicationRef pub) {
+    ProviderHub* hub = hub_.get();
+    unsigned targets = 0;
+    for (std::size_t i = 0; i < urls_.size(); i++) {
+        reactor::post(hub->relay_owner(urls_[i]), Message([hub, pub, i]() {
+                          if (RelayPool* p = hub->here().pool) {
+                              p->deliver(i, pub);
+                          } else {
+                              report_outcome(hub, pub, false, "relay links stopped");
+                          }
+                      }));
+        targets++;
+    }
+    for (std::size_t j = 0; j < pub->extra_relays.size(); j++) {
+        reactor::post(hub->relay_owner(pub->extra_relays[j]), Message([hub, pub, j]() {
+                          if (RelayPool* p = hub->here().pool) {
+                              p->deliver_extra(j, pub);
+                          } else {
+                              report_outcome(hub, pub, false, "relay links stopped");
+                          }
+                      }));
+        targets++;
+    }
+    return targets;
+}
+
+void RelayPool::deliver(std::size_t index, const PublicationRef& pub) {
+    if (index < links_.size() && links_[index]) {
+        links_[index]->enqueue(pub);
+    } else {
+        report(pub, false, "no link for relay " + std::to_string(index));
+    }
+}
+
+void RelayPool::deliver_extra(std::size_t extra, const PublicationRef& pub) {
+    const std::string& url = pub->extra_relays[extra];
+    auto it = temp_.find(url);
+    if (it == temp_.end()) {
+        std::size_t max = static_cast<std::size_t>(config().relay_pool.temp_relays_max);
+        if (temp_.size() >= max) {
+            report(pub, false, url + ": too many temporary relay connections");
+            return;
+        }
+        auto link = std::make_unique<RelayLink>(this, url, -1, 0);
+        link->start();
+        it = temp_.emplace(url, std::move(link)).first;
+    }
+    it->second->enqueue(pub);
+}
+
+void RelayPool::report(const PublicationRef& pub, bool delivered, std::string reason) {
+    report_outcome(hub_.get(), pub, delivered, std::move(reason));
+}
+
+void RelayPool::set_subscribed(bool on) {
+    if (subscribed_ == on) {
+        return;
+    }
+    subscribed_ = on;
+    for (auto& l : links_) {
+        if (l) {
+            l->set_subscribed(on);
+        }
+    }
+    if (on) {
+        announce_now_.set();
+    }
+}
+
+std::string RelayPool::subscription_frame(std::string_view subid, std::int64_t cursor) const {
+    const Config& c = config();
+    std::int64_t now = reactor::unix_ms() / 1000;
+    std::int64_t oldest = now - c.provider.request_age_max_s;
+    std::int64_t since = std::max(oldest, cursor - c.provider.since_margin_s);
+    proto::Filter jobs;
+    proto::Filter deletions;
+    jobs.kinds.emplace();
+    deletions.kinds = std::vector<std::uint32_t>{proto::deletion_kind};
+    for (std::int64_t k : c.provider.job_kinds) {
+        jobs.kinds->push_back(static_cast<std::uint32_t>(k));
+        deletions.add_tag_value('k', std::to_string(k));
+    }
+    jobs.since = since;
+    deletions.since = since;
+    proto::Filter filters[] = {std::move(jobs), std::move(deletions)};
+    std::string out;
+    proto::write_client_req(out, subid, filters);
+    return out;
+}
+
+}  // namespace pylon::engine
+
+namespace pylon::engine {
+
+bool RelayPool::on_event(RelayLink* link, proto::Event& event) {
+    Intake* intake = hub_->here().intake;
+    if (intake == nullptr) {
+        return true;  // not open on this shard (starting or stopping)
+    }
+    if (event.kind() == proto::deletion_kind) {
+        route_deletion(event);
+        return true;
+    }
+    if (intake->prescreen(event) != IntakeReason::received) {
+        return true;
+    }
+    std::int64_t now_s = reactor::unix_ms() / 1000;
+    link->advance_cursor(std::min(event.created_at(), now_s));
+    unsigned here = reactor::Shard::current().id();
+    unsigned owner = hub_->job_owner(event.id());
+    if (owner == here) {
+        intake->on_event(event, link->url());
+        return true;
+    }
+    std::unique_ptr<proto::Event> box;
+    if (!spare_.empty()) {
+        box = std::move(spare_.back());
+        spare_.pop_back();
+    } else {
+        box = std::make_unique<proto::Event>();
+    }
+    std::swap(*box, event);  // moves the parsed event out; `event` keeps the box's capacity
+    transfers_++;
+    ProviderHub* hub = hub_.get();
+    auto index = static_cast<unsigned>(link->index());
+    reactor::post(owner, Message([hub, box = std::move(box), here, index]() mutable {
+                      Intake* in = hub->here().intake;
+                      RelayPool* p = hub->here().pool;
+                      if (in != nullptr && p != nullptr) {
+                          in->on_event(*box, p->url_at(index));
+                      }
+                      reactor::post(here, Message([hub, box = std::move(box)]() mutable {
+                                        if (RelayPool* origin = hub->here().pool) {
+                                            origin->recycle(std::move(box));
+                                        }
+                                    }));
+                  }));
+    return transfers_ < transfers_in_flight_max;
+}
+
+Task<void> RelayPool::room() {
+    while (transfers_ >= transfers_in_flight_max && !stop_.cancelled()) {
+        room_.reset();
+        (void)co_await room_.wait(stop_.token());
+    }
+}
+
+void RelayPool::recycle(std::unique_ptr<proto::Event> box) {
+    PYLON_ASSERT(transfers_ > 0);
+    transfers_--;
+    if (spare_.size() < spare_events_max) {
+        spare_.push_back(std::move(box));
+    }
+    if (transfers_ < transfers_in_flight_max) {
+        room_.set();
+    }
+}
+
+// A kind-5 deletion naming a served kind: verified once here, then sent to the owner of each
+// request it names (the owner cancels only a job of the same author).
+void RelayPool::route_deletion(proto::Event& event) {
+    Intake* intake = hub_->here().intake;
+    proto::Deletion d;
+    if (d.read(event) != proto::Reject::none) {
+        return;
+    }
+    bool ours = false;
+    for (std::uint32_t k : d.kinds) {
+        for (std::int64_t served : config().provider.job_kinds) {
+            ours = ours || static_cast<std::int64_t>(k) == served;
+        }
+    }
+    if (!ours || d.event_ids.empty()) {
+        return;
+    }
+    if (event.verify() != proto::Reject::none) {
+        intake->count(IntakeReason::bad_signature);
+        return;
+    }
+    intake->count(IntakeReason::deletions);
+    ProviderHub* hub = hub_.get();
+    for (const proto::EventId& id : d.event_ids) {
+        auto note = std::make_unique<CancelNote>(CancelNote{id, d.author});
+        reactor::post(hub->job_owner(id), Message([hub, note = std::move(note)]() {
+                          JobRunner* r = hub->here().runner;
+                          if (r != nullptr && r->cancel_job(note->request, note->author)) {
+                              if (Intake* in = hub->here().intake) {
+                                  in->count(IntakeReason::cancellations);
+                              }
+                          }
+                      }));
+    }
+}
+
+void RelayPool::link_changed(RelayLink* link, bool state_change) {
+    if (state_change && !link->temporary()) {
+        auto i = static_cast<std::size_t>(link->index());
+        board_revision_[i] = link->revision();
+        context_.board().update_relay(link->info());
+    }
+}
+
+void RelayPool::link_connected(RelayLink* link, bool up, const std::string& reason) {
+    if (link->temporary()) {
+        return;
+    }
+    context_.emit(up ? proto::DomainEvent::relay_connected(link->url())
+                     : proto::DomainEvent::relay_disconnected(link->url(), reason));
+}
+
+Task<void> RelayPool::persist_cursors() {
+    for (std::size_t i = 0; i < links_.size(); i++) {
+        if (!links_[i] || links_[i]->cursor() <= persisted_[i]) {
+            continue;
+        }
+        std::int64_t cursor = links_[i]->cursor();
+        Status st = co_await context_.store().call(&StoreDb::set_relay_cursor, urls_[i], cursor,
+                                                   reactor::unix_ms());
+        if (st.ok()) {
+            persisted_[i] = cursor;
+        }
+    }
+}
+
+// A temporary link ends by itself once idle for temp_idle_ms (or after failing to connect).
+void RelayPool::reap_temporary() {
+    std::erase_if(temp_, [](const auto& kv) { return kv.second->finished(); });
+}
+
+// Counters to the board, cursors to the store, idle temporary links closed.
+Task<void> RelayPool::upkeep_loop(RelayPool* self) {
+    std::int64_t next_persist = now_ms() + cursor_persist_ms;
+    while (co_await reactor::sleep_ms(pool_status_refresh_ms, self->stop_.token())) {
+        for (std::size_t i = 0; i < self->links_.size(); i++) {
+            RelayLink* l = self->links_[i].get();
+            if (l != nullptr && l->revision() != self->board_revision_[i]) {
+                self->board_revision_[i] = l->revision();
+                self->context_.board().update_relay(l->info());
+            }
+        }
+        std::int64_t now = now_ms();
+        self->reap_temporary();
+        if (now >= next_persist) {
+            next_persist = now + cursor_persist_ms;
+            co_await self->persist_cursors();
+        }
+    }
+}
+
+// Shard 0: the NIP-89 handler announcement once intake is open, then every interval.
+Task<void> RelayPool::announce_loop(RelayPool* self) {
+    const Config& c = self->config();
+    if (!co_await self->announce_now_.wait(self->stop_.token())) {
+        co_return;
+    }
+    ProviderHub& hub = *self->hub_;
+    proto::HandlerAnnouncement a;
+    a.d = proto::HandlerAnnouncement::stable_d(c.name, hub.pubkey());
+    for (std::int64_t k : c.provider.job_kinds) {
+        a.kinds.push_back(static_cast<std::uint32_t>(k));
+    }
+    a.metadata.name = c.name;
+    a.metadata.about = c.description.value_or("");
+    a.metadata.encryption_supported = true;
+    do {
+        proto::Event ev;
+        a.build(reactor::unix_ms() / 1000, hub.keys(), proto::csprng(), ev);
+        self->publish(self->announcer_->frame(ev, now_ms()));
+        LOG_INFO("NIP-89 announcement published (kind 31990, d=%s, %zu kind(s))", a.d.c_str(),
+                 a.kinds.size());
+    } while (
+        co_await reactor::sleep_ms(c.provider.announce_interval_s * 1000, self->stop_.token()));
+}
+
+}  // namespace pylon::engine

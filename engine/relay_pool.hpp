@@ -1,0 +1,111 @@
+// RelayPool: the relay links a shard owns, a service on every shard (service_order::relays,
+// which starts before the job runner and stops after it, so jobs can still publish their last
+// feedback while the node shuts down). Shard s owns the configured relays with
+// hash(url) % N == s, connects them all at start in parallel, and subscribes them once every
+// shard's Intake is open. A temporary link to a request's `relays` entry is made on demand by
+// the shard that owns that URL (at most temp_relays_max at once per shard) and closed after
+// temp_idle_ms with nothing to send.
+//
+// publish() runs on the shard that signed the event: it sends the shared Publication to every
+// configured relay's owner shard and to each extra relay's owner shard, and returns how many
+// links it went to; each link reports the outcome of a tracked publication to its owner.
+//
+// Routing (on_event, the link's shard): deletions (kind 5) are verified here and sent to the
+// owner shard of each request they name; job requests pass Intake's prescreen here, then go to
+// their owner shard hash(id) % N: in place when that is this shard, else moved (the Event is
+// swapped into a recycled box, so no copy and no allocation once warm) and returned for reuse
+// after the owner's intake has read it. At most transfers_in_flight_max boxes travel at once;
+// beyond that the reading link waits (backpressure toward the relay).
+//
+// Shard 0's pool also publishes the NIP-89 announcement (kind 31990) once intake is open and
+// every announce_interval_s, and each pool persists its links' cursors (every
+// cursor_persist_ms and at stop) and keeps `status`/`Relays` current (on state changes, and
+// counters every status_refresh_ms). Its shard only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/provider_hub.hpp"
+#include "engine/publication.hpp"
+#include "engine/relay_link.hpp"
+#include "engine/response_builder.hpp"
+#include "engine/service.hpp"
+#include "proto/event.hpp"
+#include "reactor/gate.hpp"
+#include "reactor/sync.hpp"
+
+namespace pylon::engine {
+
+inline constexpr std::size_t transfers_in_flight_max = 1024;
+inline constexpr std::size_t spare_events_max = 256;
+inline constexpr std::int64_t cursor_persist_ms = 15000;
+inline constexpr std::int64_t pool_status_refresh_ms = 1000;
+inline constexpr std::int64_t stop_flush_ms_max = 2000;
+
+class RelayPool final : public Service {
+  public:
+    RelayPool(ServiceContext& context, std::shared_ptr<ProviderHub> hub);
+    ~RelayPool() override;
+
+    reactor::Task<Status> start() override;
+    reactor::Task<void> stop() override;
+
+    // -- From the shard that signed `pub` --
+    unsigned publish(PublicationRef pub);
+
+    // -- On this shard (messages from other shards) --
+    void deliver(std::size_t index, const PublicationRef& pub);
+    void deliver_extra(std::size_t extra, const PublicationRef& pub);
+    void set_subscribed(bool on);
+
+    // -- For this shard's links --
+    const Config& config() const noexcept { return context_.config(); }
+    ProviderHub& hub() noexcept { return *hub_; }
+    reactor::Gate& gate() noexcept { return gate_; }
+    bool subscribed() const noexcept { return subscribed_; }
+    // An EVENT of the link's subscription; false when the link must co_await room() first.
+    bool on_event(RelayLink* link, proto::Event& event);
+    reactor::Task<void> room();
+    // The outcome of a publication on one link (reported to its owner when tracked).
+    void report(const PublicationRef& pub, bool delivered, std::string reason);
+    // The REQ for a link's job subscription, starting after its cursor.
+    std::string subscription_frame(std::string_view subid, std::int64_t cursor) const;
+    void link_changed(RelayLink* link, bool state_change);
+    // A link came up or went down (events, logs).
+    void link_connected(RelayLink* link, bool up, const std::string& reason);
+    // Takes back an Event box another shard's intake has read.
+    void recycle(std::unique_ptr<proto::Event> box);
+    // The configured relay at `index` (the same list on every shard).
+    const std::string& url_at(std::size_t index) const { return urls_[index]; }
+
+  private:
+    static reactor::Task<void> upkeep_loop(RelayPool* self);
+    static reactor::Task<void> announce_loop(RelayPool* self);
+    reactor::Task<void> persist_cursors();
+    void route_deletion(proto::Event& event);
+    void reap_temporary();
+    void fail_all(const PublicationRef& pub, unsigned count, const std::string& reason);
+
+    ServiceContext& context_;
+    std::shared_ptr<ProviderHub> hub_;
+    std::vector<std::string> urls_;                  // configured, normalised
+    std::vector<std::unique_ptr<RelayLink>> links_;  // by index; null when another shard owns it
+    std::unordered_map<std::string, std::unique_ptr<RelayLink>> temp_;
+    std::vector<std::int64_t> persisted_;  // by index: cursor last written
+    std::vector<std::unique_ptr<proto::Event>> spare_;
+    std::size_t transfers_ = 0;
+    reactor::AsyncEvent room_;
+    bool subscribed_ = false;
+    std::unique_ptr<ResponseBuilder> announcer_;  // shard 0
+    reactor::AsyncEvent announce_now_;
+    std::vector<std::uint64_t> board_revision_;  // by index: the info last put on the board
+    reactor::CancelSource stop_;
+    reactor::Gate gate_;    // links
+    reactor::Gate upkeep_;  // loops
+};
+
+}  // namespace pylon::engine
