@@ -282,7 +282,11 @@ void BackendRegistry::publish_board(const std::vector<std::array<std::uint32_t, 
 // Every status_refresh_ms: slots in use and jobs queued, summed over the shards.
 Task<void> BackendRegistry::status_loop(BackendRegistry* self) {
     ProviderHub* hub = self->hub_.get();
-    while (co_await reactor::sleep_ms(status_refresh_ms, self->stop_.token())) {
+    for (;;) {
+        bool slept = co_await reactor::sleep_ms(status_refresh_ms, self->stop_.token());
+        if (!slept) {
+            break;
+        }
         std::vector<std::array<std::uint32_t, 2>> sums(self->entries_.size(), {0, 0});
         for (unsigned t = 0; t < self->context_.shard_count(); t++) {
             for (std::size_t i = 0; i < self->entries_.size(); i++) {

@@ -19,6 +19,9 @@ int cmd_jobs(CliContext& ctx);          // engine/cli_jobs.cpp
 int cmd_logs(CliContext& ctx);          // engine/cli_logs.cpp
 int cmd_watch(CliContext& ctx);         // engine/cli_watch.cpp
 int cmd_config(CliContext& ctx);        // engine/cli_config.cpp
+int cmd_job_submit(CliContext& ctx);    // engine/cli_job.cpp
+int cmd_job_status(CliContext& ctx);    // engine/cli_job.cpp
+int cmd_job_list(CliContext& ctx);      // engine/cli_job.cpp
 // engine/cli_supervisor.cpp (issue 7)
 int cmd_worker_start(CliContext& ctx);
 int cmd_worker_stop(CliContext& ctx);

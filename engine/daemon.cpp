@@ -123,7 +123,8 @@ bool socket_answers(const std::string& path) {
 }
 
 // The daemon itself: from claiming the pid file to the end of the runtime.
-int run_node(const StartOptions& o, const LoadedConfig& loaded, Reporter report, pid_t parent) {
+int run_node(const StartOptions& o, const LoadedConfig& loaded, const NodeIdentity& identity,
+             Reporter report, pid_t parent) {
     std::optional<PidFile> pid_file;
     if (!o.managed) {
         auto claimed = PidFile::acquire(o.home.pid_path());
@@ -158,6 +159,7 @@ int run_node(const StartOptions& o, const LoadedConfig& loaded, Reporter report,
         return report.error(st.error().message());
     }
     RuntimeOptions ro;
+    ro.identity = identity.keypair;  // the provider signs with it
     ro.config = loaded.config;
     ro.home_dir = o.home.dir();
     ro.config_path = o.config_path;
@@ -226,8 +228,8 @@ int await_report(int fd, const StartOptions& o, std::FILE* out, std::FILE* err) 
     return 1;
 }
 
-int daemonize_and_run(const StartOptions& o, const LoadedConfig& loaded, std::FILE* out,
-                      std::FILE* err) {
+int daemonize_and_run(const StartOptions& o, const LoadedConfig& loaded,
+                      const NodeIdentity& identity, std::FILE* out, std::FILE* err) {
     std::fflush(out);
     std::fflush(err);
     int fds[2];
@@ -267,7 +269,7 @@ int daemonize_and_run(const StartOptions& o, const LoadedConfig& loaded, std::FI
         ::dup2(null_fd, 2);
         ::close(null_fd);
     }
-    return run_node(o, loaded, report, ::getppid());
+    return run_node(o, loaded, identity, report, ::getppid());
 }
 
 }  // namespace
@@ -312,9 +314,9 @@ int start_daemon(StartOptions o, std::FILE* out, std::FILE* err) {
                  mode_words(o.mode).c_str());
     std::fflush(out);
     if (!foreground) {
-        return daemonize_and_run(o, loaded.value(), out, err);
+        return daemonize_and_run(o, loaded.value(), identity.value(), out, err);
     }
-    return run_node(o, loaded.value(), Reporter{-1, out, err}, ::getppid());
+    return run_node(o, loaded.value(), identity.value(), Reporter{-1, out, err}, ::getppid());
 }
 
 }  // namespace pylon::engine

@@ -102,13 +102,13 @@ Task<Status> JobRunner::start() {
         }
         clients_[backend_slot_index(kind)] = std::move(client.value());
     }
+    hub_->here().runner = this;
+    sweeper_.spawn(sweep_loop(this));
     ProviderHub* hub = hub_.get();
     directory_ = co_await reactor::submit_to(0, [hub]() {
         BackendRegistry* r = hub->here().registry;
         return r ? r->directory() : std::shared_ptr<const BackendDirectory>();
     });
-    hub_->here().runner = this;
-    sweeper_.spawn(sweep_loop(this));
     co_return Ok{};
 }
 
@@ -147,8 +147,13 @@ Task<void> JobRunner::stop() {
     hub_->here().runner = nullptr;
 }
 
+// (Not `while (co_await sleep_ms(..))`: g++ 12 miscompiled that form here; the loop never ran.)
 Task<void> JobRunner::sweep_loop(JobRunner* self) {
-    while (co_await reactor::sleep_ms(runner_sweep_interval_ms, self->stop_.token())) {
+    for (;;) {
+        bool slept = co_await reactor::sleep_ms(runner_sweep_interval_ms, self->stop_.token());
+        if (!slept) {
+            break;
+        }
         self->sweep(now_ms());
     }
 }
@@ -317,8 +322,10 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
     std::string model = job->model;
     std::int64_t at = unix_ms();
     auto mark = [id, at, model](StoreDb& db) { return db.mark_processing(id, at, model); };
-    if (Status st = co_await context_.store().run(std::move(mark)); !st.ok()) {
-        LOG_WARN("job %s: could not mark processing: %s", id.c_str(), st.error().message().c_str());
+    Status marked = co_await context_.store().run(std::move(mark));
+    if (!marked.ok()) {
+        LOG_WARN("job %s: could not mark processing: %s", id.c_str(),
+                 marked.error().message().c_str());
     }
     context_.emit(proto::DomainEvent::job_started(job->job_id, job->model));
     Backend* backend = clients_[backend_slot_index(job->backend)].get();

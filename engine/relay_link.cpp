@@ -186,7 +186,8 @@ Task<void> RelayLink::run(RelayLink* self) {
         LOG_WARN("relay %s: %s; reconnecting in %.1f s", self->url_.c_str(),
                  self->last_error_.empty() ? "disconnected" : self->last_error_.c_str(),
                  static_cast<double>(delay) / 1000.0);
-        if (!co_await self->wait_backoff(delay)) {
+        bool waited = co_await self->wait_backoff(delay);
+        if (!waited) {
             break;
         }
     }
@@ -208,7 +209,8 @@ Task<bool> RelayLink::wait_backoff(std::int64_t delay_ms) {
         if (left <= 0) {
             co_return !stopping_;
         }
-        if (!co_await reactor::sleep_ms(std::min(left, link_tick_ms), stop_.token())) {
+        bool slept = co_await reactor::sleep_ms(std::min(left, link_tick_ms), stop_.token());
+        if (!slept) {
             co_return false;
         }
         housekeeping(now_ms());
@@ -313,6 +315,7 @@ Task<Status> RelayLink::send_due(net::WebSocket* ws) {
     if (want_sub_ && !sub_active_ && !sub_refused_ && !auth_pending_ && !temporary() &&
         now >= resubscribe_at_ms_) {
         sub_active_ = true;
+        sub_live_ = false;
         std::string frame = pool_->subscription_frame(sub_id_, cursor_);
         LINK_TRY(co_await ws->send_text(frame));
     }
@@ -361,7 +364,10 @@ bool RelayLink::on_message(proto::PaddedJson json) {
             LOG_INFO("relay %s: NOTICE %.200s", url_.c_str(), msg_.text.c_str());
             return true;
         case proto::RelayMessageType::eose:
-            LOG_DEBUG("relay %s: stored events replayed (EOSE)", url_.c_str());
+            if (msg_.subid == sub_id_ && !sub_live_) {
+                sub_live_ = true;  // once per subscription: operators (and tests) look for it
+                LOG_INFO("relay %s: subscribed (stored requests replayed)", url_.c_str());
+            }
             return true;
         case proto::RelayMessageType::count:
             return true;

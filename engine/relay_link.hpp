@@ -119,6 +119,7 @@ class RelayLink {
     bool connected_ = false;
     bool want_sub_ = false;     // intake is open
     bool sub_active_ = false;   // a REQ was sent on this connection
+    bool sub_live_ = false;     // its EOSE arrived
     bool sub_refused_ = false;  // CLOSED blocked:/restricted:
     std::int64_t resubscribe_at_ms_ = 0;
     bool need_close_ = false;  // send CLOSE for the subscription

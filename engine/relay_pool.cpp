@@ -378,7 +378,11 @@ void RelayPool::reap_temporary() {
 // Counters to the board, cursors to the store, idle temporary links closed.
 Task<void> RelayPool::upkeep_loop(RelayPool* self) {
     std::int64_t next_persist = now_ms() + cursor_persist_ms;
-    while (co_await reactor::sleep_ms(pool_status_refresh_ms, self->stop_.token())) {
+    for (;;) {
+        bool slept = co_await reactor::sleep_ms(pool_status_refresh_ms, self->stop_.token());
+        if (!slept) {
+            break;
+        }
         for (std::size_t i = 0; i < self->links_.size(); i++) {
             RelayLink* l = self->links_[i].get();
             if (l != nullptr && l->revision() != self->board_revision_[i]) {
@@ -398,7 +402,8 @@ Task<void> RelayPool::upkeep_loop(RelayPool* self) {
 // Shard 0: the NIP-89 handler announcement once intake is open, then every interval.
 Task<void> RelayPool::announce_loop(RelayPool* self) {
     const Config& c = self->config();
-    if (!co_await self->announce_now_.wait(self->stop_.token())) {
+    bool open = co_await self->announce_now_.wait(self->stop_.token());
+    if (!open) {
         co_return;
     }
     ProviderHub& hub = *self->hub_;

@@ -1,0 +1,406 @@
+// `pylon job submit|status|list`: the customer side (Pylon v0.1's buyer commands). submit signs
+// a NIP-90 request with the node's identity (or --key), publishes it to the relays (--relay,
+// else the config's `relays`), and with --wait follows it: feedback on stderr, partial text
+// streamed to stdout, then the verified result; exit 1 on an `error` feedback or a timeout.
+// status asks the relays what became of a request; list prints the local history (jobs.db in
+// the home, Pylon's buyer table). Each run of submit/status uses its own one-shard reactor.
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include "engine/buyer_history.hpp"
+#include "engine/cli_commands.hpp"
+#include "engine/cli_util.hpp"
+#include "engine/config_file.hpp"
+#include "engine/identity_file.hpp"
+#include "engine/job_client.hpp"
+#include "proto/hex.hpp"
+#include "proto/json_writer.hpp"
+#include "proto/nip19.hpp"
+#include "reactor/clock.hpp"
+
+namespace pylon::engine {
+namespace {
+
+constexpr std::int64_t status_timeout_s_default = 5;
+
+std::string short_hex(const std::string& hex) {
+    return hex.substr(0, 16);
+}
+
+// The relays from --relay (repeatable, also comma-separated), else the config's.
+std::vector<std::string> relays_from(const CliContext& ctx, const Config& config) {
+    std::vector<std::string> out;
+    for (const std::string& v : ctx.args.values("relay")) {
+        std::size_t start = 0;
+        while (start <= v.size()) {
+            std::size_t comma = v.find(',', start);
+            std::string one = v.substr(start, comma == std::string::npos ? comma : comma - start);
+            if (!one.empty()) {
+                out.push_back(one);
+            }
+            if (comma == std::string::npos) {
+                break;
+            }
+            start = comma + 1;
+        }
+    }
+    return out.empty() ? config.relays : out;
+}
+
+Result<Config> cli_config(const CliContext& ctx) {
+    std::string path = ctx.args.value("config", ctx.home.config_path());
+    auto loaded = load_config_file(path, ctx.args.has("config"));
+    if (!loaded.ok()) {
+        return std::move(loaded).error();
+    }
+    return std::move(loaded->config);
+}
+
+Result<proto::Keypair> customer_keys(const CliContext& ctx, const Config& config) {
+    if (ctx.args.has("key")) {
+        auto secret = proto::parse_secret_text(ctx.args.value("key"));
+        if (!secret.ok()) {
+            return Error(Errc::invalid_input, "--key: not an nsec or 64-character hex secret");
+        }
+        return proto::Keypair::from_secret(secret.value());
+    }
+    auto id = load_identity(identity_path(ctx.home, config),
+                            static_cast<std::uint32_t>(config.identity.account));
+    if (!id.ok()) {
+        return id.error().code() == Errc::not_found
+                   ? Error(Errc::not_found, "no identity: run pylon init, or pass --key NSEC")
+                   : std::move(id).error();
+    }
+    return std::move(id->keypair);
+}
+
+// Prints feedback as it arrives; partial text is streamed to stdout.
+class TerminalWatcher final : public JobWatcher {
+  public:
+    TerminalWatcher(CliContext& ctx, bool quiet) : ctx_(ctx), quiet_(quiet) {}
+    void on_published(const std::string& relay, bool accepted, const std::string& text) override {
+        if (!quiet_ && !accepted) {
+            std::fprintf(ctx_.err, "%s refused the request: %s\n", relay.c_str(), text.c_str());
+        }
+    }
+    void on_relay_error(const std::string& relay, const std::string& error) override {
+        if (!quiet_) {
+            std::fprintf(ctx_.err, "%s: %s\n", relay.c_str(), error.c_str());
+        }
+    }
+    void on_feedback(const proto::JobFeedback& f, const std::string& provider) override {
+        if (quiet_) {
+            return;
+        }
+        if (f.status == proto::FeedbackStatus::partial) {
+            stream(f.content);
+            return;
+        }
+        if (f.status != proto::FeedbackStatus::error) {
+            std::fprintf(ctx_.err, "[%s] %s%s%s\n", short_hex(provider).c_str(),
+                         f.status_text.c_str(), f.extra_info.empty() ? "" : ": ",
+                         f.extra_info.c_str());
+        }
+    }
+    // Prints what of `text` was not printed yet; a text that does not continue it starts over.
+    void stream(const std::string& text) {
+        if (text.size() > printed_.size() && text.compare(0, printed_.size(), printed_) == 0) {
+            std::fputs(text.c_str() + printed_.size(), ctx_.out);
+        } else if (text != printed_) {
+            std::fprintf(ctx_.out, "%s%s", printed_.empty() ? "" : "\n", text.c_str());
+        }
+        std::fflush(ctx_.out);
+        printed_ = text;
+    }
+    bool printed_any() const noexcept { return !printed_.empty(); }
+
+  private:
+    CliContext& ctx_;
+    bool quiet_;
+    std::string printed_;
+};
+
+void print_outcome_json(CliContext& ctx, const JobOutcome& o, const std::vector<std::string>& r) {
+    std::string out;
+    proto::JsonWriter w(out);
+    w.begin_object();
+    w.field("request_id", o.request_id);
+    w.field("status", o.timed_out ? "timeout" : o.status);
+    w.field("result", o.result);
+    w.field("result_event_id", o.result_event_id);
+    w.field("provider", o.provider);
+    w.field("error", o.error);
+    w.field("last_feedback", o.last_feedback);
+    w.field_int("relays_accepted", o.relays_accepted);
+    w.key("relays");
+    w.begin_array();
+    for (const std::string& url : r) {
+        w.string(url);
+    }
+    w.end_array();
+    w.end_object();
+    std::fprintf(ctx.out, "%s\n", out.c_str());
+}
+
+void record_outcome(BuyerHistory* history, const JobOutcome& o) {
+    if (history == nullptr || o.status == "pending") {
+        return;
+    }
+    bool final = o.status == "completed" || o.status == "failed";
+    std::optional<std::string> result;
+    if (o.status == "completed") {
+        result = o.result;
+    } else if (o.status == "failed") {
+        result = o.error;
+    }
+    std::optional<std::int64_t> done;
+    if (final) {
+        done = reactor::unix_ms() / 1000;
+    }
+    (void)history->update(o.request_id, o.status, o.provider, result, done);
+}
+
+}  // namespace
+}  // namespace pylon::engine
+
+namespace pylon::engine {
+namespace {
+
+Result<JobSpec> spec_from(CliContext& ctx) {
+    JobSpec spec;
+    const auto& pos = ctx.args.positionals();
+    if (pos.empty()) {
+        return Error(Errc::invalid_input, "give the prompt: pylon job submit \"<prompt>\"");
+    }
+    for (const std::string& p : pos) {
+        spec.prompt += (spec.prompt.empty() ? "" : " ") + p;
+    }
+    auto kind = ctx.args.integer("kind", 5050, 5000, 5999);
+    if (!kind.ok()) {
+        return std::move(kind).error();
+    }
+    spec.kind = static_cast<std::uint32_t>(kind.value());
+    spec.model = ctx.args.value("model");
+    for (const std::string& kv : ctx.args.values("param")) {
+        std::size_t eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            return Error(Errc::invalid_input, "--param " + kv + ": expected KEY=VALUE");
+        }
+        spec.params.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    if (ctx.args.has("bid")) {
+        auto bid = ctx.args.integer("bid", 0, 0, 2100000000000000000LL);
+        if (!bid.ok()) {
+            return std::move(bid).error();
+        }
+        spec.bid_msats = static_cast<std::uint64_t>(bid.value());
+    }
+    if (ctx.args.has("provider")) {
+        proto::PublicKey pk;
+        if (proto::parse_pubkey_text(ctx.args.value("provider"), pk) != proto::Reject::none) {
+            return Error(Errc::invalid_input, "--provider: not an npub or 64-character hex key");
+        }
+        spec.provider = pk;
+    }
+    return spec;
+}
+
+int usage_error(CliContext& ctx, const Error& e) {
+    std::fprintf(ctx.err, "pylon job: %s\n", e.message().c_str());
+    return e.code() == Errc::invalid_input ? exit_usage : exit_failure;
+}
+
+}  // namespace
+
+int cmd_job_submit(CliContext& ctx) {
+    auto config = cli_config(ctx);
+    auto spec = spec_from(ctx);
+    auto timeout = ctx.args.integer("timeout", 60, 1, 86400);
+    if (!config.ok() || !spec.ok() || !timeout.ok()) {
+        return usage_error(ctx, !config.ok() ? config.error()
+                                : !spec.ok() ? spec.error()
+                                             : timeout.error());
+    }
+    auto keys = customer_keys(ctx, config.value());
+    if (!keys.ok()) {
+        return fail(ctx, keys.error().message());
+    }
+    JobWatch watch;
+    watch.relays = relays_from(ctx, config.value());
+    watch.wait_result = ctx.args.has("wait");
+    watch.timeout_ms = timeout.value() * 1000;
+    watch.provider = spec->provider;
+    spec->relays_tag = watch.relays;
+    std::int64_t now_s = reactor::unix_ms() / 1000;
+    proto::Event request = build_job_request(spec.value(), keys.value(), now_s);
+    std::string id = proto::hex_encode(request.id());
+    auto history = BuyerHistory::open(ctx.home.path("jobs.db"), true);
+    if (history.ok()) {
+        BuyerJob row;
+        row.id = id;
+        row.kind = spec->kind;
+        row.prompt = spec->prompt;
+        for (const std::string& r : watch.relays) {
+            row.relay += (row.relay.empty() ? "" : ",") + r;
+        }
+        row.provider = spec->provider ? spec->provider->hex() : "";
+        if (spec->bid_msats) {
+            row.bid_msats = static_cast<std::int64_t>(*spec->bid_msats);
+        }
+        row.created_at = now_s;
+        (void)history.value()->insert(row);
+    }
+    bool json = ctx.args.has("json");
+    TerminalWatcher watcher(ctx, json || !watch.wait_result);
+    if (!json) {
+        std::fprintf(ctx.err, "Request %s (kind %u) to %zu relay(s)\n", id.c_str(), spec->kind,
+                     watch.relays.size());
+    }
+    auto outcome = run_job(request.id(), spec->kind, &request, watch, &watcher);
+    if (!outcome.ok()) {
+        return fail(ctx, outcome.error().message());
+    }
+    const JobOutcome& o = outcome.value();
+    record_outcome(history.ok() ? history.value().get() : nullptr, o);
+    if (json) {
+        print_outcome_json(ctx, o, watch.relays);
+    } else if (!watch.wait_result) {
+        std::fprintf(ctx.out, "%s\n", id.c_str());
+        std::fprintf(ctx.err,
+                     "Published to %u of %zu relay(s). Follow it with: pylon job status %s\n",
+                     o.relays_accepted, watch.relays.size(), id.c_str());
+    } else if (o.status == "completed") {
+        watcher.stream(o.result);
+        std::fprintf(ctx.out, "\n");
+        std::fprintf(ctx.err, "Result verified: event %s from %s\n", o.result_event_id.c_str(),
+                     o.provider.c_str());
+    } else if (o.status == "failed") {
+        std::fprintf(ctx.err, "%sJob failed (provider %s): %s\n", watcher.printed_any() ? "\n" : "",
+                     short_hex(o.provider).c_str(), o.error.c_str());
+    } else {
+        std::fprintf(ctx.err, "%sNo result within %lld s (last feedback: %s)\n",
+                     watcher.printed_any() ? "\n" : "", static_cast<long long>(timeout.value()),
+                     o.last_feedback.empty() ? "none" : o.last_feedback.c_str());
+    }
+    if (!watch.wait_result) {
+        return o.relays_accepted > 0 ? exit_ok : exit_failure;
+    }
+    return o.status == "completed" ? exit_ok : exit_failure;
+}
+
+int cmd_job_status(CliContext& ctx) {
+    const auto& pos = ctx.args.positionals();
+    proto::EventId id{};
+    if (pos.size() != 1 || !proto::hex_decode(pos[0], id)) {
+        std::fprintf(ctx.err, "pylon job status: give one request id (64 hex characters)\n");
+        return exit_usage;
+    }
+    auto config = cli_config(ctx);
+    auto timeout = ctx.args.integer("timeout", status_timeout_s_default, 1, 3600);
+    if (!config.ok() || !timeout.ok()) {
+        return usage_error(ctx, !config.ok() ? config.error() : timeout.error());
+    }
+    auto history = BuyerHistory::open(ctx.home.path("jobs.db"), true);
+    std::optional<BuyerJob> row;
+    if (history.ok()) {
+        auto got = history.value()->get(pos[0]);
+        if (got.ok()) {
+            row = got.value();
+        }
+    }
+    std::uint32_t kind = row ? row->kind : 5050;
+    JobWatch watch;
+    watch.relays = relays_from(ctx, config.value());
+    watch.timeout_ms = timeout.value() * 1000;
+    JobOutcome o;
+    o.request_id = pos[0];
+    if (!ctx.args.has("local")) {
+        auto looked = run_job(id, kind, nullptr, watch, nullptr);
+        if (!looked.ok()) {
+            return fail(ctx, looked.error().message());
+        }
+        o = looked.value();
+        o.timed_out = false;
+        if (row) {
+            record_outcome(history.value().get(), o);
+        }
+    }
+    if (o.status == "pending" && row) {
+        o.status = row->status;
+        o.result = row->status == "completed" ? row->result : "";
+        o.error = row->status == "failed" ? row->result : "";
+        o.provider = row->provider;
+    }
+    if (ctx.args.has("json")) {
+        print_outcome_json(ctx, o, watch.relays);
+        return exit_ok;
+    }
+    std::fprintf(
+        ctx.out, "Job %s\n  Status:   %s%s\n", o.request_id.c_str(), o.status.c_str(),
+        o.last_feedback.empty() ? "" : (" (last feedback: " + o.last_feedback + ")").c_str());
+    if (!o.provider.empty()) {
+        std::fprintf(ctx.out, "  Provider: %s\n", o.provider.c_str());
+    }
+    if (!o.error.empty()) {
+        std::fprintf(ctx.out, "  Error:    %s\n", o.error.c_str());
+    }
+    if (!o.result.empty()) {
+        std::fprintf(ctx.out, "  Result:   %s\n", o.result.c_str());
+    }
+    if (!row && o.status == "pending") {
+        std::fprintf(ctx.out, "  (not in the local history, and the relays know nothing of it)\n");
+    }
+    return exit_ok;
+}
+
+int cmd_job_list(CliContext& ctx) {
+    auto limit = ctx.args.integer("limit", 10, 1, 10000);
+    if (!limit.ok()) {
+        return usage_error(ctx, limit.error());
+    }
+    auto history = BuyerHistory::open(ctx.home.path("jobs.db"), false);
+    std::vector<BuyerJob> jobs;
+    if (history.ok()) {
+        auto listed = history.value()->list(static_cast<std::size_t>(limit.value()));
+        if (!listed.ok()) {
+            return fail(ctx, listed.error().message());
+        }
+        jobs = std::move(listed.value());
+    }
+    if (ctx.args.has("json")) {
+        std::string out;
+        proto::JsonWriter w(out);
+        w.begin_array();
+        for (const BuyerJob& j : jobs) {
+            w.begin_object();
+            w.field("id", j.id);
+            w.field_int("kind", j.kind);
+            w.field("status", j.status);
+            w.field("prompt", j.prompt);
+            w.field("provider", j.provider);
+            w.field("result", j.result);
+            w.field_int("created_at", j.created_at);
+            w.end_object();
+        }
+        w.end_array();
+        std::fprintf(ctx.out, "%s\n", out.c_str());
+        return exit_ok;
+    }
+    if (jobs.empty()) {
+        std::fprintf(ctx.out, "No jobs submitted yet. Try: pylon job submit \"<prompt>\" --wait\n");
+        return exit_ok;
+    }
+    std::int64_t now = reactor::unix_ms() / 1000;
+    std::fprintf(ctx.out, "%-18s %-10s %-5s %-10s %s\n", "REQUEST", "STATUS", "KIND", "AGE",
+                 "PROMPT");
+    for (const BuyerJob& j : jobs) {
+        std::string prompt = j.prompt.substr(0, 40);
+        std::fprintf(ctx.out, "%-18s %-10s %-5u %-10s %s\n", short_hex(j.id).c_str(),
+                     j.status.c_str(), j.kind, format_age(j.created_at, now).c_str(),
+                     prompt.c_str());
+    }
+    return exit_ok;
+}
+
+}  // namespace pylon::engine
