@@ -317,7 +317,8 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
     JobEnd end = ended(job, JobEnd::Kind::failed, "");
     JobMetrics& m = end.metrics;
     m.queue_ms = started_ms - job->received_mono_ms;
-    send_feedback(*job, proto::FeedbackStatus::processing, "", "");
+    NoticeSettler settler{notice_processing(job)};
+    ProcessingNotice& notice = *settler.notice;
     std::string id = job->job_id;
     std::string model = job->model;
     std::int64_t at = unix_ms();
@@ -392,6 +393,10 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
         std::int64_t now = now_ms();
         if (partials.due(now, text.size())) {
             partials.sent(now, text.size());
+            if (!notice.sent) {  // a partial never comes before `processing`
+                notice.sent = true;
+                send_feedback(*job, proto::FeedbackStatus::processing, "", "");
+            }
             send_feedback(*job, proto::FeedbackStatus::partial, "", text);
             std::uint32_t want = job->params.max_tokens.value_or(0);
             if (want > 0) {
@@ -405,6 +410,35 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
     }
     m.total_ms = now_ms() - job->received_mono_ms;
     co_return end;
+}
+
+JobRunner::NoticeSettler::~NoticeSettler() {
+    notice->settled = true;
+    notice->timer.cancel();
+}
+
+std::shared_ptr<JobRunner::ProcessingNotice> JobRunner::notice_processing(Job* job) {
+    auto notice = std::make_shared<ProcessingNotice>();
+    std::int64_t delay = context_.config().provider.processing_feedback_delay_ms;
+    if (delay <= 0) {
+        notice->sent = true;
+        send_feedback(*job, proto::FeedbackStatus::processing, "", "");
+    } else {
+        gate_.spawn(processing_timer(this, job, notice, delay));
+    }
+    return notice;
+}
+
+// Sends `processing` after delay_ms unless the generation ended (then the job may be gone).
+Task<void> JobRunner::processing_timer(JobRunner* self, Job* job,
+                                       std::shared_ptr<ProcessingNotice> notice,
+                                       std::int64_t delay_ms) {
+    bool slept = co_await reactor::sleep_ms(delay_ms, notice->timer.token());
+    if (!slept || notice->settled || notice->sent) {
+        co_return;
+    }
+    notice->sent = true;
+    self->send_feedback(*job, proto::FeedbackStatus::processing, "", "");
 }
 
 // Publishes the result and waits until one relay accepted it; otherwise the job fails.

@@ -1,7 +1,8 @@
 // JobRunner: runs the jobs its shard owns (a job lives on shard hash(request id) % N), a
 // service on every shard (service_order::jobs). A job accepted by Intake (already `pending` in
 // the store) waits for a backend slot (BackendSlots: leases from the registry's SlotLender,
-// bounded queue), then: `processing` feedback and the row marked processing; the generation
+// bounded queue), then: `processing` feedback (at once, or only when the job still runs after
+// processing_feedback_delay_ms) and the row marked processing; the generation
 // streamed from this shard's own client of that backend (one HTTP pool per backend per shard);
 // `partial` feedback with the text so far at most every partial_interval_ms; the result
 // (kind + 1000), published to the job's reply relays and ours and tracked until one relay
@@ -97,7 +98,23 @@ class JobRunner final : public Service {
         std::size_t operator()(const proto::EventId& id) const noexcept;
     };
 
+    // The `processing` feedback of one job: sent when the job starts, or (with
+    // processing_feedback_delay_ms > 0) by a timer unless the generation ended first.
+    struct ProcessingNotice {
+        reactor::CancelSource timer;
+        bool sent = false;
+        bool settled = false;  // the generation ended: the timer must not touch the job
+    };
+    struct NoticeSettler {
+        std::shared_ptr<ProcessingNotice> notice;
+        ~NoticeSettler();
+    };
+
     static reactor::Task<void> run(JobRunner* self, Job* job);
+    std::shared_ptr<ProcessingNotice> notice_processing(Job* job);
+    static reactor::Task<void> processing_timer(JobRunner* self, Job* job,
+                                                std::shared_ptr<ProcessingNotice> notice,
+                                                std::int64_t delay_ms);
     reactor::Task<JobEnd> execute(Job* job);
     reactor::Task<JobEnd> generate(Job* job, std::int64_t queued_at_ms);
     reactor::Task<bool> deliver_result(Job* job, JobEnd* end);

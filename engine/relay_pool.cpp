@@ -415,14 +415,19 @@ Task<void> RelayPool::announce_loop(RelayPool* self) {
     a.metadata.name = c.name;
     a.metadata.about = c.description.value_or("");
     a.metadata.encryption_supported = true;
-    do {
+    // (An explicit bool, not `while (co_await ...)`: see JobRunner::sweep_loop.)
+    for (;;) {
         proto::Event ev;
         a.build(reactor::unix_ms() / 1000, hub.keys(), proto::csprng(), ev);
         self->publish(self->announcer_->frame(ev, now_ms()));
         LOG_INFO("NIP-89 announcement published (kind 31990, d=%s, %zu kind(s))", a.d.c_str(),
                  a.kinds.size());
-    } while (
-        co_await reactor::sleep_ms(c.provider.announce_interval_s * 1000, self->stop_.token()));
+        bool slept =
+            co_await reactor::sleep_ms(c.provider.announce_interval_s * 1000, self->stop_.token());
+        if (!slept) {
+            break;
+        }
+    }
 }
 
 }  // namespace pylon::engine

@@ -18,7 +18,9 @@ TEST(Settings, PylonKeysKeepTheirNamesAndDefaults) {
     EXPECT_EQ(c.relays, (std::vector<std::string>{"wss://nexus.openagents.com",
                                                   "wss://relay.damus.io", "wss://nos.lol"}));
     EXPECT_EQ(c.min_price_msats, 1000);
-    EXPECT_TRUE(c.require_payment);
+    // The one changed default: v0.1's `true` needs a payment backend this version lacks (a
+    // startup error), so a fresh node serves free jobs.
+    EXPECT_FALSE(c.require_payment);
     EXPECT_EQ(c.default_model, "llama3.2");
     EXPECT_EQ(c.backend_preference, (std::vector<std::string>{"ollama", "llamacpp", "apple_fm"}));
     EXPECT_FALSE(c.data_dir.has_value());
