@@ -1,5 +1,6 @@
 // `pylon status [--json]`: the daemon (pid, uptime, modes, shards), session stats (from the
-// daemon, or from the database read-only when it is stopped), identity, backends and relays.
+// daemon, or from the database read-only when it is stopped), identity, backends, relays and the
+// provider's request counters.
 // JSON keeps Pylon v0.1's keys (daemon, stats, backends, default_backend, relays) and adds ours.
 // Exit 0 when the daemon runs, 3 when it does not (the report is printed either way).
 #include <ctime>
@@ -29,6 +30,7 @@ struct StatusView {
     bool supervised = false;  // the daemon answered Supervisor and Memory (issue 7)
     proto::SupervisorInfo supervisor;
     proto::MemoryInfo memory;
+    std::vector<proto::IntakeCounter> intake;  // the provider's request counters
     bool identity = false;
     std::string npub;
     std::string identity_error;
@@ -36,7 +38,7 @@ struct StatusView {
     std::string config_error;
 };
 
-// Asks the daemon for Status, Health, Relays and Backends.
+// Asks the daemon for Status, Health, Relays, Backends and Intake.
 void ask_daemon(ControlClient& c, StatusView& v) {
     proto::JsonReader reader;
     auto status = c.request("\"Status\"");
@@ -64,6 +66,10 @@ void ask_daemon(ControlClient& c, StatusView& v) {
         sup.ok() && sup->tag == "Supervisor" && mem.ok() && mem->tag == "Memory" &&
         proto::decode_supervisor(sup->body_json, reader, v.supervisor) == proto::Reject::none &&
         proto::decode_memory(mem->body_json, reader, v.memory) == proto::Reject::none;
+    auto intake = c.request("\"Intake\"");
+    if (intake.ok() && intake->tag == "Intake") {
+        (void)proto::decode_intake(intake->body_json, reader, v.intake);
+    }
 }
 
 // Stats from the database when no daemon answers (read-only; a missing file is zero).
@@ -206,6 +212,12 @@ void print_json(CliContext& ctx, const StatusView& v) {
         return s;
     }());
     write_supervision(w, v);
+    w.key("intake");
+    w.raw([&v] {
+        std::string s;
+        proto::encode_intake_body(v.intake, s);
+        return s;
+    }());
     w.end_object();
     std::fprintf(ctx.out, "%s\n", out.c_str());
 }
@@ -298,12 +310,24 @@ void print_human(CliContext& ctx, const StatusView& v) {
         std::string state;
         for (const proto::RelayInfo& r : v.relays) {
             if (r.url == url) {
-                state = " (" + r.state + (r.last_error.empty() ? "" : ": " + r.last_error) + ")";
+                state = " (" + r.state + (r.last_error.empty() ? "" : ": " + r.last_error) + "; " +
+                        std::to_string(r.events_received) + " in, " +
+                        std::to_string(r.events_published) + " out, " + std::to_string(r.connects) +
+                        " connect(s))";
             }
         }
         std::fprintf(o, "  %s%s\n", url.c_str(), state.c_str());
     }
     print_supervision(o, v);
+    std::string counted;
+    for (const proto::IntakeCounter& c : v.intake) {
+        if (c.count > 0) {
+            counted += (counted.empty() ? "" : ", ") + c.reason + " " + std::to_string(c.count);
+        }
+    }
+    if (!counted.empty()) {
+        std::fprintf(o, "\nRequests: %s\n", counted.c_str());
+    }
     if (!v.config_error.empty()) {
         std::fprintf(o, "\nConfig:   %s\n", v.config_error.c_str());
     }
