@@ -6,6 +6,8 @@
 #include "engine/control_commands.hpp"
 #include "engine/job_runner.hpp"
 #include "engine/status_board.hpp"
+#include "engine/supervised_children.hpp"
+#include "engine/supervisor.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
 #include "reactor/ops.hpp"
@@ -114,6 +116,18 @@ Task<Status> BackendRegistry::start() {
         first.spawn(probe_once(e.get()));
     }
     co_await first.close();
+    // A llama-server the supervisor spawns: its health changes are probed at once.
+    Supervisor* sup = context_.supervisor();
+    if (sup != nullptr && entry(BackendKind::llamacpp) != nullptr &&
+        !config.backends.llamacpp.binary.empty()) {
+        auto id = watch_llamacpp(*sup, config, [this](const BackendHealth& h) { on_health(h); });
+        if (id.ok()) {
+            supervisor_listener_ = id.value();
+        } else {
+            LOG_WARN("backends: not told about the spawned llama-server: %s",
+                     id.error().message().c_str());
+        }
+    }
     publish();
     log_waiting();
     for (auto& e : entries_) {
@@ -124,6 +138,10 @@ Task<Status> BackendRegistry::start() {
 }
 
 Task<void> BackendRegistry::stop() {
+    if (supervisor_listener_ != 0 && context_.supervisor() != nullptr) {
+        context_.supervisor()->remove_listener(supervisor_listener_);
+        supervisor_listener_ = 0;
+    }
     stop_.cancel();
     for (auto& e : entries_) {
         e->wake();

@@ -79,6 +79,7 @@ class BackendRegistry final : public Service {
     std::shared_ptr<const BackendDirectory> directory_;
     std::vector<std::array<std::uint32_t, 2>> figures_;  // per entry: busy, queued
     std::int64_t last_waiting_log_ms_ = 0;
+    std::uint64_t supervisor_listener_ = 0;  // watch_llamacpp's id; 0 = not watching
     reactor::CancelSource stop_;
     reactor::Gate gate_;
 };
