@@ -20,9 +20,11 @@
 //   --cancel-after STATUS    publish a kind-5 deletion once feedback STATUS arrives
 //   --wait none|result       stop after publishing, or wait for every request's result or error
 //   --timeout-ms T           give up waiting after T ms (default 15000)
+//   --auth                   answer NIP-42 AUTH challenges (and wait for the relay's OK)
 // Output lines ({"event": ...}):
 //   published {id, relay, ok, message}     one per request and relay
 //   feedback  {id, request, status, extra, content, pubkey}   (decrypted when encrypted)
+//   (a result also has {valid, tags, cipher}: cipher = nip04|nip44 when it was encrypted)
 //   result    {id, request, content, pubkey, kind, valid, tags}   (valid: verifyEvent)
 //   deletion  {id, request}
 //   timeout   {pending: [request ids]}
@@ -58,6 +60,7 @@ function parseArgs(argv) {
     else if (a === '--cancel-after') o.cancelAfter = v();
     else if (a === '--wait') o.wait = v();
     else if (a === '--timeout-ms') o.timeoutMs = Number(v());
+    else if (a === '--auth') o.auth = true;
     else throw new Error(`unknown option ${a}`);
   }
   if (o.relays.length === 0 || !o.secret) throw new Error('--relay and --secret are required');
@@ -108,14 +111,6 @@ function buildRequest(o, n) {
   return ev;
 }
 
-function connect(url) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.once('open', () => resolve(ws));
-    ws.once('error', reject);
-  });
-}
-
 async function main() {
   const o = parseArgs(process.argv.slice(2));
   const me = getPublicKey(hexToBytes(o.secret));
@@ -158,26 +153,47 @@ async function main() {
     } else if (ev.kind === o.kind + 1000) {
       const valid = verifyEvent({ ...ev });
       let content = ev.content;
-      if (ev.tags.some((t) => t[0] === 'encrypted')) content = decryptFrom(o, ev.content);
+      let cipher = '';
+      if (ev.tags.some((t) => t[0] === 'encrypted')) {
+        cipher = ev.content.includes('?iv=') ? 'nip04' : 'nip44';
+        content = decryptFrom(o, ev.content);
+      }
       out({ event: 'result', id: ev.id, request, content, pubkey: ev.pubkey, kind: ev.kind,
-            valid, tags: ev.tags });
+            valid, tags: ev.tags, cipher });
       pending.delete(request);
     }
     if (o.wait === 'result' && pending.size === 0) finish();
   };
 
   for (const url of o.relays) {
-    const ws = await connect(url);
+    // The message handler goes on before 'open': a relay's first frame (AUTH) may arrive in the
+    // same read as the upgrade response and be emitted before an awaited 'open' resumes us.
+    const ws = new WebSocket(url);
     sockets.push(ws);
-    const eose = new Promise((resolve) => {
-      ws.on('message', (data) => {
-        const m = JSON.parse(data.toString());
-        if (m[0] === 'EOSE') resolve();
-        else if (m[0] === 'EVENT') onEvent(ws, m[2]);
-        else if (m[0] === 'OK') out({ event: 'published', id: m[1], relay: url, ok: m[2],
-                                      message: m[3] || '' });
-      });
+    let authed;
+    const authOk = new Promise((resolve) => { authed = resolve; });
+    let authId = '';
+    let gotEose;
+    const eose = new Promise((resolve) => { gotEose = resolve; });
+    ws.on('message', (data) => {
+      const m = JSON.parse(data.toString());
+      if (m[0] === 'AUTH' && o.auth) {
+        const ev = finalizeEvent({ kind: 22242, created_at: Math.floor(Date.now() / 1000),
+                                   tags: [['relay', url], ['challenge', m[1]]], content: '' },
+                                 hexToBytes(o.secret));
+        authId = ev.id;
+        ws.send(JSON.stringify(['AUTH', ev]));
+      } else if (m[0] === 'OK' && m[1] === authId) authed();
+      else if (m[0] === 'EOSE') gotEose();
+      else if (m[0] === 'EVENT') onEvent(ws, m[2]);
+      else if (m[0] === 'OK') out({ event: 'published', id: m[1], relay: url, ok: m[2],
+                                    message: m[3] || '' });
     });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    if (o.auth) await authOk;
     ws.send(JSON.stringify(['REQ', 'dvm-client', { kinds: [o.kind + 1000, 7000], '#e': ids }]));
     await eose;
   }

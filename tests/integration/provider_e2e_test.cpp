@@ -1,0 +1,403 @@
+// The provider end to end: the real `pylon` daemon with real peers on loopback (the npm relay
+// tests/node/relay.mjs, the naive tests/node/raw_relay.mjs for hostile input, the fake
+// backends of tools/, nostr-tools as the customer through tests/node/dvm_client.mjs, and
+// `pylon job submit` as the other customer). Each test checks what the customer sees (feedback,
+// a verified result with the right tags), what the backend saw (its /_fake/stats) and what the
+// node recorded (Jobs and Intake on the control socket).
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "provider_e2e_support.hpp"
+
+namespace pylon::test {
+namespace {
+
+constexpr const char* six_words = "alpha bravo charlie delta echo foxtrot";
+
+#define SKIP_WITHOUT_NODE()                            \
+    do {                                               \
+        if (!node_available()) {                       \
+            GTEST_SKIP() << node_unavailable_reason(); \
+        }                                              \
+    } while (0)
+
+std::string pubkey_of_customer(int n) {
+    // secp256k1 x-coordinates of 2G, 3G, 4G (keys 2, 3, 4).
+    switch (n) {
+        case 2:
+            return "c6047f9441ed7d6d3045406e95c07cd85c778e4b8cef3ca7abac09b95c709ee5";
+        case 3:
+            return "f9308a019258c31049344f85f89d5229b531c845836f99b08601f113bce036f9";
+        default:
+            return "";
+    }
+}
+
+bool tag_present(const ClientLine& l, const std::string& fragment) {
+    return l.tags_json.find(fragment) != std::string::npos;
+}
+
+TEST(ProviderEndToEnd, JobsFromNostrToolsAndTheCliComplete) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--models", "llama3.2,qwen2.5:7b", "--tokens", "6",
+                                                 "--token-delay-ms", "5"});
+    RelayProcess elsewhere = start_relay("raw_relay.mjs");  // only in a request's `relays` tag
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.extra = "[relay_pool]\nreply_relays_private = true";
+    PylonNode node(config);
+    node.start();
+
+    // nostr-tools, clear text.
+    ClientRun plain = run_client(client_args({relay.url()}, 2, {"--model", "llama3.2"}));
+    ASSERT_EQ(plain.of("result").size(), 1u) << plain.raw;
+    const ClientLine r = plain.of("result")[0];
+    EXPECT_TRUE(r.valid);
+    EXPECT_EQ(r.content, six_words);
+    EXPECT_EQ(r.pubkey, provider_pubkey);
+    EXPECT_TRUE(plain.has_status("processing")) << plain.raw;
+    EXPECT_TRUE(tag_present(r, "[\"e\",\"" + r.request + "\",\"" + relay.url() + "\"]"));
+    EXPECT_TRUE(tag_present(r, "[\"i\",\"Say hello\",\"text\"]"));
+    EXPECT_TRUE(tag_present(r, "[\"p\",\"" + pubkey_of_customer(2) + "\"]"));
+    EXPECT_TRUE(tag_present(r, "[\"request\",\"{\\\"id\\\":\\\"" + r.request));
+    EXPECT_TRUE(tag_present(r, "[\"alt\",\"NIP-90 result of a kind 5050 job"));
+
+    // nostr-tools, NIP-44 encrypted to the provider: an encrypted answer, no inputs echoed.
+    ClientRun secret = run_client(client_args({relay.url()}, 3,
+                                              {"--encrypt", "nip44", "--provider", provider_pubkey,
+                                               "--model", "qwen2.5:7b", "--prompt", "a secret"}));
+    ASSERT_EQ(secret.of("result").size(), 1u) << secret.raw;
+    const ClientLine s = secret.of("result")[0];
+    EXPECT_EQ(s.content, six_words);
+    EXPECT_FALSE(tag_present(s, "[\"i\","));
+    EXPECT_TRUE(tag_present(s, "[\"encrypted\"]"));
+    EXPECT_EQ(s.cipher, "nip44");
+
+    // NIP-04 encrypted: answered in NIP-04 (the client decrypts with nip04 or fails).
+    ClientRun old_cipher = run_client(
+        client_args({relay.url()}, 5, {"--encrypt", "nip04", "--provider", provider_pubkey}));
+    ASSERT_EQ(old_cipher.of("result").size(), 1u) << old_cipher.raw;
+    EXPECT_EQ(old_cipher.of("result")[0].content, six_words);
+    EXPECT_EQ(old_cipher.of("result")[0].cipher, "nip04");
+    EXPECT_FALSE(tag_present(old_cipher.of("result")[0], "[\"i\","));
+
+    // A `relays` tag naming a relay the node does not use: the answers go there too, through a
+    // temporary connection (processing, result, success).
+    ClientRun tagged = run_client(client_args({relay.url()}, 6, {"--relays-tag", elsewhere.url()}));
+    ASSERT_EQ(tagged.of("result").size(), 1u) << tagged.raw;
+    auto elsewhere_events = [&]() {
+        Json j(fetch(elsewhere.port, "GET", "/").body);
+        return j.num("/events");
+    };
+    EXPECT_TRUE(wait_until([&]() { return elsewhere_events() >= 3; }, 5000, 50))
+        << elsewhere_events();
+
+    // pylon job submit, with its own home and key.
+    auto cli_home = TempDir::create("pylon-cli");
+    ASSERT_TRUE(cli_home.ok());
+    ChildSpec spec;
+    spec.argv = {
+        tool_path("pylon"), "job",           "submit", "Say hi", "--relay", relay.url(),
+        "--wait",           "--timeout",     "20",     "--json", "--key",   customer_secret(4),
+        "--home",           cli_home->path()};
+    auto cli = ChildProcess::spawn(spec);
+    ASSERT_TRUE(cli.ok());
+    auto exit = cli.value()->wait_exit(30000);
+    ASSERT_TRUE(exit && exit->exited) << cli.value()->describe();
+    EXPECT_EQ(exit->code, 0) << cli.value()->describe();
+    std::string out = cli.value()->tail(Stream::out);
+    EXPECT_NE(out.find("\"status\":\"completed\""), std::string::npos) << out;
+    EXPECT_NE(out.find(std::string("\"result\":\"") + six_words + "\""), std::string::npos) << out;
+    ChildSpec list;
+    list.argv = {tool_path("pylon"), "job", "list", "--home", cli_home->path()};
+    auto lister = ChildProcess::spawn(list);
+    ASSERT_TRUE(lister.ok());
+    lister.value()->wait_exit(10000);
+    EXPECT_NE(lister.value()->tail(Stream::out).find("completed"), std::string::npos);
+
+    // The node's record: five completed jobs with their backend, model, tokens and timings.
+    std::vector<proto::JobInfo> jobs = node.jobs();
+    ASSERT_EQ(jobs.size(), 5u);
+    for (const proto::JobInfo& j : jobs) {
+        EXPECT_EQ(j.status, "completed") << j.id << " " << j.error_message;
+        EXPECT_EQ(j.backend, "ollama");
+        EXPECT_EQ(j.completion_tokens, 6);
+        EXPECT_TRUE(j.total_ms.has_value());
+        EXPECT_TRUE(j.queue_ms.has_value());
+    }
+    EXPECT_EQ(node.intake()["accepted"], 5u);
+    EXPECT_EQ(node.stop().code, 0);
+}
+
+TEST(ProviderEndToEnd, TheSameRequestFromTwoRelaysRunsOnce) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess a = start_relay();
+    RelayProcess b = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "4", "--token-delay-ms", "5"});
+    NodeConfig config =
+        node_config({a.url(), b.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    // A job that ends within 2 s gets no `processing`: only its result and `success`.
+    config.extra = "[provider]\nprocessing_feedback_delay_ms = 2000";
+    PylonNode node(config);
+    node.start();
+    ClientRun run = run_client(client_args({a.url(), b.url()}, 2));
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+    // (The client stops at the result, so the `success` that follows is not in its output.)
+    EXPECT_FALSE(run.has_status("processing")) << run.raw;
+    // The second copy arrives on the other link: wait until intake has counted it.
+    EXPECT_TRUE(wait_until([&]() { return node.intake()["received"] == 2; }, 5000, 50));
+    EXPECT_EQ(fake_stat(fake.port, "streams_started"), 1);
+    auto intake = node.intake();
+    EXPECT_EQ(intake["accepted"], 1u);
+    EXPECT_EQ(intake["received"], 2u);
+    EXPECT_EQ(intake["duplicate"], 1u);
+    EXPECT_EQ(node.jobs().size(), 1u);
+}
+
+TEST(ProviderEndToEnd, AnAuthRelayIsServedAfterNip42) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay("relay.mjs", 0, {"--auth"});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "3", "--token-delay-ms", "5"});
+    PylonNode node(node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port)));
+    node.start();  // the REQ was refused until the node authenticated, then subscribed
+    ClientRun run = run_client(client_args({relay.url()}, 2, {"--auth"}));
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+    EXPECT_EQ(run.of("result")[0].content, "alpha bravo charlie");
+}
+
+TEST(ProviderEndToEnd, ARestartDuringAJobRunsItAgainOrSaysWhy) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "15", "--token-delay-ms", "100"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = "[provider]\nshutdown_grace_ms = 200";
+    PylonNode node(config);
+    node.start();
+
+    // kill -9 while the job runs: after the restart it runs again and completes.
+    auto client = start_client(client_args({relay.url()}, 2, {"--timeout-ms", "30000"}));
+    ASSERT_TRUE(client->wait_for_line(std::regex(".*\"status\":\"processing\".*"), 10000));
+    node.kill9();
+    node.start();
+    ClientRun run = finish_client(*client, 40000);
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+    EXPECT_EQ(node.intake()["rerun"], 1u);
+    ASSERT_EQ(node.jobs().size(), 1u);
+    EXPECT_EQ(node.jobs()[0].status, "completed");
+
+    // SIGTERM while a job runs: it fails with an error feedback that says why.
+    auto second = start_client(client_args({relay.url()}, 3, {"--timeout-ms", "20000"}));
+    ASSERT_TRUE(second->wait_for_line(std::regex(".*\"status\":\"processing\".*"), 10000));
+    EXPECT_EQ(node.stop().code, 0);
+    ClientRun stopped = finish_client(*second, 30000);
+    ASSERT_NE(stopped.error(), nullptr) << stopped.raw;
+    EXPECT_EQ(stopped.error()->extra, "the node is shutting down");
+    EXPECT_TRUE(stopped.of("result").empty());
+}
+
+TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    std::uint16_t port = relay.port;
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.extra = "[relay_pool]\nbackoff_initial_ms = 200\nbackoff_max_ms = 1000";
+    PylonNode node(config);
+    node.start();
+    EXPECT_EQ(run_client(client_args({relay.url()}, 2)).of("result").size(), 1u);
+    relay.process->stop(3000);
+    ASSERT_TRUE(
+        node.process().wait_for_line(std::regex(".*reconnecting in.*"), 10000, Stream::err));
+    RelayProcess again = start_relay("relay.mjs", port);
+    ASSERT_EQ(again.port, port);
+    ASSERT_TRUE(node.wait_subscribed(1, 15000)) << node.process().describe();
+    ClientRun run = run_client(client_args({again.url()}, 3));
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+    EXPECT_EQ(run.of("result")[0].content, "alpha bravo");
+}
+
+TEST(ProviderEndToEnd, BackendFaultsEndInAnErrorFeedbackWithTheReason) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    struct Case {
+        const char* tool;
+        const char* fault;
+        const char* expect;
+    };
+    const Case cases[] = {
+        {"fake_ollama", "model-404", "HTTP 404"},
+        {"fake_ollama", "busy-503", "HTTP 503"},
+        {"fake_ollama", "error-mid-stream", "injected error"},
+        {"fake_ollama", "reset-mid-stream", "reset"},
+        {"fake_ollama", "hang", "1500 ms"},
+        {"fake_llamacpp", "error-mid-stream", "injected"},
+    };
+    int customer = 2;
+    for (const Case& c : cases) {
+        ReadyChild fake =
+            start_fake(c.tool, {"--fault", c.fault, "--fault-after", "2", "--token-delay-ms", "5"});
+        std::string url = "http://127.0.0.1:" + std::to_string(fake.port);
+        bool ollama = std::string(c.tool) == "fake_ollama";
+        NodeConfig config = node_config({relay.url()}, ollama ? url : "", ollama ? "" : url);
+        config.shards = 1;
+        config.ollama_extra = "request_timeout_ms = 1500";
+        config.llamacpp_extra = "request_timeout_ms = 1500";
+        PylonNode node(config);
+        node.start();
+        ClientRun run =
+            run_client(client_args({relay.url()}, customer++, {"--timeout-ms", "10000"}));
+        const ClientLine* err = run.error();
+        ASSERT_NE(err, nullptr) << c.fault << "\n" << run.raw;
+        EXPECT_NE(err->extra.find(c.expect), std::string::npos) << c.fault << ": " << err->extra;
+        EXPECT_TRUE(run.of("result").empty());
+        // (The relay also replays the earlier cases' requests to this new node: look for ours.)
+        bool found = false;
+        for (const proto::JobInfo& j : node.jobs()) {
+            if (j.request_id == err->request) {
+                found = true;
+                EXPECT_EQ(j.status, "failed");
+                EXPECT_EQ(j.error_message, err->extra);
+            }
+        }
+        EXPECT_TRUE(found) << c.fault;
+    }
+}
+
+TEST(ProviderEndToEnd, LlamaServerServesAndAJobDuringItsLoadIsRefused) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_llamacpp", {"--models", "gpt-oss-20b", "--tokens", "5",
+                                                   "--token-delay-ms", "5", "--load-ms", "2500"});
+    NodeConfig config =
+        node_config({relay.url()}, "", "http://127.0.0.1:" + std::to_string(fake.port));
+    PylonNode node(config);
+    node.start();
+    ClientRun early = run_client(client_args({relay.url()}, 2));
+    ASSERT_NE(early.error(), nullptr) << early.raw;
+    EXPECT_EQ(early.error()->extra, "no inference backend is available right now");
+    // After the load the next probe finds it (1 s, 2 s, ... while it is down).
+    ASSERT_TRUE(wait_until(
+        [&]() {
+            return node.control("\"Backends\"").find("\"available\":true") != std::string::npos;
+        },
+        10000, 100));
+    ClientRun run = run_client(client_args({relay.url()}, 3, {"--model", "gpt-oss-20b"}));
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+    EXPECT_EQ(run.of("result")[0].content, "alpha bravo charlie delta echo");
+    EXPECT_EQ(node.intake()["refused_no_backend"], 1u);
+}
+
+// Through the naive relay: @nostr-relay/core 0.0.40 neither stores nor forwards kind-5
+// deletions (it only deletes what they name), so no subscriber ever sees one there.
+TEST(ProviderEndToEnd, AKind5DeletionCancelsTheJobAndClosesTheBackendStream) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay("raw_relay.mjs");
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "60", "--token-delay-ms", "100"});
+    PylonNode node(node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port)));
+    node.start();
+    ClientRun run = run_client(
+        client_args({relay.url()}, 2, {"--cancel-after", "partial", "--timeout-ms", "10000"}));
+    ASSERT_EQ(run.of("deletion").size(), 1u) << run.raw;
+    ASSERT_NE(run.error(), nullptr) << run.raw;
+    EXPECT_EQ(run.error()->extra, "cancelled by the customer (kind-5 deletion)");
+    EXPECT_TRUE(run.of("result").empty());
+    EXPECT_TRUE(wait_until(
+        [&]() { return fake_stat(fake.port, "streams_cancelled_by_client") == 1; }, 5000, 50));
+    std::vector<proto::JobInfo> jobs = node.jobs();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status, "cancelled");
+    EXPECT_EQ(node.intake()["cancellations"], 1u);
+}
+
+TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    RelayProcess raw = start_relay("raw_relay.mjs");
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
+    NodeConfig config =
+        node_config({relay.url(), raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.extra = "[provider]\nprompt_bytes_max = 64\n[limits]\npubkey_requests_per_minute = 2";
+    config.shards = 1;  // per-pubkey limits are per shard (a share each): exact with one
+    PylonNode node(config);
+    node.start();
+    std::vector<std::string> quiet = {"--timeout-ms", "2000"};
+    auto with = [](std::vector<std::string> a, const std::vector<std::string>& b) {
+        a.insert(a.end(), b.begin(), b.end());
+        return a;
+    };
+    // All at once: the ones that get no answer wait out their timeout together.
+    auto unknown = start_client(client_args({relay.url()}, 2, {"--model", "nope"}));
+    auto big = start_client(client_args({relay.url()}, 3, {"--prompt", std::string(100, 'x')}));
+    auto bad_sig = start_client(client_args({raw.url()}, 4, with({"--tamper", "sig"}, quiet)));
+    auto bad_id = start_client(client_args({raw.url()}, 5, with({"--tamper", "id"}, quiet)));
+    auto other_p = start_client(
+        client_args({relay.url()}, 6, with({"--provider", pubkey_of_customer(2)}, quiet)));
+    auto stale =
+        start_client(client_args({raw.url()}, 7, with({"--created-at-offset", "-3600"}, quiet)));
+    auto flood =
+        start_client(client_args({relay.url()}, 8, {"--count", "5", "--timeout-ms", "3000"}));
+
+    ClientRun u = finish_client(*unknown, 20000);
+    ASSERT_NE(u.error(), nullptr) << u.raw;
+    EXPECT_EQ(u.error()->extra, "unknown model 'nope' (available: llama3.2:latest)");
+    ClientRun p = finish_client(*big, 20000);
+    ASSERT_NE(p.error(), nullptr) << p.raw;
+    EXPECT_EQ(p.error()->extra, "prompt too long: 100 bytes (at most 64)");
+    for (auto* c : {bad_sig.get(), bad_id.get(), other_p.get(), stale.get()}) {
+        ClientRun silent = finish_client(*c, 20000);
+        EXPECT_TRUE(silent.of("feedback").empty()) << silent.raw;
+        EXPECT_EQ(silent.of("timeout").size(), 1u) << silent.raw;
+    }
+    ClientRun f = finish_client(*flood, 20000);
+    EXPECT_EQ(f.of("result").size(), 2u) << f.raw;
+
+    auto intake = node.intake();
+    EXPECT_EQ(intake["refused_unknown_model"], 1u);
+    EXPECT_EQ(intake["refused_prompt_too_long"], 1u);
+    EXPECT_EQ(intake["bad_signature"], 1u);
+    EXPECT_EQ(intake["bad_id"], 1u);
+    EXPECT_EQ(intake["not_for_us"], 1u);
+    EXPECT_EQ(intake["stale"], 1u);
+    EXPECT_EQ(intake["rate_limited_pubkey"], 3u);
+    EXPECT_EQ(intake["accepted"], 2u);
+}
+
+TEST(ProviderEndToEnd, PublishingRetriesRateLimitedAndGivesUpOnInvalid) {
+    SKIP_WITHOUT_NODE();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
+    std::string backend = "http://127.0.0.1:" + std::to_string(fake.port);
+    {
+        // The first two events the node publishes are refused "rate-limited:": sent again.
+        RelayProcess raw = start_relay("raw_relay.mjs", 0,
+                                       {"--refuse-first", "2", "--refuse-author", provider_pubkey});
+        NodeConfig config = node_config({raw.url()}, backend);
+        config.extra = "[provider]\nannounce = false";
+        PylonNode node(config);
+        node.start();
+        ClientRun run = run_client(client_args({raw.url()}, 2, {"--timeout-ms", "15000"}));
+        ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+        EXPECT_EQ(node.jobs()[0].status, "completed");
+    }
+    {
+        // Every event refused "invalid:": the result reaches nobody, so the job fails.
+        RelayProcess raw = start_relay("raw_relay.mjs", 0,
+                                       {"--refuse-first", "1000", "--refuse-author",
+                                        provider_pubkey, "--refuse-with", "invalid: no thanks"});
+        NodeConfig config = node_config({raw.url()}, backend);
+        config.extra = "[provider]\nannounce = false";
+        PylonNode node(config);
+        node.start();
+        ClientRun run = run_client(client_args({raw.url()}, 3, {"--timeout-ms", "3000"}));
+        EXPECT_TRUE(run.of("result").empty()) << run.raw;
+        ASSERT_TRUE(
+            wait_until([&]() { return !node.jobs().empty() && node.jobs()[0].status == "failed"; },
+                       10000, 100));
+        EXPECT_NE(node.jobs()[0].error_message.find("invalid: no thanks"), std::string::npos)
+            << node.jobs()[0].error_message;
+    }
+}
+
+}  // namespace
+}  // namespace pylon::test

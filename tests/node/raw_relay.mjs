@@ -1,0 +1,86 @@
+#!/usr/bin/env node
+// raw_relay.mjs: a deliberately naive "relay" for Pylon's hostile-input tests. Unlike relay.mjs
+// (a real relay, which refuses invalid events), it checks nothing: every EVENT it receives is
+// answered ["OK", id, true, ""] (or refused, see --refuse-first) and forwarded as is to every
+// open subscription of every connection, whatever the filters say. So a test can make a node
+// receive events with bad signatures, wrong ids or any created_at. REQ is answered with EOSE at
+// once (nothing is stored); CLOSE ends a subscription. Loopback only.
+//
+// Usage: node raw_relay.mjs [--port N] [--max-runtime-s S] [--refuse-first K --refuse-with TEXT]
+//   --refuse-first K     the first K EVENTs whose author is --refuse-author (default: any) are
+//                        answered ["OK", id, false, TEXT] and not forwarded
+//   --refuse-with TEXT   the OK message for them (default "rate-limited: slow down")
+//   --refuse-author HEX  only events of this pubkey count toward K
+//   --log                print each message received on stderr
+// First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M} (counts).
+import http from 'node:http';
+import process from 'node:process';
+
+import { WebSocketServer } from 'ws';
+
+import { runPeer, servePeer } from './peer_common.mjs';
+
+function parseArgs(argv) {
+  const o = { port: 0, maxRuntimeS: 900, refuseFirst: 0, refuseWith: 'rate-limited: slow down',
+              refuseAuthor: '', log: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--port') o.port = Number(argv[++i]);
+    else if (a === '--max-runtime-s') o.maxRuntimeS = Number(argv[++i]);
+    else if (a === '--refuse-first') o.refuseFirst = Number(argv[++i]);
+    else if (a === '--refuse-with') o.refuseWith = argv[++i];
+    else if (a === '--refuse-author') o.refuseAuthor = argv[++i];
+    else if (a === '--log') o.log = true;
+    else throw new Error(`unknown option ${a}`);
+  }
+  return o;
+}
+
+async function main() {
+  const o = parseArgs(process.argv.slice(2));
+  const counts = { events: 0, refused: 0 };
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(counts));
+  });
+  const wss = new WebSocketServer({ server, maxPayload: 1024 * 1024 });
+  const subs = new Map();  // ws -> Set(subid)
+  wss.on('connection', (ws) => {
+    subs.set(ws, new Set());
+    ws.on('close', () => subs.delete(ws));
+    ws.on('message', (data) => {
+      let m;
+      try {
+        m = JSON.parse(data.toString());
+      } catch {
+        return;
+      }
+      if (o.log) process.stderr.write(`<- ${data.toString().slice(0, 300)}\n`);
+      if (m[0] === 'REQ') {
+        subs.get(ws).add(m[1]);
+        ws.send(JSON.stringify(['EOSE', m[1]]));
+      } else if (m[0] === 'CLOSE') {
+        subs.get(ws).delete(m[1]);
+      } else if (m[0] === 'EVENT' && m[1] && typeof m[1] === 'object') {
+        const ev = m[1];
+        const counted = !o.refuseAuthor || ev.pubkey === o.refuseAuthor;
+        if (counted && counts.refused < o.refuseFirst) {
+          counts.refused++;
+          ws.send(JSON.stringify(['OK', ev.id, false, o.refuseWith]));
+          return;
+        }
+        counts.events++;
+        ws.send(JSON.stringify(['OK', ev.id, true, '']));
+        for (const [peer, ids] of subs) {
+          for (const sub of ids) peer.send(JSON.stringify(['EVENT', sub, ev]));
+        }
+      }
+    });
+  });
+  servePeer('raw_relay', server, o, async () => {
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise((resolve) => server.close(resolve));
+  });
+}
+
+runPeer('raw_relay', main);
