@@ -30,7 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts "$@" with stdout to $1.out; waits (10 s at most) for its READY line; echoes the port.
+# Starts "$@" with stdout to $1.out and records its pid (not in a subshell: the pid must reach
+# cleanup); waits (10 s at most) for its READY line and sets $port.
+port=0
 start_ready() {
   local name=$1
   shift
@@ -38,7 +40,7 @@ start_ready() {
   pids+=($!)
   for _ in $(seq 100); do
     if grep -q '^READY port=' "$work/$name.out"; then
-      sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$work/$name.out" | head -1
+      port=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$work/$name.out" | head -1)
       return
     fi
     sleep 0.1
@@ -52,8 +54,10 @@ cpu_ticks() {  # utime + stime of a pid
 }
 
 for shards in ${SHARDS:-1 2}; do
-  relay_port=$(start_ready relay node tests/node/relay.mjs --wasm-verify --max-runtime-s 600)
-  fake_port=$(start_ready fake "$fake" --tokens "$tokens" --token-delay-ms 0 --slots 64)
+  start_ready "relay-$shards" node tests/node/relay.mjs --wasm-verify --max-runtime-s 600
+  relay_port=$port
+  start_ready "fake-$shards" "$fake" --tokens "$tokens" --token-delay-ms 0 --slots 64
+  fake_port=$port
   home=$work/home-$shards
   mkdir -p "$home"
   printf '%s\n' "$mnemonic" >"$home/identity.mnemonic"
