@@ -40,6 +40,9 @@ class Generation {
     virtual reactor::Task<Result<proto::StreamEvent>> next() = 0;
     // Stops early: closes the connection (the server stops generating).
     virtual reactor::Task<void> cancel() = 0;
+    // When (reactor::monotonic_ns) the body data of the event next() last returned was read
+    // from the socket; 0 if unknown. The runner's token latency counts from here.
+    virtual std::int64_t received_ns() const noexcept { return 0; }
 };
 
 class Backend {

@@ -1,6 +1,7 @@
 #include "engine/job_runner.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "engine/backend_factory.hpp"
@@ -103,6 +104,9 @@ Task<Status> JobRunner::start() {
         clients_[backend_slot_index(kind)] = std::move(client.value());
     }
     hub_->here().runner = this;
+    if (reactor::Shard::current().id() == 0) {
+        context_.control_commands().add("Metrics", &JobRunner::metrics_command, this);
+    }
     sweeper_.spawn(sweep_loop(this));
     ProviderHub* hub = hub_.get();
     directory_ = co_await reactor::submit_to(0, [hub]() {
@@ -134,6 +138,9 @@ Task<void> JobRunner::stop() {
         d->deadline_ms = std::min(d->deadline_ms, last_call);
     }
     co_await gate_.close();
+    if (reactor::Shard::current().id() == 0) {
+        context_.control_commands().remove("Metrics");
+    }
     stop_.cancel();
     co_await sweeper_.close();
     for (auto& s : slots_) {
@@ -270,6 +277,11 @@ void JobRunner::send_feedback(const Job& job, proto::FeedbackStatus status, std:
     }
 }
 
+void JobRunner::note_chunk_done(std::int64_t received_ns) noexcept {
+    std::int64_t took = reactor::monotonic_ns() - received_ns;
+    token_latency_.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, took)));
+}
+
 JobEnd JobRunner::ended(Job* job, JobEnd::Kind kind, std::string reason) const {
     JobEnd end;
     end.kind = kind;
@@ -359,6 +371,10 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
     text.reserve(1024);
     for (;;) {
         auto ev = co_await gen.value()->next();
+        std::int64_t received_ns = gen.value()->received_ns();
+        if (received_ns == 0) {
+            received_ns = reactor::monotonic_ns();
+        }
         if (!ev.ok() || ev->kind == proto::StreamEvent::Kind::error) {
             bool cancelled = job->cancel.cancelled();
             end.kind =
@@ -388,6 +404,7 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
                 co_await gen.value()->cancel();  // enough text: stop the backend
             }
             end.kind = JobEnd::Kind::completed;
+            end.last_chunk_ns = received_ns;  // counted once the result is handed over
             break;
         }
         std::int64_t now = now_ms();
@@ -404,6 +421,7 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
                     job->job_id, std::min(1.0, static_cast<double>(tokens) / want)));
             }
         }
+        note_chunk_done(received_ns);
     }
     if (!m.completion_tokens && tokens > 0) {
         m.completion_tokens = tokens;
@@ -476,6 +494,9 @@ Task<bool> JobRunner::deliver_result(Job* job, JobEnd* end) {
         end->reason = "no relay to publish the result to";
         co_return false;
     }
+    if (end->last_chunk_ns != 0) {
+        note_chunk_done(end->last_chunk_ns);
+    }
     d.remaining = targets;
     deliveries_.emplace(ticket, &d);
     co_await d.done.wait();
@@ -531,6 +552,43 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
     if (!st.ok()) {
         LOG_ERROR("job %s: could not record its end: %s", id.c_str(), st.error().message().c_str());
     }
+}
+
+// `"Metrics"` or `{"Metrics":{"reset":true}}`: the token latency merged over the shards, in
+// microseconds; with reset, every shard's histogram is cleared after it is read.
+Task<std::string> JobRunner::metrics_command(void* context, proto::ControlRequest req) {
+    auto* self = static_cast<JobRunner*>(context);
+    std::string args;
+    for (char ch : req.args_json) {
+        if (ch != ' ' && ch != '\t') {
+            args += ch;
+        }
+    }
+    bool reset = args.find("\"reset\":true") != std::string::npos;
+    ProviderHub* hub = self->hub_.get();
+    LatencyHistogram all;
+    for (unsigned t = 0; t < hub->shard_count(); t++) {
+        auto one = co_await reactor::submit_to(t, [hub, reset]() {
+            LatencyHistogram copy;
+            if (JobRunner* r = hub->here().runner) {
+                copy = r->token_latency();
+                if (reset) {
+                    r->reset_token_latency();
+                }
+            }
+            return copy;
+        });
+        all.merge(one);
+    }
+    auto us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1e3; };
+    char line[320];
+    std::snprintf(line, sizeof line,
+                  "{\"Metrics\":{\"token_latency_us\":{\"count\":%llu,\"p50\":%.1f,\"p99\":%.1f,"
+                  "\"p999\":%.1f,\"max\":%.1f,\"mean\":%.1f}}}",
+                  static_cast<unsigned long long>(all.count()), us(all.percentile(0.50)),
+                  us(all.percentile(0.99)), us(all.percentile(0.999)), us(all.max()),
+                  all.count() == 0 ? 0.0 : us(all.sum()) / static_cast<double>(all.count()));
+    co_return std::string(line);
 }
 
 }  // namespace pylon::engine

@@ -28,7 +28,9 @@
 #include "engine/backend.hpp"
 #include "engine/backend_directory.hpp"
 #include "engine/backend_slots.hpp"
+#include "engine/control_commands.hpp"
 #include "engine/job.hpp"
+#include "engine/latency_histogram.hpp"
 #include "engine/provider_hub.hpp"
 #include "engine/publication.hpp"
 #include "engine/response_builder.hpp"
@@ -51,6 +53,7 @@ struct JobEnd {
     std::string text;  // completed: the output
     std::string result_event_id;
     JobMetrics metrics;
+    std::int64_t last_chunk_ns = 0;  // completed: when the final chunk was read (token latency)
 };
 
 class JobRunner final : public Service {
@@ -84,6 +87,12 @@ class JobRunner final : public Service {
     // Publishes a response (no tracking); false when there is nowhere to send it.
     bool publish(PublicationRef pub);
     ResponseBuilder& responses() noexcept { return responses_; }
+
+    // Added latency per backend chunk on this shard (ns): from the chunk's read to its work
+    // done (text appended and, when due, the `partial` feedback or the result event handed to
+    // the relay pool). Read and reset by the `Metrics` control request.
+    const LatencyHistogram& token_latency() const noexcept { return token_latency_; }
+    void reset_token_latency() noexcept { token_latency_.reset(); }
 
   private:
     struct Uplink;
@@ -124,6 +133,8 @@ class JobRunner final : public Service {
     JobEnd ended(Job* job, JobEnd::Kind kind, std::string reason) const;
     void send_feedback(const Job& job, proto::FeedbackStatus status, std::string_view info,
                        std::string_view content);
+    void note_chunk_done(std::int64_t received_ns) noexcept;
+    static reactor::Task<std::string> metrics_command(void* context, proto::ControlRequest request);
 
     ServiceContext& context_;
     std::shared_ptr<ProviderHub> hub_;
@@ -136,6 +147,7 @@ class JobRunner final : public Service {
     std::unordered_map<std::uint64_t, Delivery*> deliveries_;
     std::uint64_t next_ticket_ = 1;
     ResponseBuilder responses_;
+    LatencyHistogram token_latency_;
     bool stopping_ = false;
     reactor::CancelSource stop_;
     reactor::Gate gate_;

@@ -1,6 +1,7 @@
 #include "engine/llamacpp_backend.hpp"
 
 #include "net/sse.hpp"
+#include "reactor/clock.hpp"
 
 namespace pylon::engine {
 
@@ -20,6 +21,7 @@ class LlamaGeneration final : public Generation {
         finished_ = true;
         co_await response_->cancel();
     }
+    std::int64_t received_ns() const noexcept override { return received_ns_; }
 
   private:
     std::unique_ptr<net::HttpResponse> response_;
@@ -29,6 +31,7 @@ class LlamaGeneration final : public Generation {
     proto::LlamaCppCodec codec_;
     proto::FinishReason pending_finish_ = proto::FinishReason::none;
     bool finished_ = false;
+    std::int64_t received_ns_ = 0;
 };
 
 Task<Result<proto::StreamEvent>> LlamaGeneration::next() {
@@ -68,6 +71,7 @@ Task<Result<proto::StreamEvent>> LlamaGeneration::next() {
             co_return ev;
         }
         auto piece = co_await response_->next_body();
+        received_ns_ = reactor::monotonic_ns();
         if (!piece.ok()) {
             finished_ = true;
             co_return std::move(piece).error();

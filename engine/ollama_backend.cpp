@@ -1,6 +1,7 @@
 #include "engine/ollama_backend.hpp"
 
 #include "net/ndjson.hpp"
+#include "reactor/clock.hpp"
 
 namespace pylon::engine {
 
@@ -19,6 +20,7 @@ class OllamaGeneration final : public Generation {
         finished_ = true;
         co_await response_->cancel();
     }
+    std::int64_t received_ns() const noexcept override { return received_ns_; }
 
   private:
     std::unique_ptr<net::HttpResponse> response_;
@@ -26,6 +28,7 @@ class OllamaGeneration final : public Generation {
     net::NdjsonSplitter splitter_;
     proto::OllamaCodec codec_;
     bool finished_ = false;
+    std::int64_t received_ns_ = 0;
     bool body_ended_ = false;
 };
 
@@ -61,6 +64,7 @@ Task<Result<proto::StreamEvent>> OllamaGeneration::next() {
             co_return Error(Errc::protocol, where_ + ": stream ended without its final line");
         }
         auto piece = co_await response_->next_body();
+        received_ns_ = reactor::monotonic_ns();
         if (!piece.ok()) {
             finished_ = true;
             co_return std::move(piece).error();
