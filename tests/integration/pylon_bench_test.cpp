@@ -1,6 +1,7 @@
 // pylon-bench end to end, briefly: the real pylon daemon, the relay simulator and fake_ollama,
 // a few dozen jobs. Asserts the harness works and its numbers are sane (every job answered,
-// ordered percentiles, crypto and CPU measured, signatures and `e` tags right), not how fast.
+// ordered percentiles, crypto and CPU measured, signatures and `e` tags right, the node's own
+// token latency read from its control socket), not how fast.
 // The 10-minute steady-load run is pylon_bench_soak_test (label soak).
 #include <gtest/gtest.h>
 
@@ -10,6 +11,18 @@
 
 namespace pylon::test {
 namespace {
+
+// <prefix>_p50 <= _p99 <= _p999 <= _max, and p50 above zero.
+void expect_ordered_percentiles(const BenchJson& j, const std::string& prefix) {
+    double last = 0;
+    for (const char* suffix : {"_p50", "_p99", "_p999", "_max"}) {
+        std::string key = prefix + suffix;
+        double v = real(j, key.c_str());
+        EXPECT_GT(v, 0) << key;
+        EXPECT_LE(last, v) << key;
+        last = v;
+    }
+}
 
 TEST(PylonBench, SmokeRunGivesSaneFigures) {
     BenchJson j;
@@ -21,10 +34,7 @@ TEST(PylonBench, SmokeRunGivesSaneFigures) {
     EXPECT_EQ(num(j, "jobs_failed"), 0);
     EXPECT_EQ(num(j, "shards"), 1);
     EXPECT_GT(real(j, "jobs_per_s"), 0);
-    EXPECT_GT(num(j, "latency_us_p50"), 0);
-    EXPECT_LE(num(j, "latency_us_p50"), num(j, "latency_us_p99"));
-    EXPECT_LE(num(j, "latency_us_p99"), num(j, "latency_us_p999"));
-    EXPECT_LE(num(j, "latency_us_p999"), num(j, "latency_us_max"));
+    expect_ordered_percentiles(j, "latency_us");
     EXPECT_GT(real(j, "crypto_us_per_job"), 0);
     EXPECT_NEAR(real(j, "crypto_us_per_job"),
                 2 * real(j, "crypto_sign_us") + real(j, "crypto_verify_us"), 0.1);
@@ -38,6 +48,13 @@ TEST(PylonBench, SmokeRunGivesSaneFigures) {
     EXPECT_GT(num(j, "verified"), 20);
     EXPECT_EQ(num(j, "verify_failed"), 0);
     EXPECT_EQ(num(j, "bad_messages"), 0);
+    // The node's own latency per chunk (its Metrics request, reset after the warm-up): each
+    // measured job has 2 token lines and a final line, so 40..120 chunks, in order, and far
+    // below the end-to-end latency.
+    EXPECT_GE(num(j, "token_latency_count"), 40);
+    EXPECT_LE(num(j, "token_latency_count"), 120);
+    expect_ordered_percentiles(j, "token_latency_us");
+    EXPECT_LT(real(j, "token_latency_us_p50"), real(j, "latency_us_p50"));
 }
 
 TEST(PylonBench, BadOptionsAreRefusedWithAClearMessage) {

@@ -59,6 +59,16 @@ std::string report_text(const BenchReport& r) {
     appendf(t,
             "  others       fake backend %.1f us/job, pylon-bench (relay simulator) %.1f us/job\n",
             r.backend_cpu_us_per_job, r.bench_cpu_us_per_job);
+    const TokenLatency& tl = r.token_latency;
+    if (tl.present) {
+        appendf(t,
+                "  node/token   p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us (%llu "
+                "chunks: read -> partial or result handed to the relays)\n",
+                tl.p50_us, tl.p99_us, tl.p999_us, tl.max_us,
+                static_cast<unsigned long long>(tl.count));
+    } else {
+        appendf(t, "  node/token   not read: %s\n", r.token_latency_error.c_str());
+    }
     appendf(t, "  crypto       %.1f us/job (verify %.1f + 2 x sign %.1f)\n", r.crypto_us_per_job,
             r.crypto_verify_us, r.crypto_sign_us);
     if (r.crypto_us_per_job > 0) {
@@ -114,6 +124,16 @@ std::string report_json(const BenchReport& r) {
     appendf(j, "\"shards\":%u,\"inflight\":%u,\"tokens\":%d,\"token_delay_ms\":%d,", o.shards,
             o.inflight, o.tokens, o.token_delay_ms);
     appendf(j, "\"publish_queue_max\":%lld,", static_cast<long long>(o.publish_queue_max));
+    appendf(j, "\"backend_slots\":%u,", o.backend_slots);
+    const TokenLatency& tl = r.token_latency;
+    appendf(j, "\"token_latency_count\":%llu,", static_cast<unsigned long long>(tl.count));
+    if (tl.present) {
+        appendf(j,
+                "\"token_latency_us_p50\":%.1f,\"token_latency_us_p99\":%.1f,"
+                "\"token_latency_us_p999\":%.1f,\"token_latency_us_max\":%.1f,"
+                "\"token_latency_us_mean\":%.1f,",
+                tl.p50_us, tl.p99_us, tl.p999_us, tl.max_us, tl.mean_us);
+    }
     appendf(j, "\"rate_per_s\":%.1f,\"processing_delay_ms\":%lld,\"backend\":\"%s\",", o.rate_per_s,
             static_cast<long long>(o.processing_delay_ms), o.backend.c_str());
     appendf(j, "\"rss_peak_bytes\":%llu,\"rss_start_bytes\":%llu,\"rss_end_bytes\":%llu,",

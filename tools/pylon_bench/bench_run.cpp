@@ -90,9 +90,14 @@ Result<int> listen_loopback(std::uint16_t* port) {
     return fd;
 }
 
+unsigned backend_slots(const BenchOptions& o) {
+    return o.backend_slots != 0 ? o.backend_slots
+                                : std::min<unsigned>(o.inflight, backend_slots_max);
+}
+
 std::string node_config(const BenchOptions& o, std::uint16_t relay_port,
                         std::uint16_t backend_port) {
-    unsigned slots = std::min<unsigned>(o.inflight, backend_slots_max);
+    unsigned slots = backend_slots(o);
     std::ostringstream t;
     t << "require_payment = false\nmin_price_msats = 0\n"
       << "relays = [\"ws://127.0.0.1:" << relay_port << "\"]\n"
@@ -142,6 +147,9 @@ Status validate(const BenchOptions& o) {
     if (o.backend != "ollama" && o.backend != "llamacpp") {
         return bad("--backend must be ollama or llamacpp");
     }
+    if (o.backend_slots > backend_slots_max) {
+        return bad("--backend-slots must be 1.." + std::to_string(backend_slots_max));
+    }
     if (o.crypto_rounds == 0 || o.crypto_rounds > 100000) {
         return bad("--crypto-rounds must be 1..100000");
     }
@@ -164,7 +172,7 @@ Result<std::unique_ptr<ChildProcess>> start_node(const BenchOptions& o, const st
 
 Result<test::ReadyChild> start_backend(const BenchOptions& o) {
     std::string tool = "fake_" + o.backend;
-    unsigned slots = std::min<unsigned>(o.inflight, backend_slots_max);
+    unsigned slots = backend_slots(o);
     ChildSpec spec;
     spec.argv = {o.backend_path.empty() ? test::tool_path(tool) : o.backend_path,
                  "--port",
@@ -228,6 +236,7 @@ struct Probe {
     std::atomic<bool> measured{false};  // set by the simulator's thread
     std::int64_t start_ms = 0;
     std::int64_t next_rss_ms = 0;
+    std::string control_socket;
     BenchReport* report = nullptr;
     const BenchOptions* options = nullptr;
     const ProgressFn* progress = nullptr;
@@ -240,6 +249,11 @@ SimHooks make_hooks(Probe* p) {
         p->backend0_ns = node_cpu_ns(p->backend_pid);
         p->self0_ns = node_cpu_ns(::getpid());
         p->report->rss_start_bytes = status_bytes(p->pid, "VmRSS:");
+        // The warm-up's tokens are not measured (a blocking call of a few ms on this shard).
+        auto reset = query_token_latency(p->control_socket, true);
+        if (!reset.ok()) {
+            p->report->token_latency_error = reset.error().message();
+        }
         p->start_ms = reactor::monotonic_ms();
     };
     h.on_measure_end = [p]() {
@@ -301,6 +315,14 @@ Status run_simulation(const BenchOptions& o, const LoadGen& load, int listen_fd,
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     bool node_alive = node.running();
+    if (node_alive && probe->measured.load()) {
+        auto latency = query_token_latency(probe->control_socket, false);
+        if (latency.ok()) {
+            probe->report->token_latency = *latency;
+        } else {
+            probe->report->token_latency_error = latency.error().message();
+        }
+    }
     std::string tail = node_log_tail(node);
     test::ExitInfo exit = node.stop(node_stop_grace_ms);
     sim.request_stop();
@@ -354,6 +376,7 @@ Result<BenchReport> run_bench(const BenchOptions& options, const ProgressFn& pro
     PYLON_TRY(validate(options));
     BenchReport report;
     report.options = options;
+    report.options.backend_slots = backend_slots(options);
     LoadOptions lo;
     lo.requests = options.warmup + options.jobs;
     lo.customers = options.customers;
@@ -389,6 +412,7 @@ Result<BenchReport> run_bench(const BenchOptions& options, const ProgressFn& pro
     Probe probe;
     probe.pid = (*node)->pid();
     probe.backend_pid = backend->process->pid();
+    probe.control_socket = home->file("control.sock");
     probe.report = &report;
     probe.options = &options;
     probe.progress = &progress;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "reactor/result.hpp"
+#include "tools/pylon_bench/node_metrics.hpp"
 #include "tools/pylon_bench/relay_sim.hpp"
 
 namespace pylon::bench {
@@ -34,6 +35,7 @@ struct BenchOptions {
     std::int64_t processing_delay_ms = 1000;  // [provider] processing_feedback_delay_ms; -1: unset
     std::int64_t partial_interval_ms = -1;    // [provider] partial_interval_ms; -1: node default
     std::int64_t publish_queue_max = -1;      // [relay_pool] publish_queue_max; -1: node default
+    unsigned backend_slots = 0;  // the backend's slots (node and fake); 0: min(inflight, 1024)
     unsigned customers = 16;
     std::string backend = "ollama";  // or "llamacpp"
     unsigned verify_every = 16;
@@ -69,6 +71,10 @@ struct BenchReport {
     std::uint64_t rss_start_bytes = 0;             // VmRSS when the measured jobs started
     std::uint64_t rss_end_bytes = 0;               // VmRSS when they ended
     std::vector<std::uint64_t> rss_samples_bytes;  // VmRSS every rss_sample_interval_ms
+    // The node's own added latency per token over the measured jobs (its `Metrics` request,
+    // reset when the measured phase starts, read when it ends).
+    TokenLatency token_latency;
+    std::string token_latency_error;  // why it could not be read
 };
 
 using ProgressFn = std::function<void(std::size_t done, std::size_t total, double seconds)>;
