@@ -24,7 +24,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t read_chunk_bytes = 16 * 1024;
-constexpr int accept_backlog = 128;
+// Connections waiting for accept(): a node with 1,024 slots opens that many at once (capped by
+// net.core.somaxconn); a full backlog drops SYNs and the client retries only after 1 s.
+constexpr int accept_backlog = 4096;
 constexpr int send_stall_timeout_ms = 30 * 1000;  // a client that stops reading is dropped
 constexpr int close_drain_ms = 500;               // reading leftovers before close
 constexpr std::size_t close_drain_bytes_max = 4 * 1024 * 1024;
