@@ -39,3 +39,23 @@ for shards in 1 2; do
   run --shards "$shards" --inflight 1000 --jobs 2000 --warmup 1000 --tokens 64 \
       --token-delay-ms 20 --publish-queue-max 16384
 done
+# CPU per job from 1 to 10,000 in flight (instant backend, publish queue raised for all points;
+# beyond 1,024 in flight the node has 1,024 backend slots and queues the rest).
+run --shards 1 --inflight 1 --jobs 1000 --warmup 50 --publish-queue-max 16384
+for inflight in 10 100; do
+  run --shards 1 --inflight "$inflight" --jobs 4000 --warmup 200 --publish-queue-max 16384
+done
+run --shards 1 --inflight 1000 --jobs 8000 --warmup 1000 --publish-queue-max 16384
+run --shards 1 --inflight 10000 --jobs 30000 --warmup 10000 --publish-queue-max 16384 \
+    --stall-timeout-ms 120000
+# Memory per queued job: one backend slot, 1 / 1,000 / 4,000 in flight (the rest queued in the
+# node); compare the RSS samples (rss_samples_bytes) and peaks.
+for inflight in 1 1000 4000; do
+  run --shards 1 --backend-slots 1 --inflight "$inflight" --jobs 4000 --warmup 0 \
+      --publish-queue-max 16384 --stall-timeout-ms 120000
+done
+# Memory per active stream: 10 / 100 / 1,000 streams of 64 tokens at 20 ms (steady RSS samples).
+run --shards 1 --inflight 10 --jobs 100 --warmup 10 --tokens 64 --token-delay-ms 20
+run --shards 1 --inflight 100 --jobs 1000 --warmup 100 --tokens 64 --token-delay-ms 20
+run --shards 1 --inflight 1000 --jobs 3000 --warmup 1000 --tokens 64 --token-delay-ms 20 \
+    --publish-queue-max 16384

@@ -35,6 +35,9 @@ constexpr int backend_ready_timeout_ms = 15000;
 constexpr int node_stop_grace_ms = 15000;
 constexpr int backend_max_runtime_s = 7200;
 constexpr std::size_t node_log_lines_shown = 25;
+// The fake gets at least this many slots (it allows 4 connections per slot): with few node
+// slots and fast jobs, connections the node closed linger in the fake while it drains them.
+constexpr unsigned fake_slots_min = 256;
 
 // A process's user + system CPU time (ns) from /proc/<pid>/stat: every thread's, including
 // threads that already exited (io_uring workers, the fake's per-connection threads); clock-tick
@@ -172,7 +175,7 @@ Result<std::unique_ptr<ChildProcess>> start_node(const BenchOptions& o, const st
 
 Result<test::ReadyChild> start_backend(const BenchOptions& o) {
     std::string tool = "fake_" + o.backend;
-    unsigned slots = backend_slots(o);
+    unsigned slots = std::max(backend_slots(o), fake_slots_min);
     ChildSpec spec;
     spec.argv = {o.backend_path.empty() ? test::tool_path(tool) : o.backend_path,
                  "--port",
