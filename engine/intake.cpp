@@ -133,8 +133,14 @@ void Intake::on_event(const proto::Event& event, std::string_view relay_url) {
         return;
     }
     JobRunner* runner = hub_->here().runner;
-    Screened s =
-        screen_->screen(event, relay_url, runner ? runner->directory() : nullptr, memory_ok());
+    unsigned rate_shard = hub_->customer_owner(event.pubkey().bytes());
+    bool rate_here = rate_shard == reactor::Shard::current().id();
+    Screened s = screen_->screen(event, relay_url, runner ? runner->directory() : nullptr,
+                                 memory_ok(), rate_here);
+    if (s.pubkey_unchecked && s.job) {
+        gate_.spawn(check_rate(this, std::move(s), rate_shard));
+        return;
+    }
     switch (s.verdict) {
         case Screened::Verdict::drop:
             counters_.add(s.reason);
@@ -152,11 +158,39 @@ void Intake::on_event(const proto::Event& event, std::string_view relay_url) {
 
 namespace pylon::engine {
 
+bool Intake::take_pubkey_token(const RateLimiter::Key& customer) {
+    return screen_->take_pubkey_token(customer);
+}
+
+Task<void> Intake::check_rate(Intake* self, Screened s, unsigned rate_shard) {
+    ProviderHub* hub = self->hub_.get();
+    RateLimiter::Key key = s.job->request.customer.bytes();
+    bool ok = co_await reactor::submit_to(rate_shard, [hub, key]() {
+        Intake* in = hub->here().intake;
+        return in == nullptr || in->take_pubkey_token(key);
+    });
+    if (!ok) {
+        self->counters_.add(IntakeReason::rate_limited_pubkey);
+        co_return;
+    }
+    if (s.verdict == Screened::Verdict::refuse) {
+        co_await refuse(self, std::move(s.job), s.reason, std::move(s.message));
+    } else {
+        co_await admit(self, std::move(s.job));
+    }
+}
+
 // Reserve a queue place, write the pending row (dedup by the store), hand over to the runner.
 Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
     JobRunner* runner = self->hub_->here().runner;
     if (runner == nullptr) {
         self->counters_.add(IntakeReason::closed);
+        co_return;
+    }
+    if (self->hub_->publish_pressure()) {
+        std::string why =
+            "busy: the node's relays are behind on taking its results; try again later";
+        co_await refuse(self, std::move(job), IntakeReason::refused_busy, std::move(why));
         co_return;
     }
     if (!runner->reserve(job->backend)) {
@@ -215,10 +249,10 @@ Task<void> Intake::refuse(Intake* self, std::unique_ptr<Job> job, IntakeReason r
     }
     LOG_INFO("request %.16s from %.16s refused: %s", id.c_str(),
              job->request.customer.hex().c_str(), message.c_str());
-    self->send_error(*job, message);
+    self->send_error(*job, message, PublishClass::courtesy);
 }
 
-void Intake::send_error(const Job& job, std::string_view message) {
+void Intake::send_error(const Job& job, std::string_view message, PublishClass cls) {
     JobRunner* runner = hub_->here().runner;
     if (runner == nullptr) {
         return;
@@ -227,6 +261,7 @@ void Intake::send_error(const Job& job, std::string_view message) {
     auto pub = runner->responses().feedback(job, proto::FeedbackStatus::error, message, message,
                                             u / 1000, reactor::monotonic_ms());
     if (pub) {
+        pub->cls = cls;
         runner->publish(std::move(pub));
     }
 }
@@ -242,7 +277,7 @@ Task<void> Intake::fail_row(Intake* self, std::string id, std::string reason,
     }
     self->context_.emit(proto::DomainEvent::job_failed(id, reason));
     if (job) {
-        self->send_error(*job, reason);
+        self->send_error(*job, reason, PublishClass::terminal);
     }
 }
 
@@ -321,7 +356,7 @@ void Intake::abandon(const UnfinishedJob& u) {
     Screened s;
     std::unique_ptr<Job> job = restore(u, &s);
     if (job) {
-        send_error(*job, "the node restarted before the job finished");
+        send_error(*job, "the node restarted before the job finished", PublishClass::terminal);
     }
 }
 

@@ -2,11 +2,14 @@
 // stops first). On the shard of the relay link that received a request it runs the prescreen
 // (IntakeScreen: kind, created_at window, targeting) before the request is routed; on the
 // request's owner shard it runs the rest (dedup, id, signature, rate limits, decryption,
-// params, prompt, price, backend and model, memory admission) and then either drops the request
+// params, prompt, price, backend and model, memory admission; the per-customer rate is decided
+// node-wide by the shard that owns the customer's bucket, hash(pubkey) % N, asked by message
+// when that is another shard) and then either drops the request
 // (counted), refuses it with an `error` feedback that says why (remembered in the store so the
 // copy from the next relay, or after a restart, is not answered again; at most
 // refusal_feedback_per_second of these), or admits it: a queue place is reserved on the job's
-// backend (beyond the bound: refused, "queue full"), the job is written `pending` and its id
+// backend (beyond the bound: refused, "queue full"; while a relay's publish queue is busy, see
+// PublishQueue, refused too: "busy"), the job is written `pending` and its id
 // remembered in one store transaction (a duplicate there is dropped), and only then handed to
 // the JobRunner, which sends the first feedback.
 //
@@ -25,6 +28,7 @@
 #include "engine/intake_counters.hpp"
 #include "engine/intake_screen.hpp"
 #include "engine/provider_hub.hpp"
+#include "engine/publication.hpp"
 #include "engine/rate_limiter.hpp"
 #include "engine/service.hpp"
 #include "engine/store_db.hpp"
@@ -51,11 +55,15 @@ class Intake final : public Service {
     void rerun(const UnfinishedJob& unfinished);
     void abandon(const UnfinishedJob& unfinished);
 
+    // On the shard that holds `customer`'s rate bucket: true when the request may go on.
+    bool take_pubkey_token(const RateLimiter::Key& customer);
     void count(IntakeReason reason) noexcept { counters_.add(reason); }
     const IntakeCounters& counters() const noexcept { return counters_; }
 
   private:
     static reactor::Task<void> admit(Intake* self, std::unique_ptr<Job> job);
+    // Asks the customer's rate shard, then refuses or admits as screened (or drops).
+    static reactor::Task<void> check_rate(Intake* self, Screened s, unsigned rate_shard);
     static reactor::Task<void> refuse(Intake* self, std::unique_ptr<Job> job, IntakeReason reason,
                                       std::string message);
     // Fails a restored job's row; answers its customer when the request could be read.
@@ -65,7 +73,7 @@ class Intake final : public Service {
     static reactor::Task<std::string> intake_command(void* context, proto::ControlRequest req);
     reactor::Task<void> fill_dedup();
     std::unique_ptr<Job> restore(const UnfinishedJob& unfinished, Screened* outcome);
-    void send_error(const Job& job, std::string_view message);
+    void send_error(const Job& job, std::string_view message, PublishClass cls);
     bool memory_ok() const noexcept;
 
     ServiceContext& context_;

@@ -50,6 +50,8 @@ std::string_view intake_reason_name(IntakeReason reason) noexcept {
             return "refused_no_backend";
         case IntakeReason::refused_queue_full:
             return "refused_queue_full";
+        case IntakeReason::refused_busy:
+            return "refused_busy";
         case IntakeReason::feedback_suppressed:
             return "feedback_suppressed";
         case IntakeReason::store_failed:

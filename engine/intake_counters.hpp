@@ -38,6 +38,7 @@ enum class IntakeReason : std::uint8_t {
     refused_unknown_model,    // the model param names no model a backend has
     refused_no_backend,       // no backend available
     refused_queue_full,       // the backend's queue is full
+    refused_busy,             // a relay's publish queue is busy (PublishQueue): no new jobs
     feedback_suppressed,      // a refusal not answered (refusal_feedback_per_second)
     store_failed,             // the job could not be written (logged)
     // cancellation

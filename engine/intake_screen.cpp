@@ -67,7 +67,7 @@ IntakePolicy IntakePolicy::from(const Config& config, unsigned shard_count) {
     double n = static_cast<double>(shard_count);
     double ppm = static_cast<double>(config.limits.pubkey_requests_per_minute);
     double rps = static_cast<double>(config.limits.requests_per_second);
-    p.per_pubkey = RateLimit{ppm / 60.0 / n, std::max(1.0, ppm / n)};
+    p.per_pubkey = RateLimit{ppm / 60.0, std::max(1.0, ppm)};
     p.global = RateLimit{rps / n, std::max(1.0, rps / n)};
     return p;
 }
@@ -115,8 +115,12 @@ IntakeReason IntakeScreen::prescreen(const proto::Event& event) const noexcept {
     return named && !us ? IntakeReason::not_for_us : IntakeReason::received;
 }
 
+bool IntakeScreen::take_pubkey_token(const RateLimiter::Key& customer) {
+    return limiter_.admit_key(customer, clock_.now_ms()) == RateLimiter::Verdict::admit;
+}
+
 Screened IntakeScreen::screen(const proto::Event& event, std::string_view relay_url,
-                              const BackendDirectory* directory, bool memory_ok) {
+                              const BackendDirectory* directory, bool memory_ok, bool pubkey_here) {
     const proto::EventId& id = event.id();
     if (dedup_.contains(id)) {
         return drop(IntakeReason::duplicate);
@@ -127,7 +131,9 @@ Screened IntakeScreen::screen(const proto::Event& event, std::string_view relay_
                                                      : IntakeReason::bad_signature);
     }
     dedup_.insert(id);
-    RateLimiter::Verdict rate = limiter_.admit(event.pubkey().bytes(), clock_.now_ms());
+    RateLimiter::Verdict rate = pubkey_here
+                                    ? limiter_.admit(event.pubkey().bytes(), clock_.now_ms())
+                                    : limiter_.admit_global(clock_.now_ms());
     if (rate == RateLimiter::Verdict::key_limited) {
         return drop(IntakeReason::rate_limited_pubkey);
     }
@@ -135,12 +141,13 @@ Screened IntakeScreen::screen(const proto::Event& event, std::string_view relay_
     if (read.verdict != Screened::Verdict::accept) {
         return read;
     }
-    if (rate == RateLimiter::Verdict::global_limited) {
-        return refuse(IntakeReason::refused_overloaded,
-                      "overloaded: too many requests right now; try again later",
-                      std::move(read.job));
-    }
-    return prepare(std::move(read.job), directory, memory_ok);
+    Screened out = rate == RateLimiter::Verdict::global_limited
+                       ? refuse(IntakeReason::refused_overloaded,
+                                "overloaded: too many requests right now; try again later",
+                                std::move(read.job))
+                       : prepare(std::move(read.job), directory, memory_ok);
+    out.pubkey_unchecked = !pubkey_here && out.verdict != Screened::Verdict::drop;
+    return out;
 }
 
 // Reads the request (decrypting it when it is encrypted to us) into a new Job.

@@ -6,7 +6,9 @@
 //     only other providers is not ours; an encrypted one can only be ours if it names us)
 //   screen (on the job's owner shard): dedup (a seen id is dropped before any hashing: the same
 //     request from three relays is verified once) -> recomputed id -> signature -> remembered
-//     as seen -> per-pubkey rate limit (dropped) -> global rate limit (refused: overloaded) ->
+//     as seen -> per-pubkey rate limit (dropped; node-wide: decided here only when this shard
+//     owns the customer's bucket, else the verdict says pubkey_unchecked and Intake asks the
+//     bucket's shard before acting on it) -> global rate limit (refused: overloaded) ->
 //     decryption of an encrypted request -> the request's tags -> memory admission -> params
 //     -> prompt -> max_tokens -> bid against the price -> backend and model
 //
@@ -48,7 +50,7 @@ struct IntakePolicy {
     std::size_t reply_relays_max = 8;
     bool reply_relays_private = false;
     std::vector<std::string> own_relays;  // normalised
-    RateLimit per_pubkey;                 // this shard's share
+    RateLimit per_pubkey;                 // node-wide (one bucket per customer, on one shard)
     RateLimit global;                     // this shard's share
 
     // From the config, for one of `shard_count` shards.
@@ -60,8 +62,9 @@ struct Screened {
     enum class Verdict : std::uint8_t { drop, refuse, accept };
     Verdict verdict = Verdict::drop;
     IntakeReason reason = IntakeReason::malformed;
-    std::string message;       // refuse: the reason in words for the customer
-    std::unique_ptr<Job> job;  // accept; refuse when the request could be read (to answer it)
+    std::string message;            // refuse: the reason in words for the customer
+    std::unique_ptr<Job> job;       // accept; refuse when the request could be read (to answer it)
+    bool pubkey_unchecked = false;  // refuse/accept: the customer's rate is decided elsewhere
 };
 
 class IntakeScreen {
@@ -71,8 +74,11 @@ class IntakeScreen {
 
     // IntakeReason::received when the event may go on to its owner shard.
     IntakeReason prescreen(const proto::Event& event) const noexcept;
+    // pubkey_here: this shard holds the customer's rate bucket (else pubkey_unchecked is set).
     Screened screen(const proto::Event& event, std::string_view relay_url,
-                    const BackendDirectory* directory, bool memory_ok);
+                    const BackendDirectory* directory, bool memory_ok, bool pubkey_here = true);
+    // The customer's node-wide rate bucket (on the shard that owns it): true when admitted.
+    bool take_pubkey_token(const RateLimiter::Key& customer);
     // The checks after decryption, for `job` (request read; relay_url and reply relays set).
     Screened prepare(std::unique_ptr<Job> job, const BackendDirectory* directory, bool memory_ok);
     // A request accepted before a restart: read again (decrypted) and prepared; no dedup, id,

@@ -31,6 +31,12 @@ unsigned ProviderHub::job_owner(const std::array<std::uint8_t, 32>& request_id) 
     return static_cast<unsigned>(h % shard_count_);
 }
 
+unsigned ProviderHub::customer_owner(const std::array<std::uint8_t, 32>& pubkey) const noexcept {
+    std::uint64_t h = 0;
+    std::memcpy(&h, pubkey.data() + 8, sizeof h);  // an x-only public key: uniform enough
+    return static_cast<unsigned>(h % shard_count_);
+}
+
 unsigned ProviderHub::relay_owner(std::string_view url) const noexcept {
     std::uint64_t h = 14695981039346656037ULL;  // FNV-1a
     for (char c : url) {

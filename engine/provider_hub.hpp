@@ -5,12 +5,13 @@
 // clears it when it stops; code on shard S reaches shard T's parts only by a message run on T
 // (a null part means "not running there": the message is dropped and counted by its sender's
 // logic). The hub also holds what they share read-only: the node's key, the owner functions
-// (a job lives on hash(request id) % N, a relay link on hash(url) % N), the DNS resolver thread
+// (a job lives on hash(request id) % N, a relay link on hash(url) % N, a customer's rate bucket
+// on hash(pubkey) % N), the DNS resolver thread
 // and the TLS context for wss:// relays.
 //
 // Made once per Runtime (by provider_services()) and captured by the service factories, so it
 // outlives the shards. parts(s) is touched only by shard s; the rest is immutable after
-// construction, or thread-safe (Resolver, TlsContext).
+// construction, or thread-safe (Resolver, TlsContext, the atomic counts).
 #pragma once
 
 #include <array>
@@ -61,6 +62,8 @@ class ProviderHub {
     // The shard that owns a job (by its request id) and a relay link (by its URL).
     unsigned job_owner(const std::array<std::uint8_t, 32>& request_id) const noexcept;
     unsigned relay_owner(std::string_view url) const noexcept;
+    // The shard that holds a customer's rate bucket (node-wide per-pubkey limit), by pubkey.
+    unsigned customer_owner(const std::array<std::uint8_t, 32>& pubkey) const noexcept;
 
     net::Resolver& resolver() noexcept { return resolver_; }
     // For wss:// relays (null when it could not be made: those links then fail to connect).
@@ -70,6 +73,14 @@ class ProviderHub {
     // (then every shard may subscribe). Any shard.
     bool note_intake_open() noexcept;
     bool intake_open_everywhere() const noexcept;
+    // Relay links of configured relays that are connected and whose publish queue is busy
+    // (PublishQueue::busy); while any is, intake refuses new jobs. Any shard.
+    void note_publish_pressure(bool on) noexcept {
+        publish_pressure_.fetch_add(on ? 1 : -1, std::memory_order_relaxed);
+    }
+    bool publish_pressure() const noexcept {
+        return publish_pressure_.load(std::memory_order_relaxed) > 0;
+    }
     // True for the first intake that stops (it closes every subscription).
     bool note_intake_closing() noexcept { return !intake_closing_.exchange(true); }
 
@@ -82,6 +93,7 @@ class ProviderHub {
     std::shared_ptr<net::TlsContext> tls_;
     std::atomic<unsigned> intakes_open_{0};
     std::atomic<bool> intake_closing_{false};
+    std::atomic<int> publish_pressure_{0};
 };
 
 }  // namespace pylon::engine

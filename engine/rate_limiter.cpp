@@ -53,6 +53,31 @@ RateLimiter::Entry& RateLimiter::entry_for(const Key& key, std::int64_t now_ms) 
     return map_.emplace(key, e).first->second;
 }
 
+RateLimiter::Verdict RateLimiter::admit_key(const Key& key, std::int64_t now_ms) {
+    if (per_key_.per_second <= 0) {
+        return Verdict::admit;
+    }
+    Bucket& b = entry_for(key, now_ms).bucket;
+    refill(b, per_key_, now_ms);
+    if (b.tokens < 1.0) {
+        return Verdict::key_limited;
+    }
+    b.tokens -= 1.0;
+    return Verdict::admit;
+}
+
+RateLimiter::Verdict RateLimiter::admit_global(std::int64_t now_ms) {
+    if (global_.per_second <= 0) {
+        return Verdict::admit;
+    }
+    refill(global_bucket_, global_, now_ms);
+    if (global_bucket_.tokens < 1.0) {
+        return Verdict::global_limited;
+    }
+    global_bucket_.tokens -= 1.0;
+    return Verdict::admit;
+}
+
 RateLimiter::Verdict RateLimiter::admit(const Key& key, std::int64_t now_ms) {
     bool key_on = per_key_.per_second > 0;
     bool global_on = global_.per_second > 0;

@@ -3,7 +3,9 @@
 // `per_second`; a request takes one. The key table is bounded (`keys_max`): when full, the least
 // recently used key is forgotten (it starts again with a full bucket, which only ever errs on the
 // side of admitting). Time comes from the caller (monotonic ms) so tests drive it directly.
-// Owned by one shard; each shard of N limits its own share (configure per_second / N).
+// Owned by one shard. Intake uses the per-key buckets node-wide (each customer's bucket lives on
+// the shard its pubkey hashes to, admit_key() there) and the global bucket as each shard's share
+// (per_second / N, admit_global() or admit() on the request's shard).
 #pragma once
 
 #include <array>
@@ -27,6 +29,9 @@ class RateLimiter {
     enum class Verdict : std::uint8_t { admit, key_limited, global_limited };
     // Takes a token from the key's bucket and the global one, or refuses without taking any.
     Verdict admit(const Key& key, std::int64_t now_ms);
+    // The key's bucket alone, or the global one alone (a token taken when admitted).
+    Verdict admit_key(const Key& key, std::int64_t now_ms);
+    Verdict admit_global(std::int64_t now_ms);
 
     std::size_t keys() const noexcept { return map_.size(); }
     void reconfigure(RateLimit per_key, RateLimit global);

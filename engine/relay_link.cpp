@@ -7,6 +7,7 @@
 #include "engine/relay_pool.hpp"
 #include "proto/auth_event.hpp"
 #include "proto/client_message.hpp"
+#include "proto/handler_announcement.hpp"
 #include "proto/hex.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
@@ -59,12 +60,6 @@ std::string short_id(const proto::EventId& id) {
 
 }  // namespace
 
-std::size_t RelayLink::IdHash::operator()(const proto::EventId& id) const noexcept {
-    std::size_t h = 0;
-    std::memcpy(&h, id.data() + 16, sizeof h);
-    return h;
-}
-
 RelayLink::RelayLink(RelayPool* pool, std::string url, int index, std::int64_t cursor)
     : pool_(pool),
       url_(std::move(url)),
@@ -72,12 +67,14 @@ RelayLink::RelayLink(RelayPool* pool, std::string url, int index, std::int64_t c
       cursor_(cursor),
       backoff_(backoff_options(pool->config().relay_pool)),
       rng_(seed_of(url_)),
+      queue_(PublishQueueLimits::from(
+          static_cast<std::size_t>(pool->config().relay_pool.publish_queue_max))),
       reader_(link_limits()) {
     sub_id_ = "pylon-jobs-" + pool_->hub().pubkey_hex().substr(0, 8);
 }
 
 RelayLink::~RelayLink() {
-    PYLON_ASSERT_MSG(outgoing_.empty(), "RelayLink destroyed with publications queued");
+    PYLON_ASSERT_MSG(queue_.empty(), "RelayLink destroyed with publications queued");
 }
 
 void RelayLink::start() {
@@ -128,20 +125,60 @@ void RelayLink::set_subscribed(bool on) {
 }
 
 void RelayLink::enqueue(PublicationRef pub) {
-    const RelayPoolConfig& c = pool_->config().relay_pool;
-    if (outgoing_.size() >= static_cast<std::size_t>(c.publish_queue_max)) {
-        pool_->report(pub, false, url_ + ": publish queue full");
+    using Admit = PublishQueue::Admit;
+    PublishQueue::Pushed pushed = queue_.push(pub);
+    if (pushed.dropped) {
+        progress_dropped_++;
+        pool_->report(pushed.dropped, false, url_ + ": replaced by newer feedback");
+    }
+    switch (pushed.admit) {
+        case Admit::queued:
+        case Admit::replaced:
+        case Admit::evicted:
+            idle_since_ms_ = -1;
+            update_pressure();
+            wake();
+            return;
+        case Admit::duplicate:
+            pool_->report(pub, false, url_ + ": already queued");
+            return;
+        case Admit::refused_busy:
+        case Admit::refused_full:
+            break;
+    }
+    refused_++;
+    if (pub->cls == PublishClass::terminal) {
+        LOG_ERROR(
+            "relay %s: publish queue full of results and final feedback (%zu): event %s "
+            "(kind %u) not sent there",
+            url_.c_str(), queue_.size(), short_id(pub->id).c_str(), pub->kind);
+    } else {
+        LOG_DEBUG("relay %s: publish queue busy: event %s (kind %u) not sent there", url_.c_str(),
+                  short_id(pub->id).c_str(), pub->kind);
+    }
+    pool_->report(pub, false, url_ + ": publish queue full");
+}
+
+// A configured relay's connected link with a busy queue holds intake (ProviderHub).
+void RelayLink::update_pressure() {
+    bool pressing = !temporary() && connected_ && queue_.busy();
+    if (pressing == pressing_) {
         return;
     }
-    if (by_id_.count(pub->id) != 0) {
-        pool_->report(pub, false, url_ + ": already queued");
-        return;
+    pressing_ = pressing;
+    pool_->hub().note_publish_pressure(pressing);
+    if (pressing) {
+        LOG_WARN(
+            "relay %s: %zu results and final feedback wait for its OK: new jobs are refused "
+            "until it drains",
+            url_.c_str(), queue_.kept());
+    } else {
+        LOG_INFO(
+            "relay %s: publish queue drained (%zu waiting): taking new jobs again (so far "
+            "%llu progress feedback replaced or dropped, %llu events refused for room)",
+            url_.c_str(), queue_.kept(), static_cast<unsigned long long>(progress_dropped_),
+            static_cast<unsigned long long>(refused_));
     }
-    outgoing_.push_back(Outgoing{std::move(pub)});
-    auto it = std::prev(outgoing_.end());
-    by_id_.emplace(it->pub->id, it);
-    idle_since_ms_ = -1;
-    wake();
 }
 
 // Connect, serve, back off, again; until stop() (or, for a temporary link, until it gives up).
@@ -165,12 +202,14 @@ Task<void> RelayLink::run(RelayLink* self) {
             self->backoff_.on_connected(now_ms());
             self->connected_since_ms_ = reactor::unix_ms();
             self->connected_ = true;
+            self->update_pressure();
             self->set_state("connected");
             LOG_INFO("relay %s: connected", self->url_.c_str());
             self->pool_->link_connected(self, true, "");
             co_await self->session(ws.value().get());
             co_await ws.value()->close();
             self->connected_ = false;
+            self->update_pressure();
             self->disconnects_++;
             self->pool_->link_connected(self, false, self->last_error_);
         } else if (!self->stopping_) {
@@ -193,8 +232,8 @@ Task<void> RelayLink::run(RelayLink* self) {
     }
     std::string why =
         self->stopping_ ? "the relay link stopped" : "cannot connect: " + self->last_error_;
-    while (!self->outgoing_.empty()) {
-        self->settle(self->outgoing_.begin(), false, self->url_ + ": " + why);
+    while (!self->queue_.empty()) {
+        self->settle(self->queue_.begin(), false, self->url_ + ": " + why);
     }
     self->set_state("disconnected");
     self->finished_ = true;
@@ -230,7 +269,7 @@ Task<void> RelayLink::session(net::WebSocket* ws) {
     auth_pending_ = false;
     challenge_.clear();
     auth_frame_.clear();
-    for (Outgoing& o : outgoing_) {
+    for (PublishQueue::Entry& o : queue_) {
         o.in_flight = false;
         o.wait_auth = false;
         o.next_send_ms = 0;
@@ -321,7 +360,7 @@ Task<Status> RelayLink::send_due(net::WebSocket* ws) {
     }
     const RelayPoolConfig& c = pool_->config().relay_pool;
     batch_.clear();
-    for (Outgoing& o : outgoing_) {
+    for (PublishQueue::Entry& o : queue_) {
         if (!o.in_flight && !o.wait_auth && o.next_send_ms <= now) {
             o.in_flight = true;
             o.sends++;
@@ -383,17 +422,16 @@ void RelayLink::on_ok() {
             LOG_WARN("relay %s: refused our AUTH: %s", url_.c_str(), msg_.text.c_str());
             last_error_ = "AUTH refused: " + msg_.text;
         }
-        for (Outgoing& o : outgoing_) {
+        for (PublishQueue::Entry& o : queue_) {
             o.wait_auth = false;
         }
         wake();
         return;
     }
-    auto found = by_id_.find(msg_.ok_id);
-    if (found == by_id_.end()) {
+    PublishQueue::iterator it = queue_.find(msg_.ok_id);
+    if (it == queue_.end()) {
         return;
     }
-    OutList::iterator it = found->second;
     const RelayPoolConfig& c = pool_->config().relay_pool;
     std::string why = url_ + ": " + msg_.text;
     switch (ok_action(msg_.ok_accepted, msg_.prefix)) {
@@ -466,15 +504,22 @@ void RelayLink::on_auth_challenge() {
     wake();
 }
 
-void RelayLink::settle(OutList::iterator it, bool delivered, std::string reason) {
-    PublicationRef pub = std::move(it->pub);
-    by_id_.erase(pub->id);
-    outgoing_.erase(it);
+void RelayLink::settle(PublishQueue::iterator it, bool delivered, std::string reason) {
+    PublicationRef pub = it->pub;
+    queue_.erase(it);
+    update_pressure();
     if (delivered) {
         events_published_++;
         revision_++;
     }
-    if (outgoing_.empty()) {
+    if (pub->kind == proto::handler_announcement_kind) {
+        if (delivered) {
+            LOG_INFO("relay %s: NIP-89 announcement published (accepted)", url_.c_str());
+        } else {
+            LOG_WARN("NIP-89 announcement not published: %s", reason.c_str());
+        }
+    }
+    if (queue_.empty()) {
         idle_since_ms_ = now_ms();
     }
     pool_->report(pub, delivered, std::move(reason));
@@ -484,7 +529,7 @@ void RelayLink::settle(OutList::iterator it, bool delivered, std::string reason)
 void RelayLink::housekeeping(std::int64_t now) {
     const RelayPoolConfig& c = pool_->config().relay_pool;
     bool due = false;
-    for (auto it = outgoing_.begin(); it != outgoing_.end();) {
+    for (auto it = queue_.begin(); it != queue_.end();) {
         auto next = std::next(it);
         if (now - it->pub->created_ms > c.publish_ttl_ms) {
             settle(it, false,

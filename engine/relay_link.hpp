@@ -8,11 +8,14 @@
 // kind-5 deletions that carry a `k` tag of a served kind. CLOSED is answered by subscribing
 // again (after authenticating for auth-required:, never for blocked: or restricted:).
 //
-// Publishing: publications wait in a bounded queue (publish_queue_max) until sent; each send
+// Publishing: publications wait in a PublishQueue (bounded by publish_queue_max; progress
+// feedback gives way first, terminal events of accepted jobs never do) until sent; each send
 // waits publish_ok_timeout_ms for the relay's OK, and OkPolicy decides: delivered, retry with
 // backoff (up to publish_attempts_max sends), again after AUTH, or give up (logged with the
 // relay's reason). An event not delivered within publish_ttl_ms is given up too (also while
-// disconnected). Each outcome of a tracked publication is reported to its owner shard.
+// disconnected). Each outcome of a tracked publication is reported to its owner shard. A
+// configured relay's link that is connected and whose queue is busy() counts in the hub's
+// busy-link count, which makes intake refuse new jobs until the queue drains.
 //
 // Received messages are parsed where they landed (the WebSocket's padded buffer) into one
 // reused RelayMessage, and EVENTs of our subscription go to RelayPool::on_event (routing).
@@ -21,13 +24,12 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "engine/publication.hpp"
+#include "engine/publish_queue.hpp"
 #include "engine/reconnect_backoff.hpp"
 #include "net/websocket.hpp"
 #include "proto/control_protocol.hpp"
@@ -65,7 +67,8 @@ class RelayLink {
     // Intake opened (subscribe on every connection) or is closing (CLOSE the subscription).
     void set_subscribed(bool on);
     // True while publications are waiting or unacknowledged.
-    bool busy() const noexcept { return !outgoing_.empty(); }
+    bool busy() const noexcept { return !queue_.empty(); }
+    const PublishQueue& queue() const noexcept { return queue_; }
     // A temporary link that had nothing to do since `since_ms` (monotonic), or -1.
     std::int64_t idle_since_ms() const noexcept { return idle_since_ms_; }
     bool finished() const noexcept { return finished_; }
@@ -77,19 +80,6 @@ class RelayLink {
     std::uint64_t revision() const noexcept { return revision_; }  // changes with info()
 
   private:
-    struct Outgoing {
-        PublicationRef pub;
-        unsigned sends = 0;
-        bool in_flight = false;
-        bool wait_auth = false;
-        std::int64_t next_send_ms = 0;
-        std::int64_t ok_deadline_ms = 0;
-    };
-    struct IdHash {
-        std::size_t operator()(const proto::EventId& id) const noexcept;
-    };
-    using OutList = std::list<Outgoing>;
-
     static reactor::Task<void> run(RelayLink* self);
     reactor::Task<void> session(net::WebSocket* ws);
     static reactor::Task<void> writer(RelayLink* self, net::WebSocket* ws,
@@ -100,11 +90,12 @@ class RelayLink {
     void on_ok();
     void on_closed();
     void on_auth_challenge();
-    void settle(OutList::iterator it, bool delivered, std::string reason);
+    void settle(PublishQueue::iterator it, bool delivered, std::string reason);
     void housekeeping(std::int64_t now_ms);
     void set_state(const char* state, std::string error = {});
     void build_req();
     void wake() { work_.set(); }
+    void update_pressure();
 
     RelayPool* pool_;
     std::string url_;
@@ -131,9 +122,9 @@ class RelayLink {
     std::string sub_id_;
     std::string req_frame_;
     // Outgoing.
-    OutList outgoing_;
+    PublishQueue queue_;
     std::vector<PublicationRef> batch_;  // send_due's scratch
-    std::unordered_map<proto::EventId, OutList::iterator, IdHash> by_id_;
+    bool pressing_ = false;  // counted in the hub's busy links (connected and queue busy)
     std::int64_t idle_since_ms_ = -1;
     // Receiving.
     proto::JsonReader reader_;
@@ -143,6 +134,8 @@ class RelayLink {
     std::uint64_t disconnects_ = 0;
     std::uint64_t events_received_ = 0;
     std::uint64_t events_published_ = 0;
+    std::uint64_t progress_dropped_ = 0;  // progress feedback replaced or evicted
+    std::uint64_t refused_ = 0;           // refused for room (courtesy; terminal: a bug)
     std::uint64_t revision_ = 0;
     reactor::AsyncEvent work_;
     reactor::CancelSource stop_;

@@ -419,9 +419,10 @@ Task<void> RelayPool::announce_loop(RelayPool* self) {
     for (;;) {
         proto::Event ev;
         a.build(reactor::unix_ms() / 1000, hub.keys(), proto::csprng(), ev);
-        self->publish(self->announcer_->frame(ev, now_ms()));
-        LOG_INFO("NIP-89 announcement published (kind 31990, d=%s, %zu kind(s))", a.d.c_str(),
-                 a.kinds.size());
+        unsigned targets = self->publish(self->announcer_->frame(ev, now_ms()));
+        // Queued only: each relay link logs the relay's OK or refusal (RelayLink::settle).
+        LOG_INFO("NIP-89 announcement queued for %u relay(s) (kind 31990, d=%s, %zu kind(s))",
+                 targets, a.d.c_str(), a.kinds.size());
         bool slept =
             co_await reactor::sleep_ms(c.provider.announce_interval_s * 1000, self->stop_.token());
         if (!slept) {

@@ -29,6 +29,7 @@ std::shared_ptr<Publication> ResponseBuilder::finish(const Job& job, std::int64_
     pub->kind = event_.kind();
     pub->frame.reserve(event_.json_bytes() + 16);
     proto::write_client_event(pub->frame, event_);
+    pub->job = job.request.id;
     pub->extra_relays = job.reply_relays;
     pub->created_ms = now_ms;
     return pub;
@@ -51,7 +52,11 @@ std::shared_ptr<Publication> ResponseBuilder::feedback(const Job& job, proto::Fe
                   static_cast<int>(proto::reject_text(r).size()), proto::reject_text(r).data());
         return nullptr;
     }
-    return finish(job, now_ms);
+    auto pub = finish(job, now_ms);
+    bool progress =
+        status == proto::FeedbackStatus::processing || status == proto::FeedbackStatus::partial;
+    pub->cls = progress ? PublishClass::progress : PublishClass::terminal;
+    return pub;
 }
 
 std::shared_ptr<Publication> ResponseBuilder::result(const Job& job, std::string_view text,

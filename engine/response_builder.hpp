@@ -4,8 +4,9 @@
 // 1000: tags request, e with the relay hint, i unless encrypted, p, alt; an encrypted request
 // gets an encrypted result and feedback in the cipher it used, as NDK and nostrdvm expect). The
 // text is sanitised and capped so the event stays under the relays' 64 KiB (proto's builders).
-// Each Publication carries the job's reply relays. Owner shard of the job (one builder per
-// shard; it keeps its scratch event and buffers between calls).
+// Each Publication carries the job's reply relays, its request id and its PublishClass
+// (processing and partial feedback: progress; the rest: terminal). Owner shard of the job (one
+// builder per shard; it keeps its scratch event and buffers between calls).
 #pragma once
 
 #include <cstdint>

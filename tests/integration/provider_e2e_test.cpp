@@ -6,6 +6,7 @@
 // node recorded (Jobs and Intake on the control socket).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "provider_e2e_support.hpp"
@@ -397,6 +398,64 @@ TEST(ProviderEndToEnd, PublishingRetriesRateLimitedAndGivesUpOnInvalid) {
         EXPECT_NE(node.jobs()[0].error_message.find("invalid: no thanks"), std::string::npos)
             << node.jobs()[0].error_message;
     }
+}
+
+}  // namespace
+}  // namespace pylon::test
+
+namespace pylon::test {
+namespace {
+
+bool logged(PylonNode& node, const std::string& text) {
+    for (const std::string& line : node.process().lines(Stream::err)) {
+        if (line.find(text) != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// A relay that stops answering OK: the results pile up in the node's publish queue for it. Once
+// half of publish_queue_max (16: 8) are results waiting, intake refuses new jobs ("busy"), and it
+// takes them again when the queue drained (here: the OKs time out, those jobs fail with an error
+// feedback the relay then accepts). No result was dropped for room: the relay (it forwards what
+// it gets) delivered every one to the customer.
+TEST(ProviderEndToEnd, ARelayThatStopsAnsweringOkHoldsIntakeWithoutLosingResults) {
+    SKIP_WITHOUT_NODE();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
+    RelayProcess raw = start_relay("raw_relay.mjs", 0,
+                                   {"--silent-first", "8", "--refuse-author", provider_pubkey});
+    NodeConfig config = node_config({raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra =
+        "[provider]\nannounce = false\nprocessing_feedback_delay_ms = 60000\n"
+        "partial_interval_ms = 0\n[relay_pool]\npublish_queue_max = 16\n"
+        "publish_ok_timeout_ms = 3000\npublish_attempts_max = 1\n"
+        "[limits]\npubkey_requests_per_minute = 100\n";
+    PylonNode node(config);
+    node.start();
+    ClientRun first =
+        run_client(client_args({raw.url()}, 2, {"--count", "8", "--timeout-ms", "2500"}));
+    EXPECT_EQ(first.of("result").size(), 8u) << first.raw;
+    ASSERT_TRUE(wait_until([&]() { return logged(node, "new jobs are refused"); }, 2000, 20))
+        << node.process().describe();
+    ClientRun refused = run_client(client_args({raw.url()}, 3, {"--timeout-ms", "1000"}));
+    EXPECT_TRUE(refused.of("result").empty()) << refused.raw;
+    EXPECT_EQ(node.intake()["refused_busy"], 1u);
+    ASSERT_TRUE(wait_until([&]() { return logged(node, "taking new jobs again"); }, 8000, 50))
+        << node.process().describe();
+    auto all_failed = [&]() {
+        std::vector<proto::JobInfo> jobs = node.jobs();
+        auto failed = std::count_if(jobs.begin(), jobs.end(),
+                                    [](const proto::JobInfo& j) { return j.status == "failed"; });
+        return failed == 8;
+    };
+    ASSERT_TRUE(wait_until(all_failed, 8000, 50));
+    // Their error feedback goes out (and is OK'd) before the next request comes.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ClientRun after = run_client(client_args({raw.url()}, 4, {"--timeout-ms", "10000"}));
+    EXPECT_EQ(after.of("result").size(), 1u) << after.raw;
+    EXPECT_EQ(node.intake()["accepted"], 9u);
 }
 
 }  // namespace

@@ -10,9 +10,11 @@
 //   --refuse-first K     the first K EVENTs whose author is --refuse-author (default: any) are
 //                        answered ["OK", id, false, TEXT] and not forwarded
 //   --refuse-with TEXT   the OK message for them (default "rate-limited: slow down")
-//   --refuse-author HEX  only events of this pubkey count toward K
+//   --refuse-author HEX  only events of this pubkey count toward K (and toward --silent-first)
+//   --silent-first K     the first K EVENTs whose author is --refuse-author (default: any) are
+//                        forwarded but never answered with OK (a relay that stopped answering)
 //   --log                print each message received on stderr
-// First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M} (counts).
+// First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M,"silent":S}.
 import http from 'node:http';
 import process from 'node:process';
 
@@ -22,7 +24,7 @@ import { runPeer, servePeer } from './peer_common.mjs';
 
 function parseArgs(argv) {
   const o = { port: 0, maxRuntimeS: 900, refuseFirst: 0, refuseWith: 'rate-limited: slow down',
-              refuseAuthor: '', log: false };
+              refuseAuthor: '', silentFirst: 0, log: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--port') o.port = Number(argv[++i]);
@@ -30,6 +32,7 @@ function parseArgs(argv) {
     else if (a === '--refuse-first') o.refuseFirst = Number(argv[++i]);
     else if (a === '--refuse-with') o.refuseWith = argv[++i];
     else if (a === '--refuse-author') o.refuseAuthor = argv[++i];
+    else if (a === '--silent-first') o.silentFirst = Number(argv[++i]);
     else if (a === '--log') o.log = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -38,7 +41,7 @@ function parseArgs(argv) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const counts = { events: 0, refused: 0 };
+  const counts = { events: 0, refused: 0, silent: 0 };
   const server = http.createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(counts));
@@ -70,7 +73,11 @@ async function main() {
           return;
         }
         counts.events++;
-        ws.send(JSON.stringify(['OK', ev.id, true, '']));
+        if (counted && counts.silent < o.silentFirst) {
+          counts.silent++;
+        } else {
+          ws.send(JSON.stringify(['OK', ev.id, true, '']));
+        }
         for (const [peer, ids] of subs) {
           for (const sub of ids) peer.send(JSON.stringify(['EVENT', sub, ev]));
         }

@@ -179,6 +179,40 @@ TEST(IntakeScreen, RateLimitsPerPubkeyAndGlobal) {
     EXPECT_EQ(s.reason, IntakeReason::refused_overloaded);
 }
 
+// The per-customer limit is node-wide: with two shards each customer's bucket holds the whole
+// budget (3 a minute here, not 1.5 per shard), on the shard that owns the customer. The other
+// shards screen without it and say so (pubkey_unchecked); Intake then asks the owner.
+TEST(IntakeScreen, ThePubkeyLimitIsNodeWideOnTheCustomersShard) {
+    IntakeRig rig;
+    IntakePolicy two = IntakePolicy::from(rig.config, 2);
+    EXPECT_DOUBLE_EQ(two.per_pubkey.burst, 3.0);
+    EXPECT_DOUBLE_EQ(two.per_pubkey.per_second, 3.0 / 60.0);
+    EXPECT_DOUBLE_EQ(two.global.per_second, 500.0);  // the global rate stays a per-shard share
+    IntakeScreen elsewhere(rig.provider, rig.clock, two, 1000);
+    IntakeScreen owner(rig.provider, rig.clock, two, 1000);
+    for (int i = 0; i < 5; i++) {
+        Screened s = elsewhere.screen(rig.request(rig.alice, {{"n", std::to_string(i)}}),
+                                      "wss://relay.one", &rig.directory, true, false);
+        ASSERT_EQ(s.verdict, V::accept) << i;
+        EXPECT_TRUE(s.pubkey_unchecked);
+    }
+    RateLimiter::Key alice = rig.alice.public_key().bytes();
+    for (int i = 0; i < 3; i++) {
+        EXPECT_TRUE(owner.take_pubkey_token(alice)) << i;
+    }
+    EXPECT_FALSE(owner.take_pubkey_token(alice));
+    EXPECT_TRUE(owner.take_pubkey_token(rig.bob.public_key().bytes()));
+    rig.clock.advance_ms(20'000);
+    EXPECT_TRUE(owner.take_pubkey_token(alice));
+    EXPECT_FALSE(owner.take_pubkey_token(alice));
+    // On the owner shard the check is made in place, against the same node-wide bucket.
+    Screened s = owner.screen(rig.request(rig.alice, {{"n", "9"}}), "wss://relay.one",
+                              &rig.directory, true, true);
+    EXPECT_EQ(s.verdict, V::drop);
+    EXPECT_EQ(s.reason, IntakeReason::rate_limited_pubkey);
+    EXPECT_FALSE(s.pubkey_unchecked);
+}
+
 TEST(IntakeScreen, EncryptedRequestsToUsAreDecrypted) {
     IntakeRig rig;
     for (proto::Cipher cipher : {proto::Cipher::nip44, proto::Cipher::nip04}) {

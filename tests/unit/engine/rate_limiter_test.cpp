@@ -44,6 +44,19 @@ TEST(RateLimiter, KeyTableIsBoundedLru) {
     EXPECT_EQ(rl.admit(key(1), 0), RateLimiter::Verdict::key_limited);  // 1 was kept
 }
 
+// The node-wide split: a key's bucket on its shard, the global share on the request's shard.
+TEST(RateLimiter, KeyAndGlobalBucketsAreTakenSeparately) {
+    RateLimiter rl({1.0, 2.0}, {1.0, 1.0});
+    EXPECT_EQ(rl.admit_key(key(1), 0), RateLimiter::Verdict::admit);
+    EXPECT_EQ(rl.admit_key(key(1), 0), RateLimiter::Verdict::admit);  // the global one untouched
+    EXPECT_EQ(rl.admit_key(key(1), 0), RateLimiter::Verdict::key_limited);
+    EXPECT_EQ(rl.admit_global(0), RateLimiter::Verdict::admit);
+    EXPECT_EQ(rl.admit_global(0), RateLimiter::Verdict::global_limited);
+    EXPECT_EQ(rl.admit_key(key(2), 0), RateLimiter::Verdict::admit);  // keys still free
+    EXPECT_EQ(rl.admit_key(key(1), 1000), RateLimiter::Verdict::admit);
+    EXPECT_EQ(rl.admit_global(1000), RateLimiter::Verdict::admit);
+}
+
 TEST(RateLimiter, ZeroRateDisables) {
     RateLimiter rl({0, 0}, {0, 0});
     for (int i = 0; i < 1000; i++) {
