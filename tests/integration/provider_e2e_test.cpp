@@ -320,7 +320,9 @@ TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
     NodeConfig config =
         node_config({relay.url(), raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
     config.extra = "[provider]\nprompt_bytes_max = 64\n[limits]\npubkey_requests_per_minute = 2";
-    config.shards = 1;  // per-pubkey limits are per shard (a share each): exact with one
+    // Two shards: the flood's requests land on both (by request id), yet the per-pubkey limit
+    // is node-wide (the customer's bucket lives on one shard, asked by message): exactly 2 of 5.
+    config.shards = 2;
     PylonNode node(config);
     node.start();
     std::vector<std::string> quiet = {"--timeout-ms", "2000"};
