@@ -329,17 +329,9 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
     JobEnd end = ended(job, JobEnd::Kind::failed, "");
     JobMetrics& m = end.metrics;
     m.queue_ms = started_ms - job->received_mono_ms;
-    NoticeSettler settler{notice_processing(job)};
+    m.started_at_ms = unix_ms();
+    NoticeSettler settler{notice_processing(job, *m.started_at_ms)};
     ProcessingNotice& notice = *settler.notice;
-    std::string id = job->job_id;
-    std::string model = job->model;
-    std::int64_t at = unix_ms();
-    auto mark = [id, at, model](StoreDb& db) { return db.mark_processing(id, at, model); };
-    Status marked = co_await context_.store().run(std::move(mark));
-    if (!marked.ok()) {
-        LOG_WARN("job %s: could not mark processing: %s", id.c_str(),
-                 marked.error().message().c_str());
-    }
     context_.emit(proto::DomainEvent::job_started(job->job_id, job->model));
     Backend* backend = clients_[backend_slot_index(job->backend)].get();
     if (backend == nullptr) {
@@ -411,8 +403,7 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
         if (partials.due(now, text.size())) {
             partials.sent(now, text.size());
             if (!notice.sent) {  // a partial never comes before `processing`
-                notice.sent = true;
-                send_feedback(*job, proto::FeedbackStatus::processing, "", "");
+                send_processing(job, &notice);
             }
             send_feedback(*job, proto::FeedbackStatus::partial, "", text);
             std::uint32_t want = job->params.max_tokens.value_or(0);
@@ -435,12 +426,13 @@ JobRunner::NoticeSettler::~NoticeSettler() {
     notice->timer.cancel();
 }
 
-std::shared_ptr<JobRunner::ProcessingNotice> JobRunner::notice_processing(Job* job) {
+std::shared_ptr<JobRunner::ProcessingNotice> JobRunner::notice_processing(
+    Job* job, std::int64_t started_unix_ms) {
     auto notice = std::make_shared<ProcessingNotice>();
+    notice->started_unix_ms = started_unix_ms;
     std::int64_t delay = context_.config().provider.processing_feedback_delay_ms;
     if (delay <= 0) {
-        notice->sent = true;
-        send_feedback(*job, proto::FeedbackStatus::processing, "", "");
+        send_processing(job, notice.get());
     } else {
         gate_.spawn(processing_timer(this, job, notice, delay));
     }
@@ -455,8 +447,27 @@ Task<void> JobRunner::processing_timer(JobRunner* self, Job* job,
     if (!slept || notice->settled || notice->sent) {
         co_return;
     }
+    self->send_processing(job, notice.get());
+}
+
+// `processing` to the customer, and the row says so too (not before: a job that ends within
+// processing_feedback_delay_ms goes from `pending` to its end in one write, the metrics of that
+// write carry its start time). The row is written in the background; a mark that arrives after
+// the final state changes nothing (StoreDb::mark_processing).
+void JobRunner::send_processing(Job* job, ProcessingNotice* notice) {
     notice->sent = true;
-    self->send_feedback(*job, proto::FeedbackStatus::processing, "", "");
+    send_feedback(*job, proto::FeedbackStatus::processing, "", "");
+    gate_.spawn(mark_processing(this, job->job_id, job->model, notice->started_unix_ms));
+}
+
+Task<void> JobRunner::mark_processing(JobRunner* self, std::string id, std::string model,
+                                      std::int64_t at_ms) {
+    auto mark = [id, at_ms, model](StoreDb& db) { return db.mark_processing(id, at_ms, model); };
+    Status marked = co_await self->context_.store().run(std::move(mark));
+    if (!marked.ok() && marked.error().code() != Errc::not_found) {
+        LOG_WARN("job %s: could not mark processing: %s", id.c_str(),
+                 marked.error().message().c_str());
+    }
 }
 
 // Publishes the result and waits until one relay accepted it; otherwise the job fails.

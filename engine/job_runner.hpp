@@ -2,7 +2,7 @@
 // service on every shard (service_order::jobs). A job accepted by Intake (already `pending` in
 // the store) waits for a backend slot (BackendSlots: leases from the registry's SlotLender,
 // bounded queue), then: `processing` feedback (at once, or only when the job still runs after
-// processing_feedback_delay_ms) and the row marked processing; the generation
+// processing_feedback_delay_ms) and, at the same moment, the row marked processing; the generation
 // streamed from this shard's own client of that backend (one HTTP pool per backend per shard);
 // `partial` feedback with the text so far at most every partial_interval_ms; the result
 // (kind + 1000), published to the job's reply relays and ours and tracked until one relay
@@ -113,6 +113,7 @@ class JobRunner final : public Service {
         reactor::CancelSource timer;
         bool sent = false;
         bool settled = false;  // the generation ended: the timer must not touch the job
+        std::int64_t started_unix_ms = 0;
     };
     struct NoticeSettler {
         std::shared_ptr<ProcessingNotice> notice;
@@ -120,7 +121,10 @@ class JobRunner final : public Service {
     };
 
     static reactor::Task<void> run(JobRunner* self, Job* job);
-    std::shared_ptr<ProcessingNotice> notice_processing(Job* job);
+    std::shared_ptr<ProcessingNotice> notice_processing(Job* job, std::int64_t started_unix_ms);
+    void send_processing(Job* job, ProcessingNotice* notice);
+    static reactor::Task<void> mark_processing(JobRunner* self, std::string id, std::string model,
+                                               std::int64_t at_ms);
     static reactor::Task<void> processing_timer(JobRunner* self, Job* job,
                                                 std::shared_ptr<ProcessingNotice> notice,
                                                 std::int64_t delay_ms);

@@ -119,40 +119,38 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
         run_batch(*db, batch);
         batch.clear();
     }
-    LOG_DEBUG("store: closing the database");
+    {
+        std::lock_guard lock(mutex_);
+        LOG_DEBUG(
+            "store: closing the database (%llu requests in %llu transactions, %llu run "
+            "again after a failure)",
+            static_cast<unsigned long long>(stats_.requests),
+            static_cast<unsigned long long>(stats_.batches),
+            static_cast<unsigned long long>(stats_.batch_reruns));
+    }
     db.reset();
 }
 
+// One transaction for the whole batch. Fast path: the requests run one after the other with no
+// savepoint between them (a savepoint makes SQLite copy every page a request touches that an
+// earlier request of the batch already changed). If one fails, the transaction is rolled back
+// and the batch runs again with a savepoint around each request, so that only the failing one is
+// undone; a request may therefore run twice (StoreRequest::execute).
 void Store::run_batch(StoreDb& db, std::vector<StoreRequest*>& batch) {
-    bool writable = !db.read_only();
-    Status begun = writable ? db.begin() : Status(Ok{});
-    if (!begun.ok()) {
-        LOG_ERROR("store: cannot start a transaction: %s", begun.error().message().c_str());
+    bool rerun = false;
+    Status committed =
+        db.read_only() ? execute_read_only(db, batch) : execute_in_transaction(db, batch, &rerun);
+    if (!committed.ok()) {
+        LOG_ERROR("store: a batch of %zu request(s) failed: %s", batch.size(),
+                  committed.error().message().c_str());
         for (StoreRequest* r : batch) {
-            r->fail(begun.error());
+            r->fail(committed.error());
         }
-    } else {
-        for (StoreRequest* r : batch) {
-            bool sp = writable && db.savepoint().ok();
-            bool ok = r->execute(db);
-            if (sp) {
-                Status undo = ok ? db.release_savepoint() : db.rollback_to_savepoint();
-                (void)undo;
-            }
-        }
-        Status committed = writable ? db.commit() : Status(Ok{});
-        if (!committed.ok()) {
-            LOG_ERROR("store: commit failed: %s", committed.error().message().c_str());
-            (void)db.rollback();
-            for (StoreRequest* r : batch) {
-                r->fail(committed.error());
-            }
-        }
-        std::lock_guard lock(mutex_);
-        stats_.failed_commits += committed.ok() ? 0u : 1u;
     }
     {
         std::lock_guard lock(mutex_);
+        stats_.failed_commits += committed.ok() ? 0u : 1u;
+        stats_.batch_reruns += rerun ? 1u : 0u;
         stats_.requests += batch.size();
         stats_.batches++;
         stats_.batch_max = std::max<std::uint64_t>(stats_.batch_max, batch.size());
@@ -160,6 +158,46 @@ void Store::run_batch(StoreDb& db, std::vector<StoreRequest*>& batch) {
     for (StoreRequest* r : batch) {
         r->complete();  // r may be gone after this (its caller resumed)
     }
+}
+
+Status Store::execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch) {
+    for (StoreRequest* r : batch) {
+        (void)r->execute(db);
+    }
+    return Ok{};
+}
+
+Status Store::execute_in_transaction(StoreDb& db, std::vector<StoreRequest*>& batch, bool* rerun) {
+    PYLON_TRY(db.begin());
+    bool all_ok = true;
+    for (StoreRequest* r : batch) {
+        all_ok = r->execute(db) && all_ok;
+    }
+    if (!all_ok) {
+        if (db.in_transaction()) {
+            (void)db.rollback();
+        }
+        if (batch.size() == 1) {
+            return Ok{};  // nothing else to keep: the request's own error is its answer
+        }
+        *rerun = true;
+        PYLON_TRY(db.begin());
+        for (StoreRequest* r : batch) {
+            bool sp = db.savepoint().ok();
+            bool ok = r->execute(db);
+            if (sp && db.in_transaction()) {
+                (void)(ok ? db.release_savepoint() : db.rollback_to_savepoint());
+            }
+            if (!db.in_transaction()) {  // SQLite gave up the whole transaction (I/O, full disk)
+                return Error(Errc::io, "the transaction was aborted by a failing request");
+            }
+        }
+    }
+    Status committed = db.commit();
+    if (!committed.ok() && db.in_transaction()) {
+        (void)db.rollback();
+    }
+    return committed;
 }
 
 void Store::maintenance(StoreDb& db) {

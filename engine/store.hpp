@@ -4,12 +4,15 @@
 // resumes on its own shard (through Shard::post_foreign) once that transaction has committed.
 // Non-shard threads (the embedding host, tests, the CLI's start-up) use run_sync(), which blocks.
 //
-// Batching: the thread takes every queued request (up to batch_writes_max) into one
-// transaction, each in its own savepoint (a failing request undoes only itself), then commits
-// once and answers them all. Idle, a request commits at once (well under a millisecond on a
-// local disk); under load the queue grows while a commit runs, so the next transaction carries
-// many requests. A failed commit fails every request of the batch. With WAL and
-// synchronous=NORMAL, a committed request survives kill -9 of the process.
+// Batching (group commit): the thread takes every queued request (up to batch_writes_max) into
+// one transaction, runs them in queue order, then commits once and answers them all. Idle, a
+// request commits at once (well under a millisecond on a local disk); under load the queue grows
+// while a commit runs, so the next transaction carries many requests. A failing request undoes
+// only itself: the batch is then rolled back and run again with a savepoint around each request
+// (so a request's function may run twice: it must depend only on its arguments and the
+// database). A failed commit fails every request of the batch. With WAL and
+// synchronous=NORMAL, a committed request survives kill -9 of the process (the durability
+// contract: docs/storage.md).
 //
 // Bounds: at most queue_max requests are queued, shared out as a per-shard quota
 // (queue_max / shard_count); a shard at its quota waits (an AsyncSemaphore of that shard)
@@ -55,6 +58,7 @@ struct StoreStats {
     std::uint64_t batches = 0;
     std::uint64_t batch_max = 0;  // largest batch so far
     std::uint64_t failed_commits = 0;
+    std::uint64_t batch_reruns = 0;  // batches run again with savepoints after a failure
     std::uint64_t pruned_requests = 0;
 };
 
@@ -62,7 +66,9 @@ struct StoreStats {
 class StoreRequest {
   public:
     virtual ~StoreRequest() = default;
-    // On the store thread: runs the request; false if it failed (its savepoint is undone).
+    // On the store thread: runs the request; false if it failed (its writes are undone). May be
+    // called a second time in the same batch (after another request failed): the last result
+    // counts.
     virtual bool execute(StoreDb& db) = 0;
     // On the store thread: the batch did not commit; the result becomes this error.
     virtual void fail(const Error& error) = 0;
@@ -120,6 +126,9 @@ class Store {
     bool enqueue(StoreRequest* request);  // false once closing
     void thread_main(std::unique_ptr<StoreDb> db);
     void run_batch(StoreDb& db, std::vector<StoreRequest*>& batch);
+    static Status execute_in_transaction(StoreDb& db, std::vector<StoreRequest*>& batch,
+                                         bool* rerun);
+    static Status execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch);
     void maintenance(StoreDb& db);
     ShardQuota& quota();
 

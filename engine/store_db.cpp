@@ -78,6 +78,26 @@ class Query {
     int index_ = 0;
 };
 
+// The metric columns of a job row (JobMetrics), each kept when the new value is NULL; bound by
+// bind_metrics in the same order.
+#define METRICS_SET                                                                          \
+    "backend = coalesce(?, backend), model = coalesce(?, model), "                           \
+    "prompt_tokens = coalesce(?, prompt_tokens), "                                           \
+    "completion_tokens = coalesce(?, completion_tokens), queue_ms = coalesce(?, queue_ms), " \
+    "first_token_ms = coalesce(?, first_token_ms), total_ms = coalesce(?, total_ms), "       \
+    "started_at_ms = coalesce(?, started_at_ms)"
+
+Query& bind_metrics(Query& q, const JobMetrics& m) {
+    return q.text_or_null(m.backend)
+        .text_or_null(m.model)
+        .opt(m.prompt_tokens)
+        .opt(m.completion_tokens)
+        .opt(m.queue_ms)
+        .opt(m.first_token_ms)
+        .opt(m.total_ms)
+        .opt(m.started_at_ms);
+}
+
 Errc errc_of(int rc) {
     switch (rc & 0xff) {
         case SQLITE_CORRUPT:
@@ -416,24 +436,39 @@ Result<sqlite3_stmt*> StoreDb::statement(std::string_view sql) {
     return stmt;
 }
 
+// Transaction control through cached prepared statements: sqlite3_exec would parse the text
+// again on every call, and the store thread makes these calls for every batch.
+Status StoreDb::control(std::string_view sql) {
+    auto stmt = statement(sql);
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    int rc = q.step();
+    if (rc != SQLITE_DONE) {
+        return sqlite_error(rc, sql);
+    }
+    return Ok{};
+}
+
 Status StoreDb::begin() {
-    return exec("BEGIN IMMEDIATE");
+    return control("BEGIN IMMEDIATE");
 }
 Status StoreDb::commit() {
-    return exec("COMMIT");
+    return control("COMMIT");
 }
 Status StoreDb::rollback() {
-    return exec("ROLLBACK");
+    return control("ROLLBACK");
 }
 Status StoreDb::savepoint() {
-    return exec("SAVEPOINT request");
+    return control("SAVEPOINT request");
 }
 Status StoreDb::release_savepoint() {
-    return exec("RELEASE request");
+    return control("RELEASE request");
 }
 Status StoreDb::rollback_to_savepoint() {
-    PYLON_TRY(exec("ROLLBACK TO request"));
-    return exec("RELEASE request");
+    PYLON_TRY(control("ROLLBACK TO request"));
+    return control("RELEASE request");
 }
 bool StoreDb::in_transaction() const {
     return sqlite3_get_autocommit(db_) == 0;
@@ -554,30 +589,17 @@ Status StoreDb::mark_processing(std::string_view job_id, std::int64_t at_ms,
                                 std::string_view model) {
     PYLON_STORE_RUN(
         "UPDATE jobs SET status = 'processing', started_at_ms = ?, model = coalesce(?, model) "
-        "WHERE id = ?",
+        "WHERE id = ? AND status IN ('pending', 'processing')",
         "mark job processing", q.int64(at_ms).text_or_null(model).text(job_id));
     if (sqlite3_changes(db_) == 0) {
-        return Error(Errc::not_found, "no job " + std::string(job_id));
+        return Error(Errc::not_found, "no unfinished job " + std::string(job_id));
     }
     return Ok{};
 }
 
 Status StoreDb::record_metrics(std::string_view job_id, const JobMetrics& m) {
-    PYLON_STORE_RUN(
-        "UPDATE jobs SET backend = coalesce(?, backend), model = coalesce(?, model), "
-        "prompt_tokens = coalesce(?, prompt_tokens), "
-        "completion_tokens = coalesce(?, completion_tokens), queue_ms = coalesce(?, queue_ms), "
-        "first_token_ms = coalesce(?, first_token_ms), total_ms = coalesce(?, total_ms) "
-        "WHERE id = ?",
-        "record job metrics",
-        q.text_or_null(m.backend)
-            .text_or_null(m.model)
-            .opt(m.prompt_tokens)
-            .opt(m.completion_tokens)
-            .opt(m.queue_ms)
-            .opt(m.first_token_ms)
-            .opt(m.total_ms)
-            .text(job_id));
+    PYLON_STORE_RUN("UPDATE jobs SET " METRICS_SET " WHERE id = ?", "record job metrics",
+                    bind_metrics(q, m).text(job_id));
     if (sqlite3_changes(db_) == 0) {
         return Error(Errc::not_found, "no job " + std::string(job_id));
     }
@@ -585,19 +607,21 @@ Status StoreDb::record_metrics(std::string_view job_id, const JobMetrics& m) {
 }
 
 Status StoreDb::complete_job(std::string_view job_id, const JobCompletion& c) {
+    // One statement: the final state and the metrics of the row together.
     PYLON_STORE_RUN(
         "UPDATE jobs SET status = 'completed', price_msats = ?, completed_at = ?, "
-        "completed_at_ms = ?, result_event_id = coalesce(?, result_event_id) WHERE id = ?",
+        "completed_at_ms = ?, result_event_id = coalesce(?, result_event_id), " METRICS_SET
+        " WHERE id = ?",
         "complete job",
-        q.int64(c.price_msats)
-            .int64(c.at_ms / 1000)
-            .int64(c.at_ms)
-            .text_or_null(c.result_event_id)
+        bind_metrics(q.int64(c.price_msats)
+                         .int64(c.at_ms / 1000)
+                         .int64(c.at_ms)
+                         .text_or_null(c.result_event_id),
+                     c.metrics)
             .text(job_id));
     if (sqlite3_changes(db_) == 0) {
         return Error(Errc::not_found, "no job " + std::string(job_id));
     }
-    PYLON_TRY(record_metrics(job_id, c.metrics));
     if (c.earned_msats) {
         auto earned = record_earning(job_id, *c.earned_msats, "job", c.payment_hash, c.at_ms);
         if (!earned.ok()) {
@@ -947,5 +971,6 @@ Result<std::vector<AgentRow>> StoreDb::list_agents() {
 }
 
 #undef PYLON_STORE_RUN
+#undef METRICS_SET
 
 }  // namespace pylon::engine

@@ -61,6 +61,7 @@ struct JobMetrics {
     std::optional<std::int64_t> queue_ms;
     std::optional<std::int64_t> first_token_ms;
     std::optional<std::int64_t> total_ms;
+    std::optional<std::int64_t> started_at_ms;  // unix ms the generation started
 };
 
 struct JobCompletion {
@@ -163,6 +164,7 @@ class StoreDb {
     // Dedup check, request id and job row in one step: duplicate if the id was seen before.
     Result<AcceptOutcome> accept_job(const NewJob& job);
     Status insert_job(const NewJob& job);
+    // Only a job still pending or processing (a late mark never undoes its final state).
     Status mark_processing(std::string_view job_id, std::int64_t at_ms, std::string_view model);
     Status record_metrics(std::string_view job_id, const JobMetrics& metrics);
     Status complete_job(std::string_view job_id, const JobCompletion& completion);
@@ -212,6 +214,7 @@ class StoreDb {
     Status check_schema(bool require_current);
     Result<sqlite3_stmt*> statement(std::string_view sql);
     Error sqlite_error(int rc, std::string_view context) const;
+    Status control(std::string_view sql);
     Status set_final_status(std::string_view job_id, std::string_view status,
                             std::string_view reason, std::int64_t at_ms);
 

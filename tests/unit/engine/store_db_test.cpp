@@ -73,7 +73,7 @@ TEST(StoreDb, JobLifecycleRecordsTimingsAndEarningsOnce) {
     done.at_ms = job.received_at_ms + 900;
     done.price_msats = 1000;
     done.earned_msats = 1000;
-    done.metrics = {"ollama", "llama3.2", 12, 34, 5, 40, 895};
+    done.metrics = {"ollama", "llama3.2", 12, 34, 5, 40, 895, std::nullopt};
     ASSERT_TRUE(db->complete_job(job.id, done).ok());
     // A second completion (a retry) does not count the money twice.
     ASSERT_TRUE(db->complete_job(job.id, done).ok());

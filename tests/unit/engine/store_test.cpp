@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include "reactor/clock.hpp"
 #include "reactor/gate.hpp"
+#include "reactor/ops.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/unit/reactor/run_on_shards.hpp"
 
@@ -142,6 +145,121 @@ TEST(Store, AFailingRequestUndoesOnlyItself) {
             EXPECT_EQ(jobs->size(), 2u);
         }(store.get());
     });
+}
+
+// What a batch did: which request ran when (on the store thread), and what each caller got.
+struct BatchRun {
+    std::vector<int> executions;
+    std::vector<int> results;       // 1 ok, 0 failed, -1 not answered
+    std::vector<std::string> rows;  // job ids left `pending`, in insertion (rowid) order
+    StoreStats stats;
+};
+
+// Holds the store thread inside one request (run_sync from another thread) while a shard queues
+// `count` requests, so that they all wait for the same next batch; request `fail_at` inserts its
+// job and then fails.
+BatchRun run_held_batch(int count, int fail_at) {
+    auto store = open_store(":memory:", 1, 4096);
+    BatchRun out;
+    out.results.assign(static_cast<std::size_t>(count), -1);
+    std::atomic<bool> holding{false};
+    std::atomic<bool> release{false};
+    std::thread holder([&]() {
+        Status st = store->run_sync([&](StoreDb&) -> Status {
+            holding = true;
+            for (int i = 0; i < 10'000 && !release; i++) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            return Ok{};
+        });
+        EXPECT_TRUE(st.ok());
+    });
+    for (int i = 0; i < 10'000 && !holding; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_TRUE(holding.load());
+    reactor::testing::run_on_shard([&]() -> Task<void> {
+        return
+            [](Store* st, BatchRun* run, int n_max, int fail, std::atomic<bool>* go) -> Task<void> {
+                Gate gate;
+                for (int i = 0; i < n_max; i++) {
+                    gate.spawn([](Store* s, BatchRun* r, int n, int fail_n) -> Task<void> {
+                        auto write = [r, n, fail_n](StoreDb& db) -> Status {
+                            r->executions.push_back(n);
+                            PYLON_TRY(db.insert_job(make_job(n)));
+                            if (n == fail_n) {
+                                return Error(Errc::invalid_input, "refused after writing");
+                            }
+                            return Ok{};
+                        };
+                        Status answer = co_await s->run(std::move(write));
+                        r->results[static_cast<std::size_t>(n)] = answer.ok() ? 1 : 0;
+                    }(st, run, i, fail));
+                }
+                // Every request is queued once the shard's counter says so (queueing is
+                // synchronous).
+                for (int i = 0; i < 100'000 && st->shard_requests(0) < std::uint64_t(n_max); i++) {
+                    co_await reactor::yield();
+                }
+                EXPECT_EQ(st->shard_requests(0), std::uint64_t(n_max));
+                *go = true;
+                co_await gate.close();
+            }(store.get(), &out, count, fail_at, &release);
+    });
+    holder.join();
+    out.stats = store->stats();
+    auto rows = store->run_sync([](StoreDb& db) { return db.unfinished_jobs(); });
+    EXPECT_TRUE(rows.ok());
+    for (const UnfinishedJob& j : rows.value()) {
+        out.rows.push_back(j.id);
+    }
+    return out;
+}
+
+std::vector<int> iota_except(int count, int skip) {
+    std::vector<int> v;
+    for (int i = 0; i < count; i++) {
+        if (i != skip) {
+            v.push_back(i);
+        }
+    }
+    return v;
+}
+
+std::vector<std::string> job_ids(const std::vector<int>& ns) {
+    std::vector<std::string> ids;
+    for (int n : ns) {
+        ids.push_back(make_job(n).id);
+    }
+    return ids;
+}
+
+TEST(Store, QueuedRequestsRunInOneTransactionInQueueOrder) {
+    constexpr int count = 200;
+    BatchRun run = run_held_batch(count, -1);
+    EXPECT_EQ(run.results, std::vector<int>(count, 1));
+    EXPECT_EQ(run.executions, iota_except(count, -1)) << "each ran once, in queue order";
+    EXPECT_EQ(run.rows, job_ids(iota_except(count, -1)));
+    EXPECT_EQ(run.stats.batches, 2u) << "the held request, then all the others together";
+    EXPECT_EQ(run.stats.batch_max, static_cast<std::uint64_t>(count));
+    EXPECT_EQ(run.stats.batch_reruns, 0u);
+    EXPECT_EQ(run.stats.failed_commits, 0u);
+}
+
+TEST(Store, AFailingRequestInABatchLosesNothingElse) {
+    constexpr int count = 50;
+    constexpr int failing = 17;
+    BatchRun run = run_held_batch(count, failing);
+    std::vector<int> expected(count, 1);
+    expected[failing] = 0;
+    EXPECT_EQ(run.results, expected) << "only the failing request reports a failure";
+    // Its insert is undone, every other row kept, in queue order, in the same single commit.
+    EXPECT_EQ(run.rows, job_ids(iota_except(count, failing)));
+    EXPECT_EQ(run.stats.batches, 2u);
+    EXPECT_EQ(run.stats.batch_reruns, 1u) << "the batch ran again with savepoints";
+    std::vector<int> twice = iota_except(count, -1);
+    twice.insert(twice.end(), twice.begin(), twice.end());
+    EXPECT_EQ(run.executions, twice);
 }
 
 TEST(Store, CallRunsAMethodWithCopiedArguments) {
