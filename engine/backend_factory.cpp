@@ -1,5 +1,6 @@
 #include "engine/backend_factory.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "engine/llamacpp_backend.hpp"
@@ -112,12 +113,18 @@ Result<std::unique_ptr<Backend>> make_backend(BackendKind kind, const std::strin
         OllamaOptions o;
         o.http = http_options(std::move(endpoint.value()), c.request_timeout_ms, use);
         o.slots = c.slots > 0 ? static_cast<std::uint32_t>(c.slots) : 1;
+        o.http.http.pool.idle_connections_max = std::max<std::size_t>(1, o.slots);
+        o.http.http.pool.idle_timeout_ms = backend_idle_connection_ms_ollama;
         o.use_chat = c.use_chat;
         backend = std::make_unique<OllamaBackend>(std::move(o));
     } else {
         const LlamacppBackendConfig& c = config.backends.llamacpp;
         LlamaCppOptions o;
         o.http = http_options(std::move(endpoint.value()), c.request_timeout_ms, use);
+        if (c.slots > 0) {  // else the pool's default: the slots come from /props later
+            o.http.http.pool.idle_connections_max = static_cast<std::size_t>(c.slots);
+        }
+        o.http.http.pool.idle_timeout_ms = backend_idle_connection_ms_llamacpp;
         o.use_chat = c.use_chat;
         o.api_key = c.api_key;
         backend = std::make_unique<LlamaCppBackend>(std::move(o));

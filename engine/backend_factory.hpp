@@ -2,9 +2,10 @@
 // an endpoint, and an OllamaBackend or LlamaCppBackend built for one purpose: `probe` (short
 // timeouts; the registry's client on shard 0) or `generate` (the job runner's client on each
 // shard: the first byte and the whole generation bounded by the backend's request_timeout_ms,
-// a minute of silence between tokens). Backend hosts are IP literals or localhost (local
-// servers; no DNS on this path). Pure construction: any thread; the Backend then belongs to the
-// shard that uses it.
+// a minute of silence between tokens; keep-alive connections kept idle up to the backend's
+// slots, since a shard never streams more than that at once). Backend hosts are IP literals or
+// localhost (local servers; no DNS on this path). Pure construction: any thread; the Backend then
+// belongs to the shard that uses it.
 #pragma once
 
 #include <memory>
@@ -21,6 +22,11 @@ namespace pylon::engine {
 inline constexpr std::int64_t backend_connect_timeout_ms = 2000;
 inline constexpr std::int64_t backend_probe_timeout_ms = 5000;
 inline constexpr std::int64_t backend_token_gap_ms_max = 60000;
+// Idle keep-alive connections: below llama-server's own keep-alive timeout (cpp-httplib: 5 s), so
+// the node drops a connection before the server does rather than racing it; Ollama (Go) keeps
+// them as long as the client wants.
+inline constexpr std::int64_t backend_idle_connection_ms_llamacpp = 4000;
+inline constexpr std::int64_t backend_idle_connection_ms_ollama = 30000;
 
 enum class BackendUse : std::uint8_t { probe, generate };
 

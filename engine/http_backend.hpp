@@ -28,6 +28,8 @@ class HttpBackend : public Backend {
     explicit HttpBackend(HttpBackendOptions options);
     const std::string& url() const noexcept override { return url_; }
     reactor::Task<void> close() override;
+    // Keep-alive connections waiting in this client's pool (tests, diagnostics).
+    std::size_t idle_connections() noexcept { return client_->pool().idle_count(); }
 
   protected:
     struct Got {

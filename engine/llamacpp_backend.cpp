@@ -19,7 +19,9 @@ class LlamaGeneration final : public Generation {
     Task<Result<proto::StreamEvent>> next() override;
     Task<void> cancel() override {
         finished_ = true;
-        co_await response_->cancel();
+        if (response_) {
+            co_await response_->cancel();
+        }
     }
     std::int64_t received_ns() const noexcept override { return received_ns_; }
 
@@ -67,6 +69,8 @@ Task<Result<proto::StreamEvent>> LlamaGeneration::next() {
             }
             if (ev.kind != proto::StreamEvent::Kind::token || ev.last) {
                 finished_ = true;
+                // The last record: the body's end follows; keep the connection for the next job.
+                net::HttpResponse::finish(std::move(response_));
             }
             co_return ev;
         }

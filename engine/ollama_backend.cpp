@@ -18,7 +18,9 @@ class OllamaGeneration final : public Generation {
     Task<Result<proto::StreamEvent>> next() override;
     Task<void> cancel() override {
         finished_ = true;
-        co_await response_->cancel();
+        if (response_) {
+            co_await response_->cancel();
+        }
     }
     std::int64_t received_ns() const noexcept override { return received_ns_; }
 
@@ -56,6 +58,8 @@ Task<Result<proto::StreamEvent>> OllamaGeneration::next() {
             }
             if (ev.kind != proto::StreamEvent::Kind::token) {
                 finished_ = true;
+                // The last record: the body's end follows; keep the connection for the next job.
+                net::HttpResponse::finish(std::move(response_));
             }
             co_return ev;
         }

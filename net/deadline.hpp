@@ -26,6 +26,8 @@ class Deadline {
     bool fired() const noexcept { return source_.cancelled(); }
     // Milliseconds left (>= 1 while armed), or 0 when there is no time limit.
     std::int64_t remaining_ms() const noexcept;
+    // Stops following the parent token (its source may then go away before this Deadline).
+    void detach_parent() noexcept { reactor::CancelToken::remove(&parent_reg_); }
 
   private:
     static void on_timer(reactor::TimerNode* node);

@@ -104,7 +104,7 @@ Error HttpResponse::stream_error(const Error& e, bool mid_body) const {
         return Error(Errc::timeout, peer + ": no data for " + std::to_string(t.idle_timeout_ms) +
                                         " ms mid-stream" + after);
     }
-    if (e.sys_errno() == ECONNRESET) {
+    if (e.sys_errno() == ECONNRESET || e.sys_errno() == EPIPE) {
         return Error(Errc::closed, peer + (mid_body ? ": connection reset mid-stream" + after
                                                     : ": connection reset before the response"));
     }
@@ -191,7 +191,68 @@ Task<void> HttpResponse::cancel() {
     }
 }
 
+bool HttpResponse::finish_received() {
+    for (;;) {
+        HttpStep step = parser_.step(rest_);
+        rest_ = rest_.subspan(step.consumed);
+        if (step.event == HttpEvent::done) {
+            release_connection();
+            return true;
+        }
+        if (step.event == HttpEvent::error) {
+            client_->pool_.discard(std::move(stream_));
+            return true;
+        }
+        if (step.event != HttpEvent::body) {
+            return false;  // need_more: everything received was parsed
+        }
+    }
+}
+
+Task<void> HttpResponse::finish_in_background(std::unique_ptr<HttpResponse> self) {
+    HttpClient* client = self->client_;
+    const HttpClientOptions& o = client->options_;
+    std::uint64_t start_bytes = self->parser_.body_bytes();
+    while (self->stream_) {
+        if (self->parser_.body_bytes() - start_bytes > o.finish_bytes_max) {
+            break;
+        }
+        Result<Bytes> got =
+            co_await self->stream_->read(o.finish_timeout_ms, client->finish_stop_.token());
+        if (!got.ok() || got->empty()) {
+            break;
+        }
+        self->rest_ = *got;
+        if (self->finish_received()) {
+            client->finished_ += self->parser_.done() ? 1u : 0u;
+            co_return;
+        }
+    }
+    if (self->stream_) {
+        client->pool_.discard(std::move(self->stream_));
+    }
+}
+
+void HttpResponse::finish(std::unique_ptr<HttpResponse> response) {
+    if (!response->stream_ || response->finish_received()) {
+        return;
+    }
+    HttpClient* client = response->client_;
+    if (client->finish_stop_.cancelled()) {
+        client->pool_.discard(std::move(response->stream_));
+        return;
+    }
+    response->total_.detach_parent();  // the caller's token may go away before this ends
+    client->finishers_.spawn(finish_in_background(std::move(response)));
+}
+
 // ---- HttpClient ----
+
+Task<void> HttpClient::close() {
+    finish_stop_.cancel();
+    co_await finishers_.close();
+    co_await pool_.close();
+}
 
 HttpClient::HttpClient(Endpoint endpoint, HttpClientOptions options, Resolver* resolver)
     : options_(options),

@@ -5,7 +5,12 @@
 // arrives with HttpResponse::next_body() (NdjsonSplitter and SseParser sit on top of that).
 // A response that ends cleanly with keep-alive returns its connection to the pool; a response
 // abandoned early (cancel(), an error, or destruction) closes its connection, which is how
-// Ollama and llama-server learn to stop generating.
+// Ollama and llama-server learn to stop generating. A caller that has what it needs before the
+// body's end on the wire (a stream's final record arrives just before the chunked terminator)
+// hands the response to HttpResponse::finish(): the rest of the body is read in the background
+// (at most finish_bytes_max within finish_timeout_ms) and the connection then goes back to the
+// pool instead of being closed, so the next request needs no new connection. A reused
+// connection the server closed meanwhile is retried once on a new one (send()).
 //
 // Timeouts (HttpTimeouts): connect_timeout_ms, first_byte_timeout_ms (request sent -> first
 // response byte), idle_timeout_ms (between body pieces), total_timeout_ms (the whole exchange).
@@ -24,6 +29,7 @@
 #include "net/deadline.hpp"
 #include "net/http_parser.hpp"
 #include "reactor/cancel.hpp"
+#include "reactor/gate.hpp"
 #include "reactor/task.hpp"
 
 namespace pylon::net {
@@ -37,6 +43,8 @@ struct HttpTimeouts {
 
 struct HttpClientOptions {
     HttpTimeouts timeouts{};
+    std::int64_t finish_timeout_ms = 1000;     // HttpResponse::finish(): the rest within this
+    std::size_t finish_bytes_max = 64 * 1024;  // HttpResponse::finish(): more left: close
     HttpLimits limits{};
     PoolOptions pool{};
     StreamOptions stream{};
@@ -74,12 +82,19 @@ class HttpResponse {
     reactor::Task<Result<std::string>> read_all(std::size_t bytes_max);
     // Abandons the response and closes the connection (awaits the close).
     reactor::Task<void> cancel();
+    // Reads the rest of the body in the background (discarding it), then puts the connection
+    // back in the pool; closes it instead on an error, a timeout or too many bytes. Returns at
+    // once (at once done when the end was already received).
+    static void finish(std::unique_ptr<HttpResponse> response);
 
   private:
     friend class HttpClient;
     HttpResponse(HttpClient* client, std::int64_t total_timeout_ms, reactor::CancelToken token);
     Error stream_error(const Error& e, bool mid_body) const;
     void release_connection();
+    // Parses what was already received; true when the body ended (the connection is released).
+    bool finish_received();
+    static reactor::Task<void> finish_in_background(std::unique_ptr<HttpResponse> self);
 
     HttpClient* client_;
     Deadline total_;
@@ -104,8 +119,10 @@ class HttpClient {
     // turns out to be closed before any response byte is retried once on a fresh one.
     reactor::Task<Result<std::unique_ptr<HttpResponse>>> send(HttpRequest request,
                                                               reactor::CancelToken token = {});
-    // Closes the pool (after every response is finished or destroyed).
-    reactor::Task<void> close() { return pool_.close(); }
+    // Stops HttpResponse::finish()es still running, then closes the pool (after every response is
+    // finished or destroyed).
+    reactor::Task<void> close();
+    std::uint64_t finished_in_background() const noexcept { return finished_; }
 
   private:
     friend class HttpResponse;
@@ -114,6 +131,9 @@ class HttpClient {
 
     HttpClientOptions options_;
     ConnectionPool pool_;
+    reactor::Gate finishers_;
+    reactor::CancelSource finish_stop_;
+    std::uint64_t finished_ = 0;  // bodies HttpResponse::finish() read to their end
 };
 
 }  // namespace pylon::net

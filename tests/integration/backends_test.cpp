@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "engine/llamacpp_backend.hpp"
 #include "engine/ollama_backend.hpp"
@@ -190,6 +191,53 @@ TEST(OllamaBackend, CancelClosesTheStreamAndTheServerSeesIt) {
     bool seen = test::wait_until(
         [&] { return test::fake_stat(fake.port, "streams_cancelled_by_client") == 1; }, 3000);
     EXPECT_TRUE(seen);
+}
+
+// Jobs one after the other reuse one keep-alive connection: the generation hands its response
+// over once the final record arrived, the body's end is read in the background and the
+// connection goes back to the pool (waited for here, as a job's result publication would).
+template <typename B>
+Task<void> sequential_jobs(B* backend, std::string model, int jobs,
+                           std::vector<std::string>* texts) {
+    for (int i = 0; i < jobs; i++) {
+        Outcome o = co_await run_generation(backend, params(model, 3), 0);
+        texts->push_back(o.text + o.error);
+        for (int w = 0; w < 2000 && backend->idle_connections() == 0; w++) {
+            co_await reactor::sleep_ms(1);
+        }
+    }
+    co_await backend->close();
+}
+
+TEST(OllamaBackend, SequentialJobsShareOneConnection) {
+    auto fake = start_fake("fake_ollama", {"--token-delay-ms", "1"});
+    std::vector<std::string> texts;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t port, std::vector<std::string>* t) -> Task<void> {
+            OllamaBackend backend(OllamaOptions{endpoint(port), 1, false});
+            co_await sequential_jobs(&backend, "llama3.2", 5, t);
+        }(fake.port, &texts);
+    });
+    EXPECT_EQ(texts, std::vector<std::string>(5, "alpha bravo charlie"));
+    // 5 jobs on 1 connection, plus this stats request's own (each stats request connects).
+    EXPECT_EQ(test::fake_stat(fake.port, "connections_accepted"), 2);
+    EXPECT_EQ(test::fake_stat(fake.port, "streams_completed"), 5);
+}
+
+TEST(LlamaCppBackend, SequentialJobsShareOneConnectionOnBothRoutes) {
+    auto fake = start_fake("fake_llamacpp", {"--token-delay-ms", "1"});
+    std::vector<std::string> texts;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t port, std::vector<std::string>* t) -> Task<void> {
+            LlamaCppBackend completion(LlamaCppOptions{endpoint(port), false, ""});
+            co_await sequential_jobs(&completion, "", 3, t);
+            LlamaCppBackend chat(LlamaCppOptions{endpoint(port), true, ""});
+            co_await sequential_jobs(&chat, "fake-model", 3, t);
+        }(fake.port, &texts);
+    });
+    EXPECT_EQ(texts, std::vector<std::string>(6, "alpha bravo charlie"));
+    // One connection per backend client, plus the stats request's own.
+    EXPECT_EQ(test::fake_stat(fake.port, "connections_accepted"), 3);
 }
 
 TEST(LlamaCppBackend, LoadingThenReadyThenBothRoutesStream) {

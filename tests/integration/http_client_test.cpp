@@ -7,7 +7,15 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/ndjson.hpp"
@@ -254,6 +262,145 @@ TEST_F(HttpClientTest, IdleConnectionsAreBoundedAndExpire) {
     EXPECT_EQ(idle_after_two, 1u);
     EXPECT_EQ(connects, 3u);
     EXPECT_EQ(last, "abcde");
+}
+
+// A scripted keep-alive server on a thread: the first connection answers its first request, then
+// reads the second and closes (the race of a server dropping an idle connection just as the
+// client reuses it), or with `partial` sends half a response head first; later connections
+// answer "fresh". Counts accepted connections and requests.
+class ClosingServer {
+  public:
+    explicit ClosingServer(bool partial) : partial_(partial) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        auto* sa = reinterpret_cast<sockaddr*>(&a);
+        EXPECT_EQ(::bind(fd_, sa, len), 0);
+        EXPECT_EQ(::listen(fd_, 8), 0);
+        EXPECT_EQ(::getsockname(fd_, sa, &len), 0);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~ClosingServer() {
+        ::shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+        ::close(fd_);
+    }
+    std::uint16_t port() const { return port_; }
+    int accepted() const { return accepted_.load(); }
+    int requests() const { return requests_.load(); }
+
+  private:
+    // Reads one request head (GET, no body); false when the peer closed or 5 s passed.
+    bool read_request(int c) {
+        std::string in;
+        for (int i = 0; i < 500 && in.find("\r\n\r\n") == std::string::npos; i++) {
+            pollfd p{c, POLLIN, 0};
+            if (::poll(&p, 1, 10) <= 0) {
+                continue;
+            }
+            char buf[1024];
+            ssize_t n = ::recv(c, buf, sizeof buf, 0);
+            if (n <= 0) {
+                return false;
+            }
+            in.append(buf, static_cast<std::size_t>(n));
+        }
+        requests_ += in.find("\r\n\r\n") != std::string::npos ? 1 : 0;
+        return in.find("\r\n\r\n") != std::string::npos;
+    }
+    void send_text(int c, std::string_view text) {
+        EXPECT_EQ(::send(c, text.data(), text.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(text.size()));
+    }
+    void serve() {
+        std::vector<int> open;
+        for (int conn = 0; conn < 4; conn++) {
+            int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) {
+                break;  // shut down
+            }
+            accepted_++;
+            if (conn == 0 && read_request(c)) {
+                send_text(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+                if (read_request(c) && partial_) {
+                    send_text(c, "HTTP/1.1 200 OK\r\nContent-Le");
+                }
+                ::close(c);
+                continue;
+            }
+            while (read_request(c)) {
+                send_text(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh");
+            }
+            ::close(c);
+        }
+    }
+
+    bool partial_;
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+    std::atomic<int> accepted_{0};
+    std::atomic<int> requests_{0};
+};
+
+struct ReuseOutcome {
+    std::string first;
+    std::string second;  // the body, or the error
+    bool second_ok = false;
+    bool second_reused = true;
+    std::uint64_t connects = 0;
+};
+
+ReuseOutcome two_requests(std::uint16_t port) {
+    ReuseOutcome out;
+    run([&]() -> Task<void> {
+        return [](std::uint16_t p, ReuseOutcome* o) -> Task<void> {
+            HttpClient client(Endpoint{"127.0.0.1", p, ""}, quick_options());
+            auto r1 = co_await client.send(get("/one"));
+            if (r1.ok()) {
+                auto all = co_await (*r1)->read_all(100);
+                o->first = all.ok() ? *all : all.error().message();
+            }
+            r1 = Error(Errc::closed, "");  // the connection goes back to the pool
+            auto r2 = co_await client.send(get("/two"));
+            o->second_ok = r2.ok();
+            if (r2.ok()) {
+                o->second_reused = (*r2)->reused_connection();
+                auto all = co_await (*r2)->read_all(100);
+                o->second = all.ok() ? *all : all.error().message();
+            } else {
+                o->second = r2.error().message();
+            }
+            r2 = Error(Errc::closed, "");
+            o->connects = client.pool().connects();
+            co_await client.close();
+        }(port, &out);
+    });
+    return out;
+}
+
+TEST(HttpClientKeepAlive, AReusedConnectionClosedBeforeAnyByteIsRetriedOnceOnAFreshOne) {
+    ClosingServer server(false);
+    ReuseOutcome out = two_requests(server.port());
+    EXPECT_EQ(out.first, "ok");
+    EXPECT_TRUE(out.second_ok) << out.second;
+    EXPECT_EQ(out.second, "fresh") << "the request went again on a new connection";
+    EXPECT_FALSE(out.second_reused);
+    EXPECT_EQ(out.connects, 2u);
+    EXPECT_EQ(server.accepted(), 2);
+    EXPECT_EQ(server.requests(), 3) << "one, two (dropped), two again";
+}
+
+TEST(HttpClientKeepAlive, AReusedConnectionClosedMidResponseIsAnErrorNotARetry) {
+    ClosingServer server(true);
+    ReuseOutcome out = two_requests(server.port());
+    EXPECT_EQ(out.first, "ok");
+    EXPECT_FALSE(out.second_ok) << "part of a response arrived: the request may have run";
+    EXPECT_EQ(out.connects, 1u);
+    EXPECT_EQ(server.accepted(), 1);
 }
 
 TEST_F(HttpClientTest, PostJsonBodyIsSentWithHeaders) {

@@ -148,9 +148,12 @@ std::string common_options_help() {
 Test-only endpoint (not part of the real server): GET /_fake/stats returns
   {"requests":n,"streams_started":n,"streams_completed":n,"streams_cancelled_by_client":n,
    "streams_failed":n,"rejected":n,"in_flight":n,"max_in_flight":n,"slots_busy":n,
-   "max_slots_busy":n}
+   "max_slots_busy":n,"connections_accepted":n}
   requests counts every request except /_fake/stats; a stream is one generation job (streamed or
-  not) that got a slot; in_flight counts admitted generation requests (waiting or generating).
+  not) that got a slot; in_flight counts admitted generation requests (waiting or generating);
+  connections_accepted counts TCP connections (the stats request's own included). Connections
+  are kept alive between requests (also after a completed stream) until the client closes them
+  or they idle for 60 s, as Ollama and llama-server do.
 The process exits 0 on SIGTERM or SIGINT.
 )";
 }

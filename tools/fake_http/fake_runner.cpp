@@ -54,13 +54,13 @@ int run_fake_server(std::string_view tool_name, const FakeConfig& cfg, Handler h
     FAKE_ASSERT(::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr) == 0);
     ::signal(SIGPIPE, SIG_IGN);
 
-    // Room for every slot's stream, plus the connections the client already closed and a
-    // connection thread has not yet noticed (a streamed response ends its connection, so a busy
-    // client reconnects per job), probes and waiting requests.
+    // Room for every slot's stream, plus the idle keep-alive connections of a client with
+    // several pools (one per shard), connections the client already closed and a connection
+    // thread has not yet noticed, probes and waiting requests.
     ServerLimits limits;
     // (64 up to 16 slots, as the fake always had; 4 per slot beyond.)
-    limits.connections_max = std::max<std::size_t>(limits.connections_max,
-                                                   4 * static_cast<std::size_t>(cfg.slots));
+    limits.connections_max =
+        std::max<std::size_t>(limits.connections_max, 4 * static_cast<std::size_t>(cfg.slots));
     HttpServer server(limits);
     std::string error;
     if (!server.listen(cfg.port, &error)) {

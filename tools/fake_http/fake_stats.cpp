@@ -70,6 +70,16 @@ void FakeStats::rejected() {
     ++rejected_;
 }
 
+std::atomic<std::int64_t> FakeStats::connections_accepted_{0};
+
+void FakeStats::connection_accepted() {
+    connections_accepted_.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::int64_t FakeStats::connections_accepted() {
+    return connections_accepted_.load(std::memory_order_relaxed);
+}
+
 std::string FakeStats::to_json() const {
     std::lock_guard lock(mutex_);
     JsonOut j;
@@ -85,6 +95,7 @@ std::string FakeStats::to_json() const {
         .field("max_in_flight", max_in_flight_)
         .field("slots_busy", slots_busy_)
         .field("max_slots_busy", max_slots_busy_)
+        .field("connections_accepted", connections_accepted())
         .end_object();
     return j.text();
 }

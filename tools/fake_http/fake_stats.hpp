@@ -2,6 +2,7 @@
 // real servers do not have). Shared by all connection threads; every member locks.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -30,7 +31,13 @@ class FakeStats {
 
     std::string to_json() const;
 
+    // Connections the HTTP server accepted (process-wide: the server knows no FakeStats), so a
+    // test sees whether its client kept connections alive.
+    static void connection_accepted();
+    static std::int64_t connections_accepted();
+
   private:
+    static std::atomic<std::int64_t> connections_accepted_;
     mutable std::mutex mutex_;
     std::int64_t requests_ = 0;
     std::int64_t streams_started_ = 0;

@@ -1,5 +1,7 @@
 #include "tools/fake_http/http_server.hpp"
 
+#include "tools/fake_http/fake_stats.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -333,6 +335,7 @@ void HttpServer::accept_loop() {
         if (fd < 0) {
             continue;  // EAGAIN, ECONNABORTED, EMFILE: try again on the next readiness
         }
+        FakeStats::connection_accepted();
         int one = 1;
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         Worker* free_worker = nullptr;
