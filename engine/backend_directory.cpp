@@ -77,6 +77,15 @@ int BackendDirectory::default_backend() const noexcept {
     return -1;
 }
 
+bool BackendDirectory::any_waitable() const noexcept {
+    for (const BackendView& b : backends) {
+        if (b.waitable()) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int BackendDirectory::index_of(BackendKind kind) const noexcept {
     for (std::size_t i = 0; i < backends.size(); i++) {
         if (backends[i].kind == kind) {
@@ -103,20 +112,41 @@ bool BackendDirectory::find_model(std::string_view requested, ModelRoute& out) c
     return false;
 }
 
+bool BackendDirectory::find_loading(std::string_view requested, ModelRoute& out) const {
+    for (std::size_t i = 0; i < backends.size(); i++) {
+        const BackendView& b = backends[i];
+        if (b.waitable() &&
+            (requested.empty() || proto::model_name_matches(requested, b.loading_model))) {
+            out.ok = true;
+            out.waits = true;
+            out.backend = i;
+            out.model = b.loading_model;
+            return true;
+        }
+    }
+    return false;
+}
+
 std::string BackendDirectory::available_models_text() const {
     std::string text;
     std::size_t listed = 0;
     std::size_t total = 0;
+    auto add = [&](const std::string& name) {
+        total++;
+        if (listed < error_models_listed_max) {
+            text += (listed == 0 ? "" : ", ") + name;
+            listed++;
+        }
+    };
     for (const BackendView& b : backends) {
+        if (b.waitable()) {
+            add(b.loading_model + " (loading)");
+        }
         if (!b.available) {
             continue;
         }
         for (const std::string& name : b.models) {
-            total++;
-            if (listed < error_models_listed_max) {
-                text += (listed == 0 ? "" : ", ") + name;
-                listed++;
-            }
+            add(name);
         }
     }
     if (total > listed) {
@@ -125,23 +155,37 @@ std::string BackendDirectory::available_models_text() const {
     return text.empty() ? "none" : text;
 }
 
+std::string BackendDirectory::unknown_model_text(std::string_view requested) const {
+    return "unknown model '" + std::string(requested) + "' (available: " + available_models_text() +
+           ")";
+}
+
 ModelRoute BackendDirectory::route(std::string_view requested,
                                    std::string_view default_model) const {
     ModelRoute out;
     int def = default_backend();
     if (def < 0) {
-        out.no_backend = true;
-        out.error = "no inference backend is available right now";
-        return out;
-    }
-    if (!requested.empty()) {
-        if (!find_model(requested, out)) {
-            out.error = "unknown model '" + std::string(requested) +
-                        "' (available: " + available_models_text() + ")";
+        // Nothing answers: a loading llama-server takes what it will serve.
+        std::string_view wanted = requested.empty() ? default_model : requested;
+        if (find_loading(wanted, out) || (requested.empty() && find_loading("", out))) {
+            return out;
+        }
+        if (requested.empty() || !any_waitable()) {
+            out.no_backend = true;
+            out.error = "no inference backend is available right now";
+        } else {
+            out.error = unknown_model_text(requested);
         }
         return out;
     }
-    if (!default_model.empty() && find_model(default_model, out)) {
+    if (!requested.empty()) {
+        if (!find_model(requested, out) && !find_loading(requested, out)) {
+            out.error = unknown_model_text(requested);
+        }
+        return out;
+    }
+    if (!default_model.empty() &&
+        (find_model(default_model, out) || find_loading(default_model, out))) {
         return out;
     }
     const BackendView& b = backends[static_cast<std::size_t>(def)];

@@ -6,6 +6,10 @@
 // without a param, default_model is used when a backend has it, else the default backend's
 // first model. Backends are listed in preference order (registered_backends() applies Pylon's
 // backend_preference rules); the default backend is the first available one.
+// A supervised llama-server that is loading (starting or restarting) is routable too, for the
+// model it will serve (its --alias or -m path) when no available backend has the requested model,
+// and for a request without a model when no backend is available: the route says `waits` (the
+// job is accepted and waits for the server's slots). Unsupervised backends never wait.
 // Pure; the snapshot is immutable once built (any thread may read it).
 #pragma once
 
@@ -35,6 +39,19 @@ struct BackendView {
     std::vector<std::string> models;  // as the backend names them
     std::uint32_t slots = 0;
     std::string last_error;
+    // A spawned llama-server (supervised): while `loading` (starting, restarting, or healthy
+    // but not probed yet) its jobs wait, for `loading_model`; unavailable and not loading it is
+    // down (failed, stopped): its waiting jobs fail at once.
+    bool supervised = false;
+    bool loading = false;
+    std::string loading_model;
+
+    // Jobs for it may wait (it will come back by itself).
+    bool waitable() const noexcept {
+        return supervised && !available && loading && !loading_model.empty();
+    }
+    // A supervised server that will not come back without an operator.
+    bool down() const noexcept { return supervised && !available && !loading; }
 };
 
 // Which backends the node registers, in preference order. Pylon's backend_preference rules:
@@ -49,6 +66,7 @@ struct ModelRoute {
     std::string model;        // the backend's own name for it
     std::string error;        // why not, in words for the customer ("unknown model 'x' ...")
     bool no_backend = false;  // no backend available at all (else: the model is unknown)
+    bool waits = false;       // ok, on a backend that is loading: the job waits for its slots
 };
 
 class BackendDirectory {
@@ -58,6 +76,8 @@ class BackendDirectory {
     // The first available backend, or -1.
     int default_backend() const noexcept;
     bool any_available() const noexcept { return default_backend() >= 0; }
+    // Some backend is loading: jobs may wait for it.
+    bool any_waitable() const noexcept;
     // Chooses a backend and model for a request (`requested` = its model param, "" if none).
     ModelRoute route(std::string_view requested, std::string_view default_model) const;
     // The index of `kind`, or -1 when it is not registered.
@@ -65,7 +85,10 @@ class BackendDirectory {
 
   private:
     bool find_model(std::string_view requested, ModelRoute& out) const;
+    // The first waitable backend whose loading model matches `requested` ("" = any).
+    bool find_loading(std::string_view requested, ModelRoute& out) const;
     std::string available_models_text() const;
+    std::string unknown_model_text(std::string_view requested) const;
 };
 
 }  // namespace pylon::engine

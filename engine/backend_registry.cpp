@@ -51,7 +51,10 @@ struct BackendRegistry::Entry final : LenderSink {
     bool loading = false;
     std::vector<std::string> models;
     std::uint32_t slots = 0;
-    std::uint32_t supervised_slots = 0;  // the spawned llama-server's --parallel
+    std::uint32_t supervised_slots = 0;         // the spawned llama-server's --parallel
+    bool supervised = false;                    // the supervisor spawns it (watch_llamacpp)
+    LlamacppPhase phase = LlamacppPhase::down;  // supervised: what the supervisor last said
+    std::string loading_model;                  // supervised: its model id (--alias or -m)
     std::string last_error = "not probed yet";
     unsigned failures = 0;
     SlotLender lender;
@@ -120,6 +123,9 @@ Task<Status> BackendRegistry::start() {
     Supervisor* sup = context_.supervisor();
     if (sup != nullptr && entry(BackendKind::llamacpp) != nullptr &&
         !config.backends.llamacpp.binary.empty()) {
+        Entry* llama = entry(BackendKind::llamacpp);
+        llama->supervised = true;
+        llama->loading_model = llamacpp_model_id(config.backends.llamacpp);
         auto id = watch_llamacpp(*sup, config, [this](const BackendHealth& h) { on_health(h); });
         if (id.ok()) {
             supervisor_listener_ = id.value();
@@ -240,8 +246,11 @@ void BackendRegistry::set_unavailable(Entry* e, std::string reason) {
     e->last_error = std::move(reason);
     e->lender.set_capacity(0);
     if (was) {
-        LOG_WARN("backend %.*s is unavailable: %s; its jobs are refused until it answers again",
-                 static_cast<int>(e->id().size()), e->id().data(), e->last_error.c_str());
+        bool waits = e->supervised && e->phase != LlamacppPhase::down;
+        LOG_WARN("backend %.*s is unavailable: %s; %s", static_cast<int>(e->id().size()),
+                 e->id().data(), e->last_error.c_str(),
+                 waits ? "its jobs wait for it (up to [backends.llamacpp] job_wait_ms)"
+                       : "its jobs are refused until it answers again");
         context_.emit(proto::DomainEvent::backend_unavailable(std::string(e->id()), e->last_error));
     }
     if (was || reason_changed) {
@@ -262,6 +271,9 @@ void BackendRegistry::publish() {
         v.models = e->models;
         v.slots = e->slots;
         v.last_error = e->last_error;
+        v.supervised = e->supervised;
+        v.loading = e->supervised && !e->available && e->phase != LlamacppPhase::down;
+        v.loading_model = e->loading_model;
         dir->backends.push_back(std::move(v));
     }
     directory_ = dir;
@@ -341,8 +353,11 @@ void BackendRegistry::log_waiting() {
         what += (what.empty() ? "" : "; ") + std::string(e->id()) + " at " + e->url + " (" +
                 e->last_error + ")";
     }
-    LOG_WARN("waiting for an inference backend: %s; requests are refused until one answers",
-             what.empty() ? "none registered" : what.c_str());
+    LOG_WARN("waiting for an inference backend: %s; %s",
+             what.empty() ? "none registered" : what.c_str(),
+             directory_ && directory_->any_waitable()
+                 ? "requests for the loading llama-server wait, others are refused"
+                 : "requests are refused until one answers");
 }
 
 void BackendRegistry::lend_request(BackendKind kind, unsigned shard) {
@@ -378,11 +393,14 @@ void BackendRegistry::on_health(const BackendHealth& health) {
         LOG_WARN("supervised llama-server reports %s, registry uses %s", health.url.c_str(),
                  e->url.c_str());
     }
+    e->phase = health.phase;
     if (health.healthy) {
+        // Still `loading` in the directory until the probe this wake starts finds it.
         e->supervised_slots = health.slots > 0 ? static_cast<std::uint32_t>(health.slots) : 0;
         e->wake();
     } else {
-        set_unavailable(e, "the supervised llama-server is not running");
+        // Loading: its jobs wait; down: the runners fail the waiting ones (BackendView::down).
+        set_unavailable(e, "the supervised llama-server is " + health.detail);
     }
 }
 

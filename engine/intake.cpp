@@ -225,8 +225,9 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
         co_return;
     }
     self->counters_.add(IntakeReason::accepted);
-    LOG_DEBUG("job %s: accepted (%s/%s)", job->job_id.c_str(),
-              std::string(backend_kind_name(job->backend)).c_str(), job->model.c_str());
+    LOG_DEBUG("job %s: accepted (%s/%s%s)", job->job_id.c_str(),
+              std::string(backend_kind_name(job->backend)).c_str(), job->model.c_str(),
+              job->waits_for_load ? ", waits for the model to load" : "");
     runner->start_job(std::move(job));
 }
 

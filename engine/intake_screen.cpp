@@ -224,6 +224,7 @@ Screened IntakeScreen::prepare(std::unique_ptr<Job> job, const BackendDirectory*
     }
     job->backend = directory->backends[route.backend].kind;
     job->model = route.model;
+    job->waits_for_load = route.waits;
     proto::GenerationParams& g = job->params;
     g.model = route.model;
     g.max_tokens = max_tokens;

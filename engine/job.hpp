@@ -29,6 +29,9 @@ struct Job {
     std::int64_t received_mono_ms = 0;
     std::int64_t received_unix_ms = 0;
     bool rerun = false;  // started again after a restart
+    // Accepted while its backend (a spawned llama-server) was loading its model (the runner
+    // bounds the wait with [backends.llamacpp] job_wait_ms while the load lasts).
+    bool waits_for_load = false;
 
     // Run state (JobRunner).
     reactor::CancelSource cancel;

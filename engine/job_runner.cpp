@@ -166,12 +166,21 @@ Task<void> JobRunner::sweep_loop(JobRunner* self) {
 }
 
 void JobRunner::sweep(std::int64_t now) {
-    std::int64_t wait_max = context_.config().limits.queue_wait_max_ms;
+    const Config& c = context_.config();
     for (auto& [id, job] : jobs_) {
-        if (job->phase == Job::Phase::queued && !job->cancel.cancelled() &&
-            now - job->received_mono_ms > wait_max) {
-            job->cancel_reason = "waited more than " + std::to_string(wait_max / 1000) +
-                                 " s for a free backend slot";
+        if (job->phase != Job::Phase::queued || job->cancel.cancelled()) {
+            continue;
+        }
+        const BackendView* view = backend_view(job->backend);
+        bool loading = view != nullptr && view->waitable();
+        std::int64_t wait_max =
+            loading ? c.backends.llamacpp.job_wait_ms : c.limits.queue_wait_max_ms;
+        if (now - job->received_mono_ms > wait_max) {
+            job->cancel_reason = loading ? "llama-server did not finish loading its model within " +
+                                               std::to_string(wait_max / 1000) + " s (" +
+                                               view->last_error + ")"
+                                         : "waited more than " + std::to_string(wait_max / 1000) +
+                                               " s for a free backend slot";
             job->cancel.cancel();
         }
     }
@@ -242,6 +251,22 @@ std::array<std::uint32_t, 2> JobRunner::slot_figures(BackendKind kind) const noe
 
 void JobRunner::set_directory(std::shared_ptr<const BackendDirectory> directory) {
     directory_ = std::move(directory);
+    // A spawned llama-server that is down (failed, stopped) will not come back by itself: the
+    // jobs waiting for it end now rather than at their wait bound.
+    for (auto& [id, job] : jobs_) {
+        const BackendView* view = backend_view(job->backend);
+        if (job->phase == Job::Phase::queued && !job->cancel.cancelled() && view != nullptr &&
+            view->down()) {
+            job->cancel_reason =
+                view->last_error.empty() ? "the supervised llama-server is down" : view->last_error;
+            job->cancel.cancel();
+        }
+    }
+}
+
+const BackendView* JobRunner::backend_view(BackendKind kind) const noexcept {
+    int i = directory_ ? directory_->index_of(kind) : -1;
+    return i < 0 ? nullptr : &directory_->backends[static_cast<std::size_t>(i)];
 }
 
 bool JobRunner::publish(PublicationRef pub) {
@@ -299,6 +324,12 @@ Task<void> JobRunner::run(JobRunner* self, Job* job) {
 
 Task<JobEnd> JobRunner::execute(Job* job) {
     BackendSlots& s = slots(job->backend);
+    const BackendView* view = backend_view(job->backend);
+    if (view != nullptr && view->waitable()) {
+        // NIP-90 has no "queued" status: `processing` with the reason in words.
+        send_feedback(*job, proto::FeedbackStatus::processing, waiting_for_load_text,
+                      waiting_for_load_text);
+    }
     BackendSlots::Acquired got = co_await s.acquire(job->cancel.token());
     if (got == BackendSlots::Acquired::full) {
         co_return ended(job, JobEnd::Kind::failed,

@@ -12,8 +12,14 @@
 // shutting down), or, for a kind-5 deletion by the requester, `cancelled` (the backend stream
 // is closed). The text kept is bounded by output_bytes_max (the stream is closed beyond it).
 //
-// A sweep every second fails jobs that waited longer than queue_wait_max_ms, gives up on
-// result deliveries past their deadline and returns idle slot leases. stop(): running jobs get
+// A job for a spawned llama-server that is loading its model (starting, restarting: the
+// directory's BackendView::waitable()) is told so at once (`processing` feedback "waiting for
+// llama-server to load the model") and waits like any other; it runs once the server's slots
+// appear, fails after [backends.llamacpp] job_wait_ms if the load takes longer, and fails at
+// once when a new directory says the server is down (failed, stopped).
+// A sweep every second fails jobs that waited longer than queue_wait_max_ms (job_wait_ms while
+// their llama-server loads), gives up on result deliveries past their deadline and returns idle
+// slot leases. stop(): running jobs get
 // shutdown_grace_ms to finish, the rest fail with feedback; idle leases go back.
 //
 // Its shard only; other shards reach it through the hub with messages.
@@ -44,6 +50,7 @@ namespace pylon::engine {
 inline constexpr std::int64_t runner_sweep_interval_ms = 1000;
 inline constexpr std::int64_t slot_linger_ms = 2000;
 inline constexpr std::int64_t result_delivery_slack_ms = 5000;
+inline constexpr const char* waiting_for_load_text = "waiting for llama-server to load the model";
 
 // How a job ended (before it is recorded).
 struct JobEnd {
@@ -135,6 +142,8 @@ class JobRunner final : public Service {
     static reactor::Task<void> sweep_loop(JobRunner* self);
     void sweep(std::int64_t now_ms);
     JobEnd ended(Job* job, JobEnd::Kind kind, std::string reason) const;
+    // `kind`'s entry in the current directory, or nullptr.
+    const BackendView* backend_view(BackendKind kind) const noexcept;
     void send_feedback(const Job& job, proto::FeedbackStatus status, std::string_view info,
                        std::string_view content);
     void note_chunk_done(std::int64_t received_ns) noexcept;

@@ -177,28 +177,70 @@ ChildConfig agent_child(const Config& config, const Home& home, const std::strin
     return c;
 }
 
+LlamacppPhase llamacpp_phase(ChildState state) noexcept {
+    switch (state) {
+        case ChildState::running:
+            return LlamacppPhase::running;
+        case ChildState::starting:
+        case ChildState::stopping:
+        case ChildState::restarting:
+            return LlamacppPhase::loading;
+        case ChildState::not_spawning:
+        case ChildState::stopped:
+        case ChildState::failed:
+            break;
+    }
+    return LlamacppPhase::down;
+}
+
+std::string llamacpp_model_id(const LlamacppBackendConfig& config) {
+    std::string id = config.model;
+    const std::vector<std::string>& a = config.args;
+    for (std::size_t i = 0; i < a.size(); i++) {
+        if ((a[i] == "-a" || a[i] == "--alias") && i + 1 < a.size()) {
+            id = a[++i];
+        } else if (a[i].starts_with("--alias=")) {
+            id = a[i].substr(8);
+        }
+    }
+    return id;
+}
+
+namespace {
+
+BackendHealth health_of(const BackendHealth& base, const ChildView& child) {
+    BackendHealth h = base;
+    h.phase = llamacpp_phase(child.status.state);
+    h.healthy = h.phase == LlamacppPhase::running;
+    h.detail = child_state_name(child.status.state);
+    ChildState st = child.status.state;
+    const std::string& why =
+        st == ChildState::not_spawning ? child.status.reason : child.status.last_error;
+    bool says_why =
+        st == ChildState::not_spawning || st == ChildState::failed || st == ChildState::restarting;
+    if (says_why && !why.empty()) {
+        h.detail += ": " + why;
+    }
+    return h;
+}
+
+}  // namespace
+
 Result<std::uint64_t> watch_llamacpp(Supervisor& supervisor, const Config& config,
                                      BackendHealthFn fn) {
     BackendHealth base;
     base.backend = "llamacpp";
     base.url = llamacpp_spawned_url(config);
     base.slots = static_cast<int>(config.backends.llamacpp.parallel);
-    auto view = supervisor.view(llamacpp_child_name);
-    if (view && view->status.state == ChildState::running) {
-        BackendHealth h = base;
-        h.healthy = true;
-        fn(h);
+    if (auto view = supervisor.view(llamacpp_child_name)) {
+        fn(health_of(base, *view));
     }
     return supervisor.add_listener([base, fn = std::move(fn)](const SupervisorEvent& e) {
         if (e.child->name != llamacpp_child_name) {
             return;
         }
-        bool now_running = e.child->status.state == ChildState::running;
-        bool was_running = e.previous == ChildState::running;
-        if (now_running != was_running) {
-            BackendHealth h = base;
-            h.healthy = now_running;
-            fn(h);
+        if (llamacpp_phase(e.child->status.state) != llamacpp_phase(e.previous)) {
+            fn(health_of(base, *e.child));
         }
     });
 }

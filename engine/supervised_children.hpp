@@ -5,14 +5,17 @@
 // its own service manager.
 //
 // The backend hook for the provider (issue 6): watch_llamacpp() registers a supervisor listener
-// that reports "llamacpp healthy at <url> with <slots> slots" when the spawned llama-server
-// passes its /health gate (state running), and "unhealthy" when it leaves running (stopping,
-// restarting, failed, stopped). The backend registry subscribes with one callback; it runs on
-// shard 0, synchronously within the state change, and must not block. The registry removes it
-// (Supervisor::remove_listener) in its stop(), which comes before the supervisor's.
+// that reports the spawned llama-server's phase: `running` ("healthy at <url> with <slots>
+// slots") once it passes its /health gate, `loading` while it starts, restarts or stops on its
+// way to a restart (the provider's jobs for it wait), `down` when it is failed, stopped or not
+// spawning (they fail). It reports the current phase at once, then every change. The backend
+// registry subscribes with one callback; it runs on shard 0, synchronously within the state
+// change, and must not block. The registry removes it (Supervisor::remove_listener) in its
+// stop(), which comes before the supervisor's.
 // Any thread for the builders; watch_llamacpp on shard 0.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -50,16 +53,27 @@ std::optional<ChildConfig> worker_child(const Config& config, const Home& home);
 ChildConfig agent_child(const Config& config, const Home& home, const std::string& name,
                         std::int64_t account, const std::string& npub);
 
+// What the provider makes of the spawned llama-server's ChildState: running (healthy), loading
+// (starting, stopping, restarting: its jobs wait), down (failed, stopped, not_spawning).
+enum class LlamacppPhase : std::uint8_t { running, loading, down };
+LlamacppPhase llamacpp_phase(ChildState state) noexcept;
+
+// The model id the spawned llama-server reports in /v1/models: the last -a/--alias in args,
+// else the -m path (what requests may name while it loads, before /v1/models answers).
+std::string llamacpp_model_id(const LlamacppBackendConfig& config);
+
 struct BackendHealth {
-    std::string backend;  // "llamacpp"
-    std::string url;      // "http://127.0.0.1:8080"
-    int slots = 0;        // the --parallel value
-    bool healthy = false;
+    std::string backend;   // "llamacpp"
+    std::string url;       // "http://127.0.0.1:8080"
+    int slots = 0;         // the --parallel value
+    bool healthy = false;  // phase == running
+    LlamacppPhase phase = LlamacppPhase::down;
+    std::string detail;  // the child state and why ("restarting: exited with code 1")
 };
 using BackendHealthFn = std::function<void(const BackendHealth&)>;
 
-// Reports the spawned llama-server's health transitions to `fn` (see the header comment), and
-// at once "healthy" when it already runs. Returns the listener id: the caller (which stops
+// Reports the spawned llama-server's phase to `fn` at once and then on every phase change (see
+// the header comment). Returns the listener id: the caller (which stops
 // before the supervisor) passes it to Supervisor::remove_listener() in its stop().
 Result<std::uint64_t> watch_llamacpp(Supervisor& supervisor, const Config& config,
                                      BackendHealthFn fn);

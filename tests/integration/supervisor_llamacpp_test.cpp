@@ -58,28 +58,36 @@ Task<void> slow_load(World* w) {
                      }
                  }).ok());
     std::int64_t t0 = reactor::monotonic_ms();
+    // Added, not started yet: down ("stopped") at once.
+    EXPECT_EQ(w->health.size(), 1U);
+    EXPECT_TRUE(!w->health.empty() && w->health[0].phase == LlamacppPhase::down);
     EXPECT_TRUE((co_await s.start()).ok());
     co_await reactor::sleep_ms(1000);
     EXPECT_EQ(s.view("llamacpp")->status.state, ChildState::starting);  // /health says 503
-    EXPECT_TRUE(w->health.empty());
+    EXPECT_EQ(w->health.size(), 2U);                                    // loading
+    EXPECT_TRUE(w->health.size() == 2 && w->health[1].phase == LlamacppPhase::loading &&
+                !w->health[1].healthy && w->health[1].detail == "starting");
     EXPECT_TRUE(co_await s.wait_for_state("llamacpp", ChildState::running, 8000));
     EXPECT_GE(reactor::monotonic_ms() - t0, 1500);
-    EXPECT_EQ(w->health.size(), 1U);
-    if (!w->health.empty()) {
-        EXPECT_TRUE(w->health[0].healthy);
-        EXPECT_EQ(w->health[0].slots, 3);
-        EXPECT_EQ(w->health[0].url,
+    EXPECT_EQ(w->health.size(), 3U);
+    if (w->health.size() >= 3) {
+        EXPECT_TRUE(w->health[2].healthy);
+        EXPECT_EQ(w->health[2].phase, LlamacppPhase::running);
+        EXPECT_EQ(w->health[2].slots, 3);
+        EXPECT_EQ(w->health[2].url,
                   "http://127.0.0.1:" + std::to_string(w->config.backends.llamacpp.port));
     }
-    // A crash: unhealthy, then (after the backoff and another slow load) healthy again.
+    // A crash: loading again (restarting, then starting: one report), then healthy again.
     EXPECT_TRUE(s.signal_child("llamacpp", SIGKILL).ok());
     EXPECT_TRUE(co_await s.wait_for_state("llamacpp", ChildState::restarting, 2000));
-    EXPECT_EQ(w->health.size(), 2U);
-    if (w->health.size() >= 2) {
-        EXPECT_FALSE(w->health[1].healthy);
+    EXPECT_EQ(w->health.size(), 4U);
+    if (w->health.size() >= 4) {
+        EXPECT_FALSE(w->health[3].healthy);
+        EXPECT_EQ(w->health[3].phase, LlamacppPhase::loading);
+        EXPECT_EQ(w->health[3].detail.rfind("restarting: ", 0), 0U) << w->health[3].detail;
     }
     EXPECT_TRUE(co_await s.wait_for_state("llamacpp", ChildState::running, 8000));
-    EXPECT_EQ(w->health.size(), 3U);
+    EXPECT_EQ(w->health.size(), 5U);
     EXPECT_EQ(s.view("llamacpp")->status.total_restarts, 1U);
     // A watcher that comes while it runs hears "healthy" at once; once removed (its owner, the
     // backend registry, stops before the supervisor) it hears nothing more.
@@ -91,7 +99,10 @@ Task<void> slow_load(World* w) {
     s.remove_listener(id.value());
     co_await s.stop();
     EXPECT_EQ(late.size(), 1U);
-    EXPECT_EQ(w->health.size(), 4U);  // the first watcher saw the stop
+    // The first watcher saw the stop: stopping (loading), then stopped (down).
+    EXPECT_GE(w->health.size(), 6U);
+    EXPECT_EQ(w->health.back().phase, LlamacppPhase::down);
+    EXPECT_EQ(w->health.back().detail, "stopped");
 }
 
 TEST(SupervisorLlamacpp, SlowLoadIsHealthGatedAndReportedToTheBackendHook) {

@@ -74,6 +74,80 @@ TEST(BackendDirectory, NoBackendAvailable) {
     EXPECT_EQ(r.error, "no inference backend is available right now");
 }
 
+BackendView loading_llama(std::string model) {
+    BackendView v = view(BackendKind::llamacpp, false, {});
+    v.slots = 0;
+    v.supervised = true;
+    v.loading = true;
+    v.loading_model = std::move(model);
+    return v;
+}
+
+TEST(BackendDirectory, ALoadingLlamaServerIsRoutableForItsModelAndWaits) {
+    BackendDirectory d;
+    d.backends.push_back(view(BackendKind::ollama, false, {"llama3.2:latest"}));
+    d.backends.push_back(loading_llama("/models/qwen.gguf"));
+    EXPECT_FALSE(d.any_available());
+    EXPECT_TRUE(d.any_waitable());
+    ModelRoute r = d.route("", "");  // no model: the loading server's
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.waits);
+    EXPECT_EQ(r.backend, 1u);
+    EXPECT_EQ(r.model, "/models/qwen.gguf");
+    r = d.route("/models/qwen.gguf", "llama3.2");
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.waits);
+    r = d.route("", "llama3.2");  // a default model nobody serves: still the loading server
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.model, "/models/qwen.gguf");
+    r = d.route("mistral", "");  // another model: unknown (not "no backend")
+    EXPECT_FALSE(r.ok);
+    EXPECT_FALSE(r.no_backend);
+    EXPECT_EQ(r.error, "unknown model 'mistral' (available: /models/qwen.gguf (loading))");
+}
+
+TEST(BackendDirectory, AnAvailableBackendWinsOverALoadingOne) {
+    BackendDirectory d;
+    d.backends.push_back(loading_llama("qwen"));
+    d.backends.push_back(view(BackendKind::ollama, true, {"llama3.2:latest", "qwen:latest"}));
+    ModelRoute r = d.route("", "");  // no model: the default (available) backend
+    ASSERT_TRUE(r.ok);
+    EXPECT_FALSE(r.waits);
+    EXPECT_EQ(r.model, "llama3.2:latest");
+    r = d.route("qwen", "");  // an available backend has it
+    ASSERT_TRUE(r.ok);
+    EXPECT_FALSE(r.waits);
+    EXPECT_EQ(r.backend, 1u);
+    d.backends[1].models = {"llama3.2:latest"};
+    r = d.route("qwen", "");  // only the loading one will have it
+    ASSERT_TRUE(r.ok);
+    EXPECT_TRUE(r.waits);
+    EXPECT_EQ(r.backend, 0u);
+    r = d.route("", "qwen");  // the default model, only on the loading one
+    ASSERT_TRUE(r.ok);
+    EXPECT_TRUE(r.waits);
+    r = d.route("mistral", "");
+    EXPECT_EQ(r.error, "unknown model 'mistral' (available: qwen (loading), llama3.2:latest)");
+}
+
+TEST(BackendDirectory, OnlyASupervisedLoadingServerWaits) {
+    BackendDirectory d;
+    d.backends.push_back(loading_llama("qwen"));
+    d.backends[0].loading = false;  // failed or stopped: down
+    EXPECT_TRUE(d.backends[0].down());
+    EXPECT_FALSE(d.backends[0].waitable());
+    EXPECT_TRUE(d.route("", "").no_backend);
+    EXPECT_TRUE(d.route("qwen", "").no_backend);
+    d.backends[0].supervised = false;  // an external llama-server that does not answer
+    EXPECT_FALSE(d.backends[0].down());
+    EXPECT_TRUE(d.route("", "").no_backend);
+    d.backends[0].loading = true;
+    d.backends[0].available = true;  // up: not loading any more
+    d.backends[0].models = {"qwen"};
+    EXPECT_FALSE(d.backends[0].waitable());
+    EXPECT_FALSE(d.route("qwen", "").waits);
+}
+
 TEST(BackendFactory, ParsesLocalUrls) {
     auto a = parse_backend_url("http://127.0.0.1:11434");
     ASSERT_TRUE(a.ok());

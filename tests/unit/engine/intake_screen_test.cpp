@@ -140,6 +140,43 @@ TEST(IntakeScreen, RefusalsCarryTheReason) {
     EXPECT_EQ(s.reason, IntakeReason::refused_overloaded);
 }
 
+// A spawned llama-server loading its model takes requests for its model (or none) while nothing
+// else answers: accepted, marked to wait; an unsupervised backend that is down still refuses.
+TEST(IntakeScreen, ALoadingLlamaServerTakesItsModelAndTheJobWaits) {
+    IntakeRig rig;
+    rig.directory.backends[0].available = false;  // ollama down (unsupervised)
+    Screened s = rig.screen_event(rig.request(rig.alice));
+    EXPECT_EQ(s.reason, IntakeReason::refused_no_backend);
+    BackendView llama;
+    llama.kind = BackendKind::llamacpp;
+    llama.supervised = true;
+    llama.loading = true;
+    llama.loading_model = "qwen-local";
+    rig.directory.backends.push_back(llama);
+    s = rig.screen_event(rig.request(rig.bob));
+    ASSERT_EQ(s.verdict, V::accept) << s.message;
+    EXPECT_EQ(s.job->backend, BackendKind::llamacpp);
+    EXPECT_EQ(s.job->model, "qwen-local");
+    EXPECT_EQ(s.job->params.model, "qwen-local");
+    EXPECT_TRUE(s.job->waits_for_load);
+    s = rig.screen_event(rig.request(test_key('4'), {{"param", "model", "qwen-local"}}));
+    ASSERT_EQ(s.verdict, V::accept) << s.message;
+    EXPECT_TRUE(s.job->waits_for_load);
+    s = rig.screen_event(rig.request(test_key('5'), {{"param", "model", "llama3.2"}}));
+    EXPECT_EQ(s.reason, IntakeReason::refused_unknown_model);
+    EXPECT_EQ(s.message, "unknown model 'llama3.2' (available: qwen-local (loading))");
+    // Failed (no longer loading): refused again, at once.
+    rig.directory.backends[1].loading = false;
+    s = rig.screen_event(rig.request(test_key('6')));
+    EXPECT_EQ(s.reason, IntakeReason::refused_no_backend);
+    // Ready: jobs no longer wait.
+    rig.directory.backends[1].available = true;
+    rig.directory.backends[1].models = {"qwen-local"};
+    s = rig.screen_event(rig.request(test_key('7')));
+    ASSERT_EQ(s.verdict, V::accept) << s.message;
+    EXPECT_FALSE(s.job->waits_for_load);
+}
+
 TEST(IntakeScreen, PromptTooLongAndMissing) {
     IntakeRig rig;
     rig.config.provider.prompt_bytes_max = 10;

@@ -40,6 +40,26 @@ TEST(SupervisedChildren, LlamaServerArgvAndHealthGate) {
     EXPECT_EQ(child->priority, priority_llamacpp);
 }
 
+TEST(SupervisedChildren, LlamaServerPhaseAndModelId) {
+    EXPECT_EQ(llamacpp_phase(ChildState::running), LlamacppPhase::running);
+    EXPECT_EQ(llamacpp_phase(ChildState::starting), LlamacppPhase::loading);
+    EXPECT_EQ(llamacpp_phase(ChildState::restarting), LlamacppPhase::loading);
+    EXPECT_EQ(llamacpp_phase(ChildState::stopping), LlamacppPhase::loading);
+    EXPECT_EQ(llamacpp_phase(ChildState::failed), LlamacppPhase::down);
+    EXPECT_EQ(llamacpp_phase(ChildState::stopped), LlamacppPhase::down);
+    EXPECT_EQ(llamacpp_phase(ChildState::not_spawning), LlamacppPhase::down);
+    // /v1/models reports the -m path, or the --alias (the last one given).
+    LlamacppBackendConfig l;
+    l.model = "/models/qwen.gguf";
+    EXPECT_EQ(llamacpp_model_id(l), "/models/qwen.gguf");
+    l.args = {"-ngl", "99", "-a", "qwen"};
+    EXPECT_EQ(llamacpp_model_id(l), "qwen");
+    l.args = {"--alias", "one", "--alias=two"};
+    EXPECT_EQ(llamacpp_model_id(l), "two");
+    l.args = {"-a"};  // no value: ignored
+    EXPECT_EQ(llamacpp_model_id(l), "/models/qwen.gguf");
+}
+
 TEST(SupervisedChildren, MissingBinaryOrModelGivesAClearReason) {
     Config c;
     c.backends.llamacpp.binary = "/nonexistent/llama-server";
