@@ -10,6 +10,12 @@
 // in use and jobs queued, gathered from the shards every status_refresh_ms). While no backend
 // answers, a line every minute says what the node is waiting for.
 //
+// A llama-server the supervisor spawns is followed through its phase (watch_llamacpp): while it
+// is loading (starting, stopping, restarting, or healthy but not probed yet) its BackendView is
+// `loading` with the model it will serve (llamacpp_model_id), so intake accepts jobs for it and
+// they wait; once it is down (failed, stopped) the view says so and the runners fail its waiting
+// jobs at once.
+//
 // Slots: each backend's SlotLender lives here; the shards' BackendSlots send their lease
 // requests and give-backs as messages (lend_request / lend_give_back) and receive grants and
 // recalls the same way. A backend's capacity is [backends.*] slots when set, else what the
@@ -57,7 +63,7 @@ class BackendRegistry final : public Service {
     void lend_give_back(BackendKind kind, unsigned shard, std::uint32_t n);
     // A job saw `kind` fail to connect or answer: probe it now.
     void suspect(BackendKind kind);
-    // The supervisor's hook for a spawned llama-server (engine/supervised_children.hpp).
+    // The supervisor's hook for a spawned llama-server: its phase (supervised_children.hpp).
     void on_health(const BackendHealth& health);
 
   private:
