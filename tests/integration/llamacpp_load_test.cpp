@@ -7,6 +7,8 @@
 // feedback that says why and a `failed` row.
 #include <gtest/gtest.h>
 
+#include <optional>
+
 #include "provider_e2e_support.hpp"
 
 namespace pylon::test {
@@ -35,13 +37,15 @@ struct LoadingNode {
     std::unique_ptr<PylonNode> node;
 };
 
-const proto::JobInfo* find_job(const std::vector<proto::JobInfo>& jobs, const std::string& id) {
+// The row of the request `id` (a copy: the list is a temporary).
+std::optional<proto::JobInfo> find_job(const std::vector<proto::JobInfo>& jobs,
+                                       const std::string& id) {
     for (const proto::JobInfo& j : jobs) {
         if (j.request_id == id) {
-            return &j;
+            return j;
         }
     }
-    return nullptr;
+    return std::nullopt;
 }
 
 std::string request_id(const ClientRun& run) {
@@ -90,8 +94,8 @@ TEST_F(LlamacppLoad, AJobDuringTheLoadWaitsThenRuns) {
     EXPECT_EQ(run.of("result")[0].content, "alpha bravo charlie delta echo");
     // (The client stops at the result, so the `success` that follows is not in its output; the
     // row completes only after it was sent.)
-    const proto::JobInfo* job = find_job(n.node->jobs(), request_id(run));
-    ASSERT_NE(job, nullptr);
+    std::optional<proto::JobInfo> job = find_job(n.node->jobs(), request_id(run));
+    ASSERT_TRUE(job.has_value());
     EXPECT_EQ(job->status, "completed");
     EXPECT_EQ(job->backend, "llamacpp");
     EXPECT_EQ(job->model, "test-model");
@@ -117,9 +121,10 @@ TEST_F(LlamacppLoad, ALoadLongerThanTheWaitBoundFailsTheJob) {
         run.error()->extra.rfind("llama-server did not finish loading its model within 1 s", 0), 0u)
         << run.error()->extra;
     EXPECT_TRUE(run.of("result").empty());
-    const proto::JobInfo* job = find_job(n.node->jobs(), request_id(run));
-    ASSERT_NE(job, nullptr);
+    std::optional<proto::JobInfo> job = find_job(n.node->jobs(), request_id(run));
+    ASSERT_TRUE(job.has_value());
     EXPECT_EQ(job->status, "failed");
+    EXPECT_EQ(job->error_message, run.error()->extra);
 }
 
 TEST_F(LlamacppLoad, AServerThatEndsFailedFailsItsWaitingJobsAtOnce) {
@@ -135,8 +140,8 @@ TEST_F(LlamacppLoad, AServerThatEndsFailedFailsItsWaitingJobsAtOnce) {
     EXPECT_EQ(run.of("feedback")[0].extra, waiting_text);
     EXPECT_EQ(run.error()->extra,
               "the supervised llama-server is failed: not healthy within 2000 ms");
-    const proto::JobInfo* job = find_job(n.node->jobs(), request_id(run));
-    ASSERT_NE(job, nullptr);
+    std::optional<proto::JobInfo> job = find_job(n.node->jobs(), request_id(run));
+    ASSERT_TRUE(job.has_value());
     EXPECT_EQ(job->status, "failed");
     EXPECT_LT(job->queue_ms.value_or(0), 10000);
 }
