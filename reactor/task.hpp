@@ -8,12 +8,14 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <new>
 #include <type_traits>
 #include <utility>
 
 #include "reactor/assert.hpp"
+#include "reactor/frame_pool.hpp"
 
 namespace pylon::reactor {
 
@@ -39,6 +41,12 @@ struct TaskPromiseBase {
     FinalAwaiter final_suspend() const noexcept { return {}; }
     // Exceptions never cross the reactor (STYLE 9): one escaping a coroutine is a crash.
     [[noreturn]] void unhandled_exception() const noexcept { std::terminate(); }
+
+    // Frames come from the thread's FramePool (reactor/frame_pool.hpp).
+    static void* operator new(std::size_t bytes) { return FramePool::allocate(bytes); }
+    static void operator delete(void* frame, std::size_t bytes) noexcept {
+        FramePool::release(frame, bytes);
+    }
 };
 
 template <typename T>
@@ -155,6 +163,10 @@ struct DetachedFrame {
         std::suspend_never final_suspend() const noexcept { return {}; }
         void return_void() const noexcept {}
         [[noreturn]] void unhandled_exception() const noexcept { std::terminate(); }
+        static void* operator new(std::size_t bytes) { return FramePool::allocate(bytes); }
+        static void operator delete(void* frame, std::size_t bytes) noexcept {
+            FramePool::release(frame, bytes);
+        }
     };
     std::coroutine_handle<promise_type> handle;
 };
