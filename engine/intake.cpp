@@ -88,6 +88,18 @@ void Intake::reload(const Config& next) {
     refusal_budget_.reconfigure(refusal_rate(next, context_.shard_count()), RateLimit{0, 0});
 }
 
+void Intake::apply_pause(bool paused) {
+    if (paused || held_.empty() || !open_) {
+        return;
+    }
+    std::vector<std::unique_ptr<Job>> held = std::move(held_);
+    held_.clear();
+    LOG_INFO("intake resumed: admitting %zu request(s) held while paused", held.size());
+    for (std::unique_ptr<Job>& job : held) {
+        gate_.spawn(admit(this, std::move(job)));
+    }
+}
+
 bool Intake::memory_ok() const noexcept {
     return context_.board().admitting();
 }
@@ -188,6 +200,11 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
         co_return;
     }
     if (self->hub_->publish_pressure()) {
+        if (self->held_.size() < held_requests_max) {
+            self->counters_.add(IntakeReason::held);
+            self->held_.push_back(std::move(job));  // admitted on resume (apply_pause)
+            co_return;
+        }
         std::string why =
             "busy: the node's relays are behind on taking its results; try again later";
         co_await refuse(self, std::move(job), IntakeReason::refused_busy, std::move(why));

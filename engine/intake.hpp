@@ -8,10 +8,13 @@
 // (counted), refuses it with an `error` feedback that says why (remembered in the store so the
 // copy from the next relay, or after a restart, is not answered again; at most
 // refusal_feedback_per_second of these), or admits it: a queue place is reserved on the job's
-// backend (beyond the bound: refused, "queue full"; while a relay's publish queue is busy, see
-// PublishQueue, refused too: "busy"), the job is written `pending` and its id
+// backend (beyond the bound: refused, "queue full"), the job is written `pending` and its id
 // remembered in one store transaction (a duplicate there is dropped), and only then handed to
 // the JobRunner, which sends the first feedback.
+//
+// While intake is paused (a relay's publish queue is busy: PublishPressure; the relay links
+// CLOSE their job subscriptions) a request already past the prescreen is held, up to
+// held_requests_max per shard, and admitted on resume (beyond that bound it is refused "busy").
 //
 // At start each shard fills its DedupCache with the request ids the store saw within the
 // acceptance window; when the last shard's intake is open, every relay link subscribes, the
@@ -24,6 +27,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/intake_counters.hpp"
 #include "engine/intake_screen.hpp"
@@ -37,6 +41,7 @@
 namespace pylon::engine {
 
 inline constexpr std::size_t dedup_entries_max = 100'000;  // per shard; the store is exact
+inline constexpr std::size_t held_requests_max = 4096;     // per shard, while paused
 
 class Intake final : public Service {
   public:
@@ -58,6 +63,9 @@ class Intake final : public Service {
     // On the shard that holds `customer`'s rate bucket: true when the request may go on.
     bool take_pubkey_token(const RateLimiter::Key& customer);
     void count(IntakeReason reason) noexcept { counters_.add(reason); }
+    // Intake paused or resumed (RelayPool::apply_pause): on resume, admits the held requests.
+    void apply_pause(bool paused);
+    std::size_t held() const noexcept { return held_.size(); }
     const IntakeCounters& counters() const noexcept { return counters_; }
 
   private:
@@ -83,6 +91,7 @@ class Intake final : public Service {
     IntakeCounters counters_;
     proto::JsonReader reader_;
     bool open_ = false;
+    std::vector<std::unique_ptr<Job>> held_;  // while paused, at most held_requests_max
     reactor::Gate gate_;
 };
 

@@ -56,6 +56,14 @@ std::string_view intake_reason_name(IntakeReason reason) noexcept {
             return "feedback_suppressed";
         case IntakeReason::store_failed:
             return "store_failed";
+        case IntakeReason::paused:
+            return "paused";
+        case IntakeReason::resumed:
+            return "resumed";
+        case IntakeReason::deferred:
+            return "deferred";
+        case IntakeReason::held:
+            return "held";
         case IntakeReason::deletions:
             return "deletions";
         case IntakeReason::cancellations:

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/publish_pressure.hpp"
 #include "net/resolver.hpp"
 #include "proto/keys.hpp"
 #include "reactor/shard.hpp"
@@ -74,13 +75,11 @@ class ProviderHub {
     bool note_intake_open() noexcept;
     bool intake_open_everywhere() const noexcept;
     // Relay links of configured relays that are connected and whose publish queue is busy
-    // (PublishQueue::busy); while any is, intake refuses new jobs. Any shard.
-    void note_publish_pressure(bool on) noexcept {
-        publish_pressure_.fetch_add(on ? 1 : -1, std::memory_order_relaxed);
+    // (PublishQueue::busy); while any is, intake is paused (PublishPressure). Any shard.
+    PublishPressure::Change note_publish_pressure(bool on) noexcept {
+        return publish_pressure_.note(on);
     }
-    bool publish_pressure() const noexcept {
-        return publish_pressure_.load(std::memory_order_relaxed) > 0;
-    }
+    bool publish_pressure() const noexcept { return publish_pressure_.paused(); }
     // True for the first intake that stops (it closes every subscription).
     bool note_intake_closing() noexcept { return !intake_closing_.exchange(true); }
 
@@ -93,7 +92,7 @@ class ProviderHub {
     std::shared_ptr<net::TlsContext> tls_;
     std::atomic<unsigned> intakes_open_{0};
     std::atomic<bool> intake_closing_{false};
-    std::atomic<int> publish_pressure_{0};
+    PublishPressure publish_pressure_;
 };
 
 }  // namespace pylon::engine

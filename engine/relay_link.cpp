@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "engine/intake.hpp"
 #include "engine/ok_policy.hpp"
 #include "engine/relay_pool.hpp"
 #include "proto/auth_event.hpp"
@@ -94,6 +95,10 @@ void RelayLink::advance_cursor(std::int64_t created_at) noexcept {
     }
 }
 
+void RelayLink::defer(std::int64_t created_at) noexcept {
+    deferred_since_ = std::min(deferred_since_, created_at);
+}
+
 proto::RelayInfo RelayLink::info() const {
     proto::RelayInfo i;
     i.url = url_;
@@ -159,26 +164,37 @@ void RelayLink::enqueue(PublicationRef pub) {
     pool_->report(pub, false, url_ + ": publish queue full");
 }
 
-// A configured relay's connected link with a busy queue holds intake (ProviderHub).
+// A configured relay's connected link with a busy queue pauses intake (ProviderHub): the call
+// that made the node-wide change logs it, counts it and tells every shard.
 void RelayLink::update_pressure() {
     bool pressing = !temporary() && connected_ && queue_.busy();
     if (pressing == pressing_) {
         return;
     }
     pressing_ = pressing;
-    pool_->hub().note_publish_pressure(pressing);
-    if (pressing) {
-        LOG_WARN(
-            "relay %s: %zu results and final feedback wait for its OK: new jobs are refused "
-            "until it drains",
+    ProviderHub& hub = pool_->hub();
+    PublishPressure::Change change = hub.note_publish_pressure(pressing);
+    if (change == PublishPressure::Change::none) {
+        return;
+    }
+    bool paused = change == PublishPressure::Change::paused;
+    if (paused) {
+        LOG_INFO(
+            "relay %s: %zu results and final feedback wait for its OK: intake paused (job "
+            "subscriptions closed) until it drains",
             url_.c_str(), queue_.kept());
     } else {
         LOG_INFO(
-            "relay %s: publish queue drained (%zu waiting): taking new jobs again (so far "
-            "%llu progress feedback replaced or dropped, %llu events refused for room)",
+            "relay %s: publish queue drained (%zu waiting): intake resumed, subscribing again "
+            "from the cursor (so far %llu progress feedback replaced or dropped, %llu events "
+            "refused for room)",
             url_.c_str(), queue_.kept(), static_cast<unsigned long long>(progress_dropped_),
             static_cast<unsigned long long>(refused_));
     }
+    if (Intake* in = hub.here().intake) {
+        in->count(paused ? IntakeReason::paused : IntakeReason::resumed);
+    }
+    RelayPool::broadcast_pause(&hub);
 }
 
 // Connect, serve, back off, again; until stop() (or, for a temporary link, until it gives up).
@@ -355,7 +371,8 @@ Task<Status> RelayLink::send_due(net::WebSocket* ws) {
         now >= resubscribe_at_ms_) {
         sub_active_ = true;
         sub_live_ = false;
-        std::string frame = pool_->subscription_frame(sub_id_, cursor_);
+        std::string frame = pool_->subscription_frame(sub_id_, std::min(cursor_, deferred_since_));
+        deferred_since_ = INT64_MAX;
         LINK_TRY(co_await ws->send_text(frame));
     }
     const RelayPoolConfig& c = pool_->config().relay_pool;

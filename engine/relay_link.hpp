@@ -64,7 +64,8 @@ class RelayLink {
     reactor::Task<void> stop();
     // Queues `pub` for this relay; reports a failure at once when the queue is full.
     void enqueue(PublicationRef pub);
-    // Intake opened (subscribe on every connection) or is closing (CLOSE the subscription).
+    // Intake opened or resumed (subscribe on every connection, from the cursor) or is closing
+    // or paused (CLOSE the subscription).
     void set_subscribed(bool on);
     // True while publications are waiting or unacknowledged.
     bool busy() const noexcept { return !queue_.empty(); }
@@ -76,6 +77,9 @@ class RelayLink {
     // The newest created_at of a job request this relay delivered (persisted by the pool).
     std::int64_t cursor() const noexcept { return cursor_; }
     void advance_cursor(std::int64_t created_at) noexcept;
+    // A request this relay delivered while intake was paused, left unread: the next REQ starts
+    // no later than its created_at, so the relay sends it again (dedup stops a second admission).
+    void defer(std::int64_t created_at) noexcept;
     proto::RelayInfo info() const;
     std::uint64_t revision() const noexcept { return revision_; }  // changes with info()
 
@@ -101,6 +105,7 @@ class RelayLink {
     std::string url_;
     int index_;
     std::int64_t cursor_;
+    std::int64_t deferred_since_ = INT64_MAX;  // the oldest request deferred (defer()), or max
     ReconnectBackoff backoff_;
     reactor::Rng rng_;
     // Connection state.

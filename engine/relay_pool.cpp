@@ -207,11 +207,36 @@ void RelayPool::set_subscribed(bool on) {
     subscribed_ = on;
     for (auto& l : links_) {
         if (l) {
-            l->set_subscribed(on);
+            l->set_subscribed(on && !paused_);
         }
     }
     if (on) {
         announce_now_.set();
+    }
+}
+
+void RelayPool::apply_pause() {
+    bool paused = hub_->publish_pressure();
+    if (paused != paused_) {
+        paused_ = paused;
+        for (auto& l : links_) {
+            if (l) {
+                l->set_subscribed(subscribed_ && !paused_);
+            }
+        }
+    }
+    if (Intake* in = hub_->here().intake) {
+        in->apply_pause(paused);
+    }
+}
+
+void RelayPool::broadcast_pause(ProviderHub* hub) {
+    for (unsigned t = 0; t < hub->shard_count(); t++) {
+        reactor::post(t, Message([hub]() {
+                          if (RelayPool* p = hub->here().pool) {
+                              p->apply_pause();
+                          }
+                      }));
     }
 }
 
@@ -247,6 +272,11 @@ bool RelayPool::on_event(RelayLink* link, proto::Event& event) {
     }
     if (event.kind() == proto::deletion_kind) {
         route_deletion(event);
+        return true;
+    }
+    if (hub_->publish_pressure() && !link->temporary()) {
+        link->defer(event.created_at());  // fetched again by the REQ on resume
+        intake->count(IntakeReason::deferred);
         return true;
     }
     if (intake->prescreen(event) != IntakeReason::received) {

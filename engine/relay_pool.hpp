@@ -10,6 +10,11 @@
 // configured relay's owner shard and to each extra relay's owner shard, and returns how many
 // links it went to; each link reports the outcome of a tracked publication to its owner.
 //
+// Backpressure: while intake is paused (a configured relay's publish queue is busy, see
+// PublishPressure) every link CLOSEs its job subscription; a request that still arrives is not
+// read (no dedup entry, no cursor advance) but deferred on its link, and the REQ sent on resume
+// starts no later than it. Relays keep kind 5xxx events, so nothing published meanwhile is lost.
+//
 // Routing (on_event, the link's shard): deletions (kind 5) are verified here and sent to the
 // owner shard of each request they name; job requests pass Intake's prescreen here, then go to
 // their owner shard hash(id) % N: in place when that is this shard, else moved (the Event is
@@ -61,6 +66,13 @@ class RelayPool final : public Service {
     void deliver(std::size_t index, const PublicationRef& pub);
     void deliver_extra(std::size_t extra, const PublicationRef& pub);
     void set_subscribed(bool on);
+    // Intake paused or resumed (ProviderHub::publish_pressure, read here, so messages that
+    // cross end in the current state): links CLOSE their job subscription, or REQ again from
+    // their cursor; this shard's Intake admits the requests it held.
+    void apply_pause();
+    // Runs apply_pause() on every shard. Any shard.
+    static void broadcast_pause(ProviderHub* hub);
+    bool paused() const noexcept { return paused_; }
 
     // -- For this shard's links --
     const Config& config() const noexcept { return context_.config(); }
@@ -100,6 +112,7 @@ class RelayPool final : public Service {
     std::size_t transfers_ = 0;
     reactor::AsyncEvent room_;
     bool subscribed_ = false;
+    bool paused_ = false;  // intake paused (publish pressure): job subscriptions closed
     std::unique_ptr<ResponseBuilder> announcer_;  // shard 0
     reactor::AsyncEvent announce_now_;
     std::vector<std::uint64_t> board_revision_;  // by index: the info last put on the board

@@ -4,7 +4,7 @@
 // answered ["OK", id, true, ""] (or refused, see --refuse-first) and forwarded as is to every
 // open subscription of every connection, whatever the filters say. So a test can make a node
 // receive events with bad signatures, wrong ids or any created_at. REQ is answered with EOSE at
-// once (nothing is stored); CLOSE ends a subscription. Loopback only.
+// once (nothing is stored, unless --store-jobs); CLOSE ends a subscription. Loopback only.
 //
 // Usage: node raw_relay.mjs [--port N] [--max-runtime-s S] [--refuse-first K --refuse-with TEXT]
 //   --refuse-first K     the first K EVENTs whose author is --refuse-author (default: any) are
@@ -13,6 +13,8 @@
 //   --refuse-author HEX  only events of this pubkey count toward K (and toward --silent-first)
 //   --silent-first K     the first K EVENTs whose author is --refuse-author (default: any) are
 //                        forwarded but never answered with OK (a relay that stopped answering)
+//   --store-jobs         keep job requests (kinds 5000-5999, at most 10,000) and send a REQ
+//                        those of its first filter's kinds with created_at >= its since first
 //   --log                print each message received on stderr
 // First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M,"silent":S}.
 import http from 'node:http';
@@ -24,7 +26,7 @@ import { runPeer, servePeer } from './peer_common.mjs';
 
 function parseArgs(argv) {
   const o = { port: 0, maxRuntimeS: 900, refuseFirst: 0, refuseWith: 'rate-limited: slow down',
-              refuseAuthor: '', silentFirst: 0, log: false };
+              refuseAuthor: '', silentFirst: 0, storeJobs: false, log: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--port') o.port = Number(argv[++i]);
@@ -33,6 +35,7 @@ function parseArgs(argv) {
     else if (a === '--refuse-with') o.refuseWith = argv[++i];
     else if (a === '--refuse-author') o.refuseAuthor = argv[++i];
     else if (a === '--silent-first') o.silentFirst = Number(argv[++i]);
+    else if (a === '--store-jobs') o.storeJobs = true;
     else if (a === '--log') o.log = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -48,6 +51,8 @@ async function main() {
   });
   const wss = new WebSocketServer({ server, maxPayload: 1024 * 1024 });
   const subs = new Map();  // ws -> Set(subid)
+  const stored = [];  // job requests, --store-jobs
+  const storedMax = 10000;
   wss.on('connection', (ws) => {
     subs.set(ws, new Set());
     ws.on('close', () => subs.delete(ws));
@@ -61,6 +66,13 @@ async function main() {
       if (o.log) process.stderr.write(`<- ${data.toString().slice(0, 300)}\n`);
       if (m[0] === 'REQ') {
         subs.get(ws).add(m[1]);
+        const f = (m[2] && typeof m[2] === 'object') ? m[2] : {};
+        for (const ev of stored) {
+          const kindOk = !Array.isArray(f.kinds) || f.kinds.includes(ev.kind);
+          if (kindOk && ev.created_at >= (f.since || 0)) {
+            ws.send(JSON.stringify(['EVENT', m[1], ev]));
+          }
+        }
         ws.send(JSON.stringify(['EOSE', m[1]]));
       } else if (m[0] === 'CLOSE') {
         subs.get(ws).delete(m[1]);
@@ -73,6 +85,9 @@ async function main() {
           return;
         }
         counts.events++;
+        if (o.storeJobs && ev.kind >= 5000 && ev.kind < 6000 && stored.length < storedMax) {
+          stored.push(ev);
+        }
         if (counted && counts.silent < o.silentFirst) {
           counts.silent++;
         } else {
