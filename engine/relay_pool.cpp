@@ -219,6 +219,7 @@ void RelayPool::apply_pause() {
     bool paused = hub_->publish_pressure();
     if (paused != paused_) {
         paused_ = paused;
+        passed_while_paused_ = 0;
         for (auto& l : links_) {
             if (l) {
                 l->set_subscribed(subscribed_ && !paused_);
@@ -275,9 +276,14 @@ bool RelayPool::on_event(RelayLink* link, proto::Event& event) {
         return true;
     }
     if (hub_->publish_pressure() && !link->temporary()) {
-        link->defer(event.created_at());  // fetched again by the REQ on resume
-        intake->count(IntakeReason::deferred);
-        return true;
+        // Held by the owner's intake while there is room (a relay may not store requests),
+        // else left for the REQ on resume.
+        if (passed_while_paused_ >= held_requests_max / hub_->shard_count()) {
+            link->defer(event.created_at());
+            intake->count(IntakeReason::deferred);
+            return true;
+        }
+        passed_while_paused_++;
     }
     if (intake->prescreen(event) != IntakeReason::received) {
         return true;

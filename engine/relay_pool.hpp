@@ -11,9 +11,11 @@
 // links it went to; each link reports the outcome of a tracked publication to its owner.
 //
 // Backpressure: while intake is paused (a configured relay's publish queue is busy, see
-// PublishPressure) every link CLOSEs its job subscription; a request that still arrives is not
-// read (no dedup entry, no cursor advance) but deferred on its link, and the REQ sent on resume
-// starts no later than it. Relays keep kind 5xxx events, so nothing published meanwhile is lost.
+// PublishPressure) every link CLOSEs its job subscription; a request that still arrives is routed
+// on as usual (its owner's Intake holds it until resume) while this shard routed fewer than
+// held_requests_max / N during this pause; beyond that it is not read (no dedup entry, no cursor
+// advance) but deferred on its link, and the REQ sent on resume starts no later than it. Relays
+// keep kind 5xxx events, so nothing published meanwhile is lost.
 //
 // Routing (on_event, the link's shard): deletions (kind 5) are verified here and sent to the
 // owner shard of each request they name; job requests pass Intake's prescreen here, then go to
@@ -113,6 +115,7 @@ class RelayPool final : public Service {
     reactor::AsyncEvent room_;
     bool subscribed_ = false;
     bool paused_ = false;  // intake paused (publish pressure): job subscriptions closed
+    std::size_t passed_while_paused_ = 0;  // requests routed on while paused (intake holds them)
     std::unique_ptr<ResponseBuilder> announcer_;  // shard 0
     reactor::AsyncEvent announce_now_;
     std::vector<std::uint64_t> board_revision_;  // by index: the info last put on the board

@@ -120,6 +120,9 @@ reactor::Task<Status> RelaySim::run_phase(std::size_t begin, std::size_t end) {
                 (void)co_await reactor::sleep_ms((due - now) / 1000, stop_.token());
             }
         }
+        while (!sub_open_.is_set() && !failure_ && !stop_.cancelled()) {
+            (void)co_await sub_open_.wait(stop_.token());  // the node paused its intake
+        }
         Conn* c = feed_conn_;
         if (c == nullptr || c->dead) {
             fail("the node's relay connection closed during the run");
@@ -329,6 +332,11 @@ void RelaySim::on_message(Conn* c, std::string_view text) {
         case proto::ClientMessageType::event:
             on_event(c);
             break;
+        case proto::ClientMessageType::close:
+            if (c == feed_conn_ && msg_.subid == subid_) {
+                sub_open_.reset();
+            }
+            break;
         case proto::ClientMessageType::auth:
             text_.clear();
             proto::write_relay_ok(text_, msg_.event.id(), true, "");
@@ -350,12 +358,31 @@ void RelaySim::on_req(Conn* c) {
         feed_conn_ = c;
         subid_ = msg_.subid;
         subscribed_.set();
+        sub_open_.set();
     } else if (jobs && feed_conn_ == c) {
         subid_ = msg_.subid;  // a re-subscription on the same connection
+        resend_unanswered(c);
+        sub_open_.set();
     }
     text_.clear();
     proto::write_relay_eose(text_, msg_.subid);
     queue_frame(c, text_);
+}
+
+// A relay keeps job requests: the sent ones of this phase not answered yet go out again (the
+// node's dedup drops those it has; it left the others unread while its intake was paused).
+void RelaySim::resend_unanswered(Conn* c) {
+    for (std::size_t k = phase_begin_; k < phase_end_; k++) {
+        if (state_[k] != JobState::sent) {
+            continue;
+        }
+        text_.assign("[\"EVENT\",\"");
+        text_.append(subid_);
+        text_.append("\",");
+        text_.append(load_->event_json(k));
+        text_.push_back(']');
+        queue_frame(c, text_);
+    }
 }
 
 void RelaySim::on_event(Conn* c) {

@@ -111,6 +111,7 @@ class RelaySim {
     Status on_frames(Conn* conn);
     void on_message(Conn* conn, std::string_view text);
     void on_req(Conn* conn);
+    void resend_unanswered(Conn* conn);
     void on_event(Conn* conn);
     void finish_job(std::int64_t k, bool ok);
     void queue_frame(Conn* conn, std::string_view payload);
@@ -128,6 +129,7 @@ class RelaySim {
     Conn* feed_conn_ = nullptr;  // the connection whose REQ we feed
     std::string subid_;
     reactor::AsyncEvent subscribed_;
+    reactor::AsyncEvent sub_open_;  // cleared by the node's CLOSE (a paused intake), set by REQ
     reactor::AsyncSemaphore window_{1};
     reactor::AsyncEvent phase_done_;
     std::size_t phase_begin_ = 0;
