@@ -2,12 +2,16 @@
 // ten minutes (PYLON_SOAK_SECONDS overrides the length, 120 at least), 64 requests in flight, 4
 // tokens per job at 5 ms per token. Every job must be answered and the node's memory must not grow
 // beyond what its bounded caches take: between the third tenth of the run (pools and the allocator
-// are warm by then) and the last tenth, RSS may grow by at most growth_bytes_per_job_max per job.
-// That allowance is the intake's DedupCache, which remembers every request id up to 100,000 per
-// shard and so keeps filling for the whole run at 100 requests/s: since it became a compact table
-// of 8-byte fingerprints plus an arrival ring it holds 24 to 40 bytes per id (29 when full; the
-// old unordered_set measured 103 B/job here), so 64 B/job leaves room for allocator noise while a
-// leak of anything job-sized (an event, a job, a buffer: hundreds of bytes and more) breaks it.
+// are warm by then) and the last tenth, RSS may grow by at most
+//   growth_bytes_per_job_max per job + growth_fixed_bytes_max.
+// Per job: the intake's DedupCache remembers every request id up to 100,000 per shard, so at 100
+// requests/s it keeps filling for the whole run; as a compact table of 8-byte fingerprints plus an
+// arrival ring it holds 24 to 40 bytes per id (it grows by doubling, so its growth comes in
+// steps). Fixed: SQLite's page cache fills toward its bound (the default 2,000 KiB) as the
+// database grows, plus 0.5 MB of allocator noise. A leak of anything job-sized (an event, a job, a
+// buffer: hundreds of bytes and more) breaks the bound over the default ten minutes (48,000 jobs
+// between the windows: a 100 B/job leak adds 4.8 MB against an allowance of 4.4 MB); short runs
+// (PYLON_SOAK_SECONDS) are a smoke check of the harness, not of leaks.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -21,7 +25,8 @@ namespace {
 
 constexpr int soak_seconds_default = 600;
 constexpr int soak_rate_per_s = 100;
-constexpr double growth_bytes_per_job_max = 64;
+constexpr double growth_bytes_per_job_max = 40;
+constexpr double growth_fixed_bytes_max = 2.5e6;
 
 double mean_of(const std::vector<double>& v, std::size_t begin, std::size_t end) {
     double sum = 0;
@@ -56,13 +61,14 @@ TEST(PylonBenchSoak, SteadyLoadKeepsMemoryFlat) {
     // Samples are one second apart; the windows' centres are this many jobs apart.
     double jobs_between = static_cast<double>(rss.size() - 3 * tenth) * soak_rate_per_s;
     double per_job = (late - early) / jobs_between;
+    double allowed = growth_bytes_per_job_max * jobs_between + growth_fixed_bytes_max;
     std::printf(
-        "soak: %d s, RSS early %.1f MB, late %.1f MB (%.0f B/job), peak %.1f MB, "
-        "p99 %lld us\n",
-        seconds, early / 1e6, late / 1e6, per_job, real(j, "rss_peak_bytes") / 1e6,
+        "soak: %d s, RSS early %.1f MB, late %.1f MB (%.0f B/job; allowed growth %.1f MB), "
+        "peak %.1f MB, p99 %lld us\n",
+        seconds, early / 1e6, late / 1e6, per_job, allowed / 1e6, real(j, "rss_peak_bytes") / 1e6,
         static_cast<long long>(num(j, "latency_us_p99")));
     RecordProperty("rss_growth_bytes_per_job", std::to_string(per_job));
-    EXPECT_LE(per_job, growth_bytes_per_job_max) << j.text;
+    EXPECT_LE(late - early, allowed) << j.text;
 }
 
 }  // namespace
