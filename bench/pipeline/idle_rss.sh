@@ -20,34 +20,8 @@ shards=${SHARDS:-1}
 relay_count=${RELAYS:-3}
 settle_s=${SETTLE_S:-10}
 samples=${SAMPLES:-3}
-mnemonic="leader monkey parrot ring guide accident before fence cannon height naive bean"
 work=$(mktemp -d /tmp/pylon-idle-rss.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Starts "$@" with stdout to $work/$1.out and records its pid (not in a subshell); waits (10 s
-# at most) for its READY line and sets $port.
-port=0
-start_ready() {
-  local name=$1
-  shift
-  "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    if grep -q '^READY port=' "$work/$name.out"; then
-      port=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$work/$name.out" | head -1)
-      return
-    fi
-    sleep 0.1
-  done
-  echo "$name did not start" >&2
-  exit 1
-}
+source bench/lib.sh  # mnemonic, pids, cleanup on exit, start_ready
 
 relays=()
 for i in $(seq "$relay_count"); do

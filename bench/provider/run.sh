@@ -19,35 +19,9 @@ concurrency=${CONCURRENCY:-16}
 tokens=${TOKENS:-8}
 delay_ms=${DELAY_MS:-0}
 provider=17162c921dc4d2518f9a101db33695df1afb56ab82f5ff3e5da6eec3ca5cd917
-mnemonic="leader monkey parrot ring guide accident before fence cannon height naive bean"
 tick=$(getconf CLK_TCK)
 work=$(mktemp -d /tmp/pylon-bench-provider.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-# Starts "$@" with stdout to $1.out and records its pid (not in a subshell: the pid must reach
-# cleanup); waits (10 s at most) for its READY line and sets $port.
-port=0
-start_ready() {
-  local name=$1
-  shift
-  "$@" >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    if grep -q '^READY port=' "$work/$name.out"; then
-      port=$(sed -n 's/^READY port=\([0-9]*\).*/\1/p' "$work/$name.out" | head -1)
-      return
-    fi
-    sleep 0.1
-  done
-  echo "$name did not start" >&2
-  exit 1
-}
+source bench/lib.sh  # mnemonic, pids, cleanup on exit, start_ready
 
 cpu_ticks() {  # utime + stime of a pid
   awk '{print $14 + $15}' "/proc/$1/stat"

@@ -135,12 +135,7 @@ reactor::Task<Status> RelaySim::run_phase(std::size_t begin, std::size_t end) {
                 continue;  // the loop condition or the next turn reports it
             }
         }
-        text_.assign("[\"EVENT\",\"");
-        text_.append(subid_);
-        text_.append("\",");
-        text_.append(load_->event_json(k));
-        text_.push_back(']');
-        queue_frame(c, text_);
+        send_request(c, k);
         state_[k] = JobState::sent;
         sent_us_[k] = reactor::monotonic_us();
     }
@@ -369,6 +364,16 @@ void RelaySim::on_req(Conn* c) {
     queue_frame(c, text_);
 }
 
+// Request k as the subscription's EVENT message.
+void RelaySim::send_request(Conn* c, std::size_t k) {
+    text_.assign("[\"EVENT\",\"");
+    text_.append(subid_);
+    text_.append("\",");
+    text_.append(load_->event_json(k));
+    text_.push_back(']');
+    queue_frame(c, text_);
+}
+
 // A relay keeps job requests: the sent ones of this phase not answered yet go out again (the
 // node's dedup drops those it has; it left the others unread while its intake was paused).
 void RelaySim::resend_unanswered(Conn* c) {
@@ -376,12 +381,7 @@ void RelaySim::resend_unanswered(Conn* c) {
         if (state_[k] != JobState::sent) {
             continue;
         }
-        text_.assign("[\"EVENT\",\"");
-        text_.append(subid_);
-        text_.append("\",");
-        text_.append(load_->event_json(k));
-        text_.push_back(']');
-        queue_frame(c, text_);
+        send_request(c, k);
     }
 }
 

@@ -111,6 +111,7 @@ class RelaySim {
     Status on_frames(Conn* conn);
     void on_message(Conn* conn, std::string_view text);
     void on_req(Conn* conn);
+    void send_request(Conn* conn, std::size_t k);
     void resend_unanswered(Conn* conn);
     void on_event(Conn* conn);
     void finish_job(std::int64_t k, bool ok);
