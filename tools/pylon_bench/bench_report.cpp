@@ -26,6 +26,22 @@ double crypto_bound_jobs_per_s(const BenchReport& r) {
     return r.crypto_us_per_job > 0 ? 1e6 / r.crypto_us_per_job * r.options.shards : 0;
 }
 
+double node_rest_cpu_us_per_job(const BenchReport& r) {
+    return std::max(
+        0.0, r.node_cpu_us_per_job - r.node_shard_cpu_us_per_job - r.node_store_cpu_us_per_job);
+}
+
+// What one shard would take with a core of its own: 10^6 / its CPU per job, and that against
+// the crypto bound of one core.
+double shard_capacity_jobs_per_s(const BenchReport& r) {
+    double per_shard_us = r.node_shard_cpu_us_per_job;
+    return per_shard_us > 0 ? 1e6 / per_shard_us : 0;
+}
+
+double shard_capacity_over_bound(const BenchReport& r) {
+    return r.node_shard_cpu_us_per_job > 0 ? r.crypto_us_per_job / r.node_shard_cpu_us_per_job : 0;
+}
+
 std::string json_escape(const std::string& s) {
     std::string out;
     for (char ch : s) {
@@ -54,8 +70,9 @@ std::string report_text(const BenchReport& r) {
     appendf(t, "  latency      p50 %lld us, p99 %lld us, p99.9 %lld us, max %lld us\n",
             static_cast<long long>(r.latency_us_p50), static_cast<long long>(r.latency_us_p99),
             static_cast<long long>(r.latency_us_p999), static_cast<long long>(r.latency_us_max));
-    appendf(t, "  node CPU     %.1f us/job (%.2f CPU s)\n", r.node_cpu_us_per_job,
-            r.node_cpu_seconds);
+    appendf(t, "  node CPU     %.1f us/job (%.2f CPU s): shards %.1f, store %.1f, rest %.1f\n",
+            r.node_cpu_us_per_job, r.node_cpu_seconds, r.node_shard_cpu_us_per_job,
+            r.node_store_cpu_us_per_job, node_rest_cpu_us_per_job(r));
     appendf(t,
             "  others       fake backend %.1f us/job, pylon-bench (relay simulator) %.1f us/job\n",
             r.backend_cpu_us_per_job, r.bench_cpu_us_per_job);
@@ -75,6 +92,11 @@ std::string report_text(const BenchReport& r) {
         appendf(t, "  ratios       node CPU / crypto %.2f; throughput / crypto bound %.2f\n",
                 r.node_cpu_us_per_job / r.crypto_us_per_job,
                 r.jobs_per_s / crypto_bound_jobs_per_s(r));
+        appendf(t,
+                "               shard CPU / crypto %.2f: a shard on a core of its own would "
+                "take %.0f jobs/s, %.2f of the crypto bound\n",
+                r.node_shard_cpu_us_per_job / r.crypto_us_per_job, shard_capacity_jobs_per_s(r),
+                shard_capacity_over_bound(r));
     }
     appendf(t, "  memory       peak RSS %.1f MB; RSS %.1f MB -> %.1f MB over the run\n",
             static_cast<double>(r.rss_peak_bytes) / 1e6,
@@ -115,6 +137,12 @@ std::string report_json(const BenchReport& r) {
             r.node_cpu_seconds);
     appendf(j, "\"backend_cpu_us_per_job\":%.2f,\"bench_cpu_us_per_job\":%.2f,",
             r.backend_cpu_us_per_job, r.bench_cpu_us_per_job);
+    appendf(j,
+            "\"node_shard_cpu_us_per_job\":%.2f,\"node_store_cpu_us_per_job\":%.2f,"
+            "\"node_rest_cpu_us_per_job\":%.2f,",
+            r.node_shard_cpu_us_per_job, r.node_store_cpu_us_per_job, node_rest_cpu_us_per_job(r));
+    appendf(j, "\"shard_capacity_jobs_per_s\":%.1f,\"shard_capacity_over_bound\":%.3f,",
+            shard_capacity_jobs_per_s(r), shard_capacity_over_bound(r));
     appendf(j, "\"crypto_us_per_job\":%.2f,\"crypto_sign_us\":%.2f,\"crypto_verify_us\":%.2f,",
             r.crypto_us_per_job, r.crypto_sign_us, r.crypto_verify_us);
     double ratio = r.crypto_us_per_job > 0 ? r.node_cpu_us_per_job / r.crypto_us_per_job : 0;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -42,8 +43,13 @@ constexpr unsigned fake_slots_min = 256;
 // A process's user + system CPU time (ns) from /proc/<pid>/stat: every thread's, including
 // threads that already exited (io_uring workers, the fake's per-connection threads); clock-tick
 // resolution (10 ms at 100 Hz), which is why runs should last seconds.
-std::uint64_t node_cpu_ns(pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+// With `tid`, that thread's own time from /proc/<pid>/task/<tid>/stat.
+std::uint64_t node_cpu_ns(pid_t pid, pid_t tid = 0) {
+    std::string path = "/proc/" + std::to_string(pid);
+    if (tid != 0) {
+        path += "/task/" + std::to_string(tid);
+    }
+    std::ifstream f(path + "/stat");
     std::string text;
     std::getline(f, text);
     std::size_t paren = text.rfind(')');
@@ -60,6 +66,33 @@ std::uint64_t node_cpu_ns(pid_t pid) {
     fields >> utime >> stime;
     static const long ticks_per_s = ::sysconf(_SC_CLK_TCK);
     return (utime + stime) * 1'000'000'000ULL / static_cast<std::uint64_t>(ticks_per_s);
+}
+
+// The node's CPU split by thread (ns), from /proc/<pid>/task/*/stat: the shard threads
+// (`pylon-shardN`), the store thread (`pylon-store`); the rest (main thread, io_uring workers,
+// also those that exited) is the process total minus these two.
+struct ThreadCpu {
+    std::uint64_t shards_ns = 0;
+    std::uint64_t store_ns = 0;
+};
+
+ThreadCpu node_thread_cpu_ns(pid_t pid) {
+    ThreadCpu cpu;
+    std::string task_dir = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(task_dir, ec)) {
+        std::ifstream comm_file(entry.path() / "comm");
+        std::string comm;
+        std::getline(comm_file, comm);
+        bool shard = comm.rfind("pylon-shard", 0) == 0;
+        if (!shard && comm != "pylon-store") {
+            continue;
+        }
+        pid_t tid = static_cast<pid_t>(std::stol(entry.path().filename().string()));
+        std::uint64_t ns = node_cpu_ns(pid, tid);
+        (shard ? cpu.shards_ns : cpu.store_ns) += ns;
+    }
+    return cpu;
 }
 
 // A "Vm...:" line of /proc/<pid>/status in bytes (0 when absent).
@@ -232,6 +265,8 @@ struct Probe {
     pid_t backend_pid = 0;
     std::uint64_t cpu0_ns = 0;
     std::uint64_t cpu1_ns = 0;
+    ThreadCpu threads0;
+    ThreadCpu threads1;
     std::uint64_t backend0_ns = 0;
     std::uint64_t backend1_ns = 0;
     std::uint64_t self0_ns = 0;
@@ -249,6 +284,7 @@ SimHooks make_hooks(Probe* p) {
     SimHooks h;
     h.on_measure_start = [p]() {
         p->cpu0_ns = node_cpu_ns(p->pid);
+        p->threads0 = node_thread_cpu_ns(p->pid);
         p->backend0_ns = node_cpu_ns(p->backend_pid);
         p->self0_ns = node_cpu_ns(::getpid());
         p->report->rss_start_bytes = status_bytes(p->pid, "VmRSS:");
@@ -261,6 +297,7 @@ SimHooks make_hooks(Probe* p) {
     };
     h.on_measure_end = [p]() {
         p->cpu1_ns = node_cpu_ns(p->pid);
+        p->threads1 = node_thread_cpu_ns(p->pid);
         p->backend1_ns = node_cpu_ns(p->backend_pid);
         p->self1_ns = node_cpu_ns(::getpid());
         p->report->rss_end_bytes = status_bytes(p->pid, "VmRSS:");
@@ -361,6 +398,10 @@ void summarise(BenchReport* r, const Probe& p) {
     if (jobs > 0) {
         r->backend_cpu_us_per_job = static_cast<double>(p.backend1_ns - p.backend0_ns) / 1e3 / jobs;
         r->bench_cpu_us_per_job = static_cast<double>(p.self1_ns - p.self0_ns) / 1e3 / jobs;
+        r->node_shard_cpu_us_per_job =
+            static_cast<double>(p.threads1.shards_ns - p.threads0.shards_ns) / 1e3 / jobs;
+        r->node_store_cpu_us_per_job =
+            static_cast<double>(p.threads1.store_ns - p.threads0.store_ns) / 1e3 / jobs;
     }
 }
 

@@ -59,6 +59,11 @@ struct BenchReport {
     double latency_us_mean = 0;
     double node_cpu_us_per_job = 0;
     double node_cpu_seconds = 0;
+    // The node's CPU per job on its shard threads (summed over shards) and on its store thread
+    // (the rest: main thread, io_uring workers). A shard with a core of its own could take
+    // 10^6 / node_shard_cpu_us_per_job jobs/s per shard.
+    double node_shard_cpu_us_per_job = 0;
+    double node_store_cpu_us_per_job = 0;
     // The rest of the machine's work over the same window, per measured job: the fake backend
     // and this process (relay simulator, verification, progress), which share the cores.
     double backend_cpu_us_per_job = 0;
