@@ -1,8 +1,15 @@
 #include "net/websocket.hpp"
 
+// SHA1_* is deprecated in OpenSSL 3 in favour of EVP, whose first fetch activates the provider
+// machinery (~2 MB of libcrypto in the node's RSS) for one 20-byte hash per handshake.
+#define OPENSSL_SUPPRESS_DEPRECATED
+
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <sys/random.h>
 #include <wslay/wslay.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <cstring>
@@ -24,6 +31,21 @@ namespace {
 constexpr std::string_view ws_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 constexpr std::size_t close_reason_bytes_max = 123;
 constexpr std::size_t spare_buffers_max = 8;
+
+// Masks and handshake keys from the kernel CSPRNG (getrandom(2)): RFC 6455 wants them
+// unpredictable, and OpenSSL's RAND_bytes would start its provider-based DRBG for them.
+bool fill_random(std::uint8_t* out, std::size_t n) {
+    std::size_t done = 0;
+    for (int attempts = 0; done < n && attempts < 16; attempts++) {
+        ssize_t got = ::getrandom(out + done, n - done, 0);
+        if (got > 0) {
+            done += static_cast<std::size_t>(got);
+        } else if (got < 0 && errno != EINTR) {
+            return false;
+        }
+    }
+    return done == n;
+}
 
 std::string base64(const std::uint8_t* data, std::size_t n) {
     std::string out(4 * ((n + 2) / 3) + 1, '\0');
@@ -63,10 +85,12 @@ bool has_token(std::string_view value, std::string_view token) {
 
 std::string websocket_accept_for(std::string_view key) {
     std::string joined = std::string(key) + std::string(ws_guid);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    EVP_Digest(joined.data(), joined.size(), md, &md_len, EVP_sha1(), nullptr);
-    return base64(md, md_len);
+    unsigned char md[SHA_DIGEST_LENGTH];
+    SHA_CTX c;
+    SHA1_Init(&c);
+    SHA1_Update(&c, joined.data(), joined.size());
+    SHA1_Final(md, &c);
+    return base64(md, sizeof md);
 }
 
 // ---- wslay glue ----
@@ -104,7 +128,7 @@ struct WebSocket::Callbacks {
     static int genmask(wslay_event_context_ptr, std::uint8_t* buf, std::size_t len, void* user) {
         auto* ws = static_cast<WebSocket*>(user);
         if (ws->mask_used_ + len > sizeof ws->mask_pool_) {
-            if (RAND_bytes(ws->mask_pool_, sizeof ws->mask_pool_) != 1) {
+            if (!fill_random(ws->mask_pool_, sizeof ws->mask_pool_)) {
                 return -1;
             }
             ws->mask_used_ = 0;
@@ -260,7 +284,8 @@ Task<Result<std::unique_ptr<WebSocket>>> WebSocket::handshake(std::unique_ptr<By
                                                               reactor::CancelToken token) {
     std::unique_ptr<WebSocket> ws(new WebSocket(std::move(stream), std::move(options)));
     std::uint8_t raw_key[16];
-    RAND_bytes(raw_key, sizeof raw_key);
+    bool random_ok = fill_random(raw_key, sizeof raw_key);
+    PYLON_ASSERT_MSG(random_ok, "getrandom failed");
     std::string key = base64(raw_key, sizeof raw_key);
     Status st = co_await ws->run_handshake(&url, &key, token);
     if (st.ok()) {

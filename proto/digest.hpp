@@ -1,8 +1,8 @@
-// Digest: the hash functions proto/ needs, all through OpenSSL 3: SHA-256 (event ids, BIP-39
-// checksums), HMAC-SHA256 (NIP-44 MAC), HMAC-SHA512 (BIP-32), HKDF-SHA256 extract/expand (NIP-44
-// keys, via the EVP_KDF "HKDF" implementation fetched once per process), HASH160 (BIP-32
-// fingerprints) and PBKDF2-HMAC-SHA512 (BIP-39 seeds). Pure functions: any thread (the shared
-// EVP_KDF handle is immutable after its one-time fetch).
+// Digest: the hash functions proto/ needs: SHA-256 (event ids, BIP-39 checksums), HMAC-SHA256
+// (NIP-44 MAC), HMAC-SHA512 (BIP-32), HKDF-SHA256 extract/expand (NIP-44 keys), HASH160 (BIP-32
+// fingerprints) and PBKDF2-HMAC-SHA512 (BIP-39 seeds). The hashes are OpenSSL's low-level
+// functions (no EVP: its provider machinery costs ~2 MB of RSS, see digest.cpp); HMAC, HKDF and
+// PBKDF2 are built on them. Pure functions: any thread.
 #pragma once
 
 #include <array>

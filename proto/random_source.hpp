@@ -1,7 +1,7 @@
 // RandomSource: where proto/ gets random bytes (BIP-340 aux randomness, NIP-44 nonces, NIP-04
 // IVs, new mnemonics). Injected so tests can reproduce published vectors: the production source
-// is csprng() (OpenSSL RAND_bytes, thread-safe, process-wide); FixedRandom repeats a given byte
-// pattern (all zeros reproduces the signatures in ../shared/vectors). A FixedRandom belongs to
+// is csprng() (the kernel's getrandom(2), thread-safe, process-wide); FixedRandom repeats a given
+// byte pattern (all zeros reproduces the signatures in ../shared/vectors). A FixedRandom belongs to
 // its creator and is not thread-safe.
 #pragma once
 
@@ -20,7 +20,7 @@ class RandomSource {
     virtual void fill(std::span<uint8_t> out) noexcept = 0;
 };
 
-// The process-wide CSPRNG (OpenSSL RAND_bytes). Safe from any thread.
+// The process-wide CSPRNG (getrandom(2)). Safe from any thread.
 RandomSource& csprng() noexcept;
 
 // Repeats pattern (or zeros if empty) cyclically. For tests and vectors only.

@@ -1,8 +1,13 @@
 // Digest: SHA-256, HMAC-SHA256/512 (RFC 4231 case 2), HKDF (RFC 5869 case 1), HASH160, PBKDF2
-// and the constant-time compare.
+// and the constant-time compare; then each against OpenSSL's EVP implementation (the functions
+// are built on the low-level hashes) over lengths around the block sizes.
 #include "proto/digest.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <vector>
 
 #include "proto/hex.hpp"
 #include "tests/support/vectors.hpp"
@@ -43,6 +48,85 @@ TEST(Digest, KnownAnswers) {
     EXPECT_TRUE(equal_constant_time(bytes("abc"), bytes("abc")));
     EXPECT_FALSE(equal_constant_time(bytes("abc"), bytes("abd")));
     EXPECT_FALSE(equal_constant_time(bytes("abc"), bytes("ab")));
+}
+
+std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
+    std::vector<uint8_t> out(n);
+    for (size_t i = 0; i < n; i++) {
+        out[i] = static_cast<uint8_t>(seed + i * 31);
+    }
+    return out;
+}
+
+std::vector<uint8_t> evp_hmac(const EVP_MD* md, std::span<const uint8_t> key,
+                              std::span<const uint8_t> data) {
+    std::vector<uint8_t> out(static_cast<size_t>(EVP_MD_get_size(md)));
+    unsigned int len = 0;
+    static const uint8_t no_key = 0;  // HMAC() reads a null key as "the previous key"
+    HMAC(md, key.empty() ? &no_key : key.data(), static_cast<int>(key.size()), data.data(),
+         data.size(), out.data(), &len);
+    EXPECT_EQ(len, out.size());
+    return out;
+}
+
+TEST(Digest, MatchesOpenSslEvp) {
+    // Keys shorter than, equal to and longer than a block (64 for SHA-256, 128 for SHA-512).
+    for (size_t key_bytes :
+         std::initializer_list<size_t>{0u, 1u, 32u, 63u, 64u, 65u, 127u, 128u, 129u, 300u}) {
+        auto key = pattern(key_bytes, 7);
+        for (size_t data_bytes :
+             std::initializer_list<size_t>{0u, 1u, 55u, 56u, 64u, 111u, 112u, 128u, 1000u}) {
+            auto data = pattern(data_bytes, 11);
+            std::array<uint8_t, 32> h256{};
+            hmac_sha256(key, data, h256);
+            EXPECT_EQ(hex_encode(h256), hex_encode(evp_hmac(EVP_sha256(), key, data)))
+                << key_bytes << " " << data_bytes;
+            std::array<uint8_t, 64> h512{};
+            hmac_sha512(key, data, h512);
+            EXPECT_EQ(hex_encode(h512), hex_encode(evp_hmac(EVP_sha512(), key, data)))
+                << key_bytes << " " << data_bytes;
+            std::array<uint8_t, 32> plain{};
+            unsigned int len = 0;
+            EVP_Digest(data.data(), data.size(), plain.data(), &len, EVP_sha256(), nullptr);
+            EXPECT_EQ(hex_encode(sha256(data)), hex_encode(plain));
+        }
+    }
+    // PBKDF2 over several output blocks and round counts.
+    for (uint32_t rounds : {1u, 2u, 5u, 2048u}) {
+        for (size_t out_bytes : std::initializer_list<size_t>{1u, 63u, 64u, 65u, 130u}) {
+            auto salt = pattern(20, 3);
+            std::vector<uint8_t> ours(out_bytes);
+            std::vector<uint8_t> theirs(out_bytes);
+            pbkdf2_sha512("pass phrase", salt, rounds, ours);
+            PKCS5_PBKDF2_HMAC("pass phrase", 11, salt.data(), static_cast<int>(salt.size()),
+                              static_cast<int>(rounds), EVP_sha512(), static_cast<int>(out_bytes),
+                              theirs.data());
+            EXPECT_EQ(hex_encode(ours), hex_encode(theirs)) << rounds << " " << out_bytes;
+        }
+    }
+    // HKDF-Expand (RFC 5869 2.3) spelled out with EVP's HMAC, over several output blocks.
+    auto prk = pattern(32, 5);
+    auto info = pattern(40, 9);
+    for (size_t out_bytes : std::initializer_list<size_t>{1u, 32u, 33u, 64u, 100u, 255u}) {
+        std::vector<uint8_t> ours(out_bytes);
+        hkdf_sha256_expand(prk, info, ours);
+        std::vector<uint8_t> expected;
+        std::vector<uint8_t> t;
+        for (uint8_t counter = 1; expected.size() < out_bytes; counter++) {
+            std::vector<uint8_t> input = t;
+            input.insert(input.end(), info.begin(), info.end());
+            input.push_back(counter);
+            t = evp_hmac(EVP_sha256(), prk, input);
+            expected.insert(expected.end(), t.begin(), t.end());
+        }
+        expected.resize(out_bytes);
+        EXPECT_EQ(hex_encode(ours), hex_encode(expected)) << out_bytes;
+    }
+    // HKDF-Extract without salt is HMAC under HashLen zero bytes.
+    std::array<uint8_t, 32> prk_unsalted{};
+    hkdf_sha256_extract({}, info, prk_unsalted);
+    std::vector<uint8_t> zeros(32, 0);
+    EXPECT_EQ(hex_encode(prk_unsalted), hex_encode(evp_hmac(EVP_sha256(), zeros, info)));
 }
 
 }  // namespace
