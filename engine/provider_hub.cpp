@@ -2,18 +2,32 @@
 
 #include <cstring>
 
+#include "net/tls.hpp"
 #include "reactor/assert.hpp"
+#include "reactor/log.hpp"
 
 namespace pylon::engine {
 
-ProviderHub::ProviderHub(unsigned shard_count, proto::Keypair keys,
-                         std::shared_ptr<net::TlsContext> tls)
+ProviderHub::ProviderHub(unsigned shard_count, proto::Keypair keys)
     : shard_count_(shard_count),
       keys_(std::move(keys)),
       pubkey_hex_(keys_.public_key().hex()),
-      parts_(shard_count),
-      tls_(std::move(tls)) {
+      parts_(shard_count) {
     PYLON_ASSERT(shard_count_ > 0);
+}
+
+std::shared_ptr<net::TlsContext> ProviderHub::tls() {
+    std::lock_guard<std::mutex> lock(tls_mutex_);
+    if (!tls_tried_) {
+        tls_tried_ = true;
+        auto made = net::TlsContext::create(net::TlsContextOptions{});
+        if (made.ok()) {
+            tls_ = std::move(made.value());
+        } else {
+            LOG_WARN("TLS: %s; wss:// relays will not connect", made.error().message().c_str());
+        }
+    }
+    return tls_;
 }
 
 ProviderHub::~ProviderHub() {

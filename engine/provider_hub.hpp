@@ -7,17 +7,18 @@
 // logic). The hub also holds what they share read-only: the node's key, the owner functions
 // (a job lives on hash(request id) % N, a relay link on hash(url) % N, a customer's rate bucket
 // on hash(pubkey) % N), the DNS resolver thread
-// and the TLS context for wss:// relays.
+// and the TLS context for wss:// relays (made on first use).
 //
 // Made once per Runtime (by provider_services()) and captured by the service factories, so it
 // outlives the shards. parts(s) is touched only by shard s; the rest is immutable after
-// construction, or thread-safe (Resolver, TlsContext, the atomic counts).
+// construction, or thread-safe (Resolver, the TLS context behind its mutex, the atomic counts).
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,7 +48,7 @@ struct ShardParts {
 
 class ProviderHub {
   public:
-    ProviderHub(unsigned shard_count, proto::Keypair keys, std::shared_ptr<net::TlsContext> tls);
+    ProviderHub(unsigned shard_count, proto::Keypair keys);
     ProviderHub(const ProviderHub&) = delete;
     ProviderHub& operator=(const ProviderHub&) = delete;
     ~ProviderHub();
@@ -67,8 +68,10 @@ class ProviderHub {
     unsigned customer_owner(const std::array<std::uint8_t, 32>& pubkey) const noexcept;
 
     net::Resolver& resolver() noexcept { return resolver_; }
-    // For wss:// relays (null when it could not be made: those links then fail to connect).
-    const std::shared_ptr<net::TlsContext>& tls() const noexcept { return tls_; }
+    // For wss:// relays: made by the first call, so a node without wss:// relays never starts
+    // OpenSSL's TLS machinery (config, providers, CA store: ~2.5 MB of its RSS). Null when it
+    // could not be made (logged once; those links then fail to connect, saying why). Any shard.
+    std::shared_ptr<net::TlsContext> tls();
 
     // Intake instances report that they are open; true for the call that completes the set
     // (then every shard may subscribe). Any shard.
@@ -89,7 +92,9 @@ class ProviderHub {
     std::string pubkey_hex_;
     std::vector<ShardParts> parts_;
     net::Resolver resolver_;
-    std::shared_ptr<net::TlsContext> tls_;
+    std::mutex tls_mutex_;
+    bool tls_tried_ = false;                // guarded by tls_mutex_
+    std::shared_ptr<net::TlsContext> tls_;  // guarded by tls_mutex_
     std::atomic<unsigned> intakes_open_{0};
     std::atomic<bool> intake_closing_{false};
     PublishPressure publish_pressure_;

@@ -4,7 +4,6 @@
 #include "engine/intake.hpp"
 #include "engine/job_runner.hpp"
 #include "engine/relay_pool.hpp"
-#include "net/tls.hpp"
 #include "reactor/log.hpp"
 
 namespace pylon::engine {
@@ -40,20 +39,13 @@ std::string provider_config_problem(const Config& config) {
 
 std::vector<ServiceSpec> provider_services(const RuntimeOptions& options) {
     PYLON_ASSERT(options.identity.has_value());
-    std::shared_ptr<net::TlsContext> tls;
-    auto made = net::TlsContext::create(net::TlsContextOptions{});
-    if (made.ok()) {
-        tls = std::move(made.value());
-    } else {
-        LOG_WARN("TLS: %s; wss:// relays will not connect", made.error().message().c_str());
-    }
     auto hub = std::make_shared<std::shared_ptr<ProviderHub>>();
     proto::Keypair keys = *options.identity;
     // The hub needs the shard count, which the runtime settles only at start: the first
     // factory (shard 0, before any other provider service) makes it.
-    auto get = [hub, keys, tls](ServiceContext& ctx) -> std::shared_ptr<ProviderHub> {
+    auto get = [hub, keys](ServiceContext& ctx) -> std::shared_ptr<ProviderHub> {
         if (!*hub) {
-            *hub = std::make_shared<ProviderHub>(ctx.shard_count(), keys, tls);
+            *hub = std::make_shared<ProviderHub>(ctx.shard_count(), keys);
         }
         return *hub;
     };

@@ -6,6 +6,7 @@
 #include "engine/intake.hpp"
 #include "engine/ok_policy.hpp"
 #include "engine/relay_pool.hpp"
+#include "net/url.hpp"
 #include "proto/auth_event.hpp"
 #include "proto/client_message.hpp"
 #include "proto/handler_announcement.hpp"
@@ -209,7 +210,10 @@ Task<void> RelayLink::run(RelayLink* self) {
         o.handshake_timeout_ms = c.connect_timeout_ms;
         o.ping_interval_ms = c.ping_interval_ms;
         o.message_bytes_max = link_message_bytes_max;
-        o.tls = hub.tls();
+        auto parsed = net::parse_ws_url(self->url_);
+        if (parsed.ok() && parsed.value().secure) {
+            o.tls = hub.tls();  // the first wss:// connect makes the node's TLS context
+        }
         o.resolver = &hub.resolver();
         auto ws = co_await net::WebSocket::connect(self->url_, o, self->stop_.token());
         if (ws.ok()) {
