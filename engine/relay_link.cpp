@@ -90,16 +90,6 @@ Task<void> RelayLink::stop() {
     co_await done_.wait();
 }
 
-void RelayLink::advance_cursor(std::int64_t created_at) noexcept {
-    if (created_at > cursor_) {
-        cursor_ = created_at;
-    }
-}
-
-void RelayLink::defer(std::int64_t created_at) noexcept {
-    deferred_since_ = std::min(deferred_since_, created_at);
-}
-
 proto::RelayInfo RelayLink::info() const {
     proto::RelayInfo i;
     i.url = url_;
@@ -375,8 +365,7 @@ Task<Status> RelayLink::send_due(net::WebSocket* ws) {
         now >= resubscribe_at_ms_) {
         sub_active_ = true;
         sub_live_ = false;
-        std::string frame = pool_->subscription_frame(sub_id_, std::min(cursor_, deferred_since_));
-        deferred_since_ = INT64_MAX;
+        std::string frame = pool_->subscription_frame(sub_id_, cursor_.take_since_for_req());
         LINK_TRY(co_await ws->send_text(frame));
     }
     const RelayPoolConfig& c = pool_->config().relay_pool;

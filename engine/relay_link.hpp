@@ -31,6 +31,7 @@
 #include "engine/publication.hpp"
 #include "engine/publish_queue.hpp"
 #include "engine/reconnect_backoff.hpp"
+#include "engine/subscription_cursor.hpp"
 #include "net/websocket.hpp"
 #include "proto/control_protocol.hpp"
 #include "proto/json_reader.hpp"
@@ -74,12 +75,15 @@ class RelayLink {
     std::int64_t idle_since_ms() const noexcept { return idle_since_ms_; }
     bool finished() const noexcept { return finished_; }
 
-    // The newest created_at of a job request this relay delivered (persisted by the pool).
-    std::int64_t cursor() const noexcept { return cursor_; }
-    void advance_cursor(std::int64_t created_at) noexcept;
+    // How far this relay's job requests were read; the pool persists `cursor().durable()`.
+    const SubscriptionCursor& cursor() const noexcept { return cursor_; }
+    void advance_cursor(std::int64_t created_at) noexcept { cursor_.advance(created_at); }
     // A request this relay delivered while intake was paused, left unread: the next REQ starts
     // no later than its created_at, so the relay sends it again (dedup stops a second admission).
-    void defer(std::int64_t created_at) noexcept;
+    void defer(std::int64_t created_at) noexcept { cursor_.defer(created_at); }
+    // A request this relay delivered while intake was paused, held in memory for the resume:
+    // the persisted cursor stays at or before it until then.
+    void hold(std::int64_t created_at) noexcept { cursor_.hold(created_at); }
     proto::RelayInfo info() const;
     std::uint64_t revision() const noexcept { return revision_; }  // changes with info()
 
@@ -104,8 +108,7 @@ class RelayLink {
     RelayPool* pool_;
     std::string url_;
     int index_;
-    std::int64_t cursor_;
-    std::int64_t deferred_since_ = INT64_MAX;  // the oldest request deferred (defer()), or max
+    SubscriptionCursor cursor_;
     ReconnectBackoff backoff_;
     reactor::Rng rng_;
     // Connection state.

@@ -275,7 +275,8 @@ bool RelayPool::on_event(RelayLink* link, proto::Event& event) {
         route_deletion(event);
         return true;
     }
-    if (hub_->publish_pressure() && !link->temporary()) {
+    bool held = hub_->publish_pressure() && !link->temporary();
+    if (held) {
         // Held by the owner's intake while there is room (a relay may not store requests),
         // else left for the REQ on resume.
         if (passed_while_paused_ >= held_requests_max / hub_->shard_count()) {
@@ -288,8 +289,11 @@ bool RelayPool::on_event(RelayLink* link, proto::Event& event) {
     if (intake->prescreen(event) != IntakeReason::received) {
         return true;
     }
-    std::int64_t now_s = reactor::unix_ms() / 1000;
-    link->advance_cursor(std::min(event.created_at(), now_s));
+    std::int64_t created_at = std::min(event.created_at(), reactor::unix_ms() / 1000);
+    link->advance_cursor(created_at);
+    if (held) {
+        link->hold(created_at);  // the owner's intake holds it until the resume
+    }
     unsigned here = reactor::Shard::current().id();
     unsigned owner = hub_->job_owner(event.id());
     if (owner == here) {
@@ -394,10 +398,10 @@ void RelayPool::link_connected(RelayLink* link, bool up, const std::string& reas
 
 Task<void> RelayPool::persist_cursors() {
     for (std::size_t i = 0; i < links_.size(); i++) {
-        if (!links_[i] || links_[i]->cursor() <= persisted_[i]) {
+        if (!links_[i] || links_[i]->cursor().durable() <= persisted_[i]) {
             continue;
         }
-        std::int64_t cursor = links_[i]->cursor();
+        std::int64_t cursor = links_[i]->cursor().durable();
         Status st = co_await context_.store().call(&StoreDb::set_relay_cursor, urls_[i], cursor,
                                                    reactor::unix_ms());
         if (st.ok()) {
