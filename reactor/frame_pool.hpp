@@ -15,6 +15,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "reactor/sanitizer.hpp"
+
 namespace pylon::reactor {
 
 inline constexpr std::size_t frame_class_bytes = 64;
@@ -35,13 +37,7 @@ class FramePool {
     // This thread's figures (for tests and benchmarks).
     static FramePoolStats stats() noexcept;
     // Whether frames are cached at all in this build (false under sanitizers).
-    static constexpr bool enabled() noexcept {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-        return false;
-#else
-        return true;
-#endif
-    }
+    static constexpr bool enabled() noexcept { return PYLON_UNDER_SANITIZER == 0; }
 };
 
 }  // namespace pylon::reactor

@@ -26,18 +26,10 @@
 #include "proto/json_reader.hpp"
 #include "proto/keys.hpp"
 #include "proto/relay_message.hpp"
+#include "reactor/sanitizer.hpp"
 #include "tests/unit/reactor/run_on_shards.hpp"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define PYLON_COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define PYLON_COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef PYLON_COUNT_ALLOCATIONS
-#define PYLON_COUNT_ALLOCATIONS 1
-#endif
+#define PYLON_COUNT_ALLOCATIONS (PYLON_UNDER_SANITIZER == 0)
 
 namespace {
 thread_local bool counting = false;

@@ -6,6 +6,7 @@
 
 #include "reactor/gate.hpp"
 #include "reactor/ops.hpp"
+#include "reactor/sanitizer.hpp"
 #include "run_on_shards.hpp"
 
 namespace pylon::reactor {
@@ -63,7 +64,7 @@ Task<int> depth(int n) {
 
 // Sanitizer builds turn off sibling-call optimisation, so symmetric transfer can no longer be
 // a tail call there and every level costs a frame: the depth is only stack-flat in optimised builds.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#if PYLON_UNDER_SANITIZER
 constexpr int kDeepChain = 2'000;
 #else
 constexpr int kDeepChain = 200'000;
