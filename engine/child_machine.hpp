@@ -132,7 +132,6 @@ class ChildMachine {
     ChildDriver& driver_;
     ChildStatus status_;
     StopCause stop_cause_ = StopCause::none;
-    StopCause stop_after_spawn_ = StopCause::none;  // a stop that arrived while spawning
     bool spawn_pending_ = false;
     bool kill_sent_ = false;
 };
