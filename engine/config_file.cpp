@@ -232,9 +232,6 @@ Result<LoadedConfig> parse_config_text(std::string_view text, std::string_view s
         return Error(Errc::invalid_input, location_of(parsed.table(), source_name, problem->path) +
                                               ": " + problem->path + ": " + problem->reason);
     }
-    for (std::string& advice : config_advice(loaded.config)) {
-        loaded.warnings.push_back(std::string(source_name) + ": " + std::move(advice));
-    }
     return loaded;
 }
 

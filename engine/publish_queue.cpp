@@ -117,11 +117,7 @@ PublishQueue::Pushed PublishQueue::push(PublicationRef pub) {
     iterator stale = unsent_progress_of(pub->job);
     if (stale == list_.end() && size() >= limits_.events_max) {
         stale = oldest_unsent_progress();
-        if (stale == list_.end()) {
-            out.admit = Admit::refused_full;
-            return out;
-        }
-        out.admit = Admit::evicted;
+        out.admit = stale == list_.end() ? Admit::over_bound : Admit::evicted;
     }
     if (stale != list_.end()) {
         out.dropped = stale->pub;

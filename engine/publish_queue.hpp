@@ -3,14 +3,19 @@
 // must hear (an accepted job always ends with a terminal event: its result and `success`, or its
 // `error`). Bounds, from `publish_queue_max` (events_max):
 //
-//   - At most events_max entries of any class (the hard memory bound).
+//   - At most events_max progress and courtesy entries together with the terminal ones; only
+//     terminal events may go past it (below).
 //   - Progress feedback (processing/partial) takes at most progress_max = events_max / 4 of them.
 //     A newer progress event of a job replaces the job's queued one that is not yet sent (the
 //     customer only needs the newest text so far); a terminal event of a job drops the job's
 //     unsent progress event (its result carries the whole text).
-//   - A terminal event is always queued while there is room; when the queue is full it takes
-//     the place of the oldest unsent progress event. It is refused only when the queue holds
-//     events_max terminal or courtesy events, which the backpressure below prevents.
+//   - A terminal event is always queued: when the queue is full it takes the place of the
+//     oldest unsent progress event, and when there is none it is queued past events_max. Each
+//     belongs to an accepted job (at most two per job: result and `success`, or `error`), and
+//     the jobs accepted and not yet finished are bounded by [limits] job_queue_max and the
+//     backend slots, so that overflow is bounded too; refusing it would break the promise that
+//     an accepted job's customer hears its end (the pause below keeps it rare: new jobs stop
+//     at high_water, and only jobs already running can add to it).
 //   - A courtesy event (an `error` to a request that was not accepted) is queued only while the
 //     queue is not busy: the customer is told on the node's other relays, or not at all.
 //   - busy(): the terminal and courtesy events ("kept", they cannot be dropped for room) reached
@@ -56,8 +61,9 @@ class PublishQueue {
     enum class Admit : std::uint8_t {
         queued,        // added at the end
         replaced,      // took the place of the job's unsent progress event (`dropped`)
+        over_bound,    // a terminal event queued past events_max (nothing left to evict)
         evicted,       // queued after dropping the oldest unsent progress event (`dropped`)
-        refused_full,  // no room for its class
+        refused_full,  // no room for its class (progress, courtesy; never terminal)
         refused_busy,  // a courtesy event while busy()
         duplicate,     // the same event id is queued already
     };

@@ -128,6 +128,10 @@ void RelayLink::enqueue(PublicationRef pub) {
         pool_->report(pushed.dropped, false, url_ + ": replaced by newer feedback");
     }
     switch (pushed.admit) {
+        case Admit::over_bound:
+            LOG_DEBUG("relay %s: publish queue past its bound (%zu events) with event %s",
+                      url_.c_str(), queue_.size(), short_id(pub->id).c_str());
+            [[fallthrough]];
         case Admit::queued:
         case Admit::replaced:
         case Admit::evicted:
@@ -142,16 +146,10 @@ void RelayLink::enqueue(PublicationRef pub) {
         case Admit::refused_full:
             break;
     }
+    PYLON_ASSERT_MSG(pub->cls != PublishClass::terminal, "a terminal event is never refused");
     refused_++;
-    if (pub->cls == PublishClass::terminal) {
-        LOG_ERROR(
-            "relay %s: publish queue full of results and final feedback (%zu): event %s "
-            "(kind %u) not sent there",
-            url_.c_str(), queue_.size(), short_id(pub->id).c_str(), pub->kind);
-    } else {
-        LOG_DEBUG("relay %s: publish queue busy: event %s (kind %u) not sent there", url_.c_str(),
-                  short_id(pub->id).c_str(), pub->kind);
-    }
+    LOG_DEBUG("relay %s: publish queue busy: event %s (kind %u) not sent there", url_.c_str(),
+              short_id(pub->id).c_str(), pub->kind);
     pool_->report(pub, false, url_ + ": publish queue full");
 }
 

@@ -487,20 +487,6 @@ std::optional<ConfigProblem> check_config(const Config& c) {
     return std::nullopt;
 }
 
-std::vector<std::string> config_advice(const Config& c) {
-    std::vector<std::string> out;
-    std::int64_t needed = publish_events_per_queued_job * c.limits.job_queue_max;
-    if (c.relay_pool.publish_queue_max < needed) {
-        out.push_back("relay_pool.publish_queue_max (" +
-                      std::to_string(c.relay_pool.publish_queue_max) + ") is smaller than " +
-                      std::to_string(publish_events_per_queued_job) + " x limits.job_queue_max (" +
-                      std::to_string(needed) +
-                      "): when a relay lags, results of jobs already accepted may be refused "
-                      "for room; raise publish_queue_max or lower job_queue_max");
-    }
-    return out;
-}
-
 std::optional<std::string> setting_toml(const SettingSpec& spec, const Config& config) {
     switch (spec.type) {
         case SettingType::boolean:

@@ -96,15 +96,6 @@ struct ConfigProblem {
 // memory.critical_threshold_bytes <= memory.min_available_bytes). The first problem found.
 std::optional<ConfigProblem> check_config(const Config& config);
 
-// Combinations that are valid but unsafe, in words for the operator (logged as warnings when the
-// file is loaded). Today: a publish queue too small for the jobs the node may have accepted when
-// intake pauses (publish_queue_max < publish_events_per_queued_job x limits.job_queue_max), so a
-// relay that lags could make it refuse a result or final feedback for room.
-std::vector<std::string> config_advice(const Config& config);
-// Each accepted job owes up to two terminal events (result and success, or error) per backend
-// kind it may be queued on (2), and intake pauses at half the queue: 2 x 2 x 2.
-inline constexpr std::int64_t publish_events_per_queued_job = 8;
-
 // The value as a TOML literal ("1000", "\"llama3.2\"", "[\"a\", \"b\"]"); nullopt for an
 // absent OptStr.
 std::optional<std::string> setting_toml(const SettingSpec& spec, const Config& config);

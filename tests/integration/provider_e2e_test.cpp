@@ -84,14 +84,16 @@ TEST(ProviderEndToEnd, JobsFromNostrToolsAndTheCliComplete) {
     EXPECT_FALSE(tag_present(old_cipher.of("result")[0], "[\"i\","));
 
     // A `relays` tag naming a relay the node does not use: the answers go there too, through a
-    // temporary connection (processing, result, success).
+    // temporary connection: the result and `success` (and `processing` when it was sent before
+    // the result: an unsent `processing` gives way to the result, which carries the answer, so
+    // on a loaded machine whose temporary connection is slower than the job it is not sent).
     ClientRun tagged = run_client(client_args({relay.url()}, 6, {"--relays-tag", elsewhere.url()}));
     ASSERT_EQ(tagged.of("result").size(), 1u) << tagged.raw;
     auto elsewhere_events = [&]() {
         Json j(fetch(elsewhere.port, "GET", "/").body);
         return j.num("/events");
     };
-    EXPECT_TRUE(wait_until([&]() { return elsewhere_events() >= 3; }, 5000, 50))
+    EXPECT_TRUE(wait_until([&]() { return elsewhere_events() >= 2; }, 5000, 50))
         << elsewhere_events();
 
     // pylon job submit, with its own home and key.

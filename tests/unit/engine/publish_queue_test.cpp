@@ -86,8 +86,9 @@ TEST(PublishQueue, AResultDropsItsJobsUnsentPartial) {
 }
 
 // The queue full of terminal events and unsent progress: a terminal event takes the oldest
-// unsent progress event's place; only a queue full of kept events refuses one.
-TEST(PublishQueue, TerminalEventsEvictProgressAndAreNeverRefusedWhileAnyIsUnsent) {
+// unsent progress event's place; with none left it is queued past the bound, never refused (an
+// accepted job's customer must hear its end; the accepted jobs bound how many there can be).
+TEST(PublishQueue, TerminalEventsEvictProgressAndAreNeverRefused) {
     PublishQueue q = queue_of(16);
     std::vector<PublicationRef> progress;
     for (std::uint32_t j = 0; j < 4; j++) {
@@ -106,9 +107,15 @@ TEST(PublishQueue, TerminalEventsEvictProgressAndAreNeverRefusedWhileAnyIsUnsent
         EXPECT_EQ(p.dropped, progress[k]);  // oldest unsent first
         EXPECT_EQ(q.size(), 16u);
     }
-    EXPECT_EQ(q.push(pub(PublishClass::terminal, 300)).admit, Admit::refused_full);
-    EXPECT_EQ(q.size(), 16u);
-    EXPECT_EQ(q.kept(), 15u);
+    PublishQueue::Pushed over = q.push(pub(PublishClass::terminal, 300));
+    EXPECT_EQ(over.admit, Admit::over_bound);
+    EXPECT_EQ(over.dropped, nullptr);
+    EXPECT_EQ(q.size(), 17u);
+    EXPECT_EQ(q.kept(), 16u);
+    // Progress and courtesy events still respect the bound.
+    EXPECT_EQ(q.push(pub(PublishClass::progress, 400)).admit, Admit::refused_full);
+    EXPECT_EQ(q.push(pub(PublishClass::courtesy, 401)).admit, Admit::refused_busy);
+    EXPECT_EQ(q.size(), 17u);
 }
 
 TEST(PublishQueue, BusyFromHighWaterUntilBelowLowWater) {

@@ -115,23 +115,6 @@ TEST(Settings, DefaultFileParsesBackToTheDefaults) {
     }
 }
 
-TEST(Settings, APublishQueueTooSmallForTheJobQueueIsAWarningNotAnError) {
-    Config defaults;
-    EXPECT_TRUE(config_advice(defaults).empty());  // 8,192 events >= 8 x 64 jobs
-    auto loaded = parse_config_text(
-        "[limits]\njob_queue_max = 1000\n[relay_pool]\npublish_queue_max = 4096\n", "p.toml");
-    ASSERT_TRUE(loaded.ok()) << loaded.error().message();
-    ASSERT_EQ(loaded->warnings.size(), 1u);
-    const std::string& w = loaded->warnings.front();
-    EXPECT_EQ(w.rfind("p.toml: relay_pool.publish_queue_max (4096)", 0), 0u) << w;
-    EXPECT_NE(w.find("8 x limits.job_queue_max (8000)"), std::string::npos) << w;
-    EXPECT_EQ(loaded->config.relay_pool.publish_queue_max, 4096);  // still applied as written
-    auto enough = parse_config_text(
-        "[limits]\njob_queue_max = 1000\n[relay_pool]\npublish_queue_max = 8000\n", "p.toml");
-    ASSERT_TRUE(enough.ok());
-    EXPECT_TRUE(enough->warnings.empty());
-}
-
 TEST(Settings, EffectiveTomlRoundTripsAChangedConfig) {
     Config c;
     c.name = "a \"quoted\" name\n";
