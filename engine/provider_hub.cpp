@@ -8,24 +8,31 @@
 
 namespace pylon::engine {
 
-ProviderHub::ProviderHub(unsigned shard_count, proto::Keypair keys)
+ProviderHub::ProviderHub(unsigned shard_count, proto::Keypair keys,
+                         std::shared_ptr<net::TlsContext> tls)
     : shard_count_(shard_count),
       keys_(std::move(keys)),
       pubkey_hex_(keys_.public_key().hex()),
-      parts_(shard_count) {
+      parts_(shard_count),
+      tls_tried_(tls != nullptr),
+      tls_(std::move(tls)) {
     PYLON_ASSERT(shard_count_ > 0);
+}
+
+std::shared_ptr<net::TlsContext> ProviderHub::make_tls() {
+    auto made = net::TlsContext::create(net::TlsContextOptions{});
+    if (!made.ok()) {
+        LOG_WARN("TLS: %s; wss:// relays will not connect", made.error().message().c_str());
+        return nullptr;
+    }
+    return std::move(made.value());
 }
 
 std::shared_ptr<net::TlsContext> ProviderHub::tls() {
     std::lock_guard<std::mutex> lock(tls_mutex_);
     if (!tls_tried_) {
         tls_tried_ = true;
-        auto made = net::TlsContext::create(net::TlsContextOptions{});
-        if (made.ok()) {
-            tls_ = std::move(made.value());
-        } else {
-            LOG_WARN("TLS: %s; wss:// relays will not connect", made.error().message().c_str());
-        }
+        tls_ = make_tls();
     }
     return tls_;
 }

@@ -48,7 +48,9 @@ struct ShardParts {
 
 class ProviderHub {
   public:
-    ProviderHub(unsigned shard_count, proto::Keypair keys);
+    // `tls`: a context made before the shards started (a configured relay is wss://), or null to
+    // make one on the first call of tls().
+    ProviderHub(unsigned shard_count, proto::Keypair keys, std::shared_ptr<net::TlsContext> tls);
     ProviderHub(const ProviderHub&) = delete;
     ProviderHub& operator=(const ProviderHub&) = delete;
     ~ProviderHub();
@@ -68,10 +70,14 @@ class ProviderHub {
     unsigned customer_owner(const std::array<std::uint8_t, 32>& pubkey) const noexcept;
 
     net::Resolver& resolver() noexcept { return resolver_; }
-    // For wss:// relays: made by the first call, so a node without wss:// relays never starts
-    // OpenSSL's TLS machinery (config, providers, CA store: ~2.5 MB of its RSS). Null when it
-    // could not be made (logged once; those links then fail to connect, saying why). Any shard.
+    // For wss:// relays: the context given at construction, else made by the first call (a
+    // customer's wss:// relay), so a node without wss:// relays never starts OpenSSL's TLS
+    // machinery (config, providers, CA store: ~2.5 MB of its RSS). Loading the CA store takes
+    // ~0.1-0.2 s, once, on the calling shard. Null when it could not be made (logged; those
+    // links then fail to connect, saying why). Any shard.
     std::shared_ptr<net::TlsContext> tls();
+    // Makes a context on the system CA store; null (logged) if that fails. Any thread.
+    static std::shared_ptr<net::TlsContext> make_tls();
 
     // Intake instances report that they are open; true for the call that completes the set
     // (then every shard may subscribe). Any shard.

@@ -4,6 +4,8 @@
 #include "engine/intake.hpp"
 #include "engine/job_runner.hpp"
 #include "engine/relay_pool.hpp"
+#include "engine/relay_url.hpp"
+#include "net/url.hpp"
 #include "reactor/log.hpp"
 
 namespace pylon::engine {
@@ -39,13 +41,24 @@ std::string provider_config_problem(const Config& config) {
 
 std::vector<ServiceSpec> provider_services(const RuntimeOptions& options) {
     PYLON_ASSERT(options.identity.has_value());
+    // The TLS context is made here, before the shards run, when a configured relay needs it
+    // (loading the CA store takes ~0.1-0.2 s); otherwise by the first wss:// connect (a
+    // customer's relay), and a node with only ws:// relays never makes one.
+    std::shared_ptr<net::TlsContext> tls;
+    for (const std::string& url : configured_relays(options.config)) {
+        auto parsed = net::parse_ws_url(url);
+        if (parsed.ok() && parsed.value().secure) {
+            tls = ProviderHub::make_tls();
+            break;
+        }
+    }
     auto hub = std::make_shared<std::shared_ptr<ProviderHub>>();
     proto::Keypair keys = *options.identity;
     // The hub needs the shard count, which the runtime settles only at start: the first
     // factory (shard 0, before any other provider service) makes it.
-    auto get = [hub, keys](ServiceContext& ctx) -> std::shared_ptr<ProviderHub> {
+    auto get = [hub, keys, tls](ServiceContext& ctx) -> std::shared_ptr<ProviderHub> {
         if (!*hub) {
-            *hub = std::make_shared<ProviderHub>(ctx.shard_count(), keys);
+            *hub = std::make_shared<ProviderHub>(ctx.shard_count(), keys, tls);
         }
         return *hub;
     };
