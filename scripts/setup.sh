@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Pylon needs on Debian 12, idempotently. Usage: scripts/setup.sh [--test]
 #   (no flag)  build + runtime packages
-#   --test     also the test tools: clang (fuzzers), lld (faster links), Node.js/npm and the npm
-#              test peers (pinned by tests/node/package-lock.json)
+#   --test     also the test tools: clang (scripts/test.sh's ASan build, the fuzzers), lld (faster
+#              links), Node.js/npm and the npm test peers (pinned by tests/node/package-lock.json)
 # Runs apt-get as root, or through sudo when not root. Prints what it installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
