@@ -316,33 +316,47 @@ JobEnd JobRunner::ended(Job* job, JobEnd::Kind kind, std::string reason) const {
     return end;
 }
 
+// A queued job holds this one small frame (and its Gate's): the slot wait. The coroutines
+// that carry the rest of the job (its JobEnd, the generation, the delivery, the record) start
+// only once the slot is granted or refused, so a deep queue costs little memory per job.
 Task<void> JobRunner::run(JobRunner* self, Job* job) {
-    JobEnd end = co_await self->execute(job);
-    co_await self->record(job, std::move(end));
+    const BackendView* view = self->backend_view(job->backend);
+    if (view != nullptr && view->waitable()) {
+        // NIP-90 has no "queued" status: `processing` with the reason in words.
+        self->send_feedback(*job, proto::FeedbackStatus::processing, waiting_for_load_text,
+                            waiting_for_load_text);
+    }
+    BackendSlots::Acquired got = co_await self->slots(job->backend).acquire(job->cancel.token());
+    co_await finish(self, job, got);
     self->jobs_.erase(job->request.id);
 }
 
-Task<JobEnd> JobRunner::execute(Job* job) {
-    BackendSlots& s = slots(job->backend);
-    const BackendView* view = backend_view(job->backend);
-    if (view != nullptr && view->waitable()) {
-        // NIP-90 has no "queued" status: `processing` with the reason in words.
-        send_feedback(*job, proto::FeedbackStatus::processing, waiting_for_load_text,
-                      waiting_for_load_text);
+Task<void> JobRunner::finish(JobRunner* self, Job* job, BackendSlots::Acquired got) {
+    JobEnd end;
+    if (got == BackendSlots::Acquired::granted) {
+        end = co_await self->execute(job);
+    } else {
+        end = self->refused(job, got);
     }
-    BackendSlots::Acquired got = co_await s.acquire(job->cancel.token());
+    co_await self->record(job, std::move(end));
+}
+
+// Why a job got no slot: the queue was full, or it was cancelled while it waited.
+JobEnd JobRunner::refused(Job* job, BackendSlots::Acquired got) const {
     if (got == BackendSlots::Acquired::full) {
-        co_return ended(job, JobEnd::Kind::failed,
-                        "queue full: too many jobs are waiting for " +
-                            std::string(backend_kind_name(job->backend)));
+        return ended(job, JobEnd::Kind::failed,
+                     "queue full: too many jobs are waiting for " +
+                         std::string(backend_kind_name(job->backend)));
     }
-    if (got == BackendSlots::Acquired::cancelled) {
-        co_return ended(job, job->by_customer ? JobEnd::Kind::cancelled : JobEnd::Kind::failed,
-                        job->cancel_reason);
-    }
+    return ended(job, job->by_customer ? JobEnd::Kind::cancelled : JobEnd::Kind::failed,
+                 job->cancel_reason);
+}
+
+// The job holds its slot: generates, gives the slot back, delivers the result.
+Task<JobEnd> JobRunner::execute(Job* job) {
     job->phase = Job::Phase::running;
     JobEnd end = co_await generate(job, now_ms());
-    s.release();
+    slots(job->backend).release();
     if (end.kind == JobEnd::Kind::completed) {
         job->phase = Job::Phase::delivering;
         co_await deliver_result(job, &end);
@@ -369,7 +383,7 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
         end.reason = "backend not configured";
         co_return end;
     }
-    auto gen = co_await backend->generate(job->params, job->cancel.token());
+    auto gen = co_await backend->generate(job->generation_params(), job->cancel.token());
     if (!gen.ok()) {
         if (job->cancel.cancelled()) {
             co_return ended(job, job->by_customer ? JobEnd::Kind::cancelled : JobEnd::Kind::failed,

@@ -128,6 +128,8 @@ class JobRunner final : public Service {
     };
 
     static reactor::Task<void> run(JobRunner* self, Job* job);
+    static reactor::Task<void> finish(JobRunner* self, Job* job, BackendSlots::Acquired got);
+    JobEnd refused(Job* job, BackendSlots::Acquired got) const;
     std::shared_ptr<ProcessingNotice> notice_processing(Job* job, std::int64_t started_unix_ms);
     void send_processing(Job* job, ProcessingNotice* notice);
     static reactor::Task<void> mark_processing(JobRunner* self, std::string id, std::string model,
@@ -135,7 +137,7 @@ class JobRunner final : public Service {
     static reactor::Task<void> processing_timer(JobRunner* self, Job* job,
                                                 std::shared_ptr<ProcessingNotice> notice,
                                                 std::int64_t delay_ms);
-    reactor::Task<JobEnd> execute(Job* job);
+    reactor::Task<JobEnd> execute(Job* job);  // once its slot is granted
     reactor::Task<JobEnd> generate(Job* job, std::int64_t queued_at_ms);
     reactor::Task<bool> deliver_result(Job* job, JobEnd* end);
     reactor::Task<void> record(Job* job, JobEnd end);
