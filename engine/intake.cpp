@@ -218,7 +218,7 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
     }
     NewJob row;
     row.id = job->job_id;
-    row.request_id = job->request_hex;
+    row.request_id = proto::hex_encode(job->request.id);
     row.kind = job->request.kind;
     row.customer_pubkey = job->request.customer.hex();
     row.received_at_ms = job->received_unix_ms;
@@ -236,7 +236,7 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
         runner->unreserve(job->backend);
         self->counters_.add(r.ok() ? IntakeReason::duplicate : IntakeReason::store_failed);
         if (!r.ok()) {
-            LOG_ERROR("request %s: not recorded, so not run: %s", job->request_hex.c_str(),
+            LOG_ERROR("request %s: not recorded, so not run: %s", row.request_id.c_str(),
                       r.error().message().c_str());
         }
         co_return;
@@ -252,7 +252,7 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
 Task<void> Intake::refuse(Intake* self, std::unique_ptr<Job> job, IntakeReason reason,
                           std::string message) {
     self->counters_.add(reason);
-    std::string id = job->request_hex;
+    std::string id = proto::hex_encode(job->request.id);
     std::string outcome = "refused: " + std::string(intake_reason_name(reason));
     std::int64_t at = reactor::unix_ms();
     auto fn = [id, outcome, at](StoreDb& db) { return db.remember_request(id, outcome, at); };

@@ -161,13 +161,11 @@ Screened IntakeScreen::read_request(const proto::Event& event, std::string_view 
         return drop(encrypted && decryption_failure(r) ? IntakeReason::undecryptable
                                                        : IntakeReason::malformed);
     }
-    job->request_hex = proto::hex_encode(req.id);
-    job->job_id = job_id_for_request(job->request_hex);
+    job->job_id = job_id_for_request(proto::hex_encode(req.id));
     job->relay_url.assign(relay_url);
     job->reply_relays = reply_relays(req);
-    job->params.prompt.assign(req.first_text_input());
-    if (job->params.prompt.empty() && !req.encrypted) {
-        job->params.prompt.assign(event.content());  // Pylon's rule: no text input, the content
+    if (req.first_text_input().empty() && !req.encrypted) {
+        job->content_prompt.assign(event.content());  // Pylon's rule: no text input, the content
     }
     job->received_mono_ms = clock_.now_ms();
     job->received_unix_ms = clock_.unix_ms();
@@ -191,7 +189,7 @@ Screened IntakeScreen::prepare(std::unique_ptr<Job> job, const BackendDirectory*
         return refuse(IntakeReason::refused_bad_param,
                       "bad param '" + p.bad_key() + "': malformed or out of range", std::move(job));
     }
-    std::size_t prompt_bytes = job->params.prompt.size();
+    std::size_t prompt_bytes = job->prompt().size();
     if (prompt_bytes == 0) {
         return refuse(IntakeReason::refused_no_prompt,
                       "no prompt: send the text in an `i` tag of type text", std::move(job));
@@ -225,8 +223,7 @@ Screened IntakeScreen::prepare(std::unique_ptr<Job> job, const BackendDirectory*
     job->backend = directory->backends[route.backend].kind;
     job->model = route.model;
     job->waits_for_load = route.waits;
-    proto::GenerationParams& g = job->params;
-    g.model = route.model;
+    proto::GenerationParams& g = job->params;  // model and prompt: Job::generation_params()
     g.max_tokens = max_tokens;
     g.temperature = p.temperature;
     g.top_p = p.top_p;

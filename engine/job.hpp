@@ -2,11 +2,15 @@
 // fills it (the parsed request, where to answer, the backend and model chosen, the generation
 // parameters); the JobRunner owns it while it waits for a slot, runs, publishes and records its
 // end, then frees it. Everything a job needs after intake is copied in here, so it outlives the
-// relay message it came from. Owner shard only (its CancelSource belongs to that shard).
+// relay message it came from, and kept once: a deep queue holds thousands of Jobs, so the
+// prompt stays in `request` (or `content_prompt`) and the request id in binary, and the
+// backend's GenerationParams are put together only when the job's slot is taken. Owner shard
+// only (its CancelSource belongs to that shard).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/backend.hpp"
@@ -18,16 +22,20 @@ namespace pylon::engine {
 
 struct Job {
     proto::JobRequest request;  // owned strings; request_json for the result's `request` tag
-    std::string job_id;         // "job_" + 16 hex (Pylon's form)
-    std::string request_hex;    // the full request id
+    std::string job_id;         // "job_" + 16 hex (Pylon's form); the full id is request.id
     std::string relay_url;      // the relay it came from: the `e` tag's relay hint
     std::vector<std::string> reply_relays;  // its `relays` tag, beyond our own relays (bounded)
-    BackendKind backend = BackendKind::ollama;
     std::string model;
+    // The prompt when the request has no text input and its content is the prompt (Pylon's
+    // rule, clear requests only); otherwise empty and the prompt is the first text input.
+    std::string content_prompt;
+    // Generation options (max_tokens, sampling, stop); model and prompt stay empty here:
+    // generation_params() adds them.
     proto::GenerationParams params;
     std::uint64_t price_msats = 0;
     std::int64_t received_mono_ms = 0;
     std::int64_t received_unix_ms = 0;
+    BackendKind backend = BackendKind::ollama;
     bool rerun = false;  // started again after a restart
     // Accepted while its backend (a spawned llama-server) was loading its model (the runner
     // bounds the wait with [backends.llamacpp] job_wait_ms while the load lasts).
@@ -39,6 +47,18 @@ struct Job {
     bool by_customer = false;   // a kind-5 deletion (the row becomes `cancelled`)
     enum class Phase : std::uint8_t { queued, running, delivering };
     Phase phase = Phase::queued;  // waiting for a slot, generating, publishing the result
+
+    std::string_view prompt() const noexcept {
+        std::string_view text = request.first_text_input();
+        return text.empty() ? std::string_view(content_prompt) : text;
+    }
+    // What the backend is asked for (a copy: the job keeps its own).
+    proto::GenerationParams generation_params() const {
+        proto::GenerationParams g = params;
+        g.model = model;
+        g.prompt.assign(prompt());
+        return g;
+    }
 };
 
 }  // namespace pylon::engine

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "proto/hex.hpp"
 #include "provider_test_keys.hpp"
 
 namespace pylon::engine {
@@ -82,13 +83,13 @@ TEST(IntakeScreen, AcceptsAndFillsTheJob) {
     const Job& job = *s.job;
     EXPECT_EQ(job.backend, BackendKind::ollama);
     EXPECT_EQ(job.model, "llama3.2:latest");
-    EXPECT_EQ(job.params.prompt, "Say hello");
+    EXPECT_EQ(job.prompt(), "Say hello");
     EXPECT_EQ(job.params.max_tokens, 512u);
     EXPECT_EQ(job.params.temperature, 0.5);
     EXPECT_EQ(job.relay_url, "wss://relay.one");
     // Ours and private addresses are not reply relays.
     EXPECT_EQ(job.reply_relays, std::vector<std::string>{"wss://extra.example"});
-    EXPECT_EQ(job.job_id, "job_" + job.request_hex.substr(0, 16));
+    EXPECT_EQ(job.job_id, "job_" + proto::hex_encode(job.request.id).substr(0, 16));
     EXPECT_EQ(job.request.customer, rig.alice.public_key());
 }
 
@@ -157,7 +158,7 @@ TEST(IntakeScreen, ALoadingLlamaServerTakesItsModelAndTheJobWaits) {
     ASSERT_EQ(s.verdict, V::accept) << s.message;
     EXPECT_EQ(s.job->backend, BackendKind::llamacpp);
     EXPECT_EQ(s.job->model, "qwen-local");
-    EXPECT_EQ(s.job->params.model, "qwen-local");
+    EXPECT_EQ(s.job->generation_params().model, "qwen-local");
     EXPECT_TRUE(s.job->waits_for_load);
     s = rig.screen_event(rig.request(test_key('4'), {{"param", "model", "qwen-local"}}));
     ASSERT_EQ(s.verdict, V::accept) << s.message;
@@ -191,7 +192,7 @@ TEST(IntakeScreen, PromptTooLongAndMissing) {
     // Pylon's rule: no text input but content: the content is the prompt.
     s = rig.screen_event(job_request(rig.bob, rig.now() - 2, {}, "Hi there"));
     ASSERT_EQ(s.verdict, V::accept);
-    EXPECT_EQ(s.job->params.prompt, "Hi there");
+    EXPECT_EQ(s.job->prompt(), "Hi there");
 }
 
 TEST(IntakeScreen, RateLimitsPerPubkeyAndGlobal) {
@@ -259,7 +260,7 @@ TEST(IntakeScreen, EncryptedRequestsToUsAreDecrypted) {
         EXPECT_EQ(rig.screen->prescreen(e), IntakeReason::received);
         Screened s = rig.screen_event(e);
         ASSERT_EQ(s.verdict, V::accept);
-        EXPECT_EQ(s.job->params.prompt, "Secret prompt");
+        EXPECT_EQ(s.job->prompt(), "Secret prompt");
         EXPECT_EQ(s.job->model, "qwen2.5:7b");
         EXPECT_EQ(s.job->request.cipher, cipher);
     }
