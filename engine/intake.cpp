@@ -230,14 +230,15 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
     row.reply_relays = job->reply_relays;
     row.request_json = job->request.request_json;
     row.encrypted = job->request.encrypted;
-    auto fn = [row](StoreDb& db) { return db.accept_job(row); };
+    // Moved, not copied: a burst of requests each holds its row until the store has written it.
+    auto fn = [row = std::move(row)](StoreDb& db) { return db.accept_job(row); };
     Result<AcceptOutcome> r = co_await self->context_.store().run(std::move(fn));
     if (!r.ok() || r.value() == AcceptOutcome::duplicate) {
         runner->unreserve(job->backend);
         self->counters_.add(r.ok() ? IntakeReason::duplicate : IntakeReason::store_failed);
         if (!r.ok()) {
-            LOG_ERROR("request %s: not recorded, so not run: %s", row.request_id.c_str(),
-                      r.error().message().c_str());
+            LOG_ERROR("request %s: not recorded, so not run: %s",
+                      proto::hex_encode(job->request.id).c_str(), r.error().message().c_str());
         }
         co_return;
     }

@@ -11,6 +11,9 @@
 // `failed` row with the reason (the backend's own words, a timeout, "queue full", the node
 // shutting down), or, for a kind-5 deletion by the requester, `cancelled` (the backend stream
 // is closed). The text kept is bounded by output_bytes_max (the stream is closed beyond it).
+// While it waits for its slot a job holds only its Job, its map entry and one small coroutine
+// frame (the slot wait): the coroutines that generate, deliver and record start once the slot
+// is granted or refused, so a deep queue stays cheap (bench/README.md, memory per queued job).
 //
 // A job for a spawned llama-server that is loading its model (starting, restarting: the
 // directory's BackendView::waitable()) is told so at once (`processing` feedback "waiting for
