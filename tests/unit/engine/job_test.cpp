@@ -16,17 +16,9 @@
 
 #include "engine/intake_screen.hpp"
 #include "provider_test_keys.hpp"
+#include "reactor/sanitizer.hpp"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define PYLON_COUNT_ALLOCATIONS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define PYLON_COUNT_ALLOCATIONS 0
-#endif
-#endif
-#ifndef PYLON_COUNT_ALLOCATIONS
-#define PYLON_COUNT_ALLOCATIONS 1
-#endif
+#define PYLON_COUNT_ALLOCATIONS (PYLON_UNDER_SANITIZER == 0)
 
 namespace {
 // Each block carries its requested size in a header (aligned like malloc's blocks).
