@@ -577,7 +577,7 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         done.price_msats = static_cast<std::int64_t>(job->price_msats);
         done.result_event_id = end.result_event_id;
         done.metrics = end.metrics;
-        auto fn = [id, done](StoreDb& db) { return db.complete_job(id, done); };
+        auto fn = [id, done = std::move(done)](StoreDb& db) { return db.complete_job(id, done); };
         st = co_await context_.store().run(std::move(fn));
         std::uint64_t total = static_cast<std::uint64_t>(end.metrics.total_ms.value_or(0));
         context_.emit(proto::DomainEvent::job_completed(id, std::nullopt, total));

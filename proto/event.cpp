@@ -221,11 +221,9 @@ Reject Event::verify(std::string& scratch) const {
     if (compute_id(scratch) != id_) {
         return Reject::bad_event_id;
     }
-    if (!pubkey_.on_curve()) {
-        return Reject::bad_pubkey;
-    }
     if (!schnorr_verify(pubkey_, id_, sig_)) {
-        return Reject::bad_signature;
+        // schnorr_verify parses the key too: only a failure pays for telling the two apart.
+        return pubkey_.on_curve() ? Reject::bad_signature : Reject::bad_pubkey;
     }
     return Reject::none;
 }

@@ -150,6 +150,14 @@ TEST(Event, BuilderSignsAndVerifies) {
     sig[10] ^= 1;
     bad_sig.set_sig(sig);
     EXPECT_EQ(bad_sig.verify(), Reject::bad_signature);
+    // A key that is no curve point (x >= p), under a matching id: the key is named, not the sig.
+    Event off_curve = back;
+    std::array<uint8_t, 32> x{};
+    x.fill(0xff);
+    off_curve.set_pubkey(PublicKey(x));
+    std::string scratch;
+    off_curve.set_id(off_curve.compute_id(scratch));
+    EXPECT_EQ(off_curve.verify(), Reject::bad_pubkey);
 }
 
 TEST(Event, ReuseKeepsCapacityAndClearsState) {
