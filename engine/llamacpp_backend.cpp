@@ -1,5 +1,6 @@
 #include "engine/llamacpp_backend.hpp"
 
+#include "engine/spare_codec.hpp"
 #include "net/sse.hpp"
 #include "reactor/clock.hpp"
 
@@ -30,7 +31,7 @@ class LlamaGeneration final : public Generation {
     Route route_;
     std::string where_;
     net::SseParser parser_;
-    proto::LlamaCppCodec codec_;
+    SpareCodec<proto::LlamaCppCodec> codec_;  // warm from an earlier generation
     proto::FinishReason pending_finish_ = proto::FinishReason::none;
     bool finished_ = false;
     std::int64_t received_ns_ = 0;
@@ -48,7 +49,7 @@ Task<Result<proto::StreamEvent>> LlamaGeneration::next() {
             co_return std::move(sse).error();
         }
         if (sse.value().has_value()) {
-            proto::Reject r = codec_.decode_event(route_, sse.value()->data, ev);
+            proto::Reject r = codec_.get().decode_event(route_, sse.value()->data, ev);
             if (r != proto::Reject::none) {
                 finished_ = true;
                 co_await response_->cancel();

@@ -1,5 +1,6 @@
 #include "engine/ollama_backend.hpp"
 
+#include "engine/spare_codec.hpp"
 #include "net/ndjson.hpp"
 #include "reactor/clock.hpp"
 
@@ -28,7 +29,7 @@ class OllamaGeneration final : public Generation {
     std::unique_ptr<net::HttpResponse> response_;
     std::string where_;
     net::NdjsonSplitter splitter_;
-    proto::OllamaCodec codec_;
+    SpareCodec<proto::OllamaCodec> codec_;  // warm from an earlier generation
     bool finished_ = false;
     std::int64_t received_ns_ = 0;
     bool body_ended_ = false;
@@ -46,7 +47,7 @@ Task<Result<proto::StreamEvent>> OllamaGeneration::next() {
             co_return std::move(line).error();
         }
         if (line.value().has_value()) {
-            proto::Reject r = codec_.decode_line(*line.value(), ev);
+            proto::Reject r = codec_.get().decode_line(*line.value(), ev);
             if (r != proto::Reject::none) {
                 finished_ = true;
                 co_await response_->cancel();
