@@ -190,15 +190,19 @@ reactor::Task<void> RelaySim::serve(int fd) {
     conns_.push_back(std::move(owned));
     stats_.connections++;
     Status hs = co_await handshake(c);
+    std::string why = hs.ok() ? "the node closed the connection" : hs.error().message();
     if (hs.ok()) {
         c->gate.spawn(write_loop(c));
         while (!stop_.cancelled()) {
             Result<net::Bytes> r = co_await c->stream->read(0, stop_.token());
             if (!r.ok() || r->empty()) {
+                why = r.ok() ? "the node closed the connection" : r.error().message();
                 break;
             }
             c->in.append(net::as_text(*r));
-            if (!on_frames(c).ok()) {
+            Status frames = on_frames(c);
+            if (!frames.ok()) {
+                why = frames.error().message();
                 break;
             }
         }
@@ -211,7 +215,7 @@ reactor::Task<void> RelaySim::serve(int fd) {
     if (c == feed_conn_) {
         feed_conn_ = nullptr;
         if (!stop_.cancelled()) {
-            fail("the node closed its relay connection during the run");
+            fail("the node's relay connection ended during the run: " + why);
         }
     }
     conns_.remove_if([c](const std::unique_ptr<Conn>& p) { return p.get() == c; });
