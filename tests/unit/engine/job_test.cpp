@@ -21,13 +21,16 @@
 #define PYLON_COUNT_ALLOCATIONS (PYLON_UNDER_SANITIZER == 0)
 
 namespace {
-// Each block carries its requested size in a header (aligned like malloc's blocks).
-constexpr std::size_t header_bytes = alignof(std::max_align_t);
 thread_local bool counting = false;
 thread_local std::size_t freed_bytes = 0;
 }  // namespace
 
 #if PYLON_COUNT_ALLOCATIONS
+namespace {
+// Each block carries its requested size in a header (aligned like malloc's blocks).
+constexpr std::size_t header_bytes = alignof(std::max_align_t);
+}  // namespace
+
 // The replacements pair malloc with free; g++ cannot see that they match.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t size) {
