@@ -7,8 +7,9 @@
 // fsyncs the kernel does for it are counted. Method and figures: bench/README.md ("store").
 #include <benchmark/benchmark.h>
 
-#include <cstdio>
+#include <array>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <random>
 #include <string>
@@ -97,8 +98,8 @@ struct Fixture {
 
     ~Fixture() {
         db.reset();
-        std::string cmd = "rm -rf '" + dir + "'";
-        (void)std::system(cmd.c_str());
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
     }
 
     // One transaction: `accepts` new jobs, and the completions of the previous batch's.
