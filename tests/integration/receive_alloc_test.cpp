@@ -8,6 +8,7 @@
 // coroutine frames (one per next_message() call, one per SocketStream::read()) come from the
 // thread's reactor::FramePool once warm. (Before the pool: 1.31 per message, bench/README.md.)
 // Not counted in sanitizer builds (they replace operator new themselves, and the pool is off).
+// The counting operator new is tests/support/counting_new.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,53 +27,8 @@
 #include "proto/json_reader.hpp"
 #include "proto/keys.hpp"
 #include "proto/relay_message.hpp"
-#include "reactor/sanitizer.hpp"
+#include "tests/support/counting_new/counting_new.hpp"
 #include "tests/unit/reactor/run_on_shards.hpp"
-
-#define PYLON_COUNT_ALLOCATIONS (PYLON_UNDER_SANITIZER == 0)
-
-namespace {
-thread_local bool counting = false;
-thread_local std::uint64_t allocations = 0;
-}  // namespace
-
-#if PYLON_COUNT_ALLOCATIONS
-// The replacements pair malloc/aligned_alloc with free; g++ cannot see that they match.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t size) {
-    if (counting) {
-        allocations++;
-    }
-    void* p = std::malloc(size == 0 ? 1 : size);
-    if (p == nullptr) {
-        throw std::bad_alloc();
-    }
-    return p;
-}
-void* operator new(std::size_t size, std::align_val_t align) {
-    if (counting) {
-        allocations++;
-    }
-    auto a = static_cast<std::size_t>(align);
-    void* p = std::aligned_alloc(a, (size + a - 1) / a * a);
-    if (p == nullptr) {
-        throw std::bad_alloc();
-    }
-    return p;
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::align_val_t) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
-    std::free(p);
-}
-#endif
 
 namespace pylon::net {
 namespace {
@@ -206,19 +162,21 @@ Task<void> client(int fd, Counts* c) {
     proto::RelayMessage msg;
     bool ok = co_await take(ws->get(), &reader, &msg, warmup_messages, c);
     if (ok) {
-        allocations = 0;
-        counting = true;
+        pylon::testing::counting_new::start();
         ok = co_await take(ws->get(), &reader, &msg, measured_messages, c);
-        counting = false;
-        c->allocations = allocations;
+        c->allocations = pylon::testing::counting_new::stop().allocations;
     }
     co_await (*ws)->close();
 }
 
 TEST(ReceiveAlloc, SteadyStateWsEventsDoNotAllocatePerMessage) {
-    if (!PYLON_COUNT_ALLOCATIONS) {
+    if (!pylon::testing::counting_new::enabled) {
         GTEST_SKIP() << "sanitizer build: operator new is the sanitizer's";
     }
+    // The replacement is linked and counts (else zero allocations would pass for nothing).
+    pylon::testing::counting_new::start();
+    ::operator delete(::operator new(16));  // a call, not a new-expression: never elided
+    ASSERT_EQ(pylon::testing::counting_new::stop().allocations, 1u);
     std::vector<std::string> frames = build_frames();
     int fds[2];
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);

@@ -9,52 +9,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <memory>
-#include <new>
 #include <string>
 
 #include "engine/intake_screen.hpp"
 #include "provider_test_keys.hpp"
-#include "reactor/sanitizer.hpp"
-
-#define PYLON_COUNT_ALLOCATIONS (PYLON_UNDER_SANITIZER == 0)
-
-namespace {
-thread_local bool counting = false;
-thread_local std::size_t freed_bytes = 0;
-}  // namespace
-
-#if PYLON_COUNT_ALLOCATIONS
-namespace {
-// Each block carries its requested size in a header (aligned like malloc's blocks).
-constexpr std::size_t header_bytes = alignof(std::max_align_t);
-}  // namespace
-
-// The replacements pair malloc with free; g++ cannot see that they match.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t size) {
-    auto* base = static_cast<unsigned char*>(std::malloc(size + header_bytes));
-    if (base == nullptr) {
-        throw std::bad_alloc();
-    }
-    *reinterpret_cast<std::size_t*>(base) = size;
-    return base + header_bytes;
-}
-void operator delete(void* p) noexcept {
-    if (p == nullptr) {
-        return;
-    }
-    unsigned char* base = static_cast<unsigned char*>(p) - header_bytes;
-    if (counting) {
-        freed_bytes += *reinterpret_cast<std::size_t*>(base);
-    }
-    std::free(base);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    operator delete(p);
-}
-#endif
+#include "tests/support/counting_new/counting_new.hpp"
 
 namespace pylon::engine {
 namespace {
@@ -91,15 +51,13 @@ std::size_t queued_job_bytes(std::size_t prompt_bytes) {
     Screened s = screen.screen(e, "ws://127.0.0.1:40001", &directory, true);
     EXPECT_EQ(s.verdict, Screened::Verdict::accept) << s.message;
     EXPECT_EQ(s.job != nullptr ? s.job->prompt().size() : 0, bench_prompt(prompt_bytes).size());
-    counting = true;
-    freed_bytes = 0;
+    pylon::testing::counting_new::start();
     s.job.reset();
-    counting = false;
-    return freed_bytes;
+    return pylon::testing::counting_new::stop().freed_bytes;
 }
 
 TEST(Job, AQueuedJobOfATypicalRequestStaysSmall) {
-    if (!PYLON_COUNT_ALLOCATIONS) {
+    if (!pylon::testing::counting_new::enabled) {
         GTEST_SKIP() << "allocations are not counted under sanitizers";
     }
     // 680 bytes of Job, ~470 of request JSON, the parsed input (the prompt once), the job id and
@@ -111,7 +69,7 @@ TEST(Job, AQueuedJobOfATypicalRequestStaysSmall) {
 }
 
 TEST(Job, ThePromptIsKeptOnceBesideTheRequestJson) {
-    if (!PYLON_COUNT_ALLOCATIONS) {
+    if (!pylon::testing::counting_new::enabled) {
         GTEST_SKIP() << "allocations are not counted under sanitizers";
     }
     std::size_t small = queued_job_bytes(64);
