@@ -42,6 +42,12 @@ struct BackendRegistry::Entry final : LenderSink {
                       }));
     }
     std::string_view id() const noexcept { return backend_kind_name(kind); }
+    // The supervised llama-server is starting or restarting (its jobs wait for it).
+    bool supervised_loading() const noexcept {
+        return supervised && !available && phase != LlamacppPhase::down;
+    }
+    // Not answering yet because it loads its model (supervised, or a probe saw "Loading model").
+    bool is_loading() const noexcept { return !available && (loading || supervised_loading()); }
 
     BackendRegistry* registry;
     BackendKind kind;
@@ -272,7 +278,7 @@ void BackendRegistry::publish() {
         v.slots = e->slots;
         v.last_error = e->last_error;
         v.supervised = e->supervised;
-        v.loading = e->supervised && !e->available && e->phase != LlamacppPhase::down;
+        v.loading = e->supervised_loading();
         v.loading_model = e->loading_model;
         dir->backends.push_back(std::move(v));
     }
@@ -299,6 +305,7 @@ void BackendRegistry::publish_board(const std::vector<std::array<std::uint32_t, 
         b.url = e.url;
         b.available = e.available;
         b.is_default = static_cast<int>(i) == def;
+        b.loading = e.is_loading();
         b.models = e.models;
         b.slots = e.slots;
         b.slots_busy = i < figures.size() ? figures[i][0] : 0;

@@ -301,6 +301,13 @@ void print_human(CliContext& ctx, const StatusView& v) {
                          b.is_default ? " (default)" : "", b.url.c_str());
         }
     }
+    for (const proto::BackendInfo& b : v.backends) {
+        if (!b.available && b.loading) {
+            any = true;
+            std::fprintf(o, "  Loading:   %s  %s (loading its model; requests for it wait)\n",
+                         b.id.c_str(), b.url.c_str());
+        }
+    }
     if (!any) {
         std::fprintf(o, "  None available%s\n  Install Ollama or start a llama.cpp server.\n",
                      v.answered ? "" : " (the daemon probes them)");

@@ -220,6 +220,8 @@ void write_backend(JsonWriter& w, const BackendInfo& b) {
     w.boolean(b.available);
     w.key("default");
     w.boolean(b.is_default);
+    w.key("loading");
+    w.boolean(b.loading);
     w.key("models");
     w.begin_array();
     for (const std::string& m : b.models) {
@@ -608,6 +610,7 @@ Reject decode_backends(std::string_view body, JsonReader& reader, std::vector<Ba
         f.text("url", b.url);
         f.boolean("available", b.available);
         f.boolean("default", b.is_default);
+        f.boolean("loading", b.loading);
         f.list("models", b.models);
         f.u32("slots", b.slots);
         f.u32("slots_busy", b.slots_busy);

@@ -93,6 +93,9 @@ struct BackendInfo {
     std::string url;
     bool available = false;
     bool is_default = false;
+    // Not available yet because it is loading its model (a llama-server answering 503 "Loading
+    // model", or the supervised one starting or restarting): requests for it wait.
+    bool loading = false;
     std::vector<std::string> models;
     std::uint32_t slots = 0;
     std::uint32_t slots_busy = 0;

@@ -22,6 +22,7 @@
 #include "engine/run_file.hpp"
 #include "proto/json_reader.hpp"
 #include "proto/supervision_protocol.hpp"
+#include "tests/integration/run_pylon.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"
@@ -35,32 +36,8 @@ constexpr const char* test_mnemonic =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
     "about";
 
-struct RunResult {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-RunResult run_pylon(const std::vector<std::string>& args) {
-    test::ChildSpec spec;
-    spec.argv = {test::tool_path("pylon")};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    auto child = test::ChildProcess::spawn(spec);
-    EXPECT_TRUE(child.ok()) << child.error().message();
-    if (!child.ok()) {
-        return {};
-    }
-    auto exit = child.value()->wait_exit(30000);
-    EXPECT_TRUE(exit.has_value()) << "pylon did not exit\n" << child.value()->describe();
-    static const std::regex never("^\\x01never\\x01$");
-    (void)child.value()->wait_for_line(never, 5000, test::Stream::out);
-    (void)child.value()->wait_for_line(never, 5000, test::Stream::err);
-    RunResult r;
-    r.code = exit && exit->exited ? exit->code : -1;
-    r.out = child.value()->tail(test::Stream::out);
-    r.err = child.value()->tail(test::Stream::err);
-    return r;
-}
+using test::run_pylon;
+using test::RunResult;
 
 bool alive(pid_t pid) {
     auto st = engine::ProcFs().stat(pid);

@@ -24,6 +24,7 @@
 #include "proto/domain_event.hpp"
 #include "proto/json_reader.hpp"
 #include "reactor/clock.hpp"
+#include "tests/integration/run_pylon.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"
@@ -40,40 +41,10 @@ constexpr const char* test_mnemonic =
     "about";
 constexpr const char* test_npub = "npub1az708q3kd9zy6z6f44zav5ygvdwelkzspf6mtusttx47lft2z38sghk0w7";
 
-struct RunResult {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-// Waits until both output streams reached their end (a line that never comes returns at EOF).
-void drain(test::ChildProcess& p) {
-    static const std::regex never("^\\x01never\\x01$");
-    (void)p.wait_for_line(never, 5000, test::Stream::out);
-    (void)p.wait_for_line(never, 5000, test::Stream::err);
-}
-
-using Env = std::vector<std::pair<std::string, std::string>>;
-
-RunResult run_pylon(std::vector<std::string> args, int timeout_ms = 30000, Env env = {}) {
-    test::ChildSpec spec;
-    spec.env_add = std::move(env);
-    spec.argv = {test::tool_path("pylon")};
-    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-    auto child = test::ChildProcess::spawn(spec);
-    EXPECT_TRUE(child.ok()) << child.error().message();
-    if (!child.ok()) {
-        return {};
-    }
-    auto exit = child.value()->wait_exit(timeout_ms);
-    EXPECT_TRUE(exit.has_value()) << "pylon did not exit\n" << child.value()->describe();
-    RunResult r;
-    r.code = exit && exit->exited ? exit->code : -1;
-    drain(*child.value());
-    r.out = child.value()->tail(test::Stream::out);
-    r.err = child.value()->tail(test::Stream::err);
-    return r;
-}
+using test::drain;
+using test::Env;
+using test::run_pylon;
+using test::RunResult;
 
 // A temporary home with an identity; kills whatever daemon still runs in it at the end.
 class Home {

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "provider_e2e_support.hpp"
+#include "tests/integration/run_pylon.hpp"
 
 namespace pylon::test {
 namespace {
@@ -125,6 +126,18 @@ TEST_F(LlamacppLoad, ALoadLongerThanTheWaitBoundFailsTheJob) {
     ASSERT_TRUE(job.has_value());
     EXPECT_EQ(job->status, "failed");
     EXPECT_EQ(job->error_message, run.error()->extra);
+    // The operator sees why nothing is available: the backend is loading its model.
+    std::vector<proto::BackendInfo> backends;
+    proto::JsonReader reader;
+    ASSERT_EQ(proto::decode_backends(n.node->control("\"Backends\""), reader, backends),
+              proto::Reject::none);
+    ASSERT_EQ(backends.size(), 1u);
+    EXPECT_EQ(backends[0].id, "llamacpp");
+    EXPECT_FALSE(backends[0].available);
+    EXPECT_TRUE(backends[0].loading);
+    RunResult status = run_pylon({"status", "--home", n.node->home()});
+    EXPECT_NE(status.out.find("Loading:   llamacpp"), std::string::npos) << status.out;
+    EXPECT_EQ(status.out.find("None available"), std::string::npos) << status.out;
 }
 
 TEST_F(LlamacppLoad, AServerThatEndsFailedFailsItsWaitingJobsAtOnce) {

@@ -191,14 +191,28 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
     EXPECT_EQ(shards[1].events_dropped, 4u);
 
     line.clear();
-    BackendInfo b{"ollama", "http://127.0.0.1:11434", true, true, {"llama3.2"}, 2, 1, 0, ""};
-    encode_backends({b}, line);
+    BackendInfo b;
+    b.id = "ollama";
+    b.url = "http://127.0.0.1:11434";
+    b.available = true;
+    b.is_default = true;
+    b.models = {"llama3.2"};
+    b.slots = 2;
+    b.slots_busy = 1;
+    BackendInfo loading;
+    loading.id = "llamacpp";
+    loading.loading = true;
+    encode_backends({b, loading}, line);
     ASSERT_EQ(parse_control_reply(line, reader, reply), Reject::none);
     std::vector<BackendInfo> backends;
     ASSERT_EQ(decode_backends(reply.body_json, reader, backends), Reject::none);
-    ASSERT_EQ(backends.size(), 1u);
+    ASSERT_EQ(backends.size(), 2u);
     EXPECT_TRUE(backends[0].is_default);
+    EXPECT_FALSE(backends[0].loading);
     EXPECT_EQ(backends[0].models, (std::vector<std::string>{"llama3.2"}));
+    EXPECT_EQ(backends[0].slots_busy, 1u);
+    EXPECT_TRUE(backends[1].loading);
+    EXPECT_FALSE(backends[1].available);
 
     line.clear();
     RelayInfo r{"wss://r", "connected", "", 5, 1, 0, 10, 2};
