@@ -117,6 +117,18 @@ StatusView gather(CliContext& ctx) {
     return v;
 }
 
+// ", N progress feedback dropped, M refused (queue busy)" when not zero.
+std::string dropped_text(const proto::RelayInfo& r) {
+    std::string s;
+    if (r.progress_dropped > 0) {
+        s += ", " + std::to_string(r.progress_dropped) + " progress feedback dropped";
+    }
+    if (r.publish_refused > 0) {
+        s += ", " + std::to_string(r.publish_refused) + " refused (queue busy)";
+    }
+    return s;
+}
+
 std::string default_backend(const StatusView& v) {
     for (const proto::BackendInfo& b : v.backends) {
         if (b.is_default && b.available) {
@@ -320,7 +332,7 @@ void print_human(CliContext& ctx, const StatusView& v) {
                 state = " (" + r.state + (r.last_error.empty() ? "" : ": " + r.last_error) + "; " +
                         std::to_string(r.events_received) + " in, " +
                         std::to_string(r.events_published) + " out, " + std::to_string(r.connects) +
-                        " connect(s))";
+                        " connect(s)" + dropped_text(r) + ")";
             }
         }
         std::fprintf(o, "  %s%s\n", url.c_str(), state.c_str());

@@ -100,6 +100,8 @@ proto::RelayInfo RelayLink::info() const {
     i.disconnects = disconnects_;
     i.events_received = events_received_;
     i.events_published = events_published_;
+    i.progress_dropped = progress_dropped_;
+    i.publish_refused = refused_;
     return i;
 }
 

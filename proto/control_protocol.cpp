@@ -209,6 +209,10 @@ void write_relay(JsonWriter& w, const RelayInfo& r) {
     w.uint64(r.events_received);
     w.key("events_published");
     w.uint64(r.events_published);
+    w.key("progress_dropped");
+    w.uint64(r.progress_dropped);
+    w.key("publish_refused");
+    w.uint64(r.publish_refused);
     w.end_object();
 }
 
@@ -598,6 +602,8 @@ Reject decode_relays(std::string_view body, JsonReader& reader, std::vector<Rela
         f.u64("disconnects", r.disconnects);
         f.u64("events_received", r.events_received);
         f.u64("events_published", r.events_published);
+        f.u64("progress_dropped", r.progress_dropped);
+        f.u64("publish_refused", r.publish_refused);
         out.push_back(std::move(r));
     });
 }

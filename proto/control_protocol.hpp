@@ -86,6 +86,12 @@ struct RelayInfo {
     std::uint64_t disconnects = 0;
     std::uint64_t events_received = 0;
     std::uint64_t events_published = 0;
+    // Progress feedback (processing, partial) given up for this relay: replaced by a newer one
+    // of the same job, or evicted for room, before it was sent.
+    std::uint64_t progress_dropped = 0;
+    // Courtesy events (e.g. a refusal's error feedback) not queued for this relay because its
+    // publish queue was busy.
+    std::uint64_t publish_refused = 0;
 };
 
 struct BackendInfo {

@@ -216,12 +216,16 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
 
     line.clear();
     RelayInfo r{"wss://r", "connected", "", 5, 1, 0, 10, 2};
+    r.progress_dropped = 7;
+    r.publish_refused = 3;
     encode_relays({r}, line);
     ASSERT_EQ(parse_control_reply(line, reader, reply), Reject::none);
     std::vector<RelayInfo> relays;
     ASSERT_EQ(decode_relays(reply.body_json, reader, relays), Reject::none);
     ASSERT_EQ(relays.size(), 1u);
     EXPECT_EQ(relays[0].events_received, 10u);
+    EXPECT_EQ(relays[0].progress_dropped, 7u);
+    EXPECT_EQ(relays[0].publish_refused, 3u);
 }
 
 }  // namespace
