@@ -137,7 +137,7 @@ Screened IntakeScreen::screen(const proto::Event& event, std::string_view relay_
     if (rate == RateLimiter::Verdict::key_limited) {
         return drop(IntakeReason::rate_limited_pubkey);
     }
-    Screened read = read_request(event, relay_url);
+    Screened read = read_request(event, relay_url, scratch_);
     if (read.verdict != Screened::Verdict::accept) {
         return read;
     }
@@ -151,17 +151,18 @@ Screened IntakeScreen::screen(const proto::Event& event, std::string_view relay_
 }
 
 // Reads the request (decrypting it when it is encrypted to us) into a new Job.
-Screened IntakeScreen::read_request(const proto::Event& event, std::string_view relay_url) {
+Screened IntakeScreen::read_request(const proto::Event& event, std::string_view relay_url,
+                                    std::string_view canonical) {
     auto job = std::make_unique<Job>();
     proto::JobRequest& req = job->request;
     bool encrypted = event.find_tag("encrypted").has_value();
     proto::Reject r = encrypted ? req.read_encrypted(event, keys_.secret(), reader_)
-                                : req.read(event, reader_.limits());
+                                : req.read(event, reader_.limits(), canonical);
     if (r != proto::Reject::none) {
         return drop(encrypted && decryption_failure(r) ? IntakeReason::undecryptable
                                                        : IntakeReason::malformed);
     }
-    job->job_id = job_id_for_request(proto::hex_encode(req.id));
+    job->job_id = job_id_for_request(proto::hex_of(req.id).view());
     job->relay_url.assign(relay_url);
     job->reply_relays = reply_relays(req);
     if (req.first_text_input().empty() && !req.encrypted) {
@@ -244,7 +245,7 @@ Screened IntakeScreen::prepare(std::unique_ptr<Job> job, const BackendDirectory*
 Screened IntakeScreen::restore(const proto::Event& event, std::string_view relay_url,
                                const BackendDirectory* directory) {
     dedup_.insert(event.id());
-    Screened read = read_request(event, relay_url);
+    Screened read = read_request(event, relay_url, {});  // not verified here: no preimage
     if (read.verdict != Screened::Verdict::accept) {
         return read;
     }

@@ -95,7 +95,9 @@ class IntakeScreen {
     DedupCache& dedup() noexcept { return dedup_; }
 
   private:
-    Screened read_request(const proto::Event& event, std::string_view relay_url);
+    // canonical: the event's id preimage when verify() just left it in scratch_, else "".
+    Screened read_request(const proto::Event& event, std::string_view relay_url,
+                          std::string_view canonical);
 
     const proto::Keypair& keys_;
     const reactor::Clock& clock_;

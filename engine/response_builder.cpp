@@ -27,8 +27,7 @@ std::shared_ptr<Publication> ResponseBuilder::finish(const Job& job, std::int64_
     auto pub = std::make_shared<Publication>();
     pub->id = event_.id();
     pub->kind = event_.kind();
-    pub->frame.reserve(event_.json_bytes() + 16);
-    proto::write_client_event(pub->frame, event_);
+    proto::write_client_event(pub->frame, event_, canonical_);  // copies the escaped tags
     pub->job = job.request.id;
     pub->extra_relays = job.reply_relays;
     pub->created_ms = now_ms;
@@ -44,6 +43,7 @@ std::shared_ptr<Publication> ResponseBuilder::feedback(const Job& job, proto::Fe
     spec.status = status;
     spec.extra_info = info;
     spec.content = content;
+    spec.canonical = &canonical_;
     proto::Reject r = proto::build_feedback(ref, spec, now_s, keys_, random_, event_);
     if (r != proto::Reject::none) {
         LOG_ERROR("job %s: %.*s feedback not built: %.*s", job.job_id.c_str(),
@@ -68,6 +68,7 @@ std::shared_ptr<Publication> ResponseBuilder::result(const Job& job, std::string
     spec.content = text;
     spec.content_bytes_max = text_bytes_max;
     spec.alt = alt;
+    spec.canonical = &canonical_;
     proto::Reject r = proto::build_result(job.request, job.relay_url, spec, now_s, keys_, random_,
                                           event_, report);
     if (r != proto::Reject::none) {

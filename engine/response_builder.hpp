@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "engine/job.hpp"
@@ -42,6 +43,7 @@ class ResponseBuilder {
     const proto::Keypair& keys_;
     proto::RandomSource& random_;
     proto::Event event_;
+    std::string canonical_;  // event_'s id preimage, left by signing it: the frame copies it
 };
 
 // "NIP-90 result of a kind 5050 job (text generation)".

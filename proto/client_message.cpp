@@ -119,6 +119,12 @@ void write_client_event(std::string& out, const Event& event) {
     w.end_array();
 }
 
+void write_client_event(std::string& out, const Event& event, std::string_view canonical) {
+    out.append("[\"EVENT\",");
+    event.append_json(out, canonical);
+    out.push_back(']');
+}
+
 void write_client_req(std::string& out, std::string_view subid, std::span<const Filter> filters) {
     write_with_filters(out, "REQ", subid, filters);
 }

@@ -41,6 +41,9 @@ struct ClientMessage {
 };
 
 void write_client_event(std::string& out, const Event& event);  // ["EVENT",{...}]
+// The same, its tags and content copied from canonical, the event's serialize_canonical()
+// output (what signing it left in the scratch: see Event::canonical_parts).
+void write_client_event(std::string& out, const Event& event, std::string_view canonical);
 void write_client_req(std::string& out, std::string_view subid, std::span<const Filter> filters);
 void write_client_close(std::string& out, std::string_view subid);
 void write_client_auth(std::string& out, const Event& auth_event);  // ["AUTH",{kind 22242}]

@@ -237,8 +237,7 @@ void Event::write_json(JsonWriter& writer) const {
     append_json(writer.begin_raw());
 }
 
-void Event::append_json(std::string& out) const {
-    out.reserve(out.size() + json_bytes());
+void Event::append_json_head(std::string& out) const {
     out.append("{\"id\":");
     append_hex_string(out, id_);
     out.append(",\"pubkey\":");
@@ -248,12 +247,49 @@ void Event::append_json(std::string& out) const {
     out.append(",\"kind\":");
     append_int(out, kind_);
     out.append(",\"tags\":");
-    append_tags_json(out);
-    out.append(",\"content\":");
-    json_append_string(out, content_);
+}
+
+void Event::append_json_tail(std::string& out) const {
     out.append(",\"sig\":");
     append_hex_string(out, sig_);
     out.push_back('}');
+}
+
+void Event::append_json(std::string& out) const {
+    out.reserve(out.size() + json_bytes());
+    append_json_head(out);
+    append_tags_json(out);
+    out.append(",\"content\":");
+    json_append_string(out, content_);
+    append_json_tail(out);
+}
+
+Event::CanonicalParts Event::canonical_parts(std::string_view canonical) const noexcept {
+    // [0,"<pubkey>",<created_at>,<kind>,<tags>,"<content>"]
+    size_t tags_begin = 3 + 66 + 1 + json_int_bytes(created_at_) + 1 + json_int_bytes(kind_) + 1;
+    size_t content_bytes = json_string_bytes(content_);
+    PYLON_ASSERT(canonical.size() >= tags_begin + 2 + 1 + content_bytes + 1);
+    size_t content_begin = canonical.size() - 1 - content_bytes;
+    CanonicalParts parts{canonical.substr(tags_begin, content_begin - 1 - tags_begin),
+                         canonical.substr(content_begin, content_bytes)};
+    PYLON_ASSERT_MSG(canonical.substr(0, 4) == "[0,\"" && parts.tags.front() == '[' &&
+                         parts.tags.back() == ']' && canonical[content_begin - 1] == ',' &&
+                         parts.content.front() == '"' && canonical.back() == ']',
+                     "not this event's canonical serialisation");
+    return parts;
+}
+
+void Event::append_json(std::string& out, std::string_view canonical) const {
+    CanonicalParts parts = canonical_parts(canonical);
+    constexpr std::string_view fixed =
+        R"({"id":"","pubkey":"","created_at":,"kind":,"tags":,"content":,"sig":""})";
+    out.reserve(out.size() + fixed.size() + 64 + 64 + 128 + json_int_bytes(created_at_) +
+                json_int_bytes(kind_) + parts.tags.size() + parts.content.size());
+    append_json_head(out);
+    out.append(parts.tags);
+    out.append(",\"content\":");
+    out.append(parts.content);
+    append_json_tail(out);
 }
 
 std::string Event::to_json() const {
@@ -267,6 +303,15 @@ size_t Event::json_bytes() const noexcept {
         R"({"id":"","pubkey":"","created_at":,"kind":,"tags":,"content":,"sig":""})";
     return fixed.size() + 64 + 64 + 128 + json_int_bytes(created_at_) + json_int_bytes(kind_) +
            tags_json_bytes() + json_string_bytes(content_);
+}
+
+size_t Event::json_bytes_bound() const noexcept {
+    constexpr std::string_view fixed =
+        R"({"id":"","pubkey":"","created_at":,"kind":,"tags":,"content":,"sig":""})";
+    // Tags: [] and a comma per tag, [] per tag, quotes and a comma per element.
+    size_t tags = 2 + 3 * tag_ends_.size() + 3 * elements_.size() + 6 * arena_.size();
+    return fixed.size() + 64 + 64 + 128 + json_int_bytes(created_at_) + json_int_bytes(kind_) +
+           tags + 2 + 6 * content_.size();
 }
 
 Reject Event::read_json(JsonReader& reader, std::string_view text) {

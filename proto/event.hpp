@@ -113,6 +113,21 @@ class Event {
     std::string to_json() const;
     // Exactly append_json's output size (no allocation).
     size_t json_bytes() const noexcept;
+    // An upper bound of json_bytes() that does not walk the strings (every byte of the tags and
+    // the content counted as a six-byte escape): a size check that passes on it needs no more.
+    size_t json_bytes_bound() const noexcept;
+
+    // The tags array and the content string, as JSON, inside `canonical`, which must be this
+    // event's serialize_canonical() output (compute_id, sign and verify leave it in their
+    // scratch): the event's other serialisations copy them from there instead of escaping the
+    // strings again (a result's `request` tag is a whole event, ~1 KB of escapes).
+    struct CanonicalParts {
+        std::string_view tags;
+        std::string_view content;
+    };
+    CanonicalParts canonical_parts(std::string_view canonical) const noexcept;
+    // append_json's output, its tags and content copied from canonical (see canonical_parts).
+    void append_json(std::string& out, std::string_view canonical) const;
 
     Reject read_json(JsonReader& reader, std::string_view text);
     Reject read_json(JsonReader& reader, PaddedJson text);
@@ -145,6 +160,9 @@ class Event {
     void push_element_sanitized(std::string_view text);  // from a builder
     size_t tags_json_bytes() const noexcept;
     void append_tags_json(std::string& out) const;
+    // append_json's output up to "tags": and from ,"sig": on.
+    void append_json_head(std::string& out) const;
+    void append_json_tail(std::string& out) const;
     Reject read_tags(simdjson::dom::element value, const Limits& limits);
     Reject read_field(std::string_view key, simdjson::dom::element value, const Limits& limits,
                       uint32_t& seen);

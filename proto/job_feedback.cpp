@@ -61,8 +61,8 @@ void add_clear_meaning_tags(Event& out, const FeedbackSpec& spec) {
 }
 
 void add_reference_tags(Event& out, const JobRef& job) {
-    out.add_tag_trimmed({"e", hex_encode(job.request_id), job.relay_hint});
-    out.add_tag({"p", job.customer.hex()});
+    out.add_tag_trimmed({"e", hex_of(job.request_id).view(), job.relay_hint});
+    out.add_tag({"p", hex_of(job.customer.bytes()).view()});
 }
 
 // Reads one feedback tag (status, amount, e, p, content) into f; e_seen tracks the first e tag.
@@ -205,7 +205,9 @@ Reject build_feedback(const JobRef& job, const FeedbackSpec& spec, int64_t creat
     }
     bool truncated = false;
     Reject r = fit_content(out, spec.content, fit, truncated);
-    if (r == Reject::none) {
+    if (r == Reject::none && spec.canonical != nullptr) {
+        out.sign(keys, random, *spec.canonical);
+    } else if (r == Reject::none) {
         out.sign(keys, random);
     }
     return r;

@@ -56,6 +56,9 @@ struct FeedbackSpec {
     std::optional<uint64_t> amount_msats;
     std::string_view bolt11;   // amount element 2, "" = none
     std::string_view content;  // sample or detail; sanitised
+    // When set, receives the signed event's serialize_canonical() output, from which
+    // write_client_event can copy the tags and content (Event::canonical_parts).
+    std::string* canonical = nullptr;
 };
 
 // Builds and signs a feedback event into out.

@@ -202,7 +202,7 @@ bool parse_msats(std::string_view text, uint64_t& out) noexcept {
     return res.ec == std::errc() && res.ptr == text.data() + text.size();
 }
 
-Reject JobRequest::read(const Event& event, const Limits& limits) {
+Reject JobRequest::read(const Event& event, const Limits& limits, std::string_view canonical) {
     *this = JobRequest{};
     if (event.kind() < job_request_kind_min || event.kind() > job_request_kind_max) {
         return Reject::wrong_kind;
@@ -211,7 +211,11 @@ Reject JobRequest::read(const Event& event, const Limits& limits) {
     customer = event.pubkey();
     kind = event.kind();
     created_at = event.created_at();
-    request_json = event.to_json();
+    if (canonical.empty()) {
+        request_json = event.to_json();
+    } else {
+        event.append_json(request_json, canonical);
+    }
     return apply_event_tags(event, *this, limits);
 }
 

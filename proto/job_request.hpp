@@ -63,8 +63,11 @@ struct JobRequest {
     Cipher cipher = Cipher::none;       // how the content was encrypted (after read_encrypted)
     std::string request_json;           // the request event as JSON (for the result)
 
-    // Clear tags only. Reject::wrong_kind outside 5000..5999.
-    Reject read(const Event& event, const Limits& limits = Limits{});
+    // Clear tags only. Reject::wrong_kind outside 5000..5999. canonical: the event's
+    // serialize_canonical() output when the caller has it (verify() leaves it in its scratch),
+    // so request_json copies its escaped tags and content instead of escaping them again.
+    Reject read(const Event& event, const Limits& limits = Limits{},
+                std::string_view canonical = {});
     // Clear tags, then decrypt the content with our secret and the customer's pubkey and read
     // the tags inside. Reject::not_encrypted without an `encrypted` tag.
     Reject read_encrypted(const Event& event, const SecretKey& ours, JsonReader& reader);

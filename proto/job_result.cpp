@@ -19,7 +19,7 @@ void add_tags(const JobRequest& req, std::string_view relay_hint, const ResultSp
     if (shape.with_request) {
         out.add_tag({"request", req.request_json});
     }
-    out.add_tag_trimmed({"e", hex_encode(req.id), relay_hint});
+    out.add_tag_trimmed({"e", hex_of(req.id).view(), relay_hint});
     for (const JobInput& in : req.inputs) {
         if (!shape.with_inputs || req.encrypted ||
             in.data.size() > limits.single_letter_tag_value_bytes_max) {
@@ -27,7 +27,7 @@ void add_tags(const JobRequest& req, std::string_view relay_hint, const ResultSp
         }
         out.add_tag_trimmed({"i", in.data, in.type_name, in.relay, in.marker});
     }
-    out.add_tag({"p", req.customer.hex()});
+    out.add_tag({"p", hex_of(req.customer.bytes()).view()});
     if (spec.amount_msats) {
         out.add_tag_trimmed({"amount", std::to_string(*spec.amount_msats), spec.bolt11});
     }
@@ -80,7 +80,9 @@ Reject build_result(const JobRequest& request, std::string_view relay_hint, cons
             return r;
         }
     }
-    if (r == Reject::none) {
+    if (r == Reject::none && spec.canonical != nullptr) {
+        out.sign(keys, random, *spec.canonical);
+    } else if (r == Reject::none) {
         out.sign(keys, random);
     }
     return r;

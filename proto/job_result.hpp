@@ -32,6 +32,9 @@ struct ResultSpec {
     std::optional<uint64_t> amount_msats;
     std::string_view bolt11;  // "" = none
     std::string_view alt;     // NIP-31 alt text, "" = none
+    // When set, receives the signed event's serialize_canonical() output, from which
+    // write_client_event can copy the tags and content (Event::canonical_parts).
+    std::string* canonical = nullptr;
 };
 
 struct ResultReport {

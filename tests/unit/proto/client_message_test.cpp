@@ -26,6 +26,11 @@ TEST(ClientMessage, EventRoundTripWithVectorEvents) {
         ASSERT_EQ(e.read_json(reader, test::json_text(test::at(c, "event"))), Reject::none);
         std::string wire;
         write_client_event(wire, e);
+        std::string canonical;
+        e.serialize_canonical(canonical);
+        std::string copied;
+        write_client_event(copied, e, canonical);
+        EXPECT_EQ(copied, wire);
         ASSERT_EQ(m.read_json(reader, wire), Reject::none) << wire;
         EXPECT_EQ(m.type, ClientMessageType::event);
         EXPECT_EQ(m.event.to_json(), e.to_json());

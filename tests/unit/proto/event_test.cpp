@@ -3,6 +3,8 @@
 // with the right reason.
 #include "proto/event.hpp"
 
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "proto/hex.hpp"
@@ -61,6 +63,42 @@ TEST(Event, SerializationCasesAreByteExact) {
         ++n;
     }
     EXPECT_EQ(n, 7u);
+}
+
+// The serialisations copied from the id preimage (a result's frame, a request's request_json)
+// are byte for byte those written from the fields, and the size bound never undercounts.
+TEST(Event, JsonFromCanonicalMatchesJsonFromFields) {
+    Fixture f;
+    Keypair provider = f.key("provider");
+    std::vector<Event> events;
+    for (simdjson::dom::element c : test::arr(f.file.root(), "serialization_cases")) {
+        Event e;
+        ASSERT_EQ(e.read_json(f.reader, test::json_text(at(c, "event"))), Reject::none);
+        events.push_back(e);
+    }
+    Event built;  // escapes in tags and content, an empty tag list on the second
+    built.set_kind(6050);
+    built.set_created_at(1700000000);
+    built.set_content("line\nquote \" back \\ ctl \x01\x1f del \x7f \xe2\x80\xa8 end");
+    built.add_tag({"request", events.front().to_json()});
+    built.add_tag({"e", std::string(64, 'b'), "wss://relay.example.com"});
+    built.sign(provider);
+    events.push_back(built);
+    built.truncate_tags(0);
+    built.set_content("");
+    built.sign(provider);
+    events.push_back(built);
+    for (const Event& e : events) {
+        std::string canonical;
+        e.serialize_canonical(canonical);
+        std::string copied = "prefix";
+        e.append_json(copied, canonical);
+        EXPECT_EQ(copied, "prefix" + e.to_json());
+        EXPECT_GE(e.json_bytes_bound(), e.json_bytes());
+        Event::CanonicalParts parts = e.canonical_parts(canonical);
+        EXPECT_EQ(parts.tags.front(), '[');
+        EXPECT_EQ(parts.content.front(), '"');
+    }
 }
 
 TEST(Event, DvmFlowEventsVerifyAndResign) {

@@ -9,6 +9,7 @@ namespace {
 TEST(Hex, RoundTripAndStrictness) {
     std::array<uint8_t, 4> bytes = {0x00, 0xab, 0x7f, 0xff};
     EXPECT_EQ(hex_encode(bytes), "00ab7fff");
+    EXPECT_EQ(hex_of(bytes).view(), "00ab7fff");  // the same text without a heap string
     std::array<uint8_t, 4> out{};
     EXPECT_TRUE(hex_decode("00ab7fff", out));
     EXPECT_EQ(out, bytes);
