@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -555,6 +555,13 @@ Status Runtime::wait() {
         lock.lock();
     }
     return c.run_status;
+}
+
+bool Runtime::stopped_within(int timeout_ms) {
+    RuntimeCore& c = *core_;
+    std::unique_lock lock(c.mutex);
+    return c.changed.wait_for(lock, std::chrono::milliseconds(timeout_ms),
+                              [&c] { return c.finished; });
 }
 
 Status Runtime::stop() {

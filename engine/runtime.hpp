@@ -64,6 +64,8 @@ class Runtime {
     // Blocks until the runtime has stopped; the status is the first error of the run (Ok after
     // a clean shutdown).
     Status wait();
+    // Waits up to `timeout_ms` for the runtime to stop; true if it has (then call wait()).
+    bool stopped_within(int timeout_ms);
 
     bool running() const;
     RuntimeStatus status() const;
