@@ -3,12 +3,17 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace pylon::reactor {
 
 Result<BufferRing*> BufferRing::create(io_uring* ring, const BufferRingOptions& options) {
     std::uint32_t n = options.buffer_count;
     if (n == 0 || n > 32768 || (n & (n - 1)) != 0) {
         return Error(Errc::invalid_input, "recv buffer count must be a power of two in 1..32768");
+    }
+    if (options.buffer_count_initial == 0) {
+        return Error(Errc::invalid_input, "initial recv buffer count must be at least 1");
     }
     if (options.buffer_bytes < 256) {
         return Error(Errc::invalid_input, "recv buffer size must be at least 256 bytes");
@@ -46,19 +51,29 @@ Result<BufferRing*> BufferRing::create(io_uring* ring, const BufferRingOptions& 
     }
     self->registered_ = true;
     io_uring_buf_ring_init(self->br_);
-    int mask = io_uring_buf_ring_mask(n);
-    for (std::uint32_t i = 0; i < n; i++) {
-        io_uring_buf_ring_add(self->br_, self->address(static_cast<std::uint16_t>(i)),
-                              options.buffer_bytes, static_cast<unsigned short>(i), mask,
-                              static_cast<int>(i));
-    }
-    io_uring_buf_ring_advance(self->br_, static_cast<int>(n));
-    self->available_ = n;
+    self->provide(std::min(options.buffer_count_initial, n));
     return self;
 }
 
+void BufferRing::grow() noexcept {
+    provide(std::min(provided_, options_.buffer_count - provided_));
+}
+
+void BufferRing::provide(std::uint32_t count) noexcept {
+    std::uint32_t first = provided_;
+    int mask = io_uring_buf_ring_mask(options_.buffer_count);
+    for (std::uint32_t i = 0; i < count; i++) {
+        auto bid = static_cast<std::uint16_t>(first + i);
+        io_uring_buf_ring_add(br_, address(bid), options_.buffer_bytes, bid, mask,
+                              static_cast<int>(i));
+    }
+    io_uring_buf_ring_advance(br_, static_cast<int>(count));
+    provided_ += count;
+    available_ += count;
+}
+
 BufferRing::~BufferRing() {
-    PYLON_ASSERT_MSG(available_ == options_.buffer_count || !registered_,
+    PYLON_ASSERT_MSG(available_ == provided_ || !registered_,
                      "BufferRing destroyed while Buffers are still held");
     if (registered_) {
         io_uring_unregister_buf_ring(ring_, options_.group_id);
@@ -75,18 +90,21 @@ Buffer BufferRing::take(std::uint32_t cqe_flags, std::int32_t length) noexcept {
     PYLON_ASSERT((cqe_flags & IORING_CQE_F_BUFFER) != 0);
     PYLON_ASSERT(length >= 0 && static_cast<std::uint32_t>(length) <= options_.buffer_bytes);
     auto bid = static_cast<std::uint16_t>(cqe_flags >> IORING_CQE_BUFFER_SHIFT);
-    PYLON_ASSERT(bid < options_.buffer_count && available_ > 0);
+    PYLON_ASSERT(bid < provided_ && available_ > 0);
     available_--;
+    if (available_ <= provided_ / 4 && provided_ < options_.buffer_count) {
+        grow();  // before the kernel runs dry
+    }
     return Buffer(this, bid, static_cast<std::uint32_t>(length));
 }
 
 void BufferRing::give_back(std::uint16_t bid) noexcept {
-    PYLON_ASSERT(bid < options_.buffer_count && available_ < options_.buffer_count);
+    PYLON_ASSERT(bid < provided_ && available_ < provided_);
     io_uring_buf_ring_add(br_, address(bid), options_.buffer_bytes, bid,
                           io_uring_buf_ring_mask(options_.buffer_count), 0);
     io_uring_buf_ring_advance(br_, 1);
     available_++;
-    if (waiters_ != nullptr && available_ >= options_.buffer_count / 2) {
+    if (waiters_ != nullptr && available_ >= provided_ / 2) {
         notify_waiters();
     }
 }
@@ -97,7 +115,10 @@ void BufferRing::wait_for_buffers(RearmWaiter* waiter) noexcept {
     waiter->waiting = true;
     waiter->next = waiters_;
     waiters_ = waiter;
-    if (available_ >= options_.buffer_count / 2) {
+    if (provided_ < options_.buffer_count) {
+        grow();
+    }
+    if (available_ >= provided_ / 2) {
         notify_waiters();
     }
 }

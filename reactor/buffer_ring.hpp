@@ -5,6 +5,12 @@
 // kernel never writes, so JSON can be parsed in place (simdjson needs 64 bytes of padding).
 // Running dry makes multishot receives end with -ENOBUFS: that is flow control, and streams
 // that hit it wait in a re-arm list until about half of the buffers are back.
+// The ring starts with `buffer_count_initial` buffers provided and grows (doubling, up to
+// `buffer_count`) when a take leaves a quarter of them or fewer with the kernel, or when a
+// stream runs dry: the kernel uses provided buffers in ring order, so every provided buffer
+// becomes resident after as many receives, and an idle node (a few keep-alive frames) should
+// hold a few, not all (issue 8: idle RSS). It never shrinks; all of `buffer_count` is reserved
+// (address space only) at creation.
 // Owned by one shard; Buffers must be dropped on that shard's thread.
 #pragma once
 
@@ -69,9 +75,10 @@ struct RearmWaiter {
 };
 
 struct BufferRingOptions {
-    std::uint32_t buffer_count = 256;   // power of two, <= 32768
-    std::uint32_t buffer_bytes = 4096;  // what the kernel may fill
-    std::uint32_t padding_bytes = 64;   // slack after each buffer (simdjson padding)
+    std::uint32_t buffer_count = 256;         // power of two, <= 32768: the most it grows to
+    std::uint32_t buffer_count_initial = 16;  // provided at creation (capped at buffer_count)
+    std::uint32_t buffer_bytes = 4096;        // what the kernel may fill
+    std::uint32_t padding_bytes = 64;         // slack after each buffer (simdjson padding)
     std::uint16_t group_id = 0;
 };
 
@@ -86,6 +93,8 @@ class BufferRing {
     std::uint32_t buffer_bytes() const noexcept { return options_.buffer_bytes; }
     std::uint32_t buffer_count() const noexcept { return options_.buffer_count; }
     std::uint32_t padding_bytes() const noexcept { return options_.padding_bytes; }
+    // Buffers provided to the kernel so far (grows up to buffer_count()).
+    std::uint32_t provided() const noexcept { return provided_; }
     // Buffers the kernel may use right now.
     std::uint32_t available() const noexcept { return available_; }
     std::uint64_t enobufs_count() const noexcept { return enobufs_; }
@@ -107,6 +116,10 @@ class BufferRing {
         : ring_(ring), options_(options) {}
     void give_back(std::uint16_t bid) noexcept;
     void notify_waiters() noexcept;
+    // Provides up to as many new buffers again as are provided now (none at buffer_count).
+    void grow() noexcept;
+    // Hands buffers provided_ .. provided_ + count - 1 to the kernel.
+    void provide(std::uint32_t count) noexcept;
 
     io_uring* ring_;
     BufferRingOptions options_;
@@ -115,6 +128,7 @@ class BufferRing {
     std::uint8_t* memory_ = nullptr;
     std::size_t memory_bytes_ = 0;
     std::size_t stride_ = 0;
+    std::uint32_t provided_ = 0;
     std::uint32_t available_ = 0;
     std::uint64_t enobufs_ = 0;
     RearmWaiter* waiters_ = nullptr;

@@ -86,6 +86,7 @@ void BM_BufferGetPut(benchmark::State& state) {
     }
     BufferRingOptions opts;
     opts.buffer_count = 256;
+    opts.buffer_count_initial = 256;  // the loop below cycles through all 256 bids
     auto br = BufferRing::create(&ring, opts);
     if (!br.ok()) {
         state.SkipWithError("buffer ring failed");
