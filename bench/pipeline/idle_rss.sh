@@ -8,7 +8,9 @@
 #
 # Usage: bench/pipeline/idle_rss.sh [BUILD_DIR] (default build/dev; needs pylon and fake_ollama
 #        built and tests/node/node_modules). Env: RELAYS (3), SHARDS (1), SETTLE_S (10),
-#        SAMPLES (3), RELAY_DIR (tests/node: where relay.mjs and its node_modules are).
+#        SAMPLES (3), RELAY_DIR (tests/node: where relay.mjs and its node_modules are),
+#        CONFIG_EXTRA (TOML appended to the config, e.g. $'[relay_pool]\nping_interval_ms = 1000'
+#        to cycle the receive-buffer ring faster).
 #        After the samples it lists the five mappings with the most resident memory.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -46,6 +48,7 @@ slots = 4
 [log]
 level = "warn"
 CONF
+printf '%s\n' "${CONFIG_EXTRA:-}" >>"$home/config.toml"
 "$pylon" start -f --home "$home" --shards "$shards" >"$work/node.out" 2>"$work/node.err" &
 node=$!
 pids+=("$node")
