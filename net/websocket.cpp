@@ -379,7 +379,79 @@ Task<Result<std::unique_ptr<WebSocket>>> WebSocket::connect(std::string url_text
 
 // ---- sending ----
 
+// A data frame can skip wslay's queue when nothing of wslay's is queued or half sent (no control
+// frame may be cut in two, none overtaken), the close handshake has not begun and no direct frame
+// is still partly unsent (its buffer is in use).
+bool WebSocket::can_send_direct() const {
+    return direct_sent_ == direct_.size() && wslay_event_get_write_enabled(ctx_) != 0 &&
+           wslay_event_get_close_sent(ctx_) == 0 && wslay_event_want_write(ctx_) == 0 &&
+           wslay_event_get_queued_msg_count(ctx_) == 0;
+}
+
+// One unfragmented frame (FIN, opcode, client mask) written into direct_, as wslay would frame
+// it: the payload is masked while it is copied, and nothing is allocated once direct_ is warm.
+bool WebSocket::frame_direct(std::uint8_t opcode, Bytes payload) {
+    std::uint8_t mask[4];
+    if (Callbacks::genmask(ctx_, mask, sizeof mask, this) != 0) {
+        return false;
+    }
+    std::size_t n = payload.size();
+    std::uint8_t head[14];
+    std::size_t head_bytes = 2;
+    head[0] = static_cast<std::uint8_t>(0x80u | opcode);
+    if (n < 126) {
+        head[1] = static_cast<std::uint8_t>(0x80u | n);
+    } else if (n <= 0xffff) {
+        head[1] = 0x80u | 126u;
+        head[2] = static_cast<std::uint8_t>(n >> 8);
+        head[3] = static_cast<std::uint8_t>(n);
+        head_bytes = 4;
+    } else {
+        head[1] = 0x80u | 127u;
+        for (std::size_t i = 0; i < 8; ++i) {
+            head[2 + i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(n) >> (56 - 8 * i));
+        }
+        head_bytes = 10;
+    }
+    std::memcpy(head + head_bytes, mask, sizeof mask);
+    head_bytes += sizeof mask;
+    direct_.resize(head_bytes + n);
+    std::memcpy(direct_.data(), head, head_bytes);
+    std::uint8_t* out = direct_.data() + head_bytes;
+    for (std::size_t i = 0; i < n; ++i) {
+        out[i] = static_cast<std::uint8_t>(payload[i] ^ mask[i & 3]);
+    }
+    direct_sent_ = 0;
+    return true;
+}
+
+// Hands what is left of the direct frame to the stream, waiting for room as needed.
+Task<Status> WebSocket::flush_direct(std::int64_t timeout_ms) {
+    while (direct_sent_ < direct_.size()) {
+        Result<std::size_t> n = stream_->try_write(Bytes(direct_).subspan(direct_sent_));
+        if (!n.ok()) {
+            failed_ = true;
+            co_return Error(Errc::closed, peer_name() + ": send failed (connection broken)");
+        }
+        direct_sent_ += *n;
+        if (direct_sent_ < direct_.size()) {
+            Status room = co_await stream_->wait_writable(timeout_ms, {});
+            if (!room.ok()) {
+                failed_ = true;
+                co_return room;
+            }
+        }
+    }
+    co_return Ok{};
+}
+
 Task<Status> WebSocket::pump_send(std::int64_t timeout_ms) {
+    if (direct_sent_ < direct_.size()) {
+        Status flushed = co_await flush_direct(timeout_ms);  // a direct frame goes out whole first
+        if (!flushed.ok()) {
+            co_return flushed;
+        }
+    }
     for (;;) {
         if (wslay_event_send(ctx_) != 0) {
             failed_ = true;
@@ -399,6 +471,13 @@ Task<Status> WebSocket::pump_send(std::int64_t timeout_ms) {
 Task<Status> WebSocket::send_message(std::uint8_t opcode, Bytes bytes) {
     if (closed_ || failed_ || ctx_ == nullptr) {
         co_return Error(Errc::closed, peer_name() + ": WebSocket closed");
+    }
+    if (can_send_direct()) {
+        if (!frame_direct(opcode, bytes)) {
+            failed_ = true;
+            co_return Error(Errc::closed, peer_name() + ": send failed (no random mask)");
+        }
+        co_return co_await flush_direct(options_.send_timeout_ms);
     }
     wslay_event_msg msg{opcode, bytes.data(), bytes.size()};
     if (wslay_event_queue_msg(ctx_, &msg) != 0) {

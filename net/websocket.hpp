@@ -12,10 +12,11 @@
 // ping_interval_ms we send a ping and a pong must come back within pong_timeout_ms, else the
 // link is reported dead. (So a WebSocket nobody reads neither pings nor notices a dead peer.)
 //
-// Sending: send_text()/send_binary() queue one message (a copy) and wait until it is handed to
-// the stream's bounded send queue. close(code, reason) runs the close handshake (bounded by
-// close_timeout_ms) and tears the connection down; it must be awaited before destruction.
-// One shard; one reader at a time; senders may run concurrently with the reader.
+// Sending: send_text()/send_binary() frame one message and wait until it is handed to the
+// stream's bounded send queue (framed and masked by us into a reused buffer when wslay has
+// nothing queued, else queued in wslay, which copies it). close(code, reason) runs the close
+// handshake (bounded by close_timeout_ms) and tears the connection down; it must be awaited before
+// destruction. One shard; one reader at a time; senders may run concurrently with the reader.
 #pragma once
 
 #include <cstdint>
@@ -107,6 +108,9 @@ class WebSocket {
     reactor::Task<Status> run_handshake(const Url* url, const std::string* key,
                                         reactor::CancelToken token);
     reactor::Task<Status> send_message(std::uint8_t opcode, Bytes bytes);
+    bool can_send_direct() const;
+    bool frame_direct(std::uint8_t opcode, Bytes payload);
+    reactor::Task<Status> flush_direct(std::int64_t timeout_ms);
     reactor::Task<Status> pump_send(std::int64_t timeout_ms);
     Result<bool> keepalive_due(std::int64_t now_ms);
     Error failure_from_wslay();
@@ -130,7 +134,11 @@ class WebSocket {
     std::int64_t pong_deadline_ms_ = 0;  // 0: no ping outstanding
     std::uint64_t pings_sent_ = 0;
     std::uint64_t pongs_received_ = 0;
-    // Masking keys come from OpenSSL's RNG in batches.
+    // A data frame we framed and masked ourselves (see send_message), and how much of it the
+    // stream has taken: wslay's queue would copy each message into a heap block first.
+    std::vector<std::uint8_t> direct_;
+    std::size_t direct_sent_ = 0;
+    // Masking keys come from getrandom(2) in batches.
     std::uint8_t mask_pool_[256];
     std::size_t mask_used_ = sizeof mask_pool_;
     std::uint16_t close_code_ = 0;
