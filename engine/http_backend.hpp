@@ -15,6 +15,10 @@
 
 namespace pylon::engine {
 
+// Room reserved for a generation request's JSON beyond its prompt and model (keys, options): the
+// body is then written without growing it step by step.
+inline constexpr std::size_t request_body_slack_bytes = 512;
+
 struct HttpBackendOptions {
     net::Endpoint endpoint;
     net::HttpClientOptions http{};

@@ -575,7 +575,7 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         JobCompletion done;
         done.at_ms = at;
         done.price_msats = static_cast<std::int64_t>(job->price_msats);
-        done.result_event_id = end.result_event_id;
+        done.result_event_id = std::move(end.result_event_id);
         done.metrics = end.metrics;
         auto fn = [id, done = std::move(done)](StoreDb& db) { return db.complete_job(id, done); };
         st = co_await context_.store().run(std::move(fn));

@@ -142,6 +142,7 @@ Task<Result<std::unique_ptr<Generation>>> LlamaCppBackend::generate(proto::Gener
                                                                     CancelToken token) {
     Route route = llama_.use_chat ? Route::chat : Route::completion;
     std::string body;
+    body.reserve(params.prompt.size() + params.model.size() + request_body_slack_bytes);
     proto::LlamaCppCodec::write_request(params, route, body);
     std::string target = llama_.use_chat ? "/v1/chat/completions" : "/completion";
     auto resp = co_await post_stream(target, std::move(body), token,

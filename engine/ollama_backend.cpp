@@ -125,6 +125,7 @@ Task<BackendProbe> OllamaBackend::probe(CancelToken token) {
 Task<Result<std::unique_ptr<Generation>>> OllamaBackend::generate(proto::GenerationParams params,
                                                                   CancelToken token) {
     std::string body;
+    body.reserve(params.prompt.size() + params.model.size() + request_body_slack_bytes);
     proto::OllamaCodec::write_request(params, ollama_.use_chat, body);
     std::string target = ollama_.use_chat ? "/api/chat" : "/api/generate";
     auto resp = co_await post_stream(target, std::move(body), token,

@@ -443,7 +443,7 @@ void RelayLink::on_ok() {
         return;
     }
     const RelayPoolConfig& c = pool_->config().relay_pool;
-    std::string why = url_ + ": " + msg_.text;
+    auto why = [this] { return url_ + ": " + msg_.text; };  // only a refusal needs it
     switch (ok_action(msg_.ok_accepted, msg_.prefix)) {
         case OkAction::delivered:
             settle(it, true, "");
@@ -459,7 +459,7 @@ void RelayLink::on_ok() {
             [[fallthrough]];
         case OkAction::retry:
             if (it->sends >= static_cast<unsigned>(c.publish_attempts_max)) {
-                settle(it, false, why);
+                settle(it, false, why());
                 return;
             }
             it->in_flight = false;
@@ -468,7 +468,7 @@ void RelayLink::on_ok() {
         case OkAction::give_up:
             LOG_WARN("relay %s: refused event %s (kind %u): %s", url_.c_str(),
                      short_id(it->pub->id).c_str(), it->pub->kind, msg_.text.c_str());
-            settle(it, false, why);
+            settle(it, false, why());
             return;
     }
 }

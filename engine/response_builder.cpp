@@ -63,11 +63,14 @@ std::shared_ptr<Publication> ResponseBuilder::result(const Job& job, std::string
                                                      std::size_t text_bytes_max, std::int64_t now_s,
                                                      std::int64_t now_ms,
                                                      proto::ResultReport* report) {
-    std::string alt = result_alt_text(job.request.kind);
+    if (alt_kind_ != job.request.kind || alt_.empty()) {
+        alt_ = result_alt_text(job.request.kind);
+        alt_kind_ = job.request.kind;
+    }
     proto::ResultSpec spec;
     spec.content = text;
     spec.content_bytes_max = text_bytes_max;
-    spec.alt = alt;
+    spec.alt = alt_;
     spec.canonical = &canonical_;
     proto::Reject r = proto::build_result(job.request, job.relay_url, spec, now_s, keys_, random_,
                                           event_, report);

@@ -44,6 +44,8 @@ class ResponseBuilder {
     proto::RandomSource& random_;
     proto::Event event_;
     std::string canonical_;  // event_'s id preimage, left by signing it: the frame copies it
+    std::string alt_;        // result_alt_text(alt_kind_), kept: most jobs are of one kind
+    std::uint32_t alt_kind_ = 0;
 };
 
 // "NIP-90 result of a kind 5050 job (text generation)".
