@@ -173,7 +173,7 @@ JobRef JobRef::of(const JobRequest& request, std::string_view relay_hint) {
     ref.request_id = request.id;
     ref.customer = request.customer;
     ref.request_kind = request.kind;
-    ref.relay_hint.assign(relay_hint);
+    ref.relay_hint = relay_hint;
     ref.cipher = request.encrypted ? request.cipher : Cipher::none;
     return ref;
 }

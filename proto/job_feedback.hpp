@@ -39,12 +39,13 @@ std::string_view feedback_status_text(FeedbackStatus status) noexcept;  // "paym
 // Accepts both payment-required and payment_required; anything else unknown is other.
 FeedbackStatus parse_feedback_status(std::string_view text) noexcept;
 
-// What a response refers to: the request and how to reach and encrypt for its customer.
+// What a response refers to: the request and how to reach and encrypt for its customer. Built
+// for one build_feedback() call: relay_hint views the caller's string.
 struct JobRef {
     EventId request_id{};
     PublicKey customer;
     uint32_t request_kind = 0;
-    std::string relay_hint;  // "" = none
+    std::string_view relay_hint;  // "" = none
     Cipher cipher = Cipher::none;
 
     static JobRef of(const JobRequest& request, std::string_view relay_hint);
