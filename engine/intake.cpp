@@ -104,12 +104,12 @@ bool Intake::memory_ok() const noexcept {
     return context_.board().admitting();
 }
 
-// The ids this shard owns that the store saw within the acceptance window.
+// The ids this shard owns among the requests the store remembers that are still within the
+// acceptance window (an older one is ignored as stale before the cache is asked).
 Task<void> Intake::fill_dedup() {
     const ProviderConfig& pc = context_.config().provider;
-    std::int64_t window_ms = (pc.request_age_max_s + pc.request_future_max_s) * 1000;
-    std::int64_t since = reactor::unix_ms() - window_ms;
-    auto ids = co_await context_.store().call(&StoreDb::requests_seen_since, since,
+    std::int64_t since = reactor::unix_ms() / 1000 - pc.request_age_max_s;
+    auto ids = co_await context_.store().call(&StoreDb::requests_created_since, since,
                                               dedup_entries_max * hub_->shard_count());
     if (!ids.ok()) {
         LOG_WARN(
@@ -219,6 +219,7 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
     NewJob row;
     row.id = job->job_id;
     row.request_id = proto::hex_encode(job->request.id);
+    row.request_created_at = job->request.created_at;
     row.kind = job->request.kind;
     row.customer_pubkey = job->request.customer.hex();
     row.received_at_ms = job->received_unix_ms;
@@ -256,7 +257,10 @@ Task<void> Intake::refuse(Intake* self, std::unique_ptr<Job> job, IntakeReason r
     std::string id = proto::hex_encode(job->request.id);
     std::string outcome = "refused: " + std::string(intake_reason_name(reason));
     std::int64_t at = reactor::unix_ms();
-    auto fn = [id, outcome, at](StoreDb& db) { return db.remember_request(id, outcome, at); };
+    std::int64_t created_at = job->request.created_at;
+    auto fn = [id, created_at, outcome, at](StoreDb& db) {
+        return db.remember_request(id, created_at, outcome, at);
+    };
     Result<bool> fresh = co_await self->context_.store().run(std::move(fn));
     if (fresh.ok() && !fresh.value()) {
         co_return;  // answered before (another relay, or before a restart)

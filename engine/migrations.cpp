@@ -156,6 +156,27 @@ constexpr std::string_view k_007_drop_request_id_index = R"sql(
 DROP INDEX IF EXISTS idx_jobs_request_id;
 )sql";
 
+// processed_requests keyed so that new rows land at the right edge of its B-tree: by the
+// request event's created_at (part of its signed id, so a re-sent request has the same key), then
+// its id. Keyed by the random id alone, every remembered request dirtied a page of its own
+// (~1 WAL frame per job), and the seen_at_ms index was one more B-tree; pruning now goes by
+// created_at. Rows from before have no created_at: they are carried over with created_at = -1
+// ("unknown"), looked up by id among those, and pruned by seen_at_ms as before
+// (StoreDb::remember_request, docs/storage.md).
+constexpr std::string_view k_008_processed_requests_by_created_at = R"sql(
+CREATE TABLE processed_requests_008 (
+    created_at INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    seen_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (created_at, request_id)
+) WITHOUT ROWID;
+INSERT INTO processed_requests_008 (created_at, request_id, outcome, seen_at_ms)
+    SELECT -1, request_id, outcome, seen_at_ms FROM processed_requests;
+DROP TABLE processed_requests;
+ALTER TABLE processed_requests_008 RENAME TO processed_requests;
+)sql";
+
 constexpr Migration k_migrations[] = {
     {"001_initial_schema", k_001_initial_schema},
     {"002_invoices", k_002_invoices},
@@ -164,6 +185,7 @@ constexpr Migration k_migrations[] = {
     {"005_node_state", k_005_node_state},
     {"006_agent_supervision", k_006_agent_supervision},
     {"007_drop_request_id_index", k_007_drop_request_id_index},
+    {"008_processed_requests_by_created_at", k_008_processed_requests_by_created_at},
 };
 
 }  // namespace

@@ -278,6 +278,7 @@ Result<std::unique_ptr<StoreDb>> StoreDb::open(const StoreDbOptions& options) {
     }
     PYLON_TRY(store->configure(options.busy_timeout_ms));
     PYLON_TRY(store->migrate());
+    PYLON_TRY(store->check_carried_over_requests());
     return store;
 }
 
@@ -496,22 +497,33 @@ bool StoreDb::in_transaction() const {
         }                                              \
     } while (0)
 
-Result<bool> StoreDb::remember_request(std::string_view request_id, std::string_view outcome,
-                                       std::int64_t at_ms) {
+// processed_requests is keyed (created_at, request_id): requests arrive in about created_at
+// order, so a new row lands at the right edge of the B-tree, on a page the batch has dirtied
+// already. Rows carried over by migration 008 have created_at = -1 and are looked up by id
+// among those while any are left.
+Result<bool> StoreDb::remember_request(std::string_view request_id, std::int64_t created_at,
+                                       std::string_view outcome, std::int64_t at_ms) {
+    if (carried_over_requests_) {
+        auto seen = request_seen(request_id, -1);
+        if (!seen.ok() || seen.value()) {
+            return seen.ok() ? Result<bool>(false) : std::move(seen).error();
+        }
+    }
     PYLON_STORE_RUN(
-        "INSERT OR IGNORE INTO processed_requests (request_id, outcome, seen_at_ms) "
-        "VALUES (?, ?, ?)",
-        "remember request", q.text(request_id).text(outcome).int64(at_ms));
+        "INSERT OR IGNORE INTO processed_requests (created_at, request_id, outcome, seen_at_ms) "
+        "VALUES (?, ?, ?, ?)",
+        "remember request", q.int64(created_at).text(request_id).text(outcome).int64(at_ms));
     return sqlite3_changes(db_) == 1;
 }
 
-Result<bool> StoreDb::request_seen(std::string_view request_id) {
-    auto stmt = statement("SELECT 1 FROM processed_requests WHERE request_id = ?");
+Result<bool> StoreDb::request_seen(std::string_view request_id, std::int64_t created_at) {
+    auto stmt = statement(
+        "SELECT 1 FROM processed_requests WHERE created_at IN (?, -1) AND request_id = ?");
     if (!stmt.ok()) {
         return std::move(stmt).error();
     }
     Query q(stmt.value());
-    q.text(request_id);
+    q.int64(created_at).text(request_id);
     int rc = q.step();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         return sqlite_error(rc, "request seen");
@@ -519,31 +531,61 @@ Result<bool> StoreDb::request_seen(std::string_view request_id) {
     return rc == SQLITE_ROW;
 }
 
-Result<std::vector<std::string>> StoreDb::requests_seen_since(std::int64_t since_ms,
-                                                              std::size_t limit_max) {
-    auto stmt = statement(
-        "SELECT request_id FROM processed_requests WHERE seen_at_ms >= ? "
-        "ORDER BY seen_at_ms DESC LIMIT ?");
-    if (!stmt.ok()) {
-        return std::move(stmt).error();
-    }
-    Query q(stmt.value());
-    q.int64(since_ms).int64(static_cast<std::int64_t>(limit_max));
+Result<std::vector<std::string>> StoreDb::requests_created_since(std::int64_t since_s,
+                                                                 std::size_t limit_max) {
     std::vector<std::string> ids;
-    int rc = SQLITE_ROW;
-    while ((rc = q.step()) == SQLITE_ROW) {
-        ids.push_back(q.col_text(0));
-    }
-    if (rc != SQLITE_DONE) {
-        return sqlite_error(rc, "requests seen");
+    // The newest first; then the carried-over ids (created_at -1) seen since then.
+    const char* sql[] = {
+        "SELECT request_id FROM processed_requests WHERE created_at >= ? "
+        "ORDER BY created_at DESC LIMIT ?",
+        "SELECT request_id FROM processed_requests WHERE created_at = -1 AND seen_at_ms >= ? "
+        "* 1000 ORDER BY seen_at_ms DESC LIMIT ?"};
+    for (const char* text : sql) {
+        auto stmt = statement(text);
+        if (!stmt.ok()) {
+            return std::move(stmt).error();
+        }
+        Query q(stmt.value());
+        q.int64(since_s).int64(static_cast<std::int64_t>(limit_max - ids.size()));
+        int rc = SQLITE_ROW;
+        while ((rc = q.step()) == SQLITE_ROW) {
+            ids.push_back(q.col_text(0));
+        }
+        if (rc != SQLITE_DONE) {
+            return sqlite_error(rc, "requests seen");
+        }
+        if (!carried_over_requests_ || ids.size() >= limit_max) {
+            break;
+        }
     }
     return ids;
 }
 
 Result<std::int64_t> StoreDb::prune_requests(std::int64_t before_ms) {
-    PYLON_STORE_RUN("DELETE FROM processed_requests WHERE seen_at_ms < ?", "prune requests",
-                    q.int64(before_ms));
-    return static_cast<std::int64_t>(sqlite3_changes(db_));
+    PYLON_STORE_RUN("DELETE FROM processed_requests WHERE created_at >= 0 AND created_at < ?",
+                    "prune requests", q.int64(before_ms / 1000));
+    auto pruned = static_cast<std::int64_t>(sqlite3_changes(db_));
+    if (carried_over_requests_) {
+        PYLON_STORE_RUN("DELETE FROM processed_requests WHERE created_at = -1 AND seen_at_ms < ?",
+                        "prune carried-over requests", q.int64(before_ms));
+        pruned += static_cast<std::int64_t>(sqlite3_changes(db_));
+        PYLON_TRY(check_carried_over_requests());
+    }
+    return pruned;
+}
+
+Status StoreDb::check_carried_over_requests() {
+    auto stmt = statement("SELECT EXISTS (SELECT 1 FROM processed_requests WHERE created_at = -1)");
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    Query q(stmt.value());
+    int rc = q.step();
+    if (rc != SQLITE_ROW) {
+        return sqlite_error(rc, "carried-over requests");
+    }
+    carried_over_requests_ = q.col_int(0) != 0;
+    return Ok{};
 }
 
 Status StoreDb::insert_job(const NewJob& job) {
@@ -575,7 +617,9 @@ Result<AcceptOutcome> StoreDb::accept_job(const NewJob& job) {
     if (own_tx) {
         PYLON_TRY(begin());
     }
-    auto fresh = remember_request(job.request_id, "accepted", job.received_at_ms);
+    std::int64_t created_at =
+        job.request_created_at != 0 ? job.request_created_at : job.received_at_ms / 1000;
+    auto fresh = remember_request(job.request_id, created_at, "accepted", job.received_at_ms);
     Status st = fresh.ok() ? Status(Ok{}) : Status(fresh.error());
     if (st.ok() && fresh.value()) {
         st = insert_job(job);

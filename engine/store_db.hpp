@@ -41,6 +41,9 @@ struct StoreDbOptions {
 struct NewJob {
     std::string id;          // job_id_for_request(request_id)
     std::string request_id;  // 64 hex
+    // The request event's created_at (unix s): with the id, the key of the processed_requests
+    // row; 0 = unknown (received_at_ms / 1000 is used).
+    std::int64_t request_created_at = 0;
     std::uint32_t kind = 0;
     std::string customer_pubkey;
     std::int64_t received_at_ms = 0;  // unix ms
@@ -153,13 +156,18 @@ class StoreDb {
     bool in_transaction() const;
 
     // -- Requests and jobs --
-    // Remembers the request id (outcome: accepted, refused, ignored, ...); true if it was new.
-    Result<bool> remember_request(std::string_view request_id, std::string_view outcome,
-                                  std::int64_t at_ms);
-    Result<bool> request_seen(std::string_view request_id);
-    // Request ids seen at or after since_ms (to fill the intake's DedupCache at start).
-    Result<std::vector<std::string>> requests_seen_since(std::int64_t since_ms,
-                                                         std::size_t limit_max);
+    // A request is known by its id and its event's created_at (unix s; the event id covers it,
+    // so a re-sent request has both the same). Remembers the request (outcome: accepted,
+    // refused, ignored, ...); true if it was new.
+    Result<bool> remember_request(std::string_view request_id, std::int64_t created_at,
+                                  std::string_view outcome, std::int64_t at_ms);
+    Result<bool> request_seen(std::string_view request_id, std::int64_t created_at);
+    // Ids of the requests created at or after since_s, newest first, at most limit_max (to fill
+    // the intake's DedupCache at start; ids carried over from before migration 008, whose
+    // created_at is unknown, count if seen at or after since_s).
+    Result<std::vector<std::string>> requests_created_since(std::int64_t since_s,
+                                                            std::size_t limit_max);
+    // Forgets the requests created before before_ms (and carried-over ids seen before it).
     Result<std::int64_t> prune_requests(std::int64_t before_ms);
     // Dedup check, request id and job row in one step: duplicate if the id was seen before.
     Result<AcceptOutcome> accept_job(const NewJob& job);
@@ -217,9 +225,13 @@ class StoreDb {
     Status control(std::string_view sql);
     Status set_final_status(std::string_view job_id, std::string_view status,
                             std::string_view reason, std::int64_t at_ms);
+    Status check_carried_over_requests();
 
     sqlite3* db_;
     bool read_only_;
+    // processed_requests still holds rows carried over by migration 008 (created_at = -1): a
+    // request must then also be looked up by id among them. Cleared once pruning removed them.
+    bool carried_over_requests_ = false;
     std::unordered_map<std::string_view, sqlite3_stmt*> statements_;
 };
 

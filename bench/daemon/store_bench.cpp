@@ -43,6 +43,7 @@ class JobSource {
         job.id = pylon::engine::job_id_for_request(job.request_id);
         job.kind = 5050;
         job.customer_pubkey = customers_[rng_() % customers];
+        job.request_created_at = now_ms / 1000;
         job.received_at_ms = now_ms;
         job.relay_hint = "ws://127.0.0.1:7000";
         job.reply_relays = {"ws://127.0.0.1:7000"};

@@ -109,17 +109,80 @@ TEST(StoreDb, JobLifecycleRecordsTimingsAndEarningsOnce) {
 TEST(StoreDb, SameRequestTwiceIsADuplicate) {
     auto db = memory_db();
     NewJob job = make_job(7);
+    job.request_created_at = 1'700'000'100;
     EXPECT_EQ(db->accept_job(job).value(), AcceptOutcome::accepted);
     EXPECT_EQ(db->accept_job(job).value(), AcceptOutcome::duplicate);
-    EXPECT_TRUE(db->request_seen(job.request_id).value());
-    EXPECT_FALSE(db->request_seen(request_id(8)).value());
-    EXPECT_TRUE(db->remember_request(request_id(8), "refused", 5).value());
-    EXPECT_FALSE(db->remember_request(request_id(8), "refused", 6).value());
-    auto since = db->requests_seen_since(0, 100);
+    EXPECT_TRUE(db->request_seen(job.request_id, job.request_created_at).value());
+    EXPECT_FALSE(db->request_seen(request_id(8), 5).value());
+    EXPECT_TRUE(db->remember_request(request_id(8), 5, "refused", 6'000).value());
+    EXPECT_FALSE(db->remember_request(request_id(8), 5, "refused", 7'000).value());
+    // Without its created_at, a job's request is known by the time it was received.
+    NewJob old = make_job(9);
+    EXPECT_EQ(db->accept_job(old).value(), AcceptOutcome::accepted);
+    EXPECT_TRUE(db->request_seen(old.request_id, old.received_at_ms / 1000).value());
+    auto since = db->requests_created_since(0, 100);
     ASSERT_TRUE(since.ok());
-    EXPECT_EQ(since->size(), 2u);
-    EXPECT_EQ(db->prune_requests(100).value(), 1);  // the one seen at 5 ms
-    EXPECT_EQ(db->counts()->jobs_total, 1u);
+    EXPECT_EQ(*since, (std::vector<std::string>{job.request_id, old.request_id, request_id(8)}));
+    EXPECT_EQ(db->requests_created_since(1'700'000'001, 100)->size(), 1u);
+    EXPECT_EQ(db->requests_created_since(0, 2)->size(), 2u);
+    // Pruning goes by the request's created_at.
+    EXPECT_EQ(db->prune_requests(1'700'000'000'000).value(), 1);  // the one created at 5 s
+    EXPECT_FALSE(db->request_seen(request_id(8), 5).value());
+    EXPECT_TRUE(db->request_seen(old.request_id, old.received_at_ms / 1000).value());
+    EXPECT_EQ(db->counts()->jobs_total, 2u);
+}
+
+// Migration 008 re-keys processed_requests by created_at; the ids remembered before it keep
+// refusing their duplicates (looked up by id, whatever the created_at) until pruned by the
+// time they were seen.
+TEST(StoreDb, RequestsRememberedBeforeMigration008StayDuplicates) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir->file("pylon.db");
+    std::int64_t seen_ms = 1'700'000'000'000;
+    {
+        sqlite3* raw = nullptr;
+        ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+        std::string sql = std::string(migrations_table_sql) + ";";
+        for (const Migration& m : migrations()) {
+            if (m.name.substr(0, 3) == "008") {
+                break;
+            }
+            sql += std::string(m.sql) + "INSERT INTO migrations (name) VALUES ('" +
+                   std::string(m.name) + "');";
+        }
+        for (int i = 0; i < 3; i++) {
+            sql += "INSERT INTO processed_requests (request_id, outcome, seen_at_ms) VALUES ('" +
+                   request_id(i) + "', 'accepted', " + std::to_string(seen_ms + i) + ");";
+        }
+        ASSERT_EQ(sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(raw);
+    }
+    auto opened = StoreDb::open({path});
+    ASSERT_TRUE(opened.ok()) << opened.error().message();
+    StoreDb& db = **opened;
+    EXPECT_EQ(db.applied_migrations()->size(), migrations().size());
+    EXPECT_TRUE(db.request_seen(request_id(0), 1'700'000'500).value());
+    EXPECT_FALSE(db.remember_request(request_id(1), 1'700'000'500, "refused", seen_ms).value());
+    NewJob dup = make_job(2);
+    dup.request_created_at = 1'700'000'500;
+    EXPECT_EQ(db.accept_job(dup).value(), AcceptOutcome::duplicate);
+    EXPECT_EQ(db.counts()->jobs_total, 0u);
+    NewJob fresh = make_job(3);
+    fresh.request_created_at = 1'700'000'500;
+    EXPECT_EQ(db.accept_job(fresh).value(), AcceptOutcome::accepted);
+    // The carried-over ids count as seen when they were seen.
+    auto since = db.requests_created_since(1'700'000'000, 10);
+    ASSERT_TRUE(since.ok());
+    EXPECT_EQ(since->size(), 4u);
+    EXPECT_EQ(since->front(), fresh.request_id);
+    // Pruned by the time they were seen (created_at unknown), then gone.
+    EXPECT_EQ(db.prune_requests(seen_ms + 2).value(), 2);
+    EXPECT_FALSE(db.request_seen(request_id(0), 1'700'000'500).value());
+    EXPECT_TRUE(db.request_seen(request_id(2), 1'700'000'500).value());
+    EXPECT_EQ(db.prune_requests(seen_ms + 3).value(), 1);
+    EXPECT_TRUE(db.remember_request(request_id(0), 1'700'000'500, "refused", seen_ms).value());
+    EXPECT_TRUE(db.request_seen(fresh.request_id, fresh.request_created_at).value());
 }
 
 TEST(StoreDb, FailAndCancelRecordTheReason) {
