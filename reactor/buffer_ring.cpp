@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "reactor/clock.hpp"
+
 namespace pylon::reactor {
 
 Result<BufferRing*> BufferRing::create(io_uring* ring, const BufferRingOptions& options) {
@@ -39,6 +41,7 @@ Result<BufferRing*> BufferRing::create(io_uring* ring, const BufferRingOptions& 
         return Error::from_errno(err, "mmap receive buffers");
     }
     self->memory_ = static_cast<std::uint8_t*>(mem);
+    self->parked_ = new std::uint16_t[n];
 
     io_uring_buf_reg reg{};
     reg.ring_addr = reinterpret_cast<__u64>(self->br_);
@@ -72,8 +75,43 @@ void BufferRing::provide(std::uint32_t count) noexcept {
     available_ += count;
 }
 
+void BufferRing::add_to_kernel(std::uint16_t bid) noexcept {
+    io_uring_buf_ring_add(br_, address(bid), options_.buffer_bytes, bid,
+                          io_uring_buf_ring_mask(options_.buffer_count), 0);
+    io_uring_buf_ring_advance(br_, 1);
+    available_++;
+}
+
+void BufferRing::cancel_shrink() noexcept {
+    for (std::uint32_t i = 0; i < parked_count_; i++) {
+        add_to_kernel(parked_[i]);
+    }
+    parked_count_ = 0;
+    shrink_to_ = 0;
+}
+
+void BufferRing::park(std::uint16_t bid) noexcept {
+    parked_[parked_count_++] = bid;
+    if (parked_count_ < provided_ - shrink_to_) {
+        return;
+    }
+    // Every buffer from shrink_to_ up is parked: release their whole pages (a page shared with
+    // buffer shrink_to_ - 1 stays; the pages past the last one were never provided).
+    auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    std::size_t begin = (shrink_to_ * stride_ + page - 1) / page * page;
+    std::size_t end = std::min((provided_ * stride_ + page - 1) / page * page,
+                               (memory_bytes_ + page - 1) / page * page);
+    if (end > begin) {
+        (void)::madvise(memory_ + begin, end - begin, MADV_DONTNEED);
+    }
+    provided_ = shrink_to_;
+    parked_count_ = 0;
+    shrink_to_ = 0;
+    shrinks_++;
+}
+
 BufferRing::~BufferRing() {
-    PYLON_ASSERT_MSG(available_ == provided_ || !registered_,
+    PYLON_ASSERT_MSG(available_ + parked_count_ == provided_ || !registered_,
                      "BufferRing destroyed while Buffers are still held");
     if (registered_) {
         io_uring_unregister_buf_ring(ring_, options_.group_id);
@@ -84,6 +122,7 @@ BufferRing::~BufferRing() {
     if (br_ != nullptr) {
         ::munmap(br_, br_bytes_);
     }
+    delete[] parked_;
 }
 
 Buffer BufferRing::take(std::uint32_t cqe_flags, std::int32_t length) noexcept {
@@ -92,20 +131,32 @@ Buffer BufferRing::take(std::uint32_t cqe_flags, std::int32_t length) noexcept {
     auto bid = static_cast<std::uint16_t>(cqe_flags >> IORING_CQE_BUFFER_SHIFT);
     PYLON_ASSERT(bid < provided_ && available_ > 0);
     available_--;
-    if (available_ <= provided_ / 4 && provided_ < options_.buffer_count) {
-        grow();  // before the kernel runs dry
+    if (available_ <= (provided_ - parked_count_) / 4) {
+        pressed_ms_ = monotonic_ms();
+        if (shrink_to_ != 0) {
+            cancel_shrink();
+        }
+        if (available_ <= provided_ / 4 && provided_ < options_.buffer_count) {
+            grow();  // before the kernel runs dry
+        }
     }
     return Buffer(this, bid, static_cast<std::uint32_t>(length));
 }
 
 void BufferRing::give_back(std::uint16_t bid) noexcept {
-    PYLON_ASSERT(bid < provided_ && available_ < provided_);
-    io_uring_buf_ring_add(br_, address(bid), options_.buffer_bytes, bid,
-                          io_uring_buf_ring_mask(options_.buffer_count), 0);
-    io_uring_buf_ring_advance(br_, 1);
-    available_++;
-    if (waiters_ != nullptr && available_ >= provided_ / 2) {
+    PYLON_ASSERT(bid < provided_ && available_ + parked_count_ < provided_);
+    if (shrink_to_ != 0 && bid >= shrink_to_) {
+        park(bid);
+        return;
+    }
+    add_to_kernel(bid);
+    if (waiters_ != nullptr && available_ >= (provided_ - parked_count_) / 2) {
         notify_waiters();
+    }
+    std::uint32_t initial = std::min(options_.buffer_count_initial, options_.buffer_count);
+    if (available_ == provided_ && provided_ > initial && shrink_to_ == 0 && waiters_ == nullptr &&
+        monotonic_ms() - pressed_ms_ >= options_.shrink_after_ms) {
+        shrink_to_ = initial;  // calm, everything back: shrink as buffers come round again
     }
 }
 
@@ -115,6 +166,10 @@ void BufferRing::wait_for_buffers(RearmWaiter* waiter) noexcept {
     waiter->waiting = true;
     waiter->next = waiters_;
     waiters_ = waiter;
+    pressed_ms_ = monotonic_ms();
+    if (shrink_to_ != 0) {
+        cancel_shrink();
+    }
     if (provided_ < options_.buffer_count) {
         grow();
     }

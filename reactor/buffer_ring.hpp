@@ -9,8 +9,12 @@
 // `buffer_count`) when a take leaves a quarter of them or fewer with the kernel, or when a
 // stream runs dry: the kernel uses provided buffers in ring order, so every provided buffer
 // becomes resident after as many receives, and an idle node (a few keep-alive frames) should
-// hold a few, not all (issue 8: idle RSS). It never shrinks; all of `buffer_count` is reserved
-// (address space only) at creation.
+// hold a few, not all (issue 8: idle RSS). All of `buffer_count` is reserved (address space
+// only) at creation. After a burst it shrinks back: once every buffer is back and no take has
+// pressed on the ring for `shrink_after_ms`, buffers above `buffer_count_initial` are kept
+// (parked) instead of given back to the kernel as they return, and when all of them are parked
+// their pages are released (MADV_DONTNEED: they were in no kernel ring and no Buffer). Any
+// pressure before that puts the parked ones back at once.
 // Owned by one shard; Buffers must be dropped on that shard's thread.
 #pragma once
 
@@ -77,6 +81,7 @@ struct RearmWaiter {
 struct BufferRingOptions {
     std::uint32_t buffer_count = 256;         // power of two, <= 32768: the most it grows to
     std::uint32_t buffer_count_initial = 16;  // provided at creation (capped at buffer_count)
+    std::int64_t shrink_after_ms = 10'000;    // calm needed before shrinking back to initial
     std::uint32_t buffer_bytes = 4096;        // what the kernel may fill
     std::uint32_t padding_bytes = 64;         // slack after each buffer (simdjson padding)
     std::uint16_t group_id = 0;
@@ -93,8 +98,9 @@ class BufferRing {
     std::uint32_t buffer_bytes() const noexcept { return options_.buffer_bytes; }
     std::uint32_t buffer_count() const noexcept { return options_.buffer_count; }
     std::uint32_t padding_bytes() const noexcept { return options_.padding_bytes; }
-    // Buffers provided to the kernel so far (grows up to buffer_count()).
+    // Buffers in play: with the kernel or held (grows up to buffer_count(), shrinks back).
     std::uint32_t provided() const noexcept { return provided_; }
+    std::uint64_t shrinks() const noexcept { return shrinks_; }
     // Buffers the kernel may use right now.
     std::uint32_t available() const noexcept { return available_; }
     std::uint64_t enobufs_count() const noexcept { return enobufs_; }
@@ -120,7 +126,12 @@ class BufferRing {
     void grow() noexcept;
     // Hands buffers provided_ .. provided_ + count - 1 to the kernel.
     void provide(std::uint32_t count) noexcept;
-
+    void add_to_kernel(std::uint16_t bid) noexcept;
+    // Pressure: gives the parked buffers back to the kernel and ends the shrink.
+    void cancel_shrink() noexcept;
+    // A buffer above the initial count came back during a shrink: keep it; the last one
+    // releases their pages.
+    void park(std::uint16_t bid) noexcept;
     io_uring* ring_;
     BufferRingOptions options_;
     io_uring_buf_ring* br_ = nullptr;
@@ -131,6 +142,11 @@ class BufferRing {
     std::uint32_t provided_ = 0;
     std::uint32_t available_ = 0;
     std::uint64_t enobufs_ = 0;
+    std::uint64_t shrinks_ = 0;
+    std::int64_t pressed_ms_ = 0;      // last time a take left a quarter or fewer (monotonic)
+    std::uint32_t shrink_to_ = 0;      // 0: not shrinking; else the count it shrinks to
+    std::uint16_t* parked_ = nullptr;  // bids kept back during a shrink (buffer_count slots)
+    std::uint32_t parked_count_ = 0;
     RearmWaiter* waiters_ = nullptr;
     bool registered_ = false;
 };
