@@ -122,6 +122,15 @@ bool DedupCache::insert(const Id& id) {
     return true;
 }
 
+bool DedupCache::forget(const Id& id) {
+    std::uint64_t fp = fingerprint(id);
+    if (find(fp) == table_.size()) {
+        return false;
+    }
+    erase(fp);
+    return true;
+}
+
 bool DedupCache::contains(const Id& id) const {
     return find(fingerprint(id)) != table_.size();
 }

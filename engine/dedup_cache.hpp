@@ -30,6 +30,11 @@ class DedupCache {
     // True if `id` was new (and is now remembered); false for a duplicate.
     bool insert(const Id& id);
     bool contains(const Id& id) const;
+    // Forgets `id` (a request taken in but left for the relay to send again), so its next
+    // delivery is not a duplicate. Its fingerprint stays in the ring until its turn to be
+    // evicted comes: if the id was inserted again by then, it is forgotten early (the store's
+    // exact check still stops a second run). True if it was remembered.
+    bool forget(const Id& id);
     std::size_t size() const noexcept { return size_; }
     std::size_t entries_max() const noexcept { return entries_max_; }
     std::uint64_t evicted() const noexcept { return evicted_; }

@@ -51,6 +51,7 @@ Task<Status> Intake::start() {
     screen_ = std::make_unique<IntakeScreen>(hub_->keys(), reactor::SystemClock::instance(),
                                              IntakePolicy::from(c, context_.shard_count()),
                                              dedup_entries_max);
+    held_max_ = static_cast<std::size_t>(c.limits.held_requests_max);
     co_await fill_dedup();
     hub_->here().intake = this;
     open_ = true;
@@ -200,14 +201,7 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
         co_return;
     }
     if (self->hub_->publish_pressure()) {
-        if (self->held_.size() < held_requests_max) {
-            self->counters_.add(IntakeReason::held);
-            self->held_.push_back(std::move(job));  // admitted on resume (apply_pause)
-            co_return;
-        }
-        std::string why =
-            "busy: the node's relays are behind on taking its results; try again later";
-        co_await refuse(self, std::move(job), IntakeReason::refused_busy, std::move(why));
+        self->hold_or_leave(std::move(job));
         co_return;
     }
     if (!runner->reserve(job->backend)) {
@@ -248,6 +242,22 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
               std::string(backend_kind_name(job->backend)).c_str(), job->model.c_str(),
               job->waits_for_load ? ", waits for the model to load" : "");
     runner->start_job(std::move(job));
+}
+
+// Held: admitted on resume (apply_pause). Left: forgotten, so the relay's copy sent on resume is
+// not a duplicate. Either way its relay link's cursor is held back to it (until the resume's
+// REQ), so the persisted cursor does not pass it and a restart fetches it again.
+void Intake::hold_or_leave(std::unique_ptr<Job> job) {
+    std::int64_t created_at = std::min(job->request.created_at, reactor::unix_ms() / 1000);
+    bool hold = held_.size() < held_max_;
+    RelayPool::mark_cursor(hub_.get(), job->relay_url, created_at, hold);
+    if (hold) {
+        counters_.add(IntakeReason::held);
+        held_.push_back(std::move(job));
+        return;
+    }
+    counters_.add(IntakeReason::deferred);
+    screen_->dedup().forget(job->request.id);
 }
 
 // An `error` feedback for a request we read but will not run, once per request.

@@ -13,8 +13,12 @@
 // the JobRunner, which sends the first feedback.
 //
 // While intake is paused (a relay's publish queue is busy: PublishPressure; the relay links
-// CLOSE their job subscriptions) a request already past the prescreen is held, up to
-// held_requests_max per shard, and admitted on resume (beyond that bound it is refused "busy").
+// CLOSE their job subscriptions) a request already past the prescreen is held, up to [limits]
+// held_requests_max per shard, and admitted on resume; beyond that bound it is left for the
+// relay to send again, as if never read: the dedup cache forgets it and its relay link's cursor
+// is held back to it (RelayPool::mark_cursor), so the resume's REQ fetches it. Nobody is told
+// "busy" (that feedback could not be queued while the relay is busy anyway). The persisted
+// cursor stays at or before every request held or left, so a restart fetches them too.
 //
 // At start each shard fills its DedupCache with the request ids the store saw within the
 // acceptance window; when the last shard's intake is open, every relay link subscribes, the
@@ -41,7 +45,6 @@
 namespace pylon::engine {
 
 inline constexpr std::size_t dedup_entries_max = 100'000;  // per shard; the store is exact
-inline constexpr std::size_t held_requests_max = 4096;     // per shard, while paused
 
 class Intake final : public Service {
   public:
@@ -70,6 +73,8 @@ class Intake final : public Service {
 
   private:
     static reactor::Task<void> admit(Intake* self, std::unique_ptr<Job> job);
+    // Paused: held for the resume while there is room, else left for the relay to send again.
+    void hold_or_leave(std::unique_ptr<Job> job);
     // Asks the customer's rate shard, then refuses or admits as screened (or drops).
     static reactor::Task<void> check_rate(Intake* self, Screened s, unsigned rate_shard);
     static reactor::Task<void> refuse(Intake* self, std::unique_ptr<Job> job, IntakeReason reason,
@@ -91,7 +96,8 @@ class Intake final : public Service {
     IntakeCounters counters_;
     proto::JsonReader reader_;
     bool open_ = false;
-    std::vector<std::unique_ptr<Job>> held_;  // while paused, at most held_requests_max
+    std::size_t held_max_ = 0;                // [limits] held_requests_max
+    std::vector<std::unique_ptr<Job>> held_;  // while paused, at most held_max_
     reactor::Gate gate_;
 };
 

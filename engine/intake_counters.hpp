@@ -38,13 +38,14 @@ enum class IntakeReason : std::uint8_t {
     refused_unknown_model,    // the model param names no model a backend has
     refused_no_backend,       // no backend available
     refused_queue_full,       // the backend's queue is full
-    refused_busy,             // paused and the held requests at held_requests_max
+    refused_busy,             // no longer counted: a paused intake leaves it for the relay
     feedback_suppressed,      // a refusal not answered (refusal_feedback_per_second)
     store_failed,             // the job could not be written (logged)
     // backpressure (a relay's publish queue is busy: PublishPressure)
     paused,    // times intake paused (job subscriptions closed)
     resumed,   // times it resumed (subscribed again from the cursors)
-    deferred,  // requests that arrived while paused, left for the relay to send again
+    deferred,  // requests that arrived while paused, left for the relay to send again (unread,
+               // or read and forgotten beyond held_requests_max)
     held,      // requests past the prescreen when it paused, admitted on resume
     // cancellation
     deletions,      // kind-5 deletions received that name an open job's request

@@ -116,10 +116,19 @@ void RelayLink::set_state(const char* state, std::string error) {
 
 void RelayLink::set_subscribed(bool on) {
     want_sub_ = on;
+    passed_while_paused_ = 0;
     if (!on && sub_active_) {
         need_close_ = true;
     }
     wake();
+}
+
+void RelayLink::leave(std::int64_t created_at) {
+    cursor_.defer(created_at);
+    if (!pool_->hub().publish_pressure() && want_sub_ && sub_active_) {
+        sub_active_ = false;  // send_due sends the REQ again, from the deferred mark
+        wake();
+    }
 }
 
 void RelayLink::enqueue(PublicationRef pub) {

@@ -84,6 +84,20 @@ class RelayLink {
     // A request this relay delivered while intake was paused, held in memory for the resume:
     // the persisted cursor stays at or before it until then.
     void hold(std::int64_t created_at) noexcept { cursor_.hold(created_at); }
+    // While paused: true for the first `budget` requests this link routes on during this pause
+    // (the owner's intake holds them), false after (they are deferred).
+    bool pass_while_paused(std::size_t budget) noexcept {
+        if (passed_while_paused_ >= budget) {
+            return false;
+        }
+        passed_while_paused_++;
+        return true;
+    }
+    // A request this relay delivered that the owner shard's intake read and then left for the
+    // relay to send again (paused, held buffer full): deferred like one left unread; if the
+    // resume's REQ went out before this news arrived, the link subscribes again (the new REQ
+    // replaces the live one) so the relay sends it.
+    void leave(std::int64_t created_at);
     proto::RelayInfo info() const;
     std::uint64_t revision() const noexcept { return revision_; }  // changes with info()
 
@@ -129,6 +143,7 @@ class RelayLink {
     bool auth_pending_ = false;
     std::string sub_id_;
     std::string req_frame_;
+    std::size_t passed_while_paused_ = 0;  // requests routed on during this pause
     // Outgoing.
     PublishQueue queue_;
     std::vector<PublicationRef> batch_;  // send_due's scratch

@@ -219,7 +219,6 @@ void RelayPool::apply_pause() {
     bool paused = hub_->publish_pressure();
     if (paused != paused_) {
         paused_ = paused;
-        passed_while_paused_ = 0;
         for (auto& l : links_) {
             if (l) {
                 l->set_subscribed(subscribed_ && !paused_);
@@ -238,6 +237,41 @@ void RelayPool::broadcast_pause(ProviderHub* hub) {
                               p->apply_pause();
                           }
                       }));
+    }
+}
+
+void RelayPool::mark_cursor(ProviderHub* hub, const std::string& url, std::int64_t created_at,
+                            bool held) {
+    RelayPool* local = hub->here().pool;
+    if (local == nullptr) {
+        return;  // stopping
+    }
+    auto it = std::find(local->urls_.begin(), local->urls_.end(), url);
+    if (it == local->urls_.end()) {
+        return;  // not a configured relay (their lists are the same on every shard)
+    }
+    auto index = static_cast<std::size_t>(it - local->urls_.begin());
+    unsigned owner = hub->relay_owner(url);
+    if (owner == reactor::Shard::current().id()) {
+        local->mark_link(index, created_at, held);
+        return;
+    }
+    reactor::post(owner, Message([hub, index, created_at, held]() {
+                      if (RelayPool* p = hub->here().pool) {
+                          p->mark_link(index, created_at, held);
+                      }
+                  }));
+}
+
+void RelayPool::mark_link(std::size_t index, std::int64_t created_at, bool held) {
+    RelayLink* link = index < links_.size() ? links_[index].get() : nullptr;
+    if (link == nullptr) {
+        return;
+    }
+    if (!held) {
+        link->leave(created_at);
+    } else if (hub_->publish_pressure()) {
+        link->hold(created_at);
     }
 }
 
@@ -275,25 +309,23 @@ bool RelayPool::on_event(RelayLink* link, proto::Event& event) {
         route_deletion(event);
         return true;
     }
-    bool held = hub_->publish_pressure() && !link->temporary();
-    if (held) {
-        // Held by the owner's intake while there is room (a relay may not store requests),
-        // else left for the REQ on resume.
-        if (passed_while_paused_ >= held_requests_max / hub_->shard_count()) {
-            link->defer(event.created_at());
-            intake->count(IntakeReason::deferred);
-            return true;
-        }
-        passed_while_paused_++;
-    }
     if (intake->prescreen(event) != IntakeReason::received) {
         return true;
     }
     std::int64_t created_at = std::min(event.created_at(), reactor::unix_ms() / 1000);
-    link->advance_cursor(created_at);
-    if (held) {
+    if (hub_->publish_pressure() && !link->temporary()) {
+        // Paused: held by the owner's intake while this link's share of its room lasts (a relay
+        // may not store requests), else left unread (no dedup entry, no cursor advance) for the
+        // REQ on resume.
+        auto held_max = static_cast<std::size_t>(config().limits.held_requests_max);
+        if (!link->pass_while_paused(std::max<std::size_t>(1, held_max / hub_->shard_count()))) {
+            link->defer(created_at);
+            intake->count(IntakeReason::deferred);
+            return true;
+        }
         link->hold(created_at);  // the owner's intake holds it until the resume
     }
+    link->advance_cursor(created_at);
     unsigned here = reactor::Shard::current().id();
     unsigned owner = hub_->job_owner(event.id());
     if (owner == here) {
@@ -398,7 +430,8 @@ void RelayPool::link_connected(RelayLink* link, bool up, const std::string& reas
 
 Task<void> RelayPool::persist_cursors() {
     for (std::size_t i = 0; i < links_.size(); i++) {
-        if (!links_[i] || links_[i]->cursor().durable() <= persisted_[i]) {
+        // It may go back: a request held or deferred while paused holds it back until read.
+        if (!links_[i] || links_[i]->cursor().durable() == persisted_[i]) {
             continue;
         }
         std::int64_t cursor = links_[i]->cursor().durable();

@@ -12,10 +12,13 @@
 //
 // Backpressure: while intake is paused (a configured relay's publish queue is busy, see
 // PublishPressure) every link CLOSEs its job subscription; a request that still arrives is routed
-// on as usual (its owner's Intake holds it until resume) while this shard routed fewer than
-// held_requests_max / N during this pause; beyond that it is not read (no dedup entry, no cursor
-// advance) but deferred on its link, and the REQ sent on resume starts no later than it. Relays
-// keep kind 5xxx events, so nothing published meanwhile is lost.
+// on as usual (its owner's Intake holds it until resume) while its link routed fewer than
+// [limits] held_requests_max / N during this pause; beyond that it is not read (no dedup entry,
+// no cursor advance) but deferred on its link, and the REQ sent on resume starts no later than
+// it. The owner's Intake may still find its held buffer full (requests routed just before the
+// pause reach it after): it leaves those for the relay too and says so (mark_cursor), so their
+// link defers them the same way. Relays keep kind 5xxx events, so nothing published meanwhile
+// is lost.
 //
 // Routing (on_event, the link's shard): deletions (kind 5) are verified here and sent to the
 // owner shard of each request they name; job requests pass Intake's prescreen here, then go to
@@ -74,6 +77,12 @@ class RelayPool final : public Service {
     void apply_pause();
     // Runs apply_pause() on every shard. Any shard.
     static void broadcast_pause(ProviderHub* hub);
+    // Intake paused: the owner shard's intake held a request from relay `url` (`held`) or left
+    // it for the relay to send again; the cursor of that relay's link (on its shard, by message
+    // unless that is this one) is held back to created_at. A hold that arrives after the resume
+    // is dropped (the request is being admitted). Any shard.
+    static void mark_cursor(ProviderHub* hub, const std::string& url, std::int64_t created_at,
+                            bool held);
     bool paused() const noexcept { return paused_; }
 
     // -- For this shard's links --
@@ -97,6 +106,7 @@ class RelayPool final : public Service {
     const std::string& url_at(std::size_t index) const { return urls_[index]; }
 
   private:
+    void mark_link(std::size_t index, std::int64_t created_at, bool held);
     static reactor::Task<void> upkeep_loop(RelayPool* self);
     static reactor::Task<void> announce_loop(RelayPool* self);
     reactor::Task<void> persist_cursors();
@@ -115,7 +125,6 @@ class RelayPool final : public Service {
     reactor::AsyncEvent room_;
     bool subscribed_ = false;
     bool paused_ = false;  // intake paused (publish pressure): job subscriptions closed
-    std::size_t passed_while_paused_ = 0;  // requests routed on while paused (intake holds them)
     std::unique_ptr<ResponseBuilder> announcer_;  // shard 0
     reactor::AsyncEvent announce_now_;
     std::vector<std::uint64_t> board_revision_;  // by index: the info last put on the board

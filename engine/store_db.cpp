@@ -932,7 +932,7 @@ Status StoreDb::set_relay_cursor(std::string_view url, std::int64_t last_event_a
                                  std::int64_t at_ms) {
     PYLON_STORE_RUN(
         "INSERT INTO relay_cursors (url, last_event_at, updated_at_ms) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT(url) DO UPDATE SET last_event_at = max(last_event_at, ?2), "
+        "ON CONFLICT(url) DO UPDATE SET last_event_at = ?2, "
         "updated_at_ms = ?3",
         "set relay cursor", q.text(url).int64(last_event_at).int64(at_ms));
     return Ok{};

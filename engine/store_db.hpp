@@ -199,6 +199,8 @@ class StoreDb {
 
     // -- Node state --
     Result<std::optional<std::int64_t>> relay_cursor(std::string_view url);
+    // The cursor as given: it may go back (RelayPool persists SubscriptionCursor::durable(),
+    // which stays at or before requests held or deferred while intake is paused).
     Status set_relay_cursor(std::string_view url, std::int64_t last_event_at, std::int64_t at_ms);
     Result<std::optional<std::string>> state_value(std::string_view key);
     Status set_state_value(std::string_view key, std::string_view value, std::int64_t at_ms);

@@ -465,5 +465,96 @@ TEST(ProviderEndToEnd, ARelayThatStopsAnsweringOkHoldsIntakeWithoutLosingResults
     EXPECT_TRUE(wait_until(all_failed, 8000, 50));
 }
 
+// The config of the pause tests: one shard; a relay that never answers OK to the node's first
+// 8 events (results) makes intake pause (half of publish_queue_max 16); no other event of ours
+// counts toward those 8; the margin of `since` is 0, so the REQ reaches back to an older request
+// only when the node held its cursor back for it.
+std::string pause_config(int ok_timeout_ms, int held_max) {
+    return "[provider]\nannounce = false\nprocessing_feedback_delay_ms = 60000\n"
+           "partial_interval_ms = 0\nsince_margin_s = 0\n[relay_pool]\npublish_queue_max = 16\n"
+           "publish_ok_timeout_ms = " +
+           std::to_string(ok_timeout_ms) +
+           "\npublish_attempts_max = 1\n[limits]\npubkey_requests_per_minute = 100\n"
+           "held_requests_max = " +
+           std::to_string(held_max) + "\n";
+}
+
+// Stopped while paused: a request that arrived during the pause (the relay ignores CLOSE, as
+// one that had already sent it) is held in memory only. The cursor the node persisted stays at
+// or before it, so after the restart the node asks the relay (--store-jobs: it answers REQ from
+// `since`) for it again and runs it. It is 30 s older than the newest request the node read,
+// beyond since_margin_s (0): only the held-back cursor brings it back.
+TEST(ProviderEndToEnd, ARequestHeldWhenTheNodeStopsWhilePausedRunsAfterTheRestart) {
+    SKIP_WITHOUT_NODE();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
+    RelayProcess raw = start_relay("raw_relay.mjs", 0,
+                                   {"--silent-first", "8", "--refuse-author", provider_pubkey,
+                                    "--store-jobs", "--ignore-close"});
+    NodeConfig config = node_config({raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = pause_config(60000, 4096);
+    PylonNode node(config);
+    node.start();
+    ClientRun first =
+        run_client(client_args({raw.url()}, 2, {"--count", "8", "--timeout-ms", "5000"}));
+    EXPECT_EQ(first.of("result").size(), 8u) << first.raw;
+    ASSERT_TRUE(wait_until([&]() { return logged(node, "intake paused"); }, 3000, 20))
+        << node.process().describe();
+    auto late = start_client(
+        client_args({raw.url()}, 3, {"--created-at-offset", "-30", "--timeout-ms", "25000"}));
+    ASSERT_TRUE(wait_until([&]() { return node.intake()["held"] >= 1; }, 5000, 50))
+        << node.process().describe();
+    EXPECT_EQ(node.intake()["accepted"], 8u);
+    EXPECT_EQ(node.stop().code, 0);
+
+    node.start();
+    ClientRun run = finish_client(*late, 25000);
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw << node.process().describe();
+    EXPECT_EQ(run.of("result")[0].content, "alpha bravo");
+    EXPECT_EQ(node.intake()["accepted"], 1u);  // the 8 earlier ones are known: duplicates
+}
+
+// Paused, with room to hold one request per shard ([limits] held_requests_max = 1): a request
+// from each of two relays arrives (they ignore CLOSE). The first is held; the second is read
+// (its id remembered) and then left for its relay to send again: the node forgets its id and
+// holds that relay's cursor back to it, so the REQ of the resume (the silent relay's results
+// time out, the queue drains) fetches it although it is older than the newest request read
+// there. Nobody is refused "busy"; every customer gets a result.
+TEST(ProviderEndToEnd, RequestsBeyondTheHeldBoundWhilePausedAreFetchedAgainAndAnswered) {
+    SKIP_WITHOUT_NODE();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
+    RelayProcess silent = start_relay("raw_relay.mjs", 0,
+                                      {"--silent-first", "8", "--refuse-author", provider_pubkey,
+                                       "--store-jobs", "--ignore-close"});
+    RelayProcess other = start_relay("raw_relay.mjs", 0, {"--store-jobs", "--ignore-close"});
+    NodeConfig config =
+        node_config({silent.url(), other.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = pause_config(3000, 1);
+    PylonNode node(config);
+    node.start();
+    ClientRun first = run_client(
+        client_args({silent.url(), other.url()}, 2, {"--count", "8", "--timeout-ms", "5000"}));
+    EXPECT_EQ(first.of("result").size(), 8u) << first.raw;
+    ASSERT_TRUE(wait_until([&]() { return logged(node, "intake paused"); }, 3000, 20))
+        << node.process().describe();
+    auto held = start_client(client_args({silent.url()}, 3, {"--timeout-ms", "15000"}));
+    ASSERT_TRUE(wait_until([&]() { return node.intake()["held"] >= 1; }, 5000, 50))
+        << node.process().describe();
+    auto left = start_client(
+        client_args({other.url()}, 4, {"--created-at-offset", "-30", "--timeout-ms", "15000"}));
+    ASSERT_TRUE(wait_until([&]() { return node.intake()["deferred"] >= 1; }, 5000, 50))
+        << node.process().describe();
+    ClientRun held_run = finish_client(*held, 20000);
+    ClientRun left_run = finish_client(*left, 20000);
+    EXPECT_EQ(held_run.of("result").size(), 1u) << held_run.raw;
+    EXPECT_EQ(left_run.of("result").size(), 1u) << left_run.raw << node.process().describe();
+    EXPECT_EQ(left_run.error(), nullptr) << left_run.raw;
+    auto intake = node.intake();
+    EXPECT_EQ(intake["accepted"], 10u);
+    EXPECT_EQ(intake["refused_busy"], 0u);
+    EXPECT_GE(intake["resumed"], 1u);
+}
+
 }  // namespace
 }  // namespace pylon::test

@@ -15,6 +15,9 @@
 //                        forwarded but never answered with OK (a relay that stopped answering)
 //   --store-jobs         keep job requests (kinds 5000-5999, at most 10,000) and send a REQ
 //                        those of its first filter's kinds with created_at >= its since first
+//   --ignore-close       CLOSE is ignored: the subscription keeps receiving (as the requests a
+//                        relay already sent when the node's CLOSE arrives: held or left by a
+//                        paused node)
 //   --log                print each message received on stderr
 // First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M,"silent":S}.
 import http from 'node:http';
@@ -26,7 +29,8 @@ import { runPeer, servePeer } from './peer_common.mjs';
 
 function parseArgs(argv) {
   const o = { port: 0, maxRuntimeS: 900, refuseFirst: 0, refuseWith: 'rate-limited: slow down',
-              refuseAuthor: '', silentFirst: 0, storeJobs: false, log: false };
+              refuseAuthor: '', silentFirst: 0, storeJobs: false, ignoreClose: false,
+              log: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--port') o.port = Number(argv[++i]);
@@ -36,6 +40,7 @@ function parseArgs(argv) {
     else if (a === '--refuse-author') o.refuseAuthor = argv[++i];
     else if (a === '--silent-first') o.silentFirst = Number(argv[++i]);
     else if (a === '--store-jobs') o.storeJobs = true;
+    else if (a === '--ignore-close') o.ignoreClose = true;
     else if (a === '--log') o.log = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -74,7 +79,7 @@ async function main() {
           }
         }
         ws.send(JSON.stringify(['EOSE', m[1]]));
-      } else if (m[0] === 'CLOSE') {
+      } else if (m[0] === 'CLOSE' && !o.ignoreClose) {
         subs.get(ws).delete(m[1]);
       } else if (m[0] === 'EVENT' && m[1] && typeof m[1] === 'object') {
         const ev = m[1];

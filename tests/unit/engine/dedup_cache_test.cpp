@@ -39,6 +39,33 @@ TEST(DedupCache, SecondInsertIsADuplicate) {
     EXPECT_EQ(c.size(), 1u);
 }
 
+// A request left for the relay to send again (intake paused, held buffer full) is forgotten:
+// its next delivery is new; the others stay remembered, and forgetting and taking in the same
+// ids again and again keeps the cache within its bound.
+TEST(DedupCache, AForgottenIdIsNewAgainAndTheOthersStay) {
+    DedupCache c(8);
+    for (std::uint32_t n = 1; n <= 4; n++) {
+        EXPECT_TRUE(c.insert(id(n)));
+    }
+    EXPECT_TRUE(c.forget(id(2)));
+    EXPECT_FALSE(c.forget(id(2)));
+    EXPECT_FALSE(c.forget(id(9)));
+    EXPECT_FALSE(c.contains(id(2)));
+    EXPECT_TRUE(c.contains(id(1)));
+    EXPECT_TRUE(c.contains(id(3)));
+    EXPECT_TRUE(c.contains(id(4)));
+    EXPECT_TRUE(c.insert(id(2)));
+    EXPECT_FALSE(c.insert(id(2)));
+    std::size_t bytes = c.bytes_held();
+    for (int round = 0; round < 1000; round++) {
+        EXPECT_TRUE(c.forget(id(2)));
+        EXPECT_TRUE(c.insert(id(2)));
+    }
+    EXPECT_LE(c.size(), c.entries_max());
+    EXPECT_EQ(c.bytes_held(), bytes);
+    EXPECT_TRUE(c.contains(id(2)));
+}
+
 TEST(DedupCache, ForgetsTheOldestBeyondItsBound) {
     DedupCache c(3);
     for (std::uint32_t i = 0; i < 5; i++) {
