@@ -469,14 +469,38 @@ TEST(ProviderEndToEnd, ARelayThatStopsAnsweringOkHoldsIntakeWithoutLosingResults
 // 8 events (results) makes intake pause (half of publish_queue_max 16); no other event of ours
 // counts toward those 8; the margin of `since` is 0, so the REQ reaches back to an older request
 // only when the node held its cursor back for it.
-std::string pause_config(int ok_timeout_ms, int held_max) {
-    return "[provider]\nannounce = false\nprocessing_feedback_delay_ms = 60000\n"
-           "partial_interval_ms = 0\nsince_margin_s = 0\n[relay_pool]\npublish_queue_max = 16\n"
-           "publish_ok_timeout_ms = " +
-           std::to_string(ok_timeout_ms) +
-           "\npublish_attempts_max = 1\n[limits]\npubkey_requests_per_minute = 100\n"
-           "held_requests_max = " +
-           std::to_string(held_max) + "\n";
+NodeConfig pause_node_config(const std::vector<std::string>& relays, std::uint16_t fake_port,
+                             int ok_timeout_ms, int held_max) {
+    NodeConfig config = node_config(relays, "http://127.0.0.1:" + std::to_string(fake_port));
+    config.shards = 1;
+    config.extra =
+        "[provider]\nannounce = false\nprocessing_feedback_delay_ms = 60000\n"
+        "partial_interval_ms = 0\nsince_margin_s = 0\n[relay_pool]\n"
+        "publish_queue_max = 16\npublish_ok_timeout_ms = " +
+        std::to_string(ok_timeout_ms) +
+        "\npublish_attempts_max = 1\n[limits]\npubkey_requests_per_minute = 100\n"
+        "held_requests_max = " +
+        std::to_string(held_max) + "\n";
+    return config;
+}
+
+// A relay that keeps job requests (and answers REQ from `since`), ignores CLOSE and, if
+// `silent`, never acknowledges the node's first 8 events.
+RelayProcess start_pause_relay(bool silent) {
+    std::vector<std::string> args = {"--store-jobs", "--ignore-close"};
+    if (silent) {
+        args.insert(args.end(), {"--silent-first", "8", "--refuse-author", provider_pubkey});
+    }
+    return start_relay("raw_relay.mjs", 0, args);
+}
+
+// Customer 2's 8 jobs, whose results the silent relay never acknowledges: true once intake paused.
+bool pause_with_silent_results(PylonNode& node, const std::vector<std::string>& relays) {
+    ClientRun first = run_client(client_args(relays, 2, {"--count", "8", "--timeout-ms", "5000"}));
+    EXPECT_EQ(first.of("result").size(), 8u) << first.raw;
+    bool paused = wait_until([&]() { return logged(node, "intake paused"); }, 3000, 20);
+    EXPECT_TRUE(paused) << node.process().describe();
+    return paused;
 }
 
 // Stopped while paused: a request that arrived during the pause (the relay ignores CLOSE, as
@@ -487,19 +511,10 @@ std::string pause_config(int ok_timeout_ms, int held_max) {
 TEST(ProviderEndToEnd, ARequestHeldWhenTheNodeStopsWhilePausedRunsAfterTheRestart) {
     SKIP_WITHOUT_NODE();
     ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
-    RelayProcess raw = start_relay("raw_relay.mjs", 0,
-                                   {"--silent-first", "8", "--refuse-author", provider_pubkey,
-                                    "--store-jobs", "--ignore-close"});
-    NodeConfig config = node_config({raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
-    config.shards = 1;
-    config.extra = pause_config(60000, 4096);
-    PylonNode node(config);
+    RelayProcess raw = start_pause_relay(true);
+    PylonNode node(pause_node_config({raw.url()}, fake.port, 60000, 4096));
     node.start();
-    ClientRun first =
-        run_client(client_args({raw.url()}, 2, {"--count", "8", "--timeout-ms", "5000"}));
-    EXPECT_EQ(first.of("result").size(), 8u) << first.raw;
-    ASSERT_TRUE(wait_until([&]() { return logged(node, "intake paused"); }, 3000, 20))
-        << node.process().describe();
+    ASSERT_TRUE(pause_with_silent_results(node, {raw.url()}));
     auto late = start_client(
         client_args({raw.url()}, 3, {"--created-at-offset", "-30", "--timeout-ms", "25000"}));
     ASSERT_TRUE(wait_until([&]() { return node.intake()["held"] >= 1; }, 5000, 50))
@@ -523,21 +538,11 @@ TEST(ProviderEndToEnd, ARequestHeldWhenTheNodeStopsWhilePausedRunsAfterTheRestar
 TEST(ProviderEndToEnd, RequestsBeyondTheHeldBoundWhilePausedAreFetchedAgainAndAnswered) {
     SKIP_WITHOUT_NODE();
     ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
-    RelayProcess silent = start_relay("raw_relay.mjs", 0,
-                                      {"--silent-first", "8", "--refuse-author", provider_pubkey,
-                                       "--store-jobs", "--ignore-close"});
-    RelayProcess other = start_relay("raw_relay.mjs", 0, {"--store-jobs", "--ignore-close"});
-    NodeConfig config =
-        node_config({silent.url(), other.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
-    config.shards = 1;
-    config.extra = pause_config(3000, 1);
-    PylonNode node(config);
+    RelayProcess silent = start_pause_relay(true);
+    RelayProcess other = start_pause_relay(false);
+    PylonNode node(pause_node_config({silent.url(), other.url()}, fake.port, 3000, 1));
     node.start();
-    ClientRun first = run_client(
-        client_args({silent.url(), other.url()}, 2, {"--count", "8", "--timeout-ms", "5000"}));
-    EXPECT_EQ(first.of("result").size(), 8u) << first.raw;
-    ASSERT_TRUE(wait_until([&]() { return logged(node, "intake paused"); }, 3000, 20))
-        << node.process().describe();
+    ASSERT_TRUE(pause_with_silent_results(node, {silent.url(), other.url()}));
     auto held = start_client(client_args({silent.url()}, 3, {"--timeout-ms", "15000"}));
     ASSERT_TRUE(wait_until([&]() { return node.intake()["held"] >= 1; }, 5000, 50))
         << node.process().describe();
