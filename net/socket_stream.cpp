@@ -180,7 +180,9 @@ Task<Status> SocketStream::wait_progress(std::int64_t timeout_ms, CancelToken to
         }
         progress_.reset();
         bool woke = co_await progress_.wait(deadline.token());
-        if (!woke) {
+        // Not woken but not fired either: another waiter (a WebSocket's reader and writer both
+        // wait for room) resumed first and reset the event; look again.
+        if (!woke && deadline.fired()) {
             if (deadline.expired()) {
                 co_return Error(Errc::timeout, peer_ + ": send not done within " +
                                                    std::to_string(timeout_ms) + " ms");

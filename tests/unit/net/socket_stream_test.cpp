@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <thread>
 
 #include "reactor/gate.hpp"
 #include "reactor/ops.hpp"
@@ -123,6 +124,58 @@ TEST(SocketStream, StalledSendFailsTheStream) {
         }(p.ours, &message);
     });
     EXPECT_EQ(message, "pair: no send progress within 200 ms");
+}
+
+Task<void> write_blocks(SocketStream* s, int blocks, std::string* error) {
+    std::string block = testutil::pattern(64 * 1024);
+    for (int i = 0; i < blocks; i++) {
+        Status w = co_await s->write(as_bytes(block), 5000);
+        if (!w.ok()) {
+            *error = w.error().message();
+            co_return;
+        }
+    }
+}
+
+// Two writers wait for room at once (a WebSocket's reader sends pongs while its writer sends
+// events): when room comes, the first to resume resets the event before the second resumes;
+// the second must wait again, not fail ("send cancelled" once broke relay links under load).
+TEST(SocketStream, TwoWritersWaitingForRoomBothFinish) {
+    Pair p;
+    constexpr int blocks = 16;  // per writer, 64 KiB each
+    constexpr std::size_t total = 2 * blocks * 64 * 1024;
+    std::size_t drained = 0;
+    std::thread peer([&]() {
+        ::usleep(100 * 1000);  // both writers are waiting by now
+        std::string buf(16 * 1024, '\0');
+        for (int i = 0; i < 100000 && drained < total; i++) {  // bounded
+            ssize_t n = ::read(p.theirs, buf.data(), buf.size());
+            if (n <= 0) {
+                break;
+            }
+            drained += static_cast<std::size_t>(n);
+            ::usleep(200);  // a slow reader: room comes in small steps
+        }
+    });
+    std::string first;
+    std::string second;
+    testutil::run([&]() -> Task<void> {
+        return [](int fd, std::string* e1, std::string* e2) -> Task<void> {
+            StreamOptions opt;
+            opt.send_queue_bytes_max = 64 * 1024;
+            SocketStream s(fd, "pair", opt);
+            reactor::Gate gate;
+            gate.spawn(write_blocks(&s, blocks, e1));
+            gate.spawn(write_blocks(&s, blocks, e2));
+            co_await gate.close();
+            (void)co_await s.flush(5000, {});
+            co_await s.close();
+        }(p.ours, &first, &second);
+    });
+    peer.join();
+    EXPECT_EQ(first, "");
+    EXPECT_EQ(second, "");
+    EXPECT_EQ(drained, total);
 }
 
 }  // namespace
