@@ -315,7 +315,7 @@ Task<void> RelayLink::session(net::WebSocket* ws) {
             if (e.code() == Errc::timeout && e.message().find("dead") == std::string::npos) {
                 continue;  // a quiet tick
             }
-            if (!stopping_ && !stop_.cancelled()) {
+            if (!stopping_ && !stop_.cancelled() && !cancel.cancelled()) {  // else the writer's
                 last_error_ =
                     e.code() == Errc::closed && ws->close_code() != 0
                         ? "closed by the relay (" + std::to_string(ws->close_code()) +
@@ -343,7 +343,9 @@ Task<void> RelayLink::writer(RelayLink* self, net::WebSocket* ws, reactor::Cance
         self->work_.reset();
         Status st = co_await self->send_due(ws);
         if (!st.ok()) {
-            self->last_error_ = st.error().message();
+            if (!token.cancelled()) {
+                self->last_error_ = st.error().message();  // else the reader's error stands
+            }
             if (self->session_cancel_ != nullptr) {
                 self->session_cancel_->cancel();
             }
