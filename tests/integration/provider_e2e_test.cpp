@@ -475,7 +475,8 @@ NodeConfig pause_node_config(const std::vector<std::string>& relays, std::uint16
     config.shards = 1;
     config.extra =
         "[provider]\nannounce = false\nprocessing_feedback_delay_ms = 60000\n"
-        "partial_interval_ms = 0\nsince_margin_s = 0\n[relay_pool]\n"
+        "partial_interval_ms = 0\nsince_margin_s = 0\nshutdown_grace_ms = 200\n"
+        "[relay_pool]\n"
         "publish_queue_max = 16\npublish_ok_timeout_ms = " +
         std::to_string(ok_timeout_ms) +
         "\npublish_attempts_max = 1\n[limits]\npubkey_requests_per_minute = 100\n"
