@@ -541,7 +541,9 @@ TEST(ProviderEndToEnd, RequestsBeyondTheHeldBoundWhilePausedAreFetchedAgainAndAn
     ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
     RelayProcess silent = start_pause_relay(true);
     RelayProcess other = start_pause_relay(false);
-    PylonNode node(pause_node_config({silent.url(), other.url()}, fake.port, 3000, 1));
+    // The pause lasts until the silent relay's OKs time out: 8 s, room for two customers (Node
+    // processes) to start and publish on a loaded machine.
+    PylonNode node(pause_node_config({silent.url(), other.url()}, fake.port, 8000, 1));
     node.start();
     ASSERT_TRUE(pause_with_silent_results(node, {silent.url(), other.url()}));
     auto held = start_client(client_args({silent.url()}, 3, {"--timeout-ms", "15000"}));
