@@ -205,6 +205,56 @@ constexpr const char* k_job_columns =
     "started_at, completed_at, backend, model, prompt_tokens, completion_tokens, queue_ms, "
     "first_token_ms, total_ms";
 
+// The statements of a request's record: its processed_requests row (refused, ignored, ... and
+// before migration 008's version, accepted) and its job row once accepted (jobs.id is made of
+// the request id, which jobs.request_id holds).
+constexpr const char* k_request_processed_sql =
+    "SELECT 1 FROM processed_requests WHERE created_at IN (?, -1) AND request_id = ?";
+constexpr const char* k_job_of_request_sql = "SELECT 1 FROM jobs WHERE id = ? AND request_id = ?";
+constexpr const char* k_insert_job_sql =
+    "INSERT INTO jobs (id, kind, customer_pubkey, status, price_msats, started_at, created_at, "
+    "request_id, received_at_ms, bid_msats, relay_hint, reply_relays, request_json, encrypted) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr const char* k_insert_new_job_sql =
+    "INSERT INTO jobs (id, kind, customer_pubkey, status, price_msats, started_at, created_at, "
+    "request_id, received_at_ms, bid_msats, relay_hint, reply_relays, request_json, encrypted) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING";
+
+// Steps k_request_processed_sql or k_job_of_request_sql: SQLITE_ROW if found.
+int probe_request(sqlite3_stmt* stmt, const char* sql, std::string_view request_id,
+                  std::int64_t created_at) {
+    Query q(stmt);
+    std::string job_id;
+    if (sql == k_job_of_request_sql) {
+        job_id = job_id_for_request(request_id);
+        q.text(job_id).text(request_id);
+    } else {
+        q.int64(created_at).text(request_id);
+    }
+    return q.step();
+}
+
+// Steps k_insert_job_sql or k_insert_new_job_sql for the job.
+int step_insert_job(sqlite3_stmt* stmt, const NewJob& job) {
+    std::string relays = relays_to_json(job.reply_relays);
+    Query q(stmt);
+    q.text(job.id)
+        .int64(job.kind)
+        .text(job.customer_pubkey)
+        .text(job.status)
+        .int64(job.price_msats)
+        .int64(job.received_at_ms / 1000)
+        .int64(job.received_at_ms / 1000)
+        .text_or_null(job.request_id)
+        .int64(job.received_at_ms)
+        .opt(job.bid_msats)
+        .text_or_null(job.relay_hint)
+        .text(relays)
+        .text_or_null(job.request_json)
+        .int64(job.encrypted ? 1 : 0);
+    return q.step();
+}
+
 proto::JobInfo read_job_row(const Query& q) {
     proto::JobInfo j;
     j.id = q.col_text(0);
@@ -497,16 +547,26 @@ bool StoreDb::in_transaction() const {
         }                                              \
     } while (0)
 
-// processed_requests is keyed (created_at, request_id): requests arrive in about created_at
-// order, so a new row lands at the right edge of the B-tree, on a page the batch has dirtied
-// already. Rows carried over by migration 008 have created_at = -1 and are looked up by id
-// among those while any are left.
+// A request is known by its job row once accepted, else by its processed_requests row, keyed
+// (created_at, request_id): requests arrive in about created_at order, so a new row lands near
+// the right edge of the B-tree. Rows carried over by migration 008 have created_at = -1 and are
+// looked up by id among those while any are left.
 Result<bool> StoreDb::remember_request(std::string_view request_id, std::int64_t created_at,
                                        std::string_view outcome, std::int64_t at_ms) {
-    if (carried_over_requests_) {
-        auto seen = request_seen(request_id, -1);
-        if (!seen.ok() || seen.value()) {
-            return seen.ok() ? Result<bool>(false) : std::move(seen).error();
+    for (const char* sql : {k_job_of_request_sql, k_request_processed_sql}) {
+        if (sql == k_request_processed_sql && !carried_over_requests_) {
+            break;
+        }
+        auto stmt = statement(sql);
+        if (!stmt.ok()) {
+            return std::move(stmt).error();
+        }
+        int rc = probe_request(stmt.value(), sql, request_id, -1);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            return sqlite_error(rc, "request seen");
+        }
+        if (rc == SQLITE_ROW) {
+            return false;
         }
     }
     PYLON_STORE_RUN(
@@ -517,25 +577,30 @@ Result<bool> StoreDb::remember_request(std::string_view request_id, std::int64_t
 }
 
 Result<bool> StoreDb::request_seen(std::string_view request_id, std::int64_t created_at) {
-    auto stmt = statement(
-        "SELECT 1 FROM processed_requests WHERE created_at IN (?, -1) AND request_id = ?");
-    if (!stmt.ok()) {
-        return std::move(stmt).error();
+    for (const char* sql : {k_request_processed_sql, k_job_of_request_sql}) {
+        auto stmt = statement(sql);
+        if (!stmt.ok()) {
+            return std::move(stmt).error();
+        }
+        int rc = probe_request(stmt.value(), sql, request_id, created_at);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            return sqlite_error(rc, "request seen");
+        }
+        if (rc == SQLITE_ROW) {
+            return true;
+        }
     }
-    Query q(stmt.value());
-    q.int64(created_at).text(request_id);
-    int rc = q.step();
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return sqlite_error(rc, "request seen");
-    }
-    return rc == SQLITE_ROW;
+    return false;
 }
 
 Result<std::vector<std::string>> StoreDb::requests_created_since(std::int64_t since_s,
                                                                  std::size_t limit_max) {
     std::vector<std::string> ids;
-    // The newest first; then the carried-over ids (created_at -1) seen since then.
+    // The accepted ones (jobs received since then: a request created before since_s is stale
+    // anyway), the others newest first, then the carried-over ids seen since then.
     const char* sql[] = {
+        "SELECT request_id FROM jobs WHERE created_at >= ? AND request_id IS NOT NULL "
+        "ORDER BY created_at DESC LIMIT ?",
         "SELECT request_id FROM processed_requests WHERE created_at >= ? "
         "ORDER BY created_at DESC LIMIT ?",
         "SELECT request_id FROM processed_requests WHERE created_at = -1 AND seen_at_ms >= ? "
@@ -554,7 +619,7 @@ Result<std::vector<std::string>> StoreDb::requests_created_since(std::int64_t si
         if (rc != SQLITE_DONE) {
             return sqlite_error(rc, "requests seen");
         }
-        if (!carried_over_requests_ || ids.size() >= limit_max) {
+        if (ids.size() >= limit_max || (text == sql[1] && !carried_over_requests_)) {
             break;
         }
     }
@@ -589,29 +654,21 @@ Status StoreDb::check_carried_over_requests() {
 }
 
 Status StoreDb::insert_job(const NewJob& job) {
-    std::string relays = relays_to_json(job.reply_relays);
-    PYLON_STORE_RUN(
-        "INSERT INTO jobs (id, kind, customer_pubkey, status, price_msats, started_at, "
-        "created_at, request_id, received_at_ms, bid_msats, relay_hint, reply_relays, "
-        "request_json, encrypted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        "insert job " + job.id,
-        q.text(job.id)
-            .int64(job.kind)
-            .text(job.customer_pubkey)
-            .text(job.status)
-            .int64(job.price_msats)
-            .int64(job.received_at_ms / 1000)
-            .int64(job.received_at_ms / 1000)
-            .text_or_null(job.request_id)
-            .int64(job.received_at_ms)
-            .opt(job.bid_msats)
-            .text_or_null(job.relay_hint)
-            .text(relays)
-            .text_or_null(job.request_json)
-            .int64(job.encrypted ? 1 : 0));
+    auto stmt = statement(k_insert_job_sql);
+    if (!stmt.ok()) {
+        return std::move(stmt).error();
+    }
+    int rc = step_insert_job(stmt.value(), job);
+    if (rc != SQLITE_DONE) {
+        return sqlite_error(rc, "insert job " + job.id);
+    }
     return Ok{};
 }
 
+// A new job row unless the request was refused before (processed_requests) or its job row
+// exists: the job row alone records an accepted request (one B-tree insert less per job than a
+// processed_requests row beside it). A job row of another request with the same job id (Pylon's
+// 16 characters) also makes a duplicate.
 Result<AcceptOutcome> StoreDb::accept_job(const NewJob& job) {
     bool own_tx = !in_transaction();
     if (own_tx) {
@@ -619,10 +676,20 @@ Result<AcceptOutcome> StoreDb::accept_job(const NewJob& job) {
     }
     std::int64_t created_at =
         job.request_created_at != 0 ? job.request_created_at : job.received_at_ms / 1000;
-    auto fresh = remember_request(job.request_id, created_at, "accepted", job.received_at_ms);
-    Status st = fresh.ok() ? Status(Ok{}) : Status(fresh.error());
-    if (st.ok() && fresh.value()) {
-        st = insert_job(job);
+    bool fresh = false;
+    Status st = Ok{};
+    auto seen = statement(k_request_processed_sql);
+    auto insert = statement(k_insert_new_job_sql);
+    if (!seen.ok() || !insert.ok()) {
+        st = !seen.ok() ? std::move(seen).error() : std::move(insert).error();
+    } else if (int rc =
+                   probe_request(seen.value(), k_request_processed_sql, job.request_id, created_at);
+               rc != SQLITE_DONE) {
+        st = rc == SQLITE_ROW ? Status(Ok{}) : Status(sqlite_error(rc, "request seen"));
+    } else if (rc = step_insert_job(insert.value(), job); rc != SQLITE_DONE) {
+        st = sqlite_error(rc, "insert job " + job.id);
+    } else {
+        fresh = sqlite3_changes(db_) == 1;
     }
     if (!st.ok()) {
         if (own_tx) {
@@ -633,7 +700,7 @@ Result<AcceptOutcome> StoreDb::accept_job(const NewJob& job) {
     if (own_tx) {
         PYLON_TRY(commit());
     }
-    return fresh.value() ? AcceptOutcome::accepted : AcceptOutcome::duplicate;
+    return fresh ? AcceptOutcome::accepted : AcceptOutcome::duplicate;
 }
 
 Status StoreDb::mark_processing(std::string_view job_id, std::int64_t at_ms,

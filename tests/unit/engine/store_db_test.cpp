@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
+
 #include "engine/migrations.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"
@@ -122,14 +124,47 @@ TEST(StoreDb, SameRequestTwiceIsADuplicate) {
     EXPECT_TRUE(db->request_seen(old.request_id, old.received_at_ms / 1000).value());
     auto since = db->requests_created_since(0, 100);
     ASSERT_TRUE(since.ok());
-    EXPECT_EQ(*since, (std::vector<std::string>{job.request_id, old.request_id, request_id(8)}));
-    EXPECT_EQ(db->requests_created_since(1'700'000'001, 100)->size(), 1u);
+    std::sort(since->begin(), since->end());
+    std::vector<std::string> all = {job.request_id, old.request_id, request_id(8)};
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(*since, all);
+    EXPECT_EQ(db->requests_created_since(1'700'000'000, 100)->size(), 2u);  // the two jobs
     EXPECT_EQ(db->requests_created_since(0, 2)->size(), 2u);
     // Pruning goes by the request's created_at.
     EXPECT_EQ(db->prune_requests(1'700'000'000'000).value(), 1);  // the one created at 5 s
     EXPECT_FALSE(db->request_seen(request_id(8), 5).value());
     EXPECT_TRUE(db->request_seen(old.request_id, old.received_at_ms / 1000).value());
     EXPECT_EQ(db->counts()->jobs_total, 2u);
+}
+
+// An accepted request is known by its job row alone (no processed_requests row beside it), so
+// it stays a duplicate however old, and a refusal after it is not answered again.
+TEST(StoreDb, AnAcceptedRequestIsKnownByItsJobRow) {
+    auto db = memory_db();
+    NewJob job = make_job(1);
+    job.request_created_at = 1'700'000'100;
+    ASSERT_EQ(db->accept_job(job).value(), AcceptOutcome::accepted);
+    EXPECT_EQ(db->prune_requests(4'000'000'000'000).value(), 0);  // nothing in processed_requests
+    EXPECT_EQ(db->accept_job(job).value(), AcceptOutcome::duplicate);
+    EXPECT_FALSE(db->remember_request(job.request_id, 1'700'000'100, "refused", 1).value());
+    EXPECT_TRUE(db->request_seen(job.request_id, 1'700'000'100).value());
+    // A row written without accept_job (Pylon v0.1's, or insert_job) counts too.
+    NewJob inserted = make_job(2);
+    ASSERT_TRUE(db->insert_job(inserted).ok());
+    EXPECT_EQ(db->accept_job(inserted).value(), AcceptOutcome::duplicate);
+    // A refused request is not accepted later.
+    NewJob refused = make_job(3);
+    EXPECT_TRUE(db->remember_request(refused.request_id, 1'700'000'000, "refused", 1).value());
+    EXPECT_EQ(db->accept_job(refused).value(), AcceptOutcome::duplicate);
+    // Inside one transaction (a store batch), in order.
+    ASSERT_TRUE(db->begin().ok());
+    NewJob a = make_job(4);
+    EXPECT_EQ(db->accept_job(a).value(), AcceptOutcome::accepted);
+    EXPECT_EQ(db->accept_job(a).value(), AcceptOutcome::duplicate);
+    EXPECT_FALSE(db->remember_request(a.request_id, 1'700'000'000, "refused", 1).value());
+    ASSERT_TRUE(db->commit().ok());
+    EXPECT_EQ(db->counts()->jobs_total, 3u);
+    EXPECT_EQ(db->get_job(a.id)->value().status, "pending");
 }
 
 // Migration 008 re-keys processed_requests by created_at; the ids remembered before it keep
