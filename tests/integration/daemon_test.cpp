@@ -532,8 +532,11 @@ TEST(Daemon, LogsFollowAndWatchSeeAReload) {
     ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
     pid_t pid = home.daemon_pid();
     ASSERT_GT(pid, 0);
+    // -n 200: the unreachable default relays log a warning every second or so from the start,
+    // so "pylon started" can be more than a few lines back by the time logs -f starts (-n 5
+    // missed it under load).
     test::ChildSpec logs;
-    logs.argv = {test::tool_path("pylon"), "logs", "-f", "-n", "5", "--home", home.path()};
+    logs.argv = {test::tool_path("pylon"), "logs", "-f", "-n", "200", "--home", home.path()};
     auto follower = test::ChildProcess::spawn(logs);
     ASSERT_TRUE(follower.ok());
     test::ChildSpec watch;
