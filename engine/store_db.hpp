@@ -157,14 +157,16 @@ class StoreDb {
 
     // -- Requests and jobs --
     // A request is known by its id and its event's created_at (unix s; the event id covers it,
-    // so a re-sent request has both the same). Remembers the request (outcome: accepted,
-    // refused, ignored, ...); true if it was new.
+    // so a re-sent request has both the same). An accepted request is known by its job row
+    // (accept_job); the others are remembered here (outcome: refused, ignored, ...). True if it
+    // was new (neither a job row nor an earlier outcome).
     Result<bool> remember_request(std::string_view request_id, std::int64_t created_at,
                                   std::string_view outcome, std::int64_t at_ms);
     Result<bool> request_seen(std::string_view request_id, std::int64_t created_at);
-    // Ids of the requests created at or after since_s, newest first, at most limit_max (to fill
-    // the intake's DedupCache at start; ids carried over from before migration 008, whose
-    // created_at is unknown, count if seen at or after since_s).
+    // Ids of the requests created at or after since_s, at most limit_max, newest first:
+    // the accepted ones (job rows), then the others (to fill the intake's DedupCache at start;
+    // ids carried over from before migration 008, whose created_at is unknown, count if seen at
+    // or after since_s).
     Result<std::vector<std::string>> requests_created_since(std::int64_t since_s,
                                                             std::size_t limit_max);
     // Forgets the requests created before before_ms (and carried-over ids seen before it).
