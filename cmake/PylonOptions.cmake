@@ -88,7 +88,11 @@ set(PYLON_PCH_STD_HEADERS
 # names third-party headers most of its TUs include (e.g. <simdjson.h>, <liburing.h>).
 function(pylon_add_library name)
   cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS;PCH" ${ARGN})
-  add_library(${name} STATIC ${ARG_SOURCES})
+  if(PYLON_SHARED_LIBS)
+    add_library(${name} SHARED ${ARG_SOURCES})
+  else()
+    add_library(${name} STATIC ${ARG_SOURCES})
+  endif()
   pylon_target_defaults(${name})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
   list(LENGTH ARG_SOURCES _count)
