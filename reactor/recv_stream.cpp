@@ -1,6 +1,7 @@
 #include "reactor/recv_stream.hpp"
 
 #include <liburing.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -60,25 +61,72 @@ void RecvStream::on_cqe_fn(Completion* c, std::int32_t res, std::uint32_t flags)
         if (!self->stopping_) {
             self->chunks_.push(RecvChunk{std::move(buf), 0, false});
         }
-        if (!more && !self->stopping_ && !self->finished_) {
+        bool running = !self->stopping_ && !self->finished_ && !self->peer_closed_;
+        if (more && (flags & IORING_CQE_F_SOCK_NONEMPTY) == 0 && running &&
+            self->drained_after_peer_shutdown()) {
+            // The kernel will not report this end (see peer_closed_): end the receive ourselves.
+            self->peer_closed_ = true;
+            self->shard_->cancel_op(self);
+        }
+        if (!more && !self->stopping_ && !self->finished_ && !self->peer_closed_) {
             self->arm();  // the kernel ended the multishot without an error: keep going
         }
-    } else if (res == 0) {
-        self->finish(0, true);
-    } else if (res == -ENOBUFS) {
-        // Flow control: the ring ran dry. Data stays in the socket; re-arm when buffers return.
-        if (!more && !self->stopping_ && !self->finished_) {
-            self->ring_->wait_for_buffers(&self->rearm_);
-        }
-    } else if (res == -ECANCELED && self->stopping_) {
-        // our own stop()
     } else {
-        self->finish(res, false);
+        if ((flags & IORING_CQE_F_BUFFER) != 0) {
+            (void)self->ring_->take(flags, 0);  // not expected without data; never leak it
+        }
+        if (res == 0) {
+            self->finish(0, true);
+        } else if (res == -ENOBUFS) {
+            // Flow control: the ring ran dry. Data stays in the socket; re-arm when buffers
+            // return.
+            if (!more && !self->stopping_ && !self->finished_ && !self->peer_closed_) {
+                self->ring_->wait_for_buffers(&self->rearm_);
+            }
+        } else if (res == -ECANCELED && (self->stopping_ || self->peer_closed_)) {
+            // our own stop(), or the cancel after the peer's shutdown was seen
+        } else {
+            self->finish(res, false);
+        }
+    }
+    if (!self->armed_ && self->peer_closed_ && !self->stopping_) {
+        // After the final CQE, so that the stream may be destroyed at EOF.
+        self->finish(self->peer_error_, self->peer_error_ == 0);
     }
     self->deliver();
     if (!self->armed_ && self->stop_waiter_) {
         self->shard_->schedule(std::exchange(self->stop_waiter_, {}));
     }
+}
+
+bool RecvStream::drained_after_peer_shutdown() noexcept {
+    if (unix_stream_ < 0) {
+        int domain = 0;
+        int type = 0;
+        socklen_t len = sizeof domain;
+        bool is_unix =
+            ::getsockopt(fd_, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0 && domain == AF_UNIX;
+        len = sizeof type;
+        unix_stream_ = is_unix && ::getsockopt(fd_, SOL_SOCKET, SO_TYPE, &type, &len) == 0 &&
+                               type == SOCK_STREAM
+                           ? 1
+                           : 0;
+    }
+    if (unix_stream_ == 0) {
+        return false;
+    }
+    // Empty and shut down by the peer: a peek returns 0 (data: > 0; still open: EAGAIN). A
+    // pending socket error (ECONNRESET) comes before EOF, and the peek consumes it: keep it.
+    char byte = 0;
+    ssize_t n = ::recv(fd_, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) {
+        return true;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        peer_error_ = -errno;
+        return true;
+    }
+    return false;
 }
 
 void RecvStream::finish(std::int32_t error, bool eof) {

@@ -4,6 +4,9 @@
 // -ENOBUFS ends the kernel's multishot but not the stream: it re-arms once about half of the
 // ring's buffers are back, and no data is lost (it stays in the socket). A consumer that stops
 // reading therefore exerts TCP backpressure instead of growing memory.
+// EOF: the kernel reports it (a CQE with 0), except on Unix stream sockets after the peer's
+// shutdown had already woken the receive (Linux 6.17+): there the stream checks for it itself
+// whenever the kernel drained the socket (see peer_closed_).
 //
 // Lifetime: the stream is a Completion the kernel points at while armed. Before destroying it,
 // co_await stop() (or read to EOF/error), which waits for the final CQE. Owned by one shard.
@@ -87,6 +90,10 @@ class RecvStream final : public Completion {
     void arm();
     void finish(std::int32_t error, bool eof);
     void deliver();
+    // For a Unix stream socket the kernel just drained (no IORING_CQE_F_SOCK_NONEMPTY): has the
+    // peer shut down its side (or is a socket error pending)? One getsockopt pair per stream,
+    // then one MSG_PEEK recv per drained CQE, and only on Unix stream sockets.
+    bool drained_after_peer_shutdown() noexcept;
 
     int fd_;
     Shard* shard_;
@@ -100,6 +107,15 @@ class RecvStream final : public Completion {
     bool started_ = false;
     bool stopping_ = false;
     bool finished_ = false;
+    // Set when a Unix stream socket was found drained and shut down by the peer while our
+    // multishot receive was armed. Since Linux 6.17 (SO_INQ for AF_UNIX) the kernel then sees
+    // "0 bytes queued" and waits for a wakeup that already came (the peer's shutdown): the EOF
+    // CQE never arrives (liburing#1549; TCP reports the FIN as 1 byte queued, so it is fine).
+    // The receive is cancelled and EOF (or the socket error the check found, peer_error_)
+    // reported at its final CQE.
+    bool peer_closed_ = false;
+    std::int32_t peer_error_ = 0;
+    std::int8_t unix_stream_ = -1;  // -1: not checked yet
     std::int32_t final_error_ = 0;
     bool final_eof_ = false;
 };
