@@ -218,6 +218,10 @@ class StoreDb {
 
     // Runs SQL with no results (tests, maintenance).
     Status exec(std::string_view sql);
+    // The SQL of each statement prepared so far whose program builds a temporary B-tree
+    // (OpenEphemeral: an IN list, a CHECK constraint's list, a materialised subquery). The
+    // per-job statements must build none: each costs a zeroed page and a B-tree (tests).
+    Result<std::vector<std::string>> statements_with_temp_tables();
 
   private:
     StoreDb(sqlite3* db, bool read_only) : db_(db), read_only_(read_only) {}
@@ -230,6 +234,12 @@ class StoreDb {
     Status set_final_status(std::string_view job_id, std::string_view status,
                             std::string_view reason, std::int64_t at_ms);
     Status check_carried_over_requests();
+    // Is there a row for the request: its job row; its processed_requests row (also under -1
+    // while migration 008's carried-over rows remain). found() steps one of the probes.
+    Result<bool> has_job_row(std::string_view request_id);
+    Result<bool> has_processed_row(std::string_view request_id, std::int64_t created_at);
+    Result<bool> found(const char* sql, std::string_view key, std::string_view request_id,
+                       std::int64_t created_at);
 
     sqlite3* db_;
     bool read_only_;

@@ -48,8 +48,12 @@ TEST(StoreDb, FreshDatabaseHasEveryMigrationInOrder) {
     EXPECT_EQ((*applied)[1], "002_invoices");
 }
 
+// The schema keeps Pylon's CHECK constraints; the store's connection does not evaluate them
+// (PRAGMA ignore_check_constraints, for speed), so they are shown with evaluation back on, and
+// the next test shows the writers refusing the same values themselves.
 TEST(StoreDb, PylonSchemaChecksAreKept) {
     auto db = memory_db();
+    ASSERT_TRUE(db->exec("PRAGMA ignore_check_constraints=OFF").ok());
     EXPECT_FALSE(db->exec("INSERT INTO jobs (id, kind, customer_pubkey, status, started_at) "
                           "VALUES ('j', 5050, 'c', 'done', 1)")
                      .ok());
@@ -63,6 +67,76 @@ TEST(StoreDb, PylonSchemaChecksAreKept) {
                      .ok());
     EXPECT_TRUE(
         db->exec("INSERT INTO tick_history (agent_npub, tick_number) VALUES ('n', 1)").ok());
+}
+
+TEST(StoreDb, WritersRefuseValuesTheSchemaChecksWouldRefuse) {
+    auto db = memory_db();
+    NewJob job = make_job(1);
+    job.status = "done";
+    auto accepted = db->accept_job(job);
+    ASSERT_FALSE(accepted.ok());
+    EXPECT_EQ(accepted.error().code(), Errc::invalid_input);
+    EXPECT_FALSE(db->insert_job(job).ok());
+    job.status = "pending";
+    ASSERT_EQ(db->accept_job(job).value(), AcceptOutcome::accepted);
+    auto earned = db->record_earning(job.id, 1000, "gift", "", job.received_at_ms);
+    ASSERT_FALSE(earned.ok());
+    EXPECT_EQ(earned.error().code(), Errc::invalid_input);
+    EXPECT_TRUE(db->record_earning(job.id, 1000, "tip", "", job.received_at_ms).ok());
+    ASSERT_TRUE(db->upsert_agent("npub1x", "a", 0, job.received_at_ms).ok());
+    AgentSupervision state;
+    state.lifecycle_state = "spawning";
+    state.supervisor_state = "starting";
+    EXPECT_FALSE(db->record_agent_supervision("npub1x", state, job.received_at_ms).ok());
+    state.lifecycle_state = "active";
+    EXPECT_TRUE(db->record_agent_supervision("npub1x", state, job.received_at_ms).ok());
+    // Nothing of the refused values reached the rows.
+    auto row = db->get_job(job.id);
+    ASSERT_TRUE(row.ok());
+    EXPECT_EQ(row.value()->status, "pending");
+    auto agents = db->list_agents();
+    ASSERT_TRUE(agents.ok());
+    ASSERT_EQ(agents.value().size(), 1u);
+    EXPECT_EQ(agents.value()[0].lifecycle_state, "active");
+}
+
+// A job's statements (accept, processing, completion with earnings, failure, the request
+// probes) build no temporary B-tree: "x IN (...)" in a WHERE clause or a CHECK constraint did,
+// a zeroed page each time, and was a third of the store thread's instructions per job.
+// Runs a job's statements (accept, processing, completion with earnings, failure, the request
+// probes) and returns those that build a temporary B-tree.
+std::vector<std::string> per_job_statements_with_temp_tables(StoreDb& db) {
+    NewJob job = make_job(1);
+    EXPECT_EQ(db.accept_job(job).value(), AcceptOutcome::accepted);
+    EXPECT_TRUE(db.mark_processing(job.id, job.received_at_ms + 5, "llama3.2").ok());
+    JobCompletion done;
+    done.at_ms = job.received_at_ms + 900;
+    done.price_msats = 1000;
+    done.earned_msats = 1000;
+    EXPECT_TRUE(db.complete_job(job.id, done).ok());
+    NewJob other = make_job(2);
+    EXPECT_EQ(db.accept_job(other).value(), AcceptOutcome::accepted);
+    EXPECT_TRUE(db.fail_job(other.id, "backend gone", other.received_at_ms + 10).ok());
+    EXPECT_TRUE(db.remember_request(request_id(3), 1700000000, "refused", 1).ok());
+    EXPECT_TRUE(db.request_seen(request_id(4), 1700000000).ok());
+    auto temp = db.statements_with_temp_tables();
+    EXPECT_TRUE(temp.ok());
+    return temp.ok() ? temp.value() : std::vector<std::string>{};
+}
+
+// "x IN (...)" in a WHERE clause or a CHECK constraint made SQLite build a temporary B-tree (a
+// zeroed page) every time the statement ran: a third of the store thread's instructions per job.
+TEST(StoreDb, PerJobStatementsBuildNoTemporaryTables) {
+    auto db = memory_db();
+    auto temp = per_job_statements_with_temp_tables(*db);
+    EXPECT_TRUE(temp.empty()) << temp.size() << " of them, first: " << temp.front();
+    // With the schema's CHECK constraints evaluated, the job row's INSERT does build one.
+    auto checked = memory_db();
+    ASSERT_TRUE(checked->exec("PRAGMA ignore_check_constraints=OFF").ok());
+    temp = per_job_statements_with_temp_tables(*checked);
+    EXPECT_TRUE(std::any_of(temp.begin(), temp.end(), [](const std::string& sql) {
+        return sql.starts_with("INSERT INTO jobs");
+    }));
 }
 
 TEST(StoreDb, JobLifecycleRecordsTimingsAndEarningsOnce) {
