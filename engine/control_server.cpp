@@ -308,6 +308,17 @@ reactor::Task<std::string> ControlServer::answer(ControlServer* self, proto::Con
         }
     } else if (name == "Shards") {
         proto::encode_shards(co_await ctx.shard_infos(), out);
+    } else if (name == "Store") {
+        StoreStats st = ctx.store().stats();
+        proto::StoreInfo info;
+        info.requests = st.requests;
+        info.transactions = st.batches;
+        info.transaction_max = st.batch_max;
+        info.failed_commits = st.failed_commits;
+        info.transaction_reruns = st.batch_reruns;
+        info.pruned_requests = st.pruned_requests;
+        info.queued = st.queued;
+        proto::encode_store(info, out);
     } else if (name == "Reload") {
         auto report = co_await ctx.reload_from_file();
         out = report.ok() ? reload_line(report.value())

@@ -89,7 +89,9 @@ void Store::close() {
 
 StoreStats Store::stats() const {
     std::lock_guard lock(mutex_);
-    return stats_;
+    StoreStats s = stats_;
+    s.queued = queue_.size();
+    return s;
 }
 
 void Store::thread_main(std::unique_ptr<StoreDb> db) {

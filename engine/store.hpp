@@ -60,6 +60,7 @@ struct StoreStats {
     std::uint64_t failed_commits = 0;
     std::uint64_t batch_reruns = 0;  // batches run again with savepoints after a failure
     std::uint64_t pruned_requests = 0;
+    std::uint64_t queued = 0;  // waiting for the store thread when stats() was called
 };
 
 // One queued request; implemented by Store's awaiters.

@@ -682,6 +682,40 @@ Reject decode_earnings(std::string_view body, JsonReader& reader, EarningsReport
     return Reject::none;
 }
 
+// The StoreInfo fields by name, for encode_store and decode_store.
+template <typename Info, typename Fn>
+void store_fields(Info& s, Fn&& fn) {
+    fn("requests", s.requests);
+    fn("transactions", s.transactions);
+    fn("transaction_max", s.transaction_max);
+    fn("failed_commits", s.failed_commits);
+    fn("transaction_reruns", s.transaction_reruns);
+    fn("pruned_requests", s.pruned_requests);
+    fn("queued", s.queued);
+}
+
+void encode_store(const StoreInfo& store, std::string& out) {
+    JsonWriter w(out);
+    w.begin_object();
+    w.key("Store");
+    w.begin_object();
+    store_fields(store, [&w](const char* name, std::uint64_t v) {
+        w.key(name);
+        w.uint64(v);
+    });
+    w.end_object();
+    w.end_object();
+}
+
+Reject decode_store(std::string_view body, JsonReader& reader, StoreInfo& out) {
+    FieldReader f;
+    if (Reject r = object_body(body, reader, f); r != Reject::none) {
+        return r;
+    }
+    store_fields(out, [&f](const char* name, std::uint64_t& v) { f.u64(name, v); });
+    return f.result;
+}
+
 Reject decode_shards(std::string_view body, JsonReader& reader, std::vector<ShardInfo>& out) {
     out.clear();
     return for_each_object(body, reader, [&out](FieldReader& f) {

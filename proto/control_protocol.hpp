@@ -8,7 +8,7 @@
 //
 // plus our requests in the same style: "Health", "Relays", "Backends", "Intake", "Jobs" or
 // {"Jobs":{"limit":N,"status":"completed"}}, "Earnings" or {"Earnings":{"limit":N}}, "Shards",
-// "Subscribe" (then the connection streams DomainEvents, see domain_event.hpp), and autopilotd's
+// "Store", "Subscribe" (then the connection streams DomainEvents, see domain_event.hpp), and autopilotd's
 // internally tagged form {"type":"Status"} whose replies are {"success":B,"message":"..",
 // "data":{...}}. docs/control-socket.md documents every request and reply.
 //
@@ -164,6 +164,18 @@ struct ShardInfo {
     std::uint64_t store_requests = 0;
 };
 
+// The store thread's counters (engine/store.hpp StoreStats), cumulative since start, and the
+// requests waiting for it now.
+struct StoreInfo {
+    std::uint64_t requests = 0;
+    std::uint64_t transactions = 0;
+    std::uint64_t transaction_max = 0;  // requests in the largest transaction
+    std::uint64_t failed_commits = 0;
+    std::uint64_t transaction_reruns = 0;  // run again with savepoints after a request failed
+    std::uint64_t pruned_requests = 0;
+    std::uint64_t queued = 0;
+};
+
 // One intake counter (engine/intake_counters.hpp): why requests were taken or turned away.
 struct IntakeCounter {
     std::string reason;  // "accepted", "duplicate", "refused_unknown_model", ...
@@ -195,6 +207,7 @@ void encode_backends(const std::vector<BackendInfo>& backends, std::string& out)
 void encode_jobs(const std::vector<JobInfo>& jobs, std::string& out);
 void encode_earnings(const EarningsReport& report, std::string& out);
 void encode_shards(const std::vector<ShardInfo>& shards, std::string& out);
+void encode_store(const StoreInfo& store, std::string& out);
 void encode_worker_reply(const WorkerReply& reply, std::string& out);
 // {"Intake":{"received":N,"accepted":N,...}} (counters in the order given).
 void encode_intake(const std::vector<IntakeCounter>& counters, std::string& out);
@@ -226,6 +239,7 @@ Reject decode_backends(std::string_view body_json, JsonReader& reader,
 Reject decode_jobs(std::string_view body_json, JsonReader& reader, std::vector<JobInfo>& out);
 Reject decode_earnings(std::string_view body_json, JsonReader& reader, EarningsReport& out);
 Reject decode_shards(std::string_view body_json, JsonReader& reader, std::vector<ShardInfo>& out);
+Reject decode_store(std::string_view body_json, JsonReader& reader, StoreInfo& out);
 Reject decode_intake(std::string_view body_json, JsonReader& reader,
                      std::vector<IntakeCounter>& out);
 

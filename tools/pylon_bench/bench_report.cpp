@@ -76,6 +76,13 @@ std::string report_text(const BenchReport& r) {
     appendf(t,
             "  others       fake backend %.1f us/job, pylon-bench (relay simulator) %.1f us/job\n",
             r.backend_cpu_us_per_job, r.bench_cpu_us_per_job);
+    if (r.store_transactions > 0) {
+        appendf(t, "  store        %llu requests in %llu transactions (%.1f each), %llu failed\n",
+                static_cast<unsigned long long>(r.store_requests),
+                static_cast<unsigned long long>(r.store_transactions),
+                static_cast<double>(r.store_requests) / static_cast<double>(r.store_transactions),
+                static_cast<unsigned long long>(r.store_failed_commits));
+    }
     const TokenLatency& tl = r.token_latency;
     if (tl.present) {
         appendf(t,
@@ -141,6 +148,10 @@ std::string report_json(const BenchReport& r) {
             "\"node_shard_cpu_us_per_job\":%.2f,\"node_store_cpu_us_per_job\":%.2f,"
             "\"node_rest_cpu_us_per_job\":%.2f,",
             r.node_shard_cpu_us_per_job, r.node_store_cpu_us_per_job, node_rest_cpu_us_per_job(r));
+    appendf(j, "\"store_requests\":%llu,\"store_transactions\":%llu,\"store_failed_commits\":%llu,",
+            static_cast<unsigned long long>(r.store_requests),
+            static_cast<unsigned long long>(r.store_transactions),
+            static_cast<unsigned long long>(r.store_failed_commits));
     appendf(j, "\"shard_capacity_jobs_per_s\":%.1f,\"shard_capacity_over_bound\":%.3f,",
             shard_capacity_jobs_per_s(r), shard_capacity_over_bound(r));
     appendf(j, "\"crypto_us_per_job\":%.2f,\"crypto_sign_us\":%.2f,\"crypto_verify_us\":%.2f,",

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -275,6 +276,7 @@ struct Probe {
     std::int64_t start_ms = 0;
     std::int64_t next_rss_ms = 0;
     std::string control_socket;
+    std::optional<proto::StoreInfo> store0;  // the node's Store counters when measuring began
     BenchReport* report = nullptr;
     const BenchOptions* options = nullptr;
     const ProgressFn* progress = nullptr;
@@ -293,6 +295,8 @@ SimHooks make_hooks(Probe* p) {
         if (!reset.ok()) {
             p->report->token_latency_error = reset.error().message();
         }
+        auto store = query_store(p->control_socket);
+        p->store0 = store.ok() ? std::optional<proto::StoreInfo>(*store) : std::nullopt;
         p->start_ms = reactor::monotonic_ms();
     };
     h.on_measure_end = [p]() {
@@ -361,6 +365,14 @@ Status run_simulation(const BenchOptions& o, const LoadGen& load, int listen_fd,
             probe->report->token_latency = *latency;
         } else {
             probe->report->token_latency_error = latency.error().message();
+        }
+        auto store = query_store(probe->control_socket);
+        if (store.ok() && probe->store0) {
+            // Read after the measured phase: the last results' completions may still commit.
+            probe->report->store_requests = store->requests - probe->store0->requests;
+            probe->report->store_transactions = store->transactions - probe->store0->transactions;
+            probe->report->store_failed_commits =
+                store->failed_commits - probe->store0->failed_commits;
         }
     }
     std::string tail = node_log_tail(node);

@@ -80,6 +80,11 @@ struct BenchReport {
     // reset when the measured phase starts, read when it ends).
     TokenLatency token_latency;
     std::string token_latency_error;  // why it could not be read
+    // The store thread over the measured jobs (its `Store` request at the start and the end):
+    // requests and transactions (how well commits are shared), 0 when it could not be read.
+    std::uint64_t store_requests = 0;
+    std::uint64_t store_transactions = 0;
+    std::uint64_t store_failed_commits = 0;
 };
 
 using ProgressFn = std::function<void(std::size_t done, std::size_t total, double seconds)>;

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "proto/json_reader.hpp"
+
 namespace pylon::bench {
 namespace {
 
@@ -102,6 +104,22 @@ Result<TokenLatency> query_token_latency(const std::string& socket_path, bool re
         return Error(Errc::protocol, "the node's Metrics answer has no token latency: " + *reply);
     }
     return t;
+}
+
+Result<proto::StoreInfo> query_store(const std::string& socket_path) {
+    auto reply = control_request(socket_path, "\"Store\"");
+    if (!reply.ok()) {
+        return reply.error();
+    }
+    proto::JsonReader reader;
+    proto::ControlReply parsed;
+    proto::StoreInfo info;
+    if (proto::parse_control_reply(*reply, reader, parsed) != proto::Reject::none ||
+        parsed.tag != "Store" ||
+        proto::decode_store(parsed.body_json, reader, info) != proto::Reject::none) {
+        return Error(Errc::protocol, "the node's Store answer is not a Store object: " + *reply);
+    }
+    return info;
 }
 
 }  // namespace pylon::bench

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "proto/control_protocol.hpp"
 #include "reactor/result.hpp"
 
 namespace pylon::bench {
@@ -31,6 +32,9 @@ Result<std::string> control_request(const std::string& socket_path, const std::s
 
 // `{"Metrics":{"reset":<reset>}}`, parsed.
 Result<TokenLatency> query_token_latency(const std::string& socket_path, bool reset);
+
+// `"Store"`, parsed: the store thread's counters (requests, transactions, ...).
+Result<proto::StoreInfo> query_store(const std::string& socket_path);
 
 // Reads the token_latency_us object of a Metrics reply; false when it is not there.
 bool parse_token_latency(const std::string& reply, TokenLatency* out);

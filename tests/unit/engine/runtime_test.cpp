@@ -322,6 +322,18 @@ TEST(Runtime, ControlSocketSpeaksPylonAndSurvivesGarbage) {
         std::string line = c->read_line(5000).value();
         EXPECT_EQ(line.rfind(std::string("{\"") + tag + "\":", 0), 0u) << line;
     }
+    // Store: the store thread's counters; the Jobs and Earnings reads above went through it.
+    auto store_reply = request(*c, "\"Store\"");
+    ASSERT_EQ(store_reply.tag, "Store");
+    proto::StoreInfo store_info;
+    proto::JsonReader store_reader;
+    ASSERT_EQ(proto::decode_store(store_reply.body_json, store_reader, store_info),
+              proto::Reject::none);
+    EXPECT_GE(store_info.requests, 2u);
+    EXPECT_GE(store_info.transactions, 1u);
+    EXPECT_LE(store_info.transactions, store_info.requests);
+    EXPECT_GE(store_info.transaction_max, 1u);
+    EXPECT_EQ(store_info.failed_commits, 0u);
     // Relays and Backends: what the services published on the status board.
     proto::JsonReader reader;
     auto relays = request(*c, "\"Relays\"");

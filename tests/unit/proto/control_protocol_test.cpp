@@ -191,6 +191,33 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
     EXPECT_EQ(shards[1].events_dropped, 4u);
 
     line.clear();
+    StoreInfo store;
+    store.requests = 20418;
+    store.transactions = 2051;
+    store.transaction_max = 64;
+    store.failed_commits = 1;
+    store.transaction_reruns = 2;
+    store.pruned_requests = 7;
+    store.queued = 3;
+    encode_store(store, line);
+    EXPECT_EQ(line,
+              "{\"Store\":{\"requests\":20418,\"transactions\":2051,\"transaction_max\":64,"
+              "\"failed_commits\":1,\"transaction_reruns\":2,\"pruned_requests\":7,"
+              "\"queued\":3}}");
+    ASSERT_EQ(parse_control_reply(line, reader, reply), Reject::none);
+    EXPECT_EQ(reply.tag, "Store");
+    StoreInfo back;
+    ASSERT_EQ(decode_store(reply.body_json, reader, back), Reject::none);
+    EXPECT_EQ(back.requests, 20418u);
+    EXPECT_EQ(back.transactions, 2051u);
+    EXPECT_EQ(back.transaction_max, 64u);
+    EXPECT_EQ(back.failed_commits, 1u);
+    EXPECT_EQ(back.transaction_reruns, 2u);
+    EXPECT_EQ(back.pruned_requests, 7u);
+    EXPECT_EQ(back.queued, 3u);
+    EXPECT_NE(decode_store("[1]", reader, back), Reject::none);
+
+    line.clear();
     BackendInfo b;
     b.id = "ollama";
     b.url = "http://127.0.0.1:11434";
