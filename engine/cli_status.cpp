@@ -1,6 +1,6 @@
 // `pylon status [--json]`: the daemon (pid, uptime, modes, shards), session stats (from the
-// daemon, or from the database read-only when it is stopped), identity, backends, relays and the
-// provider's request counters.
+// daemon, or from the database read-only when it is stopped) and the store thread's counters,
+// identity, backends, relays and the provider's request counters.
 // JSON keeps Pylon v0.1's keys (daemon, stats, backends, default_backend, relays) and adds ours.
 // Exit 0 when the daemon runs, 3 when it does not (the report is printed either way).
 #include <ctime>
@@ -31,6 +31,8 @@ struct StatusView {
     proto::SupervisorInfo supervisor;
     proto::MemoryInfo memory;
     std::vector<proto::IntakeCounter> intake;  // the provider's request counters
+    bool has_store = false;                    // the daemon answered Store
+    proto::StoreInfo store;
     bool identity = false;
     std::string npub;
     std::string identity_error;
@@ -70,6 +72,9 @@ void ask_daemon(ControlClient& c, StatusView& v) {
     if (intake.ok() && intake->tag == "Intake") {
         (void)proto::decode_intake(intake->body_json, reader, v.intake);
     }
+    auto store = c.request("\"Store\"");
+    v.has_store = store.ok() && store->tag == "Store" &&
+                  proto::decode_store(store->body_json, reader, v.store) == proto::Reject::none;
 }
 
 // Stats from the database when no daemon answers (read-only; a missing file is zero).
@@ -230,6 +235,14 @@ void print_json(CliContext& ctx, const StatusView& v) {
         proto::encode_intake_body(v.intake, s);
         return s;
     }());
+    w.key("store");
+    if (v.has_store) {
+        std::string s;
+        proto::encode_store_body(v.store, s);
+        w.raw(s);
+    } else {
+        w.null();
+    }
     w.end_object();
     std::fprintf(ctx.out, "%s\n", out.c_str());
 }
@@ -259,6 +272,17 @@ void print_daemon(CliContext& ctx, const StatusView& v) {
                  v.answered ? "Session Stats" : "Stats (database)",
                  static_cast<unsigned long long>(v.status.jobs_completed),
                  format_sats(static_cast<std::int64_t>(v.status.earnings_msats)).c_str());
+    if (v.has_store) {
+        const proto::StoreInfo& st = v.store;
+        std::fprintf(o, "  Database:       %llu requests in %llu transactions, %llu queued%s\n",
+                     static_cast<unsigned long long>(st.requests),
+                     static_cast<unsigned long long>(st.transactions),
+                     static_cast<unsigned long long>(st.queued),
+                     st.failed_commits == 0 ? ""
+                                            : (", " + std::to_string(st.failed_commits) +
+                                               " FAILED commit(s): see pylon logs")
+                                                  .c_str());
+    }
 }
 
 // The supervised children and the memory monitor, with its last event (issue 7).

@@ -694,17 +694,20 @@ void store_fields(Info& s, Fn&& fn) {
     fn("queued", s.queued);
 }
 
-void encode_store(const StoreInfo& store, std::string& out) {
+void encode_store_body(const StoreInfo& store, std::string& out) {
     JsonWriter w(out);
-    w.begin_object();
-    w.key("Store");
     w.begin_object();
     store_fields(store, [&w](const char* name, std::uint64_t v) {
         w.key(name);
         w.uint64(v);
     });
     w.end_object();
-    w.end_object();
+}
+
+void encode_store(const StoreInfo& store, std::string& out) {
+    out += "{\"Store\":";
+    encode_store_body(store, out);
+    out += "}";
 }
 
 Reject decode_store(std::string_view body, JsonReader& reader, StoreInfo& out) {

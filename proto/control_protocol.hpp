@@ -8,9 +8,10 @@
 //
 // plus our requests in the same style: "Health", "Relays", "Backends", "Intake", "Jobs" or
 // {"Jobs":{"limit":N,"status":"completed"}}, "Earnings" or {"Earnings":{"limit":N}}, "Shards",
-// "Store", "Subscribe" (then the connection streams DomainEvents, see domain_event.hpp), and autopilotd's
-// internally tagged form {"type":"Status"} whose replies are {"success":B,"message":"..",
-// "data":{...}}. docs/control-socket.md documents every request and reply.
+// "Store", "Subscribe" (then the connection streams DomainEvents, see domain_event.hpp), and
+// autopilotd's internally tagged form {"type":"Status"} whose replies are
+// {"success":B,"message":"..", "data":{...}}. docs/control-socket.md documents every request and
+// reply.
 //
 // This file holds the request parser, the reply types and their encoders (the daemon side) and
 // decoders (the CLI side). Pure: any thread.
@@ -208,6 +209,7 @@ void encode_jobs(const std::vector<JobInfo>& jobs, std::string& out);
 void encode_earnings(const EarningsReport& report, std::string& out);
 void encode_shards(const std::vector<ShardInfo>& shards, std::string& out);
 void encode_store(const StoreInfo& store, std::string& out);
+void encode_store_body(const StoreInfo& store, std::string& out);  // the inner object
 void encode_worker_reply(const WorkerReply& reply, std::string& out);
 // {"Intake":{"received":N,"accepted":N,...}} (counters in the order given).
 void encode_intake(const std::vector<IntakeCounter>& counters, std::string& out);

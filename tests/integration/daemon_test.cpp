@@ -145,6 +145,10 @@ TEST(Daemon, InitStartStatusSubscribeReloadStop) {
     EXPECT_NE(status.out.find("\"stats\":{\"jobs_completed\":0,\"earnings_msats\":0}"),
               std::string::npos);
     EXPECT_NE(status.out.find("\"shards\":2"), std::string::npos);
+    EXPECT_NE(status.out.find(",\"store\":{\"requests\":"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("\"failed_commits\":0,"), std::string::npos) << status.out;
+    RunResult human = run_pylon(home.args({"status"}));
+    EXPECT_NE(human.out.find("  Database:       "), std::string::npos) << human.out;
 
     auto sub = ControlClient::connect(home.file("control.sock"));
     ASSERT_TRUE(sub.ok());
