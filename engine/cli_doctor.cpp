@@ -1,12 +1,15 @@
 // `pylon doctor [-v] [--json]`: checks what a node needs, one line per check with a fix hint:
-// the home folder, the config file, the identity, the database, the daemon and its control
-// socket, file permissions, io_uring, the backends (probed for real, 4 s each) and the relays
-// (a real WebSocket handshake each, in parallel, 4 s; reachability warns, it is not part of
+// the home folder, the free disk there, the config file, the identity, the database, the daemon and
+// its control socket, file permissions, io_uring, the backends (probed for real, 4 s each) and the
+// relays (a real WebSocket handshake each, in parallel, 4 s; reachability warns, it is not part of
 // the verdict, as in Pylon).
 // The verdict is Pylon's: ready to earn when the identity exists and a backend answers. Exit 0
 // when no check failed, 1 otherwise. JSON: {"checks":[{name,status,detail,fix}],"ready":B}.
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include "engine/cli_commands.hpp"
 #include "engine/cli_util.hpp"
@@ -88,6 +91,36 @@ void check_home(const Home& home, std::vector<Check>& out) {
     out.push_back({"home", mode.empty() ? Level::ok : Level::warn,
                    home.dir() + (mode.empty() ? "" : " is mode " + mode),
                    mode.empty() ? "" : "chmod 700 " + home.dir()});
+}
+
+// Free space on the home's file system (its nearest existing folder): the database, its WAL and
+// the logs grow there, and SQLite cannot commit on a full disk (the jobs of that transaction
+// fail; `pylon status` shows failed commits). Below disk_free_warn_bytes: a warning, never a
+// failure (the node runs until the disk is actually full).
+constexpr std::uint64_t disk_free_warn_bytes = 1ULL << 30;
+
+void check_disk(const Home& home, std::vector<Check>& out) {
+    std::filesystem::path dir = home.dir();
+    struct statvfs fs {};
+    while (::statvfs(dir.c_str(), &fs) != 0) {
+        if (!dir.has_parent_path() || dir.parent_path() == dir) {
+            out.push_back({"disk", Level::warn, "cannot read the free space of " + home.dir(),
+                           "check that the home folder's file system is mounted"});
+            return;
+        }
+        dir = dir.parent_path();
+    }
+    std::uint64_t free_bytes = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    std::uint64_t total_bytes = static_cast<std::uint64_t>(fs.f_blocks) * fs.f_frsize;
+    std::string detail =
+        format_bytes(free_bytes) + " free of " + format_bytes(total_bytes) + " on " + dir.string();
+    if (free_bytes < disk_free_warn_bytes) {
+        out.push_back({"disk", Level::warn, detail,
+                       "free space there: the database, its WAL (64 MB after checkpoints) and the "
+                       "logs need room, and a full disk fails jobs"});
+    } else {
+        out.push_back({"disk", Level::ok, detail, ""});
+    }
 }
 
 Config check_config(const Home& home, std::vector<Check>& out) {
@@ -378,6 +411,7 @@ int cmd_doctor(CliContext& ctx) {
     bool verbose = ctx.args.has("verbose");
     std::vector<Check> checks;
     check_home(ctx.home, checks);
+    check_disk(ctx.home, checks);
     Config config = check_config(ctx.home, checks);
     bool identity = check_identity(ctx.home, config, checks);
     check_database(ctx.home, checks);

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <thread>
 
 #include "engine/control_client.hpp"
@@ -370,6 +371,11 @@ TEST(Daemon, EveryCommandTakesItsHomeFromTheFlagOrPylonHome) {
             << logs.out;
         RunResult doctor = run({"doctor", "--json"});
         EXPECT_NE(doctor.out.find(home.file("config.toml")), std::string::npos) << doctor.out;
+        // The free disk where the home is: a size "free of" a size (ok or, under 1 GiB, warn).
+        EXPECT_TRUE(std::regex_search(doctor.out,
+                                      std::regex("\\{\"name\":\"disk\",\"status\":\"(ok|warn)\","
+                                                 "\"detail\":\"[0-9.]+ [KMGT]?i?B free of ")))
+            << doctor.out;
         test::ChildSpec watch;
         watch.argv = {test::tool_path("pylon"), "watch"};
         if (by_flag) {
