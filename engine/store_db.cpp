@@ -601,8 +601,11 @@ Result<bool> StoreDb::remember_request(std::string_view request_id, std::int64_t
     if (known.ok() && !known.value() && carried_over_requests_) {
         known = has_processed_row(request_id, -1);
     }
-    if (!known.ok() || known.value()) {
-        return known.ok() ? Result<bool>(false) : Result<bool>(std::move(known).error());
+    if (!known.ok()) {
+        return known;
+    }
+    if (known.value()) {
+        return false;
     }
     PYLON_STORE_RUN(
         "INSERT OR IGNORE INTO processed_requests (created_at, request_id, outcome, seen_at_ms) "
@@ -619,34 +622,36 @@ Result<bool> StoreDb::request_seen(std::string_view request_id, std::int64_t cre
     return known;
 }
 
-Result<bool> StoreDb::found(const char* sql, std::string_view key, std::string_view request_id,
-                            std::int64_t created_at) {
+template <typename Bind>
+Result<bool> StoreDb::row_exists(const char* sql, std::string_view context, Bind&& bind) {
     auto stmt = statement(sql);
     if (!stmt.ok()) {
         return std::move(stmt).error();
     }
     Query q(stmt.value());
-    if (key.empty()) {
-        q.int64(created_at);
-    } else {
-        q.text(key);
-    }
-    int rc = q.text(request_id).step();
+    bind(q);
+    int rc = q.step();
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        return sqlite_error(rc, "request seen");
+        return sqlite_error(rc, context);
     }
     return rc == SQLITE_ROW;
 }
 
 Result<bool> StoreDb::has_job_row(std::string_view request_id) {
-    return found(k_job_of_request_sql, job_id_for_request(request_id), request_id, 0);
+    std::string job_id = job_id_for_request(request_id);
+    return row_exists(k_job_of_request_sql, "request seen",
+                      [&](Query& q) { q.text(job_id).text(request_id); });
 }
 
 // Its row under created_at, or (while migration 008's carried-over rows remain) under -1.
 Result<bool> StoreDb::has_processed_row(std::string_view request_id, std::int64_t created_at) {
-    auto known = found(k_request_processed_sql, {}, request_id, created_at);
+    auto under = [&](std::int64_t key) {
+        return row_exists(k_request_processed_sql, "request seen",
+                          [&](Query& q) { q.int64(key).text(request_id); });
+    };
+    auto known = under(created_at);
     if (known.ok() && !known.value() && carried_over_requests_ && created_at != -1) {
-        known = found(k_request_processed_sql, {}, request_id, -1);
+        known = under(-1);
     }
     return known;
 }
@@ -932,16 +937,13 @@ Result<bool> StoreDb::record_earning(std::string_view job_id, std::int64_t amoun
     // WHERE NOT EXISTS (earnings)" made SQLite copy its one row through a temporary B-tree
     // (it reads the table it writes). Only the store thread writes, inside one transaction.
     if (source == "job" && !job_id.empty()) {
-        auto stmt = statement("SELECT 1 FROM earnings WHERE job_id = ? AND source = 'job'");
-        if (!stmt.ok()) {
-            return std::move(stmt).error();
+        auto paid = row_exists("SELECT 1 FROM earnings WHERE job_id = ? AND source = 'job'",
+                               "record earning", [&](Query& q) { q.text(job_id); });
+        if (!paid.ok()) {
+            return paid;
         }
-        int rc = Query(stmt.value()).text(job_id).step();
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-            return sqlite_error(rc, "record earning");
-        }
-        if (rc == SQLITE_ROW) {
-            return false;
+        if (paid.value()) {
+            return false;  // counted before
         }
     }
     std::string id = new_earning_id();

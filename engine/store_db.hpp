@@ -235,11 +235,12 @@ class StoreDb {
                             std::string_view reason, std::int64_t at_ms);
     Status check_carried_over_requests();
     // Is there a row for the request: its job row; its processed_requests row (also under -1
-    // while migration 008's carried-over rows remain). found() steps one of the probes.
+    // while migration 008's carried-over rows remain).
     Result<bool> has_job_row(std::string_view request_id);
     Result<bool> has_processed_row(std::string_view request_id, std::int64_t created_at);
-    Result<bool> found(const char* sql, std::string_view key, std::string_view request_id,
-                       std::int64_t created_at);
+    // Steps `sql`, a SELECT of one row or none, with its parameters bound by bind(Query&).
+    template <typename Bind>
+    Result<bool> row_exists(const char* sql, std::string_view context, Bind&& bind);
 
     sqlite3* db_;
     bool read_only_;

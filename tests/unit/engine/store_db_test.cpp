@@ -176,6 +176,9 @@ TEST(StoreDb, JobLifecycleRecordsTimingsAndEarningsOnce) {
     EXPECT_EQ(report->recent[0].id.size(), 5u + 36u);
     EXPECT_EQ(report->by_source,
               (std::vector<std::pair<std::string, std::int64_t>>{{"job", 1000}}));
+    // A job's own earning once: a second one is not written, and says so.
+    EXPECT_FALSE(db->record_earning(job.id, 1000, "job", "", done.at_ms).value());
+    EXPECT_EQ(db->counts()->earnings_msats, 1000u);
     // Tips are not limited to one.
     EXPECT_TRUE(db->record_earning(job.id, 50, "tip", "", done.at_ms).value());
     EXPECT_TRUE(db->record_earning(job.id, 50, "tip", "", done.at_ms).value());
