@@ -15,6 +15,7 @@
 #include "reactor/ops.hpp"
 #include "reactor/recv_stream.hpp"
 #include "run_on_shards.hpp"
+#include "socket_peer.hpp"
 
 namespace pylon::reactor {
 namespace {
@@ -165,20 +166,9 @@ BurstResult receive_burst(std::int64_t shrink_after_ms) {
     BurstResult result;
     int fds[2];
     EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
-    std::string sent(256 * 1024, '\0');
-    for (std::size_t i = 0; i < sent.size(); i++) {
-        sent[i] = static_cast<char>('a' + (i * 7) % 26);
-    }
+    const std::string sent = testing::pattern(256 * 1024);
     std::thread writer([&] {
-        std::size_t off = 0;
-        while (off < sent.size()) {
-            ssize_t n =
-                ::write(fds[0], sent.data() + off, std::min<std::size_t>(4096, sent.size() - off));
-            if (n <= 0) {
-                break;
-            }
-            off += static_cast<std::size_t>(n);
-        }
+        testing::write_all(fds[0], sent);
         ::shutdown(fds[0], SHUT_WR);
     });
     std::string got;

@@ -13,25 +13,20 @@
 
 #include "reactor/ops.hpp"
 #include "run_on_shards.hpp"
+#include "socket_peer.hpp"
 
 namespace pylon::reactor {
 namespace {
 
+using testing::pattern;
 using testing::run_on_shards;
+using testing::write_all;
 
 ShardSetOptions tiny_ring() {
     ShardSetOptions o;
     o.shard.recv_buffers.buffer_count = 4;
     o.shard.recv_buffers.buffer_bytes = 256;
     return o;
-}
-
-std::string pattern(std::size_t n) {
-    std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; i++) {
-        s[i] = static_cast<char>('a' + (i * 7) % 26);
-    }
-    return s;
 }
 
 // A slow reader exhausts a 4-buffer ring: the multishot receive ends with -ENOBUFS, re-arms
@@ -41,13 +36,7 @@ TEST(RecvStream, EnobufsIsFlowControlNotEof) {
     ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
     const std::string sent = pattern(64 * 1024);
     std::thread writer([&] {
-        std::size_t off = 0;
-        while (off < sent.size()) {
-            ssize_t n =
-                ::write(fds[0], sent.data() + off, std::min<std::size_t>(4096, sent.size() - off));
-            ASSERT_GT(n, 0);
-            off += static_cast<std::size_t>(n);
-        }
+        EXPECT_EQ(write_all(fds[0], sent), sent.size());
         ::shutdown(fds[0], SHUT_WR);
     });
     std::string got;
@@ -210,15 +199,7 @@ void eof_after_burst(std::uint32_t initial, PeerEnd end = PeerEnd::shutdown) {
         ASSERT_EQ(::write(fds[1], "zz", 2), 2);
     }
     std::thread writer([&] {
-        std::size_t off = 0;
-        while (off < sent.size()) {
-            ssize_t n =
-                ::write(fds[0], sent.data() + off, std::min<std::size_t>(4096, sent.size() - off));
-            if (n <= 0) {
-                break;
-            }
-            off += static_cast<std::size_t>(n);
-        }
+        write_all(fds[0], sent);
         if (end == PeerEnd::reset) {
             ::close(fds[0]);  // with "zz" unread: the reader gets ECONNRESET after the data
             fds[0] = -1;
