@@ -26,6 +26,26 @@ RateLimiter::Key refusal_key() {
     return RateLimiter::Key{};
 }
 
+// The job's pending row (Intake::admit; runs on the store thread).
+NewJob new_job_row(const Job& job) {
+    NewJob row;
+    row.id = job.job_id;
+    row.request_id = proto::hex_encode(job.request.id);
+    row.request_created_at = job.request.created_at;
+    row.kind = job.request.kind;
+    row.customer_pubkey = job.request.customer.hex();
+    row.received_at_ms = job.received_unix_ms;
+    row.price_msats = static_cast<std::int64_t>(job.price_msats);
+    if (job.request.bid_msats) {
+        row.bid_msats = static_cast<std::int64_t>(*job.request.bid_msats);
+    }
+    row.relay_hint = job.relay_url;
+    row.reply_relays = job.reply_relays;
+    row.request_json = job.request.request_json;
+    row.encrypted = job.request.encrypted;
+    return row;
+}
+
 // Every shard's pool subscribes (or closes its subscriptions).
 void broadcast_subscribed(ProviderHub* hub, bool on) {
     for (unsigned t = 0; t < hub->shard_count(); t++) {
@@ -210,23 +230,14 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
         co_await refuse(self, std::move(job), IntakeReason::refused_queue_full, std::move(why));
         co_return;
     }
-    NewJob row;
-    row.id = job->job_id;
-    row.request_id = proto::hex_encode(job->request.id);
-    row.request_created_at = job->request.created_at;
-    row.kind = job->request.kind;
-    row.customer_pubkey = job->request.customer.hex();
-    row.received_at_ms = job->received_unix_ms;
-    row.price_msats = static_cast<std::int64_t>(job->price_msats);
-    if (job->request.bid_msats) {
-        row.bid_msats = static_cast<std::int64_t>(*job->request.bid_msats);
-    }
-    row.relay_hint = job->relay_url;
-    row.reply_relays = job->reply_relays;
-    row.request_json = job->request.request_json;
-    row.encrypted = job->request.encrypted;
-    // Moved, not copied: a burst of requests each holds its row until the store has written it.
-    auto fn = [row = std::move(row)](StoreDb& db) { return db.accept_job(row); };
+    // The row is built on the store thread from the job itself: while the write is queued this
+    // coroutine is suspended and holds the only pointer to the job, so the store thread reads it
+    // unshared, and the post back to this shard orders its reads before anything after the
+    // co_await. No copy of the request is made per queued write: a burst of a thousand requests
+    // held a thousand copies (and this frame held the row too), which the allocator could not
+    // hand back while the jobs admitted with them stayed queued.
+    const Job* unshared = job.get();
+    auto fn = [unshared](StoreDb& db) { return db.accept_job(new_job_row(*unshared)); };
     Result<AcceptOutcome> r = co_await self->context_.store().run(std::move(fn));
     if (!r.ok() || r.value() == AcceptOutcome::duplicate) {
         runner->unreserve(job->backend);
