@@ -7,26 +7,54 @@
 
 namespace pylon::net {
 
+namespace {
+
+std::vector<std::unique_ptr<std::uint8_t[]>>& spare_chunks() {
+    thread_local std::vector<std::unique_ptr<std::uint8_t[]>> spares;
+    return spares;
+}
+
+}  // namespace
+
 SendQueue::SendQueue(std::size_t queue_bytes_max, std::size_t overshoot_bytes_max)
     : queue_bytes_max_(queue_bytes_max),
       overshoot_bytes_max_(overshoot_bytes_max),
-      ring_((queue_bytes_max + overshoot_bytes_max) / chunk_bytes + 3) {
+      ring_max_((queue_bytes_max + overshoot_bytes_max) / chunk_bytes + 3),
+      ring_(std::min<std::size_t>(ring_max_, ring_initial)) {
     PYLON_ASSERT(queue_bytes_max > 0);
 }
 
 SendQueue::Chunk SendQueue::new_chunk() {
     Chunk c;
-    if (!free_.empty()) {
-        c.data = std::move(free_.back());
-        free_.pop_back();
+    auto& spares = spare_chunks();
+    if (!spares.empty()) {
+        c.data = std::move(spares.back());
+        spares.pop_back();
     } else {
         c.data = std::make_unique<std::uint8_t[]>(chunk_bytes);
     }
     return c;
 }
 
+void SendQueue::give_back(std::unique_ptr<std::uint8_t[]> data) {
+    auto& spares = spare_chunks();
+    if (spares.size() < spare_chunks_max) {
+        spares.push_back(std::move(data));
+    }
+}
+
 void SendQueue::push_chunk() {
-    PYLON_ASSERT(count_ < ring_.size());
+    if (count_ == ring_.size()) {
+        // Grow the ring of chunk records (the chunks' bytes stay where they are, so a gathered
+        // iovec stays valid).
+        PYLON_ASSERT(count_ < ring_max_);
+        std::vector<Chunk> grown(std::min(ring_max_, 2 * ring_.size()));
+        for (std::size_t i = 0; i < count_; i++) {
+            grown[i] = std::move(at(i));
+        }
+        ring_ = std::move(grown);
+        head_ = 0;
+    }
     at(count_) = new_chunk();
     count_++;
 }
@@ -34,9 +62,7 @@ void SendQueue::push_chunk() {
 void SendQueue::pop_chunk() {
     PYLON_ASSERT(count_ > 0);
     Chunk& c = at(0);
-    if (free_.size() < free_chunks_max) {
-        free_.push_back(std::move(c.data));
-    }
+    give_back(std::move(c.data));
     c = Chunk{};
     head_ = (head_ + 1) % ring_.size();
     count_--;
@@ -92,13 +118,9 @@ void SendQueue::consume(std::size_t n) {
         std::size_t take = std::min(n, front.end - front.begin);
         front.begin += take;
         n -= take;
-        if (front.begin == front.end && (front.end == chunk_bytes || count_ > 1)) {
-            pop_chunk();
+        if (front.begin == front.end) {
+            pop_chunk();  // an empty queue holds no chunk (a spare is warm for the next append)
         }
-    }
-    if (size_bytes_ == 0 && count_ > 0) {
-        at(0).begin = 0;  // reuse the last chunk from its start
-        at(0).end = 0;
     }
 }
 

@@ -24,7 +24,8 @@ SocketStream::SocketStream(int fd, std::string peer_name, StreamOptions options)
       out_(options.send_queue_bytes_max, options.overshoot_bytes_max),
       stall_timer_(&SocketStream::on_send_stall, this) {
     PYLON_ASSERT(fd >= 0);
-    in_.reserve(shard_->recv_buffers().buffer_bytes() + 64);
+    // in_ is not reserved: it grows to the largest chunk this stream receives (a backend's
+    // stream of small lines never needs a whole receive buffer's 4 KB per connection).
 }
 
 SocketStream::~SocketStream() {

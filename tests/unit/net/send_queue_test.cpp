@@ -72,11 +72,35 @@ TEST(SendQueue, AppendWhileGatheredDoesNotMoveInFlightBytes) {
     iovec iov[2];
     ASSERT_EQ(q.gather(iov, 2), 1u);
     const void* base = iov[0].iov_base;
-    std::string b = pattern(30000, 5);
-    q.append(bytes_of(b));
+    // Enough chunks to grow the ring of chunk records several times over.
+    std::string b = pattern(20 * SendQueue::chunk_bytes + 123, 5);
+    ASSERT_EQ(q.append(bytes_of(b)), b.size());
+    EXPECT_GT(q.chunks_held(), 4 * SendQueue::ring_initial);
     EXPECT_EQ(std::string(static_cast<const char*>(base), 100), a);
     q.consume(100);
     EXPECT_EQ(drain(q, 1 << 20), b);
+}
+
+// A connection that sends now and then (a backend's keep-alive connection) holds no chunk between
+// its sends; the chunk it gave back is the one the next queue of the thread takes.
+TEST(SendQueue, AnEmptiedQueueHoldsNoChunkAndItsChunkIsReused) {
+    SendQueue first(1 << 20);
+    std::string a = pattern(300);
+    first.append(bytes_of(a));
+    EXPECT_EQ(first.chunks_held(), 1u);
+    iovec iov[2];
+    ASSERT_EQ(first.gather(iov, 2), 1u);
+    const void* chunk = iov[0].iov_base;
+    first.consume(120);
+    EXPECT_EQ(first.chunks_held(), 1u);  // bytes left: kept
+    first.consume(180);
+    EXPECT_EQ(first.chunks_held(), 0u);
+    SendQueue second(1 << 20);
+    second.append(bytes_of(a));
+    ASSERT_EQ(second.gather(iov, 2), 1u);
+    EXPECT_EQ(iov[0].iov_base, chunk);
+    EXPECT_EQ(drain(second, 1000), a);
+    EXPECT_EQ(second.chunks_held(), 0u);
 }
 
 TEST(SendQueue, ClearDropsEverything) {
