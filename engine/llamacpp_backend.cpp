@@ -31,7 +31,8 @@ class LlamaGeneration final : public Generation {
     Route route_;
     std::string where_;
     net::SseParser parser_;
-    SpareCodec<proto::LlamaCppCodec> codec_;  // warm from an earlier generation
+    EventDecoder<proto::LlamaCppCodec>
+        decoder_;  // a spare codec per line; owns what the event points to
     proto::FinishReason pending_finish_ = proto::FinishReason::none;
     bool finished_ = false;
     std::int64_t received_ns_ = 0;
@@ -49,7 +50,10 @@ Task<Result<proto::StreamEvent>> LlamaGeneration::next() {
             co_return std::move(sse).error();
         }
         if (sse.value().has_value()) {
-            proto::Reject r = codec_.get().decode_event(route_, sse.value()->data, ev);
+            proto::Reject r =
+                decoder_.decode(ev, [&](proto::LlamaCppCodec& c, proto::StreamEvent& e) {
+                    return c.decode_event(route_, sse.value()->data, e);
+                });
             if (r != proto::Reject::none) {
                 finished_ = true;
                 co_await response_->cancel();

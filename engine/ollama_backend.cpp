@@ -29,7 +29,8 @@ class OllamaGeneration final : public Generation {
     std::unique_ptr<net::HttpResponse> response_;
     std::string where_;
     net::NdjsonSplitter splitter_;
-    SpareCodec<proto::OllamaCodec> codec_;  // warm from an earlier generation
+    EventDecoder<proto::OllamaCodec>
+        decoder_;  // a spare codec per line; owns what the event points to
     bool finished_ = false;
     std::int64_t received_ns_ = 0;
     bool body_ended_ = false;
@@ -47,7 +48,10 @@ Task<Result<proto::StreamEvent>> OllamaGeneration::next() {
             co_return std::move(line).error();
         }
         if (line.value().has_value()) {
-            proto::Reject r = codec_.get().decode_line(*line.value(), ev);
+            proto::Reject r =
+                decoder_.decode(ev, [&](proto::OllamaCodec& c, proto::StreamEvent& e) {
+                    return c.decode_line(*line.value(), e);
+                });
             if (r != proto::Reject::none) {
                 finished_ = true;
                 co_await response_->cancel();

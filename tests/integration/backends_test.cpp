@@ -224,6 +224,72 @@ TEST(OllamaBackend, SequentialJobsShareOneConnection) {
     EXPECT_EQ(test::fake_stat(fake.port, "streams_completed"), 5);
 }
 
+// Concurrent generations decode with one shard's spare codec in turn: an event's text must stay
+// what it was after another generation decoded its own line (Generation::next(): the views are
+// valid until that generation's next call). Without EventDecoder's copy, a's views would show
+// b's later tokens.
+TEST(OllamaBackend, AnEventsTextOutlivesAnotherGenerationsDecode) {
+    auto fake = start_fake("fake_ollama", {"--token-delay-ms", "1"});
+    std::vector<std::string> held;    // a's token texts, as views read after b's decode
+    std::vector<std::string> copied;  // the same, copied at once
+    std::string other;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t port, std::vector<std::string>* held_out,
+                  std::vector<std::string>* copied_out, std::string* other_out) -> Task<void> {
+            OllamaBackend backend(OllamaOptions{endpoint(port), 2, false});
+            auto a = co_await backend.generate(params("llama3.2", 8), {});
+            auto b = co_await backend.generate(params("llama3.2", 8), {});
+            if (!a.ok() || !b.ok()) {
+                co_await backend.close();
+                co_return;
+            }
+            bool a_done = false;
+            bool b_done = false;
+            // b runs one token ahead, so the line it decodes is never the one a just decoded.
+            auto first = co_await b.value()->next();
+            if (first.ok()) {
+                other_out->append(first->text);
+            }
+            for (int step = 0; step < 64 && !(a_done && b_done); step++) {
+                if (!a_done) {
+                    auto ev = co_await a.value()->next();
+                    if (!ev.ok()) {
+                        break;
+                    }
+                    a_done = ev->kind != proto::StreamEvent::Kind::token || ev->last;
+                    std::string_view view = ev->text;
+                    copied_out->emplace_back(view);
+                    if (!b_done) {
+                        auto bev = co_await b.value()->next();  // decodes between
+                        if (!bev.ok()) {
+                            break;
+                        }
+                        other_out->append(bev->text);
+                        b_done = bev->kind != proto::StreamEvent::Kind::token || bev->last;
+                    }
+                    held_out->emplace_back(view);
+                } else {
+                    auto bev = co_await b.value()->next();
+                    if (!bev.ok()) {
+                        break;
+                    }
+                    other_out->append(bev->text);
+                    b_done = bev->kind != proto::StreamEvent::Kind::token || bev->last;
+                }
+            }
+            co_await backend.close();
+        }(fake.port, &held, &copied, &other);
+    });
+    ASSERT_GE(copied.size(), 8u);
+    EXPECT_EQ(held, copied);
+    std::string a_text;
+    for (const std::string& t : copied) {
+        a_text += t;
+    }
+    EXPECT_EQ(a_text, "alpha bravo charlie delta echo foxtrot golf hotel");
+    EXPECT_EQ(other, "alpha bravo charlie delta echo foxtrot golf hotel");
+}
+
 TEST(LlamaCppBackend, SequentialJobsShareOneConnectionOnBothRoutes) {
     auto fake = start_fake("fake_llamacpp", {"--token-delay-ms", "1"});
     std::vector<std::string> texts;
