@@ -23,7 +23,7 @@ namespace pylon::net {
 class SendQueue {
   public:
     static constexpr std::size_t chunk_bytes = 16 * 1024;
-    static constexpr std::size_t spare_chunks_max = 64;  // per thread: 1 MiB
+    static constexpr std::size_t spare_chunks_max = 16;  // per thread: 256 KiB
     static constexpr std::size_t ring_initial = 4;       // chunk records; grown on demand
 
     // queue_bytes_max bounds append(); append_overshoot() may go beyond it by overshoot_bytes_max
