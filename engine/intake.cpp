@@ -233,9 +233,10 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
     // The row is built on the store thread from the job itself: while the write is queued this
     // coroutine is suspended and holds the only pointer to the job, so the store thread reads it
     // unshared, and the post back to this shard orders its reads before anything after the
-    // co_await. No copy of the request is made per queued write: a burst of a thousand requests
-    // held a thousand copies (and this frame held the row too), which the allocator could not
-    // hand back while the jobs admitted with them stayed queued.
+    // co_await. The row's copy of the request lives only while the store thread writes it: built
+    // here, a burst of a thousand requests held a thousand copies (and this frame held the row
+    // too), which the allocator could not hand back while the jobs admitted with them stayed
+    // queued.
     const Job* unshared = job.get();
     auto fn = [unshared](StoreDb& db) { return db.accept_job(new_job_row(*unshared)); };
     Result<AcceptOutcome> r = co_await self->context_.store().run(std::move(fn));
