@@ -5,7 +5,10 @@
 // relay message it came from, and kept once: a deep queue holds thousands of Jobs, so the
 // prompt stays in `request` (or `content_prompt`) and the request id in binary, and the
 // backend's GenerationParams are put together only when the job's slot is taken. Owner shard
-// only (its CancelSource belongs to that shard).
+// only (its CancelSource belongs to that shard), with one exception: while Intake::admit waits
+// for the job's pending row to commit, the store thread reads the job to build that row; the job
+// is then reachable from nowhere else (it joins the runner's map only after the commit), and
+// must stay so.
 #pragma once
 
 #include <cstdint>

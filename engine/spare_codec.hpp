@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "proto/generation.hpp"
+#include "proto/reject.hpp"
 
 namespace pylon::engine {
 

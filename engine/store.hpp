@@ -10,9 +10,9 @@
 // while a commit runs, so the next transaction carries many requests. A failing request undoes
 // only itself: the batch is then rolled back and run again with a savepoint around each request
 // (so a request's function may run twice: it must depend only on its arguments and the
-// database). A failed commit fails every request of the batch. With WAL and
-// synchronous=NORMAL, a committed request survives kill -9 of the process (the durability
-// contract: docs/storage.md).
+// database, or on data its caller leaves untouched until it resumes, as Intake::admit's job). A
+// failed commit fails every request of the batch. With WAL and synchronous=NORMAL, a committed
+// request survives kill -9 of the process (the durability contract: docs/storage.md).
 //
 // Bounds: at most queue_max requests are queued, shared out as a per-shard quota
 // (queue_max / shard_count); a shard at its quota waits (an AsyncSemaphore of that shard)

@@ -9,9 +9,22 @@ namespace pylon::net {
 
 namespace {
 
-std::vector<std::unique_ptr<std::uint8_t[]>>& spare_chunks() {
-    thread_local std::vector<std::unique_ptr<std::uint8_t[]>> spares;
-    return spares;
+// Set when this thread's spares have been destroyed (thread exit): a queue cleared later, by
+// another thread_local or static destructor, frees its chunks instead.
+thread_local bool t_spares_gone = false;
+
+struct SpareChunks {
+    std::vector<std::unique_ptr<std::uint8_t[]>> chunks;
+    ~SpareChunks() { t_spares_gone = true; }
+};
+
+// This thread's spare chunks, or null once they have been destroyed.
+std::vector<std::unique_ptr<std::uint8_t[]>>* spare_chunks() {
+    if (t_spares_gone) {
+        return nullptr;
+    }
+    thread_local SpareChunks spares;
+    return &spares.chunks;
 }
 
 }  // namespace
@@ -26,10 +39,10 @@ SendQueue::SendQueue(std::size_t queue_bytes_max, std::size_t overshoot_bytes_ma
 
 SendQueue::Chunk SendQueue::new_chunk() {
     Chunk c;
-    auto& spares = spare_chunks();
-    if (!spares.empty()) {
-        c.data = std::move(spares.back());
-        spares.pop_back();
+    auto* spares = spare_chunks();
+    if (spares != nullptr && !spares->empty()) {
+        c.data = std::move(spares->back());
+        spares->pop_back();
     } else {
         c.data = std::make_unique<std::uint8_t[]>(chunk_bytes);
     }
@@ -37,9 +50,9 @@ SendQueue::Chunk SendQueue::new_chunk() {
 }
 
 void SendQueue::give_back(std::unique_ptr<std::uint8_t[]> data) {
-    auto& spares = spare_chunks();
-    if (spares.size() < spare_chunks_max) {
-        spares.push_back(std::move(data));
+    auto* spares = spare_chunks();
+    if (spares != nullptr && spares->size() < spare_chunks_max) {
+        spares->push_back(std::move(data));
     }
 }
 

@@ -3,6 +3,8 @@
 #include <liburing.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 
@@ -58,7 +60,11 @@ Task<Result<Bytes>> SocketStream::read(std::int64_t timeout_ms, CancelToken toke
     if (chunk.error != 0) {
         co_return read_error(chunk.error, timeout_ms);
     }
-    // Copy out and give the provided buffer back to the ring at once.
+    // Copy out and give the provided buffer back to the ring at once. in_ grows in powers of two
+    // (from 256 bytes), so chunks of slowly rising sizes do not reallocate it each time.
+    if (in_.capacity() < chunk.buffer.size()) {
+        in_.reserve(std::bit_ceil(std::max<std::size_t>(chunk.buffer.size(), 256)));
+    }
     in_.assign(chunk.buffer.data(), chunk.buffer.data() + chunk.buffer.size());
     chunk.buffer.reset();
     bytes_received_ += in_.size();
