@@ -224,7 +224,7 @@ Screened IntakeScreen::prepare(std::unique_ptr<Job> job, const BackendDirectory*
     job->backend = directory->backends[route.backend].kind;
     job->model = route.model;
     job->waits_for_load = route.waits;
-    proto::GenerationParams& g = job->params;  // model and prompt: Job::generation_params()
+    proto::GenerationOptions& g = job->params;  // model and prompt: Job::generation_params()
     g.max_tokens = max_tokens;
     g.temperature = p.temperature;
     g.top_p = p.top_p;

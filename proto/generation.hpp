@@ -12,9 +12,8 @@
 
 namespace pylon::proto {
 
-struct GenerationParams {
-    std::string model;
-    std::string prompt;
+// How to generate: the length bound, sampling and stop sequences (what a queued job keeps).
+struct GenerationOptions {
     std::optional<std::uint32_t> max_tokens;
     std::optional<double> temperature;
     std::optional<double> top_p;
@@ -22,6 +21,12 @@ struct GenerationParams {
     std::optional<std::int64_t> seed;
     std::optional<double> frequency_penalty;
     std::vector<std::string> stop;
+};
+
+// One request to a backend: the options, the model and the prompt.
+struct GenerationParams : GenerationOptions {
+    std::string model;
+    std::string prompt;
 };
 
 enum class FinishReason : std::uint8_t { none, stop, length, cancelled, error };
