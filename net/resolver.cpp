@@ -82,6 +82,9 @@ void post_answer(std::shared_ptr<Resolver::Request> req) {
 }  // namespace
 
 void Resolver::thread_main() {
+    // Named, or it would carry the name of the shard that made it (`pylon-shard0`): top -H and
+    // pylon-bench's per-thread CPU would count DNS lookups as the shard's.
+    pthread_setname_np(pthread_self(), thread_name);
     for (;;) {
         std::shared_ptr<Request> req;
         {

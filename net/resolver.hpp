@@ -31,6 +31,8 @@ struct ResolverOptions {
 
 class Resolver {
   public:
+    static constexpr const char* thread_name = "pylon-resolver";  // at most 15 bytes
+
     explicit Resolver(ResolverOptions options = {});
     Resolver(const Resolver&) = delete;
     Resolver& operator=(const Resolver&) = delete;

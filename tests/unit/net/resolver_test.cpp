@@ -3,6 +3,11 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
 #include "reactor/gate.hpp"
 #include "tests/unit/net/net_test_util.hpp"
 
@@ -85,6 +90,35 @@ TEST(Resolver, QueueBoundRefusesExcessRequests) {
         }(&resolver, &busy);
     });
     EXPECT_GE(busy, 1);
+}
+
+// The names of this process's threads, from /proc/self/task/*/comm.
+std::vector<std::string> thread_names() {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+        std::ifstream comm(entry.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        names.push_back(name);
+    }
+    return names;
+}
+
+TEST(Resolver, ItsThreadHasItsOwnName) {
+    // A thread inherits its creator's name: made on a shard, the resolver's thread would be
+    // listed as that shard (top -H, pylon-bench's CPU split by thread name).
+    Resolver resolver;
+    bool named = false;
+    for (int i = 0; i < 200 && !named; i++) {  // the thread names itself as it starts: <= 2 s
+        for (const std::string& name : thread_names()) {
+            named |= name == Resolver::thread_name;
+        }
+        if (!named) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+    EXPECT_TRUE(named);
 }
 
 }  // namespace
