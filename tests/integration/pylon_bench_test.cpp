@@ -41,6 +41,13 @@ TEST(PylonBench, SmokeRunGivesSaneFigures) {
     // CPU time comes in 10 ms clock ticks: 160 jobs cost the node several even with keep-alive
     // (40 jobs sometimes cost less than one tick).
     EXPECT_GT(real(j, "node_cpu_us_per_job"), 0);
+    // The threads' sleeps (voluntary context switches) per job: with 8 in flight the shard waits
+    // for the relay, the backend and the store now and then, but not dozens of times a job; the
+    // store thread sleeps at most once per transaction, and a job makes two store requests.
+    EXPECT_GT(real(j, "node_shard_sleeps_per_job"), 0);
+    EXPECT_LT(real(j, "node_shard_sleeps_per_job"), 20);
+    EXPECT_GT(real(j, "node_store_sleeps_per_job"), 0);
+    EXPECT_LE(real(j, "node_store_sleeps_per_job"), 4);
     EXPECT_GT(num(j, "rss_peak_bytes"), 1'000'000);
     EXPECT_GE(num(j, "rss_peak_bytes"), num(j, "rss_end_bytes"));
     // Every request (warm-up included) got its result; nothing named a request not ours.

@@ -73,6 +73,8 @@ std::string report_text(const BenchReport& r) {
     appendf(t, "  node CPU     %.1f us/job (%.2f CPU s): shards %.1f, store %.1f, rest %.1f\n",
             r.node_cpu_us_per_job, r.node_cpu_seconds, r.node_shard_cpu_us_per_job,
             r.node_store_cpu_us_per_job, node_rest_cpu_us_per_job(r));
+    appendf(t, "  sleeps       %.2f per job on the shards, %.2f on the store thread\n",
+            r.node_shard_sleeps_per_job, r.node_store_sleeps_per_job);
     appendf(t,
             "  others       fake backend %.1f us/job, pylon-bench (relay simulator) %.1f us/job\n",
             r.backend_cpu_us_per_job, r.bench_cpu_us_per_job);
@@ -148,6 +150,8 @@ std::string report_json(const BenchReport& r) {
             "\"node_shard_cpu_us_per_job\":%.2f,\"node_store_cpu_us_per_job\":%.2f,"
             "\"node_rest_cpu_us_per_job\":%.2f,",
             r.node_shard_cpu_us_per_job, r.node_store_cpu_us_per_job, node_rest_cpu_us_per_job(r));
+    appendf(j, "\"node_shard_sleeps_per_job\":%.3f,\"node_store_sleeps_per_job\":%.3f,",
+            r.node_shard_sleeps_per_job, r.node_store_sleeps_per_job);
     appendf(j, "\"store_requests\":%llu,\"store_transactions\":%llu,\"store_failed_commits\":%llu,",
             static_cast<unsigned long long>(r.store_requests),
             static_cast<unsigned long long>(r.store_transactions),

@@ -72,10 +72,25 @@ std::uint64_t node_cpu_ns(pid_t pid, pid_t tid = 0) {
 // The node's CPU split by thread (ns), from /proc/<pid>/task/*/stat: the shard threads
 // (`pylon-shardN`), the store thread (`pylon-store`); the rest (main thread, io_uring workers,
 // also those that exited) is the process total minus these two.
+// With each, its voluntary context switches: the times it went to sleep waiting for work.
 struct ThreadCpu {
     std::uint64_t shards_ns = 0;
     std::uint64_t store_ns = 0;
+    std::uint64_t shards_sleeps = 0;
+    std::uint64_t store_sleeps = 0;
 };
+
+// A number field ("Name:   123 ...") of a /proc status file, 0 when absent.
+std::uint64_t status_number(const std::string& path, const std::string& field) {
+    std::ifstream f(path);
+    std::string line;
+    while (std::getline(f, line)) {
+        if (line.compare(0, field.size(), field) == 0) {
+            return std::stoull(line.substr(field.size()));
+        }
+    }
+    return 0;
+}
 
 ThreadCpu node_thread_cpu_ns(pid_t pid) {
     ThreadCpu cpu;
@@ -91,21 +106,17 @@ ThreadCpu node_thread_cpu_ns(pid_t pid) {
         }
         pid_t tid = static_cast<pid_t>(std::stol(entry.path().filename().string()));
         std::uint64_t ns = node_cpu_ns(pid, tid);
+        std::uint64_t sleeps =
+            status_number((entry.path() / "status").string(), "voluntary_ctxt_switches:");
         (shard ? cpu.shards_ns : cpu.store_ns) += ns;
+        (shard ? cpu.shards_sleeps : cpu.store_sleeps) += sleeps;
     }
     return cpu;
 }
 
 // A "Vm...:" line of /proc/<pid>/status in bytes (0 when absent).
 std::uint64_t status_bytes(pid_t pid, const std::string& field) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(f, line)) {
-        if (line.compare(0, field.size(), field) == 0) {
-            return std::stoull(line.substr(field.size())) * 1024;
-        }
-    }
-    return 0;
+    return status_number("/proc/" + std::to_string(pid) + "/status", field) * 1024;
 }
 
 Result<int> listen_loopback(std::uint16_t* port) {
@@ -414,6 +425,10 @@ void summarise(BenchReport* r, const Probe& p) {
             static_cast<double>(p.threads1.shards_ns - p.threads0.shards_ns) / 1e3 / jobs;
         r->node_store_cpu_us_per_job =
             static_cast<double>(p.threads1.store_ns - p.threads0.store_ns) / 1e3 / jobs;
+        r->node_shard_sleeps_per_job =
+            static_cast<double>(p.threads1.shards_sleeps - p.threads0.shards_sleeps) / jobs;
+        r->node_store_sleeps_per_job =
+            static_cast<double>(p.threads1.store_sleeps - p.threads0.store_sleeps) / jobs;
     }
 }
 

@@ -64,6 +64,11 @@ struct BenchReport {
     // 10^6 / node_shard_cpu_us_per_job jobs/s per shard.
     double node_shard_cpu_us_per_job = 0;
     double node_store_cpu_us_per_job = 0;
+    // How often per job the shard threads (summed) and the store thread went to sleep waiting
+    // for work (voluntary context switches): each sleep and wake-up costs CPU of its own, which
+    // is what a job pays when few are in flight.
+    double node_shard_sleeps_per_job = 0;
+    double node_store_sleeps_per_job = 0;
     // The rest of the machine's work over the same window, per measured job: the fake backend
     // and this process (relay simulator, verification, progress), which share the cores.
     double backend_cpu_us_per_job = 0;
