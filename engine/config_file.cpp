@@ -25,6 +25,7 @@ namespace {
 struct Parser {
     std::string_view source;
     LoadedConfig* out;
+    std::vector<std::string> set_paths;  // the settings the file sets, for check_config
 
     std::string where(const toml::source_region& region) const {
         return std::string(source) + ":" + std::to_string(region.begin.line) + ":" +
@@ -35,31 +36,55 @@ struct Parser {
     }
 
     Status walk(const toml::table& table, const std::string& prefix);
+    Status take(const SettingSpec& spec, const toml::node& node);
     Status assign(const SettingSpec& spec, const toml::node& node);
 };
 
-std::string_view node_type_name(const toml::node& node) {
-    switch (node.type()) {
+// How a message names a TOML type: one value ("an integer") and the items of an array
+// ("integers").
+struct TypeNames {
+    std::string_view one;
+    std::string_view many;
+};
+
+TypeNames type_names(toml::node_type type) {
+    switch (type) {
         case toml::node_type::table:
-            return "a table";
+            return {"a table", "tables"};
         case toml::node_type::array:
-            return "an array";
+            return {"an array", "arrays"};
         case toml::node_type::string:
-            return "a string";
+            return {"a string", "strings"};
         case toml::node_type::integer:
-            return "an integer";
+            return {"an integer", "integers"};
         case toml::node_type::floating_point:
-            return "a float";
+            return {"a float", "floats"};
         case toml::node_type::boolean:
-            return "a boolean";
+            return {"a boolean", "booleans"};
         case toml::node_type::date:
         case toml::node_type::time:
         case toml::node_type::date_time:
-            return "a date/time";
+            return {"a date/time", "dates/times"};
         case toml::node_type::none:
             break;
     }
-    return "nothing";
+    return {"nothing", ""};
+}
+
+// "integers" for an array whose items are all integers, "" when they differ (or it is empty).
+std::string_view items_type_plural(const toml::array& array) {
+    if (array.empty() || !array.is_homogeneous(array.front().type())) {
+        return "";
+    }
+    return type_names(array.front().type()).many;
+}
+
+// What the file holds, for a type error: "an integer", "an array of tables" ([[x]]).
+std::string found_text(const toml::node& node) {
+    const toml::array* array = node.as_array();
+    std::string_view items = array != nullptr ? items_type_plural(*array) : "";
+    return items.empty() ? std::string(type_names(node.type()).one)
+                         : "an array of " + std::string(items);
 }
 
 std::string expected_text(SettingType type) {
@@ -81,7 +106,7 @@ std::string expected_text(SettingType type) {
 
 Status Parser::assign(const SettingSpec& spec, const toml::node& node) {
     std::string mismatch = std::string(spec.path) + ": expected " + expected_text(spec.type) +
-                           ", found " + std::string(node_type_name(node));
+                           ", found " + found_text(node);
     Config& c = out->config;
     switch (spec.type) {
         case SettingType::boolean:
@@ -112,10 +137,22 @@ Status Parser::assign(const SettingSpec& spec, const toml::node& node) {
             break;
     }
     const toml::array* array = node.as_array();
-    bool strings = spec.type == SettingType::string_list;
-    if (array == nullptr || (!array->empty() && !(strings ? array->is_homogeneous<std::string>()
-                                                          : array->is_homogeneous<int64_t>()))) {
+    if (array == nullptr) {
         return error_at(node.source(), mismatch);
+    }
+    bool strings = spec.type == SettingType::string_list;
+    toml::node_type want = strings ? toml::node_type::string : toml::node_type::integer;
+    for (std::size_t i = 0; i < array->size(); i++) {
+        const toml::node& item = *array->get(i);
+        if (item.type() == want) {
+            continue;
+        }
+        if (!items_type_plural(*array).empty()) {
+            return error_at(node.source(), mismatch);  // "found an array of integers"
+        }
+        return error_at(item.source(), std::string(spec.path) + ": expected " +
+                                           expected_text(spec.type) + ", found " +
+                                           found_text(item) + " as entry " + std::to_string(i + 1));
     }
     if (array->size() > setting_list_items_max * 4) {
         return error_at(node.source(), std::string(spec.path) + ": too many entries");
@@ -174,19 +211,38 @@ Status Parser::walk(const toml::table& table, const std::string& prefix) {
                                     "accepted for compatibility and ignored");
             continue;
         }
-        const SettingSpec* spec = find_setting(e.path);
-        if (spec == nullptr) {
-            out->warnings.push_back(
-                where(e.key->source()) + ": unknown " +
-                (node.is_table() ? "table [" + e.path + "]" : "key '" + e.path + "'") +
-                " (ignored)");
+        if (const SettingSpec* spec = find_setting(e.path)) {
+            PYLON_TRY(take(*spec, node));
             continue;
         }
-        PYLON_TRY(assign(*spec, node));
-        if (auto problem = setting_problem(*spec, out->config)) {
-            return error_at(node.source(), std::string(spec->path) + ": " + *problem);
+        if (is_setting_table(e.path)) {
+            // A known table as a value (`identity = 1`) or as an array of tables
+            // ([[identity]]): ignoring it would drop its keys for their defaults.
+            bool located = node.source().begin.line > 0;
+            return error_at(located ? node.source() : e.key->source(),
+                            e.path + ": expected a table, found " + found_text(node));
         }
+        out->warnings.push_back(
+            where(e.key->source()) + ": unknown " +
+            (node.is_table() ? "table [" + e.path + "]" : "key '" + e.path + "'") + " (ignored)");
     }
+    return Ok{};
+}
+
+// One setting from the file: its type, its bounds, then its canonical form (a repeated entry
+// dropped with a warning pointing at it).
+Status Parser::take(const SettingSpec& spec, const toml::node& node) {
+    PYLON_TRY(assign(spec, node));
+    if (auto problem = setting_problem(spec, out->config)) {
+        return error_at(node.source(), std::string(spec.path) + ": " + *problem);
+    }
+    const toml::array* array = node.as_array();
+    for (const SettingTidyNote& note : tidy_setting(spec, out->config)) {
+        const toml::node* item = array != nullptr ? array->get(note.index) : nullptr;
+        out->warnings.push_back(where(item != nullptr ? item->source() : node.source()) + ": " +
+                                std::string(spec.path) + ": " + note.message);
+    }
+    set_paths.emplace_back(spec.path);
     return Ok{};
 }
 
@@ -226,9 +282,9 @@ Result<LoadedConfig> parse_config_text(std::string_view text, std::string_view s
     LoadedConfig loaded;
     loaded.path = std::string(source_name);
     loaded.file_found = true;
-    Parser parser{source_name, &loaded};
+    Parser parser{source_name, &loaded, {}};
     PYLON_TRY(parser.walk(parsed.table(), ""));
-    if (auto problem = check_config(loaded.config)) {
+    if (auto problem = check_config(loaded.config, parser.set_paths)) {
         return Error(Errc::invalid_input, location_of(parsed.table(), source_name, problem->path) +
                                               ": " + problem->path + ": " + problem->reason);
     }

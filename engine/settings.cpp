@@ -4,7 +4,9 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "engine/relay_url.hpp"
 #include "proto/json_writer.hpp"
+#include "reactor/assert.hpp"
 
 namespace pylon::engine {
 namespace {
@@ -187,6 +189,16 @@ const SettingTable k_tables[] = {
     {"log", "The daemon log (logs/pylon.log in the background, stderr in the foreground)."},
 };
 
+// Rules between two keys: low <= high. Both keys are integers; keep each pair in one table.
+const SettingRule k_rules[] = {
+    {"memory.critical_threshold_bytes", "memory.min_available_bytes"},
+    {"memory.critical_available_percent", "memory.low_available_percent"},
+    {"memory.poll_interval_min_ms", "memory.poll_interval_max_ms"},
+    {"provider.max_tokens_default", "provider.max_tokens_max"},
+    {"relay_pool.backoff_initial_ms", "relay_pool.backoff_max_ms"},
+    {"supervisor.backoff_initial_ms", "supervisor.backoff_max_ms"},
+};
+
 bool is_choice(std::string_view choices, std::string_view text) {
     std::size_t pos = 0;
     while (pos <= choices.size()) {
@@ -287,6 +299,9 @@ std::optional<std::string> string_list_problem(const SettingSpec& spec,
 }
 
 std::optional<std::string> int_list_problem(const SettingSpec& spec, const setting_IntList& list) {
+    if (spec.check == "@set" && list.empty()) {
+        return std::string("needs at least one entry");
+    }
     if (list.size() > setting_list_items_max) {
         return "has " + std::to_string(list.size()) + " entries; at most " +
                std::to_string(setting_list_items_max) + " allowed";
@@ -323,6 +338,10 @@ std::string range_text(const SettingSpec& spec) {
             return "";
         case SettingType::integer:
         case SettingType::integer_list:
+            if (spec.check == "@set") {
+                return int_text(spec.min) + " to " + int_text(spec.max) +
+                       "; at least one, no repeats";
+            }
             if (!spec.check.empty()) {
                 return "";
             }
@@ -336,7 +355,8 @@ std::string range_text(const SettingSpec& spec) {
         return "one of " + quoted_list(spec.check);
     }
     if (spec.check == "@ws_url") {
-        return "ws:// or wss:// URLs";
+        return spec.type == SettingType::string_list ? "ws:// or wss:// URLs, no repeats"
+                                                     : "ws:// or wss:// URL";
     }
     if (spec.check == "@http_url") {
         return "http:// or https:// URL";
@@ -454,37 +474,77 @@ std::optional<std::string> setting_problem(const SettingSpec& spec, const Config
     return std::nullopt;
 }
 
-std::optional<ConfigProblem> check_config(const Config& c) {
+namespace {
+
+std::int64_t rule_value(std::string_view path, const Config& config) {
+    const SettingSpec* spec = find_setting(path);
+    PYLON_ASSERT(spec != nullptr && spec->type == SettingType::integer);
+    return spec->ref<setting_Int>(config);
+}
+
+bool contains(std::span<const std::string> paths, std::string_view path) {
+    return std::find(paths.begin(), paths.end(), path) != paths.end();
+}
+
+}  // namespace
+
+std::span<const SettingRule> setting_rules() {
+    return k_rules;
+}
+
+std::optional<ConfigProblem> check_config(const Config& c, std::span<const std::string> set_paths) {
     for (const SettingSpec& s : k_settings) {
         if (auto p = setting_problem(s, c)) {
             return ConfigProblem{std::string(s.path), *p};
         }
     }
-    struct Rule {
-        bool ok;
-        const char* path;
-        const char* reason;
-    };
-    const Rule rules[] = {
-        {c.memory.critical_threshold_bytes <= c.memory.min_available_bytes,
-         "memory.critical_threshold_bytes", "must not exceed memory.min_available_bytes"},
-        {c.memory.critical_available_percent <= c.memory.low_available_percent,
-         "memory.critical_available_percent", "must not exceed memory.low_available_percent"},
-        {c.memory.poll_interval_min_ms <= c.memory.poll_interval_max_ms,
-         "memory.poll_interval_min_ms", "must not exceed memory.poll_interval_max_ms"},
-        {c.provider.max_tokens_default <= c.provider.max_tokens_max, "provider.max_tokens_default",
-         "must not exceed provider.max_tokens_max"},
-        {c.relay_pool.backoff_initial_ms <= c.relay_pool.backoff_max_ms,
-         "relay_pool.backoff_initial_ms", "must not exceed relay_pool.backoff_max_ms"},
-        {c.supervisor.backoff_initial_ms <= c.supervisor.backoff_max_ms,
-         "supervisor.backoff_initial_ms", "must not exceed supervisor.backoff_max_ms"},
-    };
-    for (const Rule& r : rules) {
-        if (!r.ok) {
-            return ConfigProblem{r.path, r.reason};
+    for (const SettingRule& r : k_rules) {
+        std::int64_t low = rule_value(r.low, c);
+        std::int64_t high = rule_value(r.high, c);
+        if (low <= high) {
+            continue;
         }
+        if (contains(set_paths, r.high) && !contains(set_paths, r.low)) {
+            return ConfigProblem{std::string(r.high), "must not be below " + std::string(r.low) +
+                                                          " (" + int_text(low) + ")"};
+        }
+        return ConfigProblem{std::string(r.low), "must not exceed " + std::string(r.high) + " (" +
+                                                     int_text(high) + ")"};
     }
     return std::nullopt;
+}
+
+std::vector<SettingTidyNote> tidy_setting(const SettingSpec& spec, Config& config) {
+    std::vector<SettingTidyNote> notes;
+    if (spec.type == SettingType::integer_list && spec.check == "@set") {
+        setting_IntList& list = spec.ref<setting_IntList>(config);
+        setting_IntList kept;
+        for (std::size_t i = 0; i < list.size(); i++) {
+            if (std::find(kept.begin(), kept.end(), list[i]) != kept.end()) {
+                notes.push_back({i, int_text(list[i]) + " is repeated (dropped)"});
+            } else {
+                kept.push_back(list[i]);
+            }
+        }
+        list = std::move(kept);
+    } else if (spec.type == SettingType::string_list && spec.check == "@ws_url") {
+        setting_StrList& list = spec.ref<setting_StrList>(config);
+        setting_StrList kept;
+        for (std::size_t i = 0; i < list.size(); i++) {
+            std::string url = normalize_relay_url(list[i]);
+            auto same = std::find(kept.begin(), kept.end(), url);
+            if (same == kept.end()) {
+                kept.push_back(std::move(url));
+            } else if (*same == list[i]) {
+                notes.push_back({i, "\"" + list[i] + "\" is repeated (dropped)"});
+            } else {
+                notes.push_back(
+                    {i, "\"" + list[i] + "\" is the same relay as \"" + *same + "\" (dropped)"});
+            }
+        }
+        list = std::move(kept);
+    }
+    return notes;
 }
 
 std::optional<std::string> setting_toml(const SettingSpec& spec, const Config& config) {
@@ -586,13 +646,39 @@ std::string toml_quote(std::string_view text) {
 
 namespace {
 
+// `path` as written next to a key of `table`: without the table when it is the same.
+std::string key_in(std::string_view path, std::string_view table) {
+    if (!table.empty() && path.size() > table.size() && path.substr(0, table.size()) == table &&
+        path[table.size()] == '.') {
+        return std::string(path.substr(table.size() + 1));
+    }
+    return std::string(path);
+}
+
+// The range, then the rules that bound the key by another ("at most `min_available_bytes`").
+std::string limits_text(const SettingSpec& s) {
+    std::string out = range_text(s);
+    for (const SettingRule& r : k_rules) {
+        std::string bound;
+        if (r.low == s.path) {
+            bound = "at most `" + key_in(r.high, s.table) + "`";
+        } else if (r.high == s.path) {
+            bound = "at least `" + key_in(r.low, s.table) + "`";
+        } else {
+            continue;
+        }
+        out += (out.empty() ? "" : "; ") + bound;
+    }
+    return out;
+}
+
 std::string comment_line(const SettingSpec& s) {
     std::string line = "# " + std::string(s.doc);
     std::vector<std::string> notes;
     if (!s.unit.empty() && s.unit != "path") {
         notes.push_back(std::string(s.unit));
     }
-    std::string range = range_text(s);
+    std::string range = limits_text(s);
     if (!range.empty()) {
         notes.push_back(range);
     }
@@ -763,10 +849,16 @@ std::string settings_markdown() {
         "Pylon reads `config.toml` in its home (`$PYLON_HOME`, `--home DIR`, default\n"
         "`~/.openagents/pylon`), or the file given with `pylon start -c PATH`. A missing file "
         "means\nevery default. Every key is optional. An invalid file is refused with\n"
-        "`path:line:column: reason`; an unknown key is a warning that names it. Pylon v0.1's "
-        "keys keep\ntheir names and defaults; `[codex]` is accepted and ignored. Keys marked "
-        "*reload* take\neffect on SIGHUP; the others need a restart (a SIGHUP logs which ones "
-        "changed).\n\n"
+        "`path:line:column: reason`: a syntax error, a value of the wrong type (also a known "
+        "table\nwritten as a value or as an array of tables: `identity = 1`, `[[provider]]`), "
+        "a value out of\nits range, or a key beyond the bound another key sets (the Range "
+        "column names that key,\nfor example `max_tokens_max` must be at least "
+        "`max_tokens_default`: the error points at the\none the file sets). An unknown key is "
+        "a warning that names it, and so is a repeated entry of\n`relays` or "
+        "`[provider] job_kinds` (dropped; relay URLs are compared, and kept, normalised:\n"
+        "lower-case scheme and host, no `/` alone as the path). Pylon v0.1's keys keep their "
+        "names\nand defaults; `[codex]` is accepted and ignored. Keys marked *reload* take "
+        "effect on SIGHUP;\nthe others need a restart (a SIGHUP logs which ones changed).\n\n"
         "`pylon config --defaults` prints the commented default file; `pylon config` prints "
         "the\neffective configuration (`--json` as JSON).\n";
     for (const SettingTable& t : k_tables) {
@@ -787,7 +879,7 @@ std::string settings_markdown() {
             }
             out += "| `" + std::string(s.key) + "` | " + type + " | " +
                    (def ? "`" + markdown_cell(*def) + "`" : std::string("none")) + " | " +
-                   markdown_cell(range_text(s)) + " | " + (s.reloadable ? "reload" : "restart") +
+                   markdown_cell(limits_text(s)) + " | " + (s.reloadable ? "reload" : "restart") +
                    " | " + markdown_cell(s.doc) + " |\n";
         }
     }

@@ -12,7 +12,9 @@
 //            setting_list_items_max items). Str/OptStr: the length in bytes. StrList: the
 //            number of items (each at most setting_string_bytes_max bytes). Bool: unused (0, 0)
 //   check    "" | "a|b|c" (the allowed strings; for lists, of each item) | "@ws_url" |
-//            "@http_url" | "@env" (KEY=VALUE)
+//            "@http_url" | "@env" (KEY=VALUE) | "@set" (IntList: at least one item; a
+//            repeated item is dropped with a warning). A "@ws_url" StrList is stored
+//            normalised (relay_url.hpp), a repeated URL dropped with a warning
 //   reload   reload: a running daemon applies a new value on SIGHUP; restart: it does not
 //   doc      one line for `pylon config --defaults` and docs/config.md
 //
@@ -87,14 +89,34 @@ std::optional<std::string> setting_problem(const SettingSpec& spec, const Config
 // A single string against the spec's check (choices or format); nullopt when valid.
 std::optional<std::string> setting_string_problem(const SettingSpec& spec, std::string_view text);
 
+// A rule between two integer settings: `low` <= `high` (for example
+// memory.critical_threshold_bytes <= memory.min_available_bytes). docs/config.md and the
+// default file write each rule next to both keys.
+struct SettingRule {
+    std::string_view low;
+    std::string_view high;
+};
+std::span<const SettingRule> setting_rules();
+
 // A problem with a whole Config: the key it concerns and why.
 struct ConfigProblem {
     std::string path;
     std::string reason;
 };
-// Every setting's bounds, then the rules between settings (for example
-// memory.critical_threshold_bytes <= memory.min_available_bytes). The first problem found.
-std::optional<ConfigProblem> check_config(const Config& config);
+// Every setting's bounds, then the rules between settings. The first problem found. A broken
+// rule is blamed on its `low` key, unless only its `high` key is among `set_paths` (the keys a
+// file set): the error then names the key the operator wrote.
+std::optional<ConfigProblem> check_config(const Config& config,
+                                          std::span<const std::string> set_paths = {});
+
+// A value the loader stores in its canonical form: a repeated entry of a "@set" IntList or of a
+// "@ws_url" StrList (after normalisation) is dropped; a URL is normalised. One note per dropped
+// entry, with its index in the list as written.
+struct SettingTidyNote {
+    std::size_t index;
+    std::string message;  // "\"ws://h:1/\" repeats \"ws://h:1\" (dropped)"
+};
+std::vector<SettingTidyNote> tidy_setting(const SettingSpec& spec, Config& config);
 
 // The value as a TOML literal ("1000", "\"llama3.2\"", "[\"a\", \"b\"]"); nullopt for an
 // absent OptStr.

@@ -5,9 +5,23 @@
 
 #include <cstdio>
 #include <fstream>
+#include <span>
 
 namespace pylon::engine {
 namespace {
+
+struct ErrorCase {
+    const char* text;
+    const char* message;
+};
+
+void expect_errors(std::span<const ErrorCase> cases) {
+    for (const ErrorCase& c : cases) {
+        auto r = parse_config_text(c.text, "c.toml");
+        ASSERT_FALSE(r.ok()) << c.text;
+        EXPECT_EQ(r.error().message(), c.message);
+    }
+}
 
 TEST(ConfigFile, EmptyTextGivesDefaults) {
     auto r = parse_config_text("", "c.toml");
@@ -60,10 +74,64 @@ TEST(ConfigFile, OutOfBoundsNamesTheBound) {
     EXPECT_NE(r.error().message().find("c.toml:1:11: network: \"moon\" is not one of"),
               std::string::npos)
         << r.error().message();
-    r = parse_config_text("relays = [\"wss://a\", 3]\n", "c.toml");
+}
+
+TEST(ConfigFile, WrongArrayNamesWhatItHolds) {
+    const ErrorCase cases[] = {
+        {"relays = [1, 2]\n",
+         "c.toml:1:10: relays: expected an array of strings, found an array of integers"},
+        {"relays = [\"wss://a\", 3]\n",
+         "c.toml:1:22: relays: expected an array of strings, found an integer as entry 2"},
+        {"[shards]\ncpus = [\"0\"]\n",
+         "c.toml:2:8: shards.cpus: expected an array of integers, found an array of strings"},
+    };
+    expect_errors(cases);
+}
+
+TEST(ConfigFile, KnownTableWithTheWrongTypeIsAnError) {
+    // Ignoring these as unknown keys would silently give their keys the defaults (account 0:
+    // another signing key).
+    const ErrorCase cases[] = {
+        {"[[identity]]\naccount = 1\n",
+         "c.toml:1:1: identity: expected a table, found an array of tables"},
+        {"identity = 1\n", "c.toml:1:12: identity: expected a table, found an integer"},
+        {"provider = \"x\"\n", "c.toml:1:12: provider: expected a table, found a string"},
+        {"backends = 5\n", "c.toml:1:12: backends: expected a table, found an integer"},
+        {"[backends]\nollama = 5\n",
+         "c.toml:2:10: backends.ollama: expected a table, found an integer"},
+        {"limits = [1]\n", "c.toml:1:10: limits: expected a table, found an array of integers"},
+    };
+    expect_errors(cases);
+}
+
+TEST(ConfigFile, JobKindsNeedsOneAndDropsRepeats) {
+    auto r = parse_config_text("[provider]\njob_kinds = []\n", "c.toml");
     ASSERT_FALSE(r.ok());
-    EXPECT_EQ(r.error().message(),
-              "c.toml:1:10: relays: expected an array of strings, found an array");
+    EXPECT_EQ(r.error().message(), "c.toml:2:13: provider.job_kinds: needs at least one entry");
+    r = parse_config_text("[provider]\njob_kinds = [5050, 5050, 5100, 5100]\n", "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->config.provider.job_kinds, (std::vector<std::int64_t>{5050, 5100}));
+    ASSERT_EQ(r->warnings.size(), 2u);
+    EXPECT_EQ(r->warnings[0], "c.toml:2:20: provider.job_kinds: 5050 is repeated (dropped)");
+    EXPECT_EQ(r->warnings[1], "c.toml:2:32: provider.job_kinds: 5100 is repeated (dropped)");
+}
+
+TEST(ConfigFile, RelaysAreNormalisedAndRepeatsDropped) {
+    auto r = parse_config_text(
+        "relays = [\"ws://h:1\", \"ws://h:1/\", \"wss://R.example/\", \"wss://r.example\", "
+        "\"wss://a/path/\", \"ws://h:1\"]\n",
+        "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->config.relays,
+              (std::vector<std::string>{"ws://h:1", "wss://r.example", "wss://a/path/"}));
+    ASSERT_EQ(r->warnings.size(), 3u);
+    EXPECT_EQ(r->warnings[0],
+              "c.toml:1:23: relays: \"ws://h:1/\" is the same relay as \"ws://h:1\" (dropped)");
+    EXPECT_EQ(r->warnings[1], "c.toml:1:56: relays: \"wss://r.example\" is repeated (dropped)");
+    EXPECT_EQ(r->warnings[2], "c.toml:1:92: relays: \"ws://h:1\" is repeated (dropped)");
+    r = parse_config_text("relays = []\n", "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_TRUE(r->config.relays.empty());
 }
 
 TEST(ConfigFile, RuleBetweenKeysPointsAtTheKey) {
@@ -72,7 +140,27 @@ TEST(ConfigFile, RuleBetweenKeysPointsAtTheKey) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message(),
               "c.toml:3:28: memory.critical_threshold_bytes: must not exceed "
-              "memory.min_available_bytes");
+              "memory.min_available_bytes (10)");
+}
+
+TEST(ConfigFile, RuleBetweenKeysPointsAtTheKeyTheFileSets) {
+    // Only one key of a rule is in the file: the error names that one, with its line and column,
+    // and the default it conflicts with.
+    const ErrorCase cases[] = {
+        {"[provider]\nmax_tokens_max = 256\n",
+         "c.toml:2:18: provider.max_tokens_max: must not be below provider.max_tokens_default "
+         "(512)"},
+        {"[memory]\nmin_available_bytes = 1000\n",
+         "c.toml:2:23: memory.min_available_bytes: must not be below "
+         "memory.critical_threshold_bytes (1073741824)"},
+        {"[supervisor]\nbackoff_max_ms = 500\n",
+         "c.toml:2:18: supervisor.backoff_max_ms: must not be below supervisor.backoff_initial_ms "
+         "(1000)"},
+        {"[provider]\nmax_tokens_default = 9000\n",
+         "c.toml:2:22: provider.max_tokens_default: must not exceed provider.max_tokens_max "
+         "(8192)"},
+    };
+    expect_errors(cases);
 }
 
 TEST(ConfigFile, UnknownKeysAreWarningsWithTheirLine) {

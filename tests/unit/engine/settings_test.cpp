@@ -101,6 +101,68 @@ TEST(Settings, ProblemsNameTheBound) {
     EXPECT_EQ(p->path, "worker.env");
 }
 
+TEST(Settings, RulesBindIntegersOfOneTableAndAreDocumentedNextToBothKeys) {
+    std::string md = settings_markdown();
+    for (const SettingRule& r : setting_rules()) {
+        const SettingSpec* low = find_setting(r.low);
+        const SettingSpec* high = find_setting(r.high);
+        ASSERT_NE(low, nullptr) << r.low;
+        ASSERT_NE(high, nullptr) << r.high;
+        EXPECT_EQ(low->type, SettingType::integer) << r.low;
+        EXPECT_EQ(high->type, SettingType::integer) << r.high;
+        EXPECT_EQ(low->table, high->table) << r.low;
+        std::string low_row = "| `" + std::string(low->key) + "` |";
+        std::string high_row = "| `" + std::string(high->key) + "` |";
+        std::size_t at = md.find(low_row);
+        ASSERT_NE(at, std::string::npos) << r.low;
+        EXPECT_NE(md.substr(at, md.find('\n', at) - at).find("at most `" + std::string(high->key)),
+                  std::string::npos)
+            << r.low;
+        at = md.find(high_row);
+        ASSERT_NE(at, std::string::npos) << r.high;
+        EXPECT_NE(md.substr(at, md.find('\n', at) - at).find("at least `" + std::string(low->key)),
+                  std::string::npos)
+            << r.high;
+    }
+}
+
+TEST(Settings, BrokenRuleBlamesTheKeyThatWasSet) {
+    Config c;
+    c.provider.max_tokens_max = 256;
+    auto p = check_config(c);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->path, "provider.max_tokens_default");
+    EXPECT_EQ(p->reason, "must not exceed provider.max_tokens_max (256)");
+    std::vector<std::string> set = {"provider.max_tokens_max"};
+    p = check_config(c, set);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->path, "provider.max_tokens_max");
+    EXPECT_EQ(p->reason, "must not be below provider.max_tokens_default (512)");
+    set.push_back("provider.max_tokens_default");
+    p = check_config(c, set);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->path, "provider.max_tokens_default");
+}
+
+TEST(Settings, JobKindsIsASet) {
+    Config c;
+    c.provider.job_kinds = {};
+    auto p = check_config(c);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->path, "provider.job_kinds");
+    EXPECT_EQ(p->reason, "needs at least one entry");
+    c.provider.job_kinds = {5050, 5050};
+    EXPECT_FALSE(check_config(c).has_value());
+    auto notes = tidy_setting(*find_setting("provider.job_kinds"), c);
+    ASSERT_EQ(notes.size(), 1u);
+    EXPECT_EQ(notes[0].index, 1u);
+    EXPECT_EQ(c.provider.job_kinds, (std::vector<std::int64_t>{5050}));
+    // Other integer lists keep what they are given.
+    c.shards.cpus = {1, 1};
+    EXPECT_TRUE(tidy_setting(*find_setting("shards.cpus"), c).empty());
+    EXPECT_EQ(c.shards.cpus, (std::vector<std::int64_t>{1, 1}));
+}
+
 TEST(Settings, DefaultFileParsesBackToTheDefaults) {
     std::string text = default_config_toml();
     EXPECT_NE(text.find("min_price_msats = 1000"), std::string::npos);
