@@ -1,7 +1,10 @@
 // `pylon earnings [--json] [-l N]`: totals, by source and the most recent earnings, from the
 // running daemon ("Earnings" on the control socket) or, when none runs, from pylon.db opened
 // read-only. JSON is Pylon v0.1's shape: {"summary":{total_sats,total_msats,job_count,
-// by_source},"recent":[{id,job_id,amount_msats,source,earned_at}]}.
+// by_source},"recent":[{id,job_id,amount_msats,source,earned_at}]}. job_count (human: "Paid
+// jobs") counts the jobs with an earning, as v0.1 did; `pylon status` counts every completed
+// job. This build has no payment backend, so its jobs are free and earn nothing: the human
+// report says so when the total is 0.
 #include <ctime>
 
 #include "engine/cli_commands.hpp"
@@ -47,8 +50,13 @@ Result<std::optional<proto::EarningsReport>> load_earnings(CliContext& ctx, std:
 
 void print_human(CliContext& ctx, const proto::EarningsReport& r) {
     std::FILE* o = ctx.out;
-    std::fprintf(o, "Earnings\n========\n\n  Total:          %s\n  Jobs completed: %lld\n",
+    std::fprintf(o, "Earnings\n========\n\n  Total:          %s\n  Paid jobs:      %lld\n",
                  format_sats(r.total_msats).c_str(), static_cast<long long>(r.job_count));
+    if (r.total_msats == 0) {
+        std::fprintf(o,
+                     "\n  This build has no payment backend: jobs run free (price 0) and earn\n"
+                     "  nothing. `pylon status` counts every completed job.\n");
+    }
     if (!r.by_source.empty()) {
         std::fprintf(o, "\nBy Source:\n");
         for (const auto& [source, msats] : r.by_source) {

@@ -522,6 +522,9 @@ TEST(Daemon, JobsAndEarningsReadTheSameFromTheDatabaseAndFromTheDaemon) {
     EXPECT_NE(earnings.find("\"total_msats\":4000,\"job_count\":2"), std::string::npos) << earnings;
     EXPECT_EQ(earnings.find("\"amount_msats\""), earnings.rfind("\"amount_msats\"")) << "-l 1";
     EXPECT_NE(stopped[4].out.find("4 sats"), std::string::npos) << stopped[4].out;
+    // v0.1's "Jobs completed" here counted only jobs with an earning: it is named for that.
+    EXPECT_NE(stopped[4].out.find("Paid jobs:      2\n"), std::string::npos) << stopped[4].out;
+    EXPECT_EQ(stopped[4].out.find("no payment backend"), std::string::npos) << stopped[4].out;
 
     // The same commands through the running daemon print the same bytes.
     ASSERT_EQ(run_pylon(home.args({"start", "--shards", "1"})).code, 0);
