@@ -120,8 +120,11 @@ int cli_main(int argc, char** argv) {
     }
     cmd = find_command(argc, argv, consumed);
     if (cmd == nullptr) {
-        if (argc > 1 && print_group(stderr, argv[1])) {
-            return exit_usage;
+        // `pylon job --help` asks for the list: stdout, exit 0; `pylon job` alone is a usage error.
+        bool asked =
+            argc == 3 && (std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "-h") == 0);
+        if (argc > 1 && print_group(asked ? stdout : stderr, argv[1])) {
+            return asked ? exit_ok : exit_usage;
         }
         std::fprintf(stderr, "pylon: unknown command '%s' (see pylon --help)\n", argv[1]);
         return exit_usage;

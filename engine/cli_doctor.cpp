@@ -3,20 +3,27 @@
 // its control socket, file permissions, io_uring, the backends (probed for real, 4 s each) and the
 // relays (a real WebSocket handshake each, in parallel, 4 s; reachability warns, it is not part of
 // the verdict, as in Pylon).
-// The verdict is Pylon's: ready to earn when the identity exists and a backend answers. Exit 0
-// when no check failed, 1 otherwise. JSON: {"checks":[{name,status,detail,fix}],"ready":B}.
+// The verdict is Pylon's: ready to earn when the identity exists and a backend answers, and also
+// (ours) when `pylon start` would accept the config: its start-time refusals (the payment gate,
+// a backend URL it cannot use) are failed checks named "start". A home that is not a usable
+// folder fails and skips the checks of the files in it. Exit 0 when no check failed, 1 otherwise.
+// JSON: {"checks":[{name,status,detail,fix}],"ready":B}.
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 
+#include "engine/backend_directory.hpp"
+#include "engine/backend_factory.hpp"
 #include "engine/cli_commands.hpp"
 #include "engine/cli_util.hpp"
 #include "engine/config_file.hpp"
 #include "engine/identity_file.hpp"
 #include "engine/llamacpp_backend.hpp"
 #include "engine/ollama_backend.hpp"
+#include "engine/provider_services.hpp"
 #include "engine/store_db.hpp"
 #include "net/deadline.hpp"
 #include "net/resolver.hpp"
@@ -80,17 +87,36 @@ std::string loose_mode(const std::string& path, mode_t allowed) {
     return buf;
 }
 
-void check_home(const Home& home, std::vector<Check>& out) {
+// False when the home exists but is no usable folder (a file, or not ours to read): the checks
+// of the files in it are then skipped, their errors would only repeat this one.
+bool check_home(const Home& home, std::vector<Check>& out) {
     struct stat st {};
     if (::stat(home.dir().c_str(), &st) != 0) {
-        out.push_back(
-            {"home", Level::warn, home.dir() + " does not exist yet", "pylon init creates it"});
-        return;
+        int err = errno;
+        if (err == ENOENT) {
+            out.push_back(
+                {"home", Level::warn, home.dir() + " does not exist yet", "pylon init creates it"});
+            return true;
+        }
+        out.push_back({"home", Level::fail, Error::from_errno(err, home.dir()).message(),
+                       "run pylon as the home's owner, or pass --home DIR"});
+        return false;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        out.push_back({"home", Level::fail, home.dir() + " is not a folder",
+                       "move that file aside, or pass --home DIR (PYLON_HOME)"});
+        return false;
+    }
+    if (::access(home.dir().c_str(), R_OK | W_OK | X_OK) != 0) {
+        out.push_back({"home", Level::fail, Error::from_errno(errno, home.dir()).message(),
+                       "run pylon as the home's owner, or pass --home DIR"});
+        return false;
     }
     std::string mode = loose_mode(home.dir(), 0700);
     out.push_back({"home", mode.empty() ? Level::ok : Level::warn,
                    home.dir() + (mode.empty() ? "" : " is mode " + mode),
                    mode.empty() ? "" : "chmod 700 " + home.dir()});
+    return true;
 }
 
 // Free space on the home's file system (its nearest existing folder): the database, its WAL and
@@ -123,6 +149,28 @@ void check_disk(const Home& home, std::vector<Check>& out) {
     }
 }
 
+// What `pylon start` refuses on beyond the config file's own checks (check_config loads it
+// with those): the provider's payment gate and each registered backend's URL, with the
+// messages start gives.
+bool check_start(const Config& config, std::vector<Check>& out) {
+    std::vector<std::string> problems;
+    std::string payments = provider_config_problem(config);
+    if (!payments.empty()) {
+        problems.push_back("payments: " + payments);
+    }
+    for (BackendKind kind : registered_backends(config, nullptr)) {
+        auto endpoint = parse_backend_url(backend_url(kind, config));
+        if (!endpoint.ok()) {
+            problems.push_back("backends: [backends." + std::string(backend_kind_name(kind)) +
+                               "] " + endpoint.error().message());
+        }
+    }
+    for (const std::string& p : problems) {
+        out.push_back({"start", Level::fail, p, "pylon start refuses this config: change it"});
+    }
+    return problems.empty();
+}
+
 Config check_config(const Home& home, std::vector<Check>& out) {
     auto loaded = load_config_file(home.config_path());
     if (!loaded.ok()) {
@@ -147,9 +195,14 @@ bool check_identity(const Home& home, const Config& config, std::vector<Check>& 
     std::string path = identity_path(home, config);
     auto id = load_identity(path, static_cast<std::uint32_t>(config.identity.account));
     if (!id.ok()) {
-        bool missing = id.error().code() == Errc::not_found;
-        out.push_back({"identity", Level::fail, missing ? "no identity" : id.error().message(),
-                       missing ? "pylon init" : "restore identity.mnemonic from your backup"});
+        Errc code = id.error().code();
+        bool missing = code == Errc::not_found;
+        std::string fix = missing ? "pylon init"
+                          : code == Errc::permission
+                              ? "run pylon as the file's owner, or fix its owner and mode"
+                              : "restore identity.mnemonic from your backup";
+        out.push_back(
+            {"identity", Level::fail, missing ? "no identity" : id.error().message(), fix});
         return false;
     }
     std::string mode = loose_mode(path, 0600);
@@ -410,12 +463,15 @@ void print_checks(CliContext& ctx, const std::vector<Check>& checks, bool ready,
 int cmd_doctor(CliContext& ctx) {
     bool verbose = ctx.args.has("verbose");
     std::vector<Check> checks;
-    check_home(ctx.home, checks);
+    bool home = check_home(ctx.home, checks);
     check_disk(ctx.home, checks);
-    Config config = check_config(ctx.home, checks);
-    bool identity = check_identity(ctx.home, config, checks);
-    check_database(ctx.home, checks);
-    check_daemon(ctx.home, checks);
+    Config config = home ? check_config(ctx.home, checks) : Config{};
+    bool startable = home && check_start(config, checks);
+    bool identity = home && check_identity(ctx.home, config, checks);
+    if (home) {
+        check_database(ctx.home, checks);
+        check_daemon(ctx.home, checks);
+    }
     bool backend = false;
     if (check_uring(checks, verbose)) {
         NetworkProbe probe = run_network_probe(config);
@@ -429,7 +485,7 @@ int cmd_doctor(CliContext& ctx) {
                               (config.data_dir ? *config.data_dir : ctx.home.dir()),
                           ""});
     }
-    bool ready = identity && backend;
+    bool ready = identity && backend && startable;
     print_checks(ctx, checks, ready, ctx.args.has("json"));
     for (const Check& c : checks) {
         if (c.level == Level::fail) {

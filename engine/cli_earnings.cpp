@@ -18,6 +18,9 @@ namespace {
 // The report from the daemon, or from the database; nullopt with a message when neither.
 Result<std::optional<proto::EarningsReport>> load_earnings(CliContext& ctx, std::uint64_t limit) {
     DaemonLink link = find_daemon(ctx.home);
+    if (!link.pid_error.empty()) {
+        return Error(Errc::permission, link.pid_error);  // unknown, not "no daemon, no data"
+    }
     if (link.client) {
         auto reply =
             link.client->request("{\"Earnings\":{\"limit\":" + std::to_string(limit) + "}}");

@@ -106,6 +106,12 @@ int cmd_init(CliContext& ctx) {
         return fail(ctx, st.error().message());
     }
     std::string path = identity_path(ctx.home, config.value());
+    // A data_dir that does not exist yet is made like the home (0700, with its parents).
+    if (std::size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0) {
+        if (Status st = Home(path.substr(0, slash)).ensure_exists(); !st.ok()) {
+            return fail(ctx, "data_dir: " + st.error().message());
+        }
+    }
     if (file_exists(path) && !ctx.args.has("force")) {
         std::fprintf(ctx.err, "Identity already exists at %s\nUse --force to overwrite\n",
                      path.c_str());

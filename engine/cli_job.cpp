@@ -1,7 +1,10 @@
 // `pylon job submit|status|list`: the customer side (Pylon v0.1's buyer commands). submit signs
 // a NIP-90 request with the node's identity (or --key), publishes it to the relays (--relay,
 // else the config's `relays`), and with --wait follows it: feedback on stderr, partial text
-// streamed to stdout, then the verified result; exit 1 on an `error` feedback or a timeout.
+// streamed to stdout, then the verified result; exit 1 on a timeout, or on an `error` feedback
+// from the provider named by --provider (without one, errors are printed and the wait goes on
+// for another provider's result). A request no relay accepts is recorded `failed` with the
+// relays' reasons, exit 1.
 // status asks the relays what became of a request; list prints the local history (jobs.db in
 // the home, Pylon's buyer table). Each run of submit/status uses its own one-shard reactor.
 #include <cstdio>
@@ -14,6 +17,7 @@
 #include "engine/config_file.hpp"
 #include "engine/identity_file.hpp"
 #include "engine/job_client.hpp"
+#include "engine/settings.hpp"
 #include "proto/hex.hpp"
 #include "proto/json_writer.hpp"
 #include "proto/nip19.hpp"
@@ -28,14 +32,21 @@ std::string short_hex(const std::string& hex) {
     return hex.substr(0, 16);
 }
 
-// The relays from --relay (repeatable, also comma-separated), else the config's.
-std::vector<std::string> relays_from(const CliContext& ctx, const Config& config) {
+// The relays from --relay (repeatable, also comma-separated), else the config's. A --relay
+// that is not a ws:// or wss:// URL is a usage error, checked as the config loader checks
+// `relays`.
+Result<std::vector<std::string>> relays_from(const CliContext& ctx, const Config& config) {
+    const SettingSpec* spec = find_setting("relays");
+    PYLON_ASSERT(spec != nullptr);
     std::vector<std::string> out;
     for (const std::string& v : ctx.args.values("relay")) {
         std::size_t start = 0;
         while (start <= v.size()) {
             std::size_t comma = v.find(',', start);
             std::string one = v.substr(start, comma == std::string::npos ? comma : comma - start);
+            if (auto problem = setting_string_problem(*spec, one)) {
+                return Error(Errc::invalid_input, "--relay: " + *problem);
+            }
             if (!one.empty()) {
                 out.push_back(one);
             }
@@ -45,7 +56,10 @@ std::vector<std::string> relays_from(const CliContext& ctx, const Config& config
             start = comma + 1;
         }
     }
-    return out.empty() ? config.relays : out;
+    if (out.empty()) {
+        return config.relays;
+    }
+    return out;
 }
 
 Result<Config> cli_config(const CliContext& ctx) {
@@ -78,14 +92,16 @@ Result<proto::Keypair> customer_keys(const CliContext& ctx, const Config& config
 // Prints feedback as it arrives; partial text is streamed to stdout.
 class TerminalWatcher final : public JobWatcher {
   public:
-    TerminalWatcher(CliContext& ctx, bool quiet) : ctx_(ctx), quiet_(quiet) {}
+    // quiet: no feedback lines (no --wait, or --json); silent: not even relay problems (--json).
+    TerminalWatcher(CliContext& ctx, bool quiet, bool silent)
+        : ctx_(ctx), quiet_(quiet || silent), silent_(silent) {}
     void on_published(const std::string& relay, bool accepted, const std::string& text) override {
-        if (!quiet_ && !accepted) {
+        if (!silent_ && !accepted) {
             std::fprintf(ctx_.err, "%s refused the request: %s\n", relay.c_str(), text.c_str());
         }
     }
     void on_relay_error(const std::string& relay, const std::string& error) override {
-        if (!quiet_) {
+        if (!silent_) {
             std::fprintf(ctx_.err, "%s: %s\n", relay.c_str(), error.c_str());
         }
     }
@@ -97,11 +113,14 @@ class TerminalWatcher final : public JobWatcher {
             stream(f.content);
             return;
         }
-        if (f.status != proto::FeedbackStatus::error) {
-            std::fprintf(ctx_.err, "[%s] %s%s%s\n", short_hex(provider).c_str(),
-                         f.status_text.c_str(), f.extra_info.empty() ? "" : ": ",
-                         f.extra_info.c_str());
+        // An error is printed as it comes: without --provider the wait goes on for others.
+        std::string info = f.extra_info;
+        if (info.empty() && f.status == proto::FeedbackStatus::error) {
+            info = f.content;
         }
+        std::fprintf(ctx_.err, "%s[%s] %s%s%s\n", printed_.empty() ? "" : "\n",
+                     short_hex(provider).c_str(), f.status_text.c_str(), info.empty() ? "" : ": ",
+                     info.c_str());
     }
     // Prints what of `text` was not printed yet; a text that does not continue it starts over.
     void stream(const std::string& text) {
@@ -118,6 +137,7 @@ class TerminalWatcher final : public JobWatcher {
   private:
     CliContext& ctx_;
     bool quiet_;
+    bool silent_;
     std::string printed_;
 };
 
@@ -126,19 +146,24 @@ void print_outcome_json(CliContext& ctx, const JobOutcome& o, const std::vector<
     proto::JsonWriter w(out);
     w.begin_object();
     w.field("request_id", o.request_id);
-    w.field("status", o.timed_out ? "timeout" : o.status);
+    w.field("status", o.timed_out && o.status != "failed" ? "timeout" : o.status);
     w.field("result", o.result);
     w.field("result_event_id", o.result_event_id);
     w.field("provider", o.provider);
     w.field("error", o.error);
     w.field("last_feedback", o.last_feedback);
     w.field_int("relays_accepted", o.relays_accepted);
-    w.key("relays");
-    w.begin_array();
-    for (const std::string& url : r) {
-        w.string(url);
-    }
-    w.end_array();
+    auto list = [&w](const char* key, const std::vector<std::string>& items) {
+        w.key(key);
+        w.begin_array();
+        for (const std::string& item : items) {
+            w.string(item);
+        }
+        w.end_array();
+    };
+    list("relays", r);
+    list("relay_errors", o.relay_errors);
+    list("provider_errors", o.provider_errors);
     w.end_object();
     std::fprintf(ctx.out, "%s\n", out.c_str());
 }
@@ -211,6 +236,72 @@ int usage_error(CliContext& ctx, const Error& e) {
     return e.code() == Errc::invalid_input ? exit_usage : exit_failure;
 }
 
+// The human end of a submit: where it went and what came back.
+void print_submit_outcome(CliContext& ctx, const TerminalWatcher& watcher, const JobWatch& watch,
+                          const JobOutcome& o, std::int64_t timeout_s) {
+    const char* gap = watcher.printed_any() ? "\n" : "";
+    if (!o.published) {
+        std::fprintf(ctx.err,
+                     "Not published: none of the %zu relay(s) accepted the request (reasons "
+                     "above). Recorded as failed in pylon job list.\n",
+                     watch.relays.size());
+    } else if (!watch.wait_result) {
+        std::fprintf(ctx.out, "%s\n", o.request_id.c_str());
+        std::fprintf(ctx.err,
+                     "Published to %u of %zu relay(s). Follow it with: pylon job status %s\n",
+                     o.relays_accepted, watch.relays.size(), o.request_id.c_str());
+    } else if (o.status == "completed") {
+        std::fprintf(ctx.err, "Result verified: event %s from %s\n", o.result_event_id.c_str(),
+                     o.provider.c_str());
+    } else if (o.status == "failed" && !o.provider.empty()) {
+        std::fprintf(ctx.err, "%sJob failed (provider %s): %s\n", gap,
+                     short_hex(o.provider).c_str(), o.error.c_str());
+    } else if (o.status == "failed") {
+        std::fprintf(ctx.err,
+                     "%sNo result within %lld s; %zu provider(s) answered with an error: %s\n", gap,
+                     static_cast<long long>(timeout_s), o.provider_errors.size(), o.error.c_str());
+    } else {
+        std::fprintf(ctx.err, "%sNo result within %lld s (last feedback: %s)\n", gap,
+                     static_cast<long long>(timeout_s),
+                     o.last_feedback.empty() ? "none" : o.last_feedback.c_str());
+    }
+}
+
+void record_request(BuyerHistory& history, const JobSpec& spec, const JobWatch& watch,
+                    const std::string& id, std::int64_t now_s) {
+    BuyerJob row;
+    row.id = id;
+    row.kind = spec.kind;
+    row.prompt = spec.prompt;
+    for (const std::string& r : watch.relays) {
+        row.relay += (row.relay.empty() ? "" : ",") + r;
+    }
+    row.provider = spec.provider ? spec.provider->hex() : "";
+    if (spec.bid_msats) {
+        row.bid_msats = static_cast<std::int64_t>(*spec.bid_msats);
+    }
+    row.created_at = now_s;
+    (void)history.insert(row);
+}
+
+void print_status_human(CliContext& ctx, const JobOutcome& o, bool unknown) {
+    std::fprintf(
+        ctx.out, "Job %s\n  Status:   %s%s\n", o.request_id.c_str(), o.status.c_str(),
+        o.last_feedback.empty() ? "" : (" (last feedback: " + o.last_feedback + ")").c_str());
+    if (!o.provider.empty()) {
+        std::fprintf(ctx.out, "  Provider: %s\n", o.provider.c_str());
+    }
+    if (!o.error.empty()) {
+        std::fprintf(ctx.out, "  Error:    %s\n", o.error.c_str());
+    }
+    if (!o.result.empty()) {
+        std::fprintf(ctx.out, "  Result:   %s\n", o.result.c_str());
+    }
+    if (unknown) {
+        std::fprintf(ctx.out, "  (not in the local history, and the relays know nothing of it)\n");
+    }
+}
+
 }  // namespace
 
 int cmd_job_submit(CliContext& ctx) {
@@ -222,12 +313,13 @@ int cmd_job_submit(CliContext& ctx) {
                                 : !spec.ok() ? spec.error()
                                              : timeout.error());
     }
+    auto relays = relays_from(ctx, config.value());
     auto keys = customer_keys(ctx, config.value());
-    if (!keys.ok()) {
-        return fail(ctx, keys.error().message());
+    if (!relays.ok() || !keys.ok()) {
+        return usage_error(ctx, !relays.ok() ? relays.error() : keys.error());
     }
     JobWatch watch;
-    watch.relays = relays_from(ctx, config.value());
+    watch.relays = std::move(relays.value());
     watch.wait_result = ctx.args.has("wait");
     watch.timeout_ms = timeout.value() * 1000;
     watch.provider = spec->provider;
@@ -235,24 +327,14 @@ int cmd_job_submit(CliContext& ctx) {
     std::int64_t now_s = reactor::unix_ms() / 1000;
     proto::Event request = build_job_request(spec.value(), keys.value(), now_s);
     std::string id = proto::hex_encode(request.id());
+    // Recorded before publishing (a crash mid-way leaves a trace); a request no relay took is
+    // then recorded `failed` with each relay's reason, never left `pending`.
     auto history = BuyerHistory::open(ctx.home.path("jobs.db"), true);
     if (history.ok()) {
-        BuyerJob row;
-        row.id = id;
-        row.kind = spec->kind;
-        row.prompt = spec->prompt;
-        for (const std::string& r : watch.relays) {
-            row.relay += (row.relay.empty() ? "" : ",") + r;
-        }
-        row.provider = spec->provider ? spec->provider->hex() : "";
-        if (spec->bid_msats) {
-            row.bid_msats = static_cast<std::int64_t>(*spec->bid_msats);
-        }
-        row.created_at = now_s;
-        (void)history.value()->insert(row);
+        record_request(*history.value(), spec.value(), watch, id, now_s);
     }
     bool json = ctx.args.has("json");
-    TerminalWatcher watcher(ctx, json || !watch.wait_result);
+    TerminalWatcher watcher(ctx, !watch.wait_result, json);
     if (!json) {
         std::fprintf(ctx.err, "Request %s (kind %u) to %zu relay(s)\n", id.c_str(), spec->kind,
                      watch.relays.size());
@@ -265,26 +347,15 @@ int cmd_job_submit(CliContext& ctx) {
     record_outcome(history.ok() ? history.value().get() : nullptr, o);
     if (json) {
         print_outcome_json(ctx, o, watch.relays);
-    } else if (!watch.wait_result) {
-        std::fprintf(ctx.out, "%s\n", id.c_str());
-        std::fprintf(ctx.err,
-                     "Published to %u of %zu relay(s). Follow it with: pylon job status %s\n",
-                     o.relays_accepted, watch.relays.size(), id.c_str());
-    } else if (o.status == "completed") {
-        watcher.stream(o.result);
-        std::fprintf(ctx.out, "\n");
-        std::fprintf(ctx.err, "Result verified: event %s from %s\n", o.result_event_id.c_str(),
-                     o.provider.c_str());
-    } else if (o.status == "failed") {
-        std::fprintf(ctx.err, "%sJob failed (provider %s): %s\n", watcher.printed_any() ? "\n" : "",
-                     short_hex(o.provider).c_str(), o.error.c_str());
     } else {
-        std::fprintf(ctx.err, "%sNo result within %lld s (last feedback: %s)\n",
-                     watcher.printed_any() ? "\n" : "", static_cast<long long>(timeout.value()),
-                     o.last_feedback.empty() ? "none" : o.last_feedback.c_str());
+        if (watch.wait_result && o.status == "completed") {
+            watcher.stream(o.result);
+            std::fprintf(ctx.out, "\n");
+        }
+        print_submit_outcome(ctx, watcher, watch, o, timeout.value());
     }
     if (!watch.wait_result) {
-        return o.relays_accepted > 0 ? exit_ok : exit_failure;
+        return o.published ? exit_ok : exit_failure;
     }
     return o.status == "completed" ? exit_ok : exit_failure;
 }
@@ -310,9 +381,17 @@ int cmd_job_status(CliContext& ctx) {
         }
     }
     std::uint32_t kind = row ? row->kind : 5050;
+    auto relays = relays_from(ctx, config.value());
+    if (!relays.ok()) {
+        return usage_error(ctx, relays.error());
+    }
     JobWatch watch;
-    watch.relays = relays_from(ctx, config.value());
+    watch.relays = std::move(relays.value());
     watch.timeout_ms = timeout.value() * 1000;
+    proto::PublicKey named;
+    if (row && proto::parse_pubkey_text(row->provider, named) == proto::Reject::none) {
+        watch.provider = named;  // submitted with --provider: only its answers count
+    }
     JobOutcome o;
     o.request_id = pos[0];
     if (!ctx.args.has("local")) {
@@ -332,26 +411,18 @@ int cmd_job_status(CliContext& ctx) {
         o.error = row->status == "failed" ? row->result : "";
         o.provider = row->provider;
     }
+    // Neither in the history nor known to the relays: nothing says it is pending.
+    bool unknown = !row && o.status == "pending" && o.last_feedback.empty();
+    if (unknown) {
+        o.status = "unknown";
+    }
+    int code = unknown ? exit_failure : exit_ok;
     if (ctx.args.has("json")) {
         print_outcome_json(ctx, o, watch.relays);
-        return exit_ok;
+        return code;
     }
-    std::fprintf(
-        ctx.out, "Job %s\n  Status:   %s%s\n", o.request_id.c_str(), o.status.c_str(),
-        o.last_feedback.empty() ? "" : (" (last feedback: " + o.last_feedback + ")").c_str());
-    if (!o.provider.empty()) {
-        std::fprintf(ctx.out, "  Provider: %s\n", o.provider.c_str());
-    }
-    if (!o.error.empty()) {
-        std::fprintf(ctx.out, "  Error:    %s\n", o.error.c_str());
-    }
-    if (!o.result.empty()) {
-        std::fprintf(ctx.out, "  Result:   %s\n", o.result.c_str());
-    }
-    if (!row && o.status == "pending") {
-        std::fprintf(ctx.out, "  (not in the local history, and the relays know nothing of it)\n");
-    }
-    return exit_ok;
+    print_status_human(ctx, o, unknown);
+    return code;
 }
 
 int cmd_job_list(CliContext& ctx) {

@@ -14,6 +14,9 @@ namespace {
 
 Result<std::vector<proto::JobInfo>> load_jobs(CliContext& ctx, const JobQuery& q) {
     DaemonLink link = find_daemon(ctx.home);
+    if (!link.pid_error.empty()) {
+        return Error(Errc::permission, link.pid_error);  // unknown, not "no daemon, no data"
+    }
     if (link.client) {
         std::string request = "{\"Jobs\":{\"limit\":" + std::to_string(q.limit);
         if (!q.status.empty()) {

@@ -2,7 +2,8 @@
 // daemon, or from the database read-only when it is stopped) and the store thread's counters,
 // identity, backends, relays and the provider's request counters.
 // JSON keeps Pylon v0.1's keys (daemon, stats, backends, default_backend, relays) and adds ours.
-// Exit 0 when the daemon runs, 3 when it does not (the report is printed either way).
+// Exit 0 when the daemon runs, 3 when it does not (the report is printed either way), 1 when
+// the home's pid file or database cannot be read (permission): then whether it runs is unknown.
 #include <ctime>
 
 #include "engine/cli_commands.hpp"
@@ -23,6 +24,7 @@ struct StatusView {
     std::int64_t pid = 0;
     bool answered = false;  // the control socket answered
     std::string control_error;
+    std::string access_error;  // the pid file or the database could not be read (EACCES...)
     proto::StatusReply status;
     proto::HealthReply health;
     std::vector<proto::RelayInfo> relays;
@@ -77,10 +79,14 @@ void ask_daemon(ControlClient& c, StatusView& v) {
                   proto::decode_store(store->body_json, reader, v.store) == proto::Reject::none;
 }
 
-// Stats from the database when no daemon answers (read-only; a missing file is zero).
+// Stats from the database when no daemon answers (read-only; a missing file is zero, an
+// unreadable one is an access error).
 void stats_from_db(const Home& home, StatusView& v) {
     auto db = StoreDb::open({home.db_path(), true});
     if (!db.ok()) {
+        if (db.error().code() != Errc::not_found && v.access_error.empty()) {
+            v.access_error = db.error().message();
+        }
         return;
     }
     auto counts = (*db)->counts();
@@ -95,6 +101,7 @@ StatusView gather(CliContext& ctx) {
     DaemonLink link = find_daemon(ctx.home);
     v.running = link.pid.state == PidState::running;
     v.pid = link.pid.pid;
+    v.access_error = link.pid_error;
     if (link.client) {
         ask_daemon(*link.client, v);
     } else if (v.running) {
@@ -177,6 +184,8 @@ void print_json(CliContext& ctx, const StatusView& v) {
     w.boolean(v.answered && v.status.host_active);
     w.key("responding");
     w.boolean(v.answered);
+    w.key("error");
+    v.access_error.empty() ? w.null() : w.string(v.access_error);
     w.end_object();
     w.key("stats");
     w.begin_object();
@@ -250,7 +259,9 @@ void print_json(CliContext& ctx, const StatusView& v) {
 void print_daemon(CliContext& ctx, const StatusView& v) {
     std::FILE* o = ctx.out;
     std::fprintf(o, "Pylon Status\n============\n\n");
-    if (!v.running) {
+    if (!v.access_error.empty() && !v.answered) {
+        std::fprintf(o, "Daemon:   Unknown (%s)\n", v.access_error.c_str());
+    } else if (!v.running) {
         std::fprintf(o, "Daemon:   Stopped\n          Start it with: pylon start\n");
     } else {
         std::fprintf(o, "Daemon:   Running (PID: %lld)\n", static_cast<long long>(v.pid));
@@ -268,10 +279,14 @@ void print_daemon(CliContext& ctx, const StatusView& v) {
                          v.control_error.c_str());
         }
     }
-    std::fprintf(o, "\n%s:\n  Jobs completed: %llu\n  Earnings:       %s\n",
-                 v.answered ? "Session Stats" : "Stats (database)",
-                 static_cast<unsigned long long>(v.status.jobs_completed),
-                 format_sats(static_cast<std::int64_t>(v.status.earnings_msats)).c_str());
+    if (!v.answered && !v.access_error.empty()) {
+        std::fprintf(o, "\nStats:    unknown (cannot read this home: see above)\n");
+    } else {
+        std::fprintf(o, "\n%s:\n  Jobs completed: %llu\n  Earnings:       %s\n",
+                     v.answered ? "Session Stats" : "Stats (database)",
+                     static_cast<unsigned long long>(v.status.jobs_completed),
+                     format_sats(static_cast<std::int64_t>(v.status.earnings_msats)).c_str());
+    }
     if (v.has_store) {
         const proto::StoreInfo& st = v.store;
         std::fprintf(o, "  Database:       %llu requests in %llu transactions, %llu queued%s\n",
@@ -345,8 +360,12 @@ void print_human(CliContext& ctx, const StatusView& v) {
         }
     }
     if (!any) {
-        std::fprintf(o, "  None available%s\n  Install Ollama or start a llama.cpp server.\n",
-                     v.answered ? "" : " (the daemon probes them)");
+        std::fprintf(o, "  None available%s\n", v.answered ? "" : " (the daemon probes them)");
+        for (const proto::BackendInfo& b : v.backends) {
+            std::fprintf(o, "  Unavailable: %s  %s%s%s\n", b.id.c_str(), b.url.c_str(),
+                         b.last_error.empty() ? "" : ": ", b.last_error.c_str());
+        }
+        std::fprintf(o, "  Install Ollama or start a llama.cpp server.\n");
     }
     std::fprintf(o, "\nRelays:\n");
     for (const std::string& url : v.config_relays) {
@@ -384,6 +403,10 @@ int cmd_status(CliContext& ctx) {
         print_json(ctx, v);
     } else {
         print_human(ctx, v);
+    }
+    if (!v.answered && !v.access_error.empty()) {
+        std::fprintf(ctx.err, "pylon status: %s\n", v.access_error.c_str());
+        return exit_failure;
     }
     return v.running ? exit_ok : exit_not_running;
 }

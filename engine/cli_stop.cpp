@@ -2,15 +2,22 @@
 // exit (watched through a pidfd, so a reused pid can never be signalled); half-way through the
 // timeout a SIGTERM (the same graceful path, so it cannot cut a shutdown short), at the timeout
 // SIGKILL. -f: SIGKILL at once. Pylon v0.1's messages. Not running: says so, exit 0.
+// Without -t the timeout is the node's [provider] shutdown_grace_ms (running jobs get that long
+// to finish) plus stop_margin_ms, at least 10 s: the config is read as the node read it (the
+// file its command line names with -c/--config, else the home's config.toml). A pid file that
+// cannot be read (permission) is an error, exit 1, never "not running".
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <fstream>
+#include <iterator>
 
 #include "engine/cli_commands.hpp"
 #include "engine/cli_util.hpp"
+#include "engine/config_file.hpp"
 #include "engine/pidfd.hpp"
 #include "reactor/clock.hpp"
 
@@ -18,6 +25,46 @@ namespace pylon::engine {
 namespace {
 
 constexpr int kill_wait_ms = 5000;
+constexpr std::int64_t stop_timeout_ms_min = 10000;  // Pylon v0.1's default -t
+// Beyond the jobs' grace: the store's last commit, the relays' close, the process exit.
+constexpr std::int64_t stop_margin_ms = 5000;
+constexpr std::size_t cmdline_bytes_max = 64 * 1024;
+
+// The config file the node at `pid` loaded: its -c/--config argument (relative: from this
+// shell's folder, as `pylon start` took it), else the home's. "given" as for load_config_file.
+std::pair<std::string, bool> node_config_path(const Home& home, pid_t pid) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string raw;
+    raw.resize(cmdline_bytes_max);
+    f.read(raw.data(), static_cast<std::streamsize>(raw.size()));
+    raw.resize(static_cast<std::size_t>(f.gcount()));
+    std::vector<std::string> argv;
+    for (std::size_t start = 0; start < raw.size();) {
+        std::size_t end = raw.find('\0', start);
+        end = end == std::string::npos ? raw.size() : end;
+        argv.push_back(raw.substr(start, end - start));
+        start = end + 1;
+    }
+    for (std::size_t i = 0; i < argv.size(); i++) {
+        if ((argv[i] == "-c" || argv[i] == "--config") && i + 1 < argv.size()) {
+            return {argv[i + 1], true};
+        }
+        if (argv[i].rfind("--config=", 0) == 0) {
+            return {argv[i].substr(9), true};
+        }
+    }
+    return {home.config_path(), false};
+}
+
+// The default timeout: the node's shutdown_grace_ms + the margin (defaults when the file does
+// not load: the node would not have started with it either).
+std::int64_t default_timeout_ms(const Home& home, pid_t pid, std::int64_t& grace_ms) {
+    auto [path, given] = node_config_path(home, pid);
+    auto loaded = load_config_file(path, given);
+    grace_ms = loaded.ok() ? loaded->config.provider.shutdown_grace_ms
+                           : Config{}.provider.shutdown_grace_ms;
+    return std::max(stop_timeout_ms_min, grace_ms + stop_margin_ms);
+}
 
 // Waits until the process behind `pidfd` has exited or `ms` passed; true if it exited.
 bool wait_exit(int pidfd, std::int64_t ms) {
@@ -76,6 +123,22 @@ int kill_now(CliContext& ctx, int pidfd) {
     return exit_ok;
 }
 
+// -t when given (with a note when it is shorter than the node's grace), else the default.
+std::int64_t stop_timeout_ms(CliContext& ctx, pid_t pid, std::int64_t secs) {
+    std::int64_t grace_ms = 0;
+    std::int64_t timeout_ms = default_timeout_ms(ctx.home, pid, grace_ms);
+    if (!ctx.args.has("timeout")) {
+        return timeout_ms;
+    }
+    if (secs * 1000 < grace_ms && !ctx.args.has("force")) {
+        std::fprintf(ctx.err,
+                     "pylon stop: note: -t %llds is shorter than the node's shutdown_grace_ms "
+                     "(%lld ms): running jobs may be cut short\n",
+                     static_cast<long long>(secs), static_cast<long long>(grace_ms));
+    }
+    return secs * 1000;
+}
+
 }  // namespace
 
 int cmd_stop(CliContext& ctx) {
@@ -105,7 +168,7 @@ int cmd_stop(CliContext& ctx) {
     std::fprintf(ctx.out, "Stopping Pylon daemon (PID: %d)...\n", static_cast<int>(pid));
     int code = exit_ok;
     // Every wait below ends by `deadline`: -t bounds the whole stop, SIGKILL included.
-    std::int64_t timeout_ms = secs.value() * 1000;
+    std::int64_t timeout_ms = stop_timeout_ms(ctx, pid, secs.value());
     std::int64_t start_ms = reactor::monotonic_ms();
     std::int64_t deadline = start_ms + timeout_ms;
     if (ctx.args.has("force")) {
@@ -121,7 +184,7 @@ int cmd_stop(CliContext& ctx) {
             pidfd_signal(pidfd, SIGTERM);
         }
         std::fprintf(ctx.out, "Waiting for graceful shutdown (timeout: %llds)...\n",
-                     static_cast<long long>(secs.value()));
+                     static_cast<long long>((timeout_ms + 999) / 1000));
         std::fflush(ctx.out);
         std::int64_t first_wait_end = asked ? start_ms + timeout_ms / 2 : deadline;
         bool gone = wait_exit(pidfd, first_wait_end - reactor::monotonic_ms());

@@ -51,7 +51,8 @@ const std::vector<Command>& commands() {
          "[-f] [-t SECS]",
          {
              {'f', "force", false, false, "", "Kill at once (SIGKILL)"},
-             {'t', "timeout", true, false, "SECS", "Graceful shutdown timeout (default 10)"},
+             {'t', "timeout", true, false, "SECS",
+              "Graceful shutdown timeout (default: shutdown_grace_ms + 5 s, at least 10 s)"},
          },
          cmd_stop},
         {"status",

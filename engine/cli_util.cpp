@@ -32,10 +32,13 @@ DaemonLink find_without_pid_file(const Home& home) {
 DaemonLink find_daemon(const Home& home) {
     DaemonLink link;
     auto info = PidFile::inspect(home.pid_path());
-    if (info.ok()) {
-        link.pid = info.value();
+    if (!info.ok()) {
+        // EACCES and the like: whether a daemon runs is unknown, which is not "stopped".
+        link.pid_error = info.error().message();
+        return link;
     }
-    if (info.ok() && link.pid.state == PidState::absent) {
+    link.pid = info.value();
+    if (link.pid.state == PidState::absent) {
         return find_without_pid_file(home);
     }
     if (link.pid.state != PidState::running) {

@@ -17,11 +17,13 @@ struct DaemonLink {
     PidInfo pid;                          // from pylon.pid
     std::optional<ControlClient> client;  // connected when the daemon runs and answers
     std::string error;                    // why there is no client although pid says running
+    std::string pid_error;                // the pid file could not be read (EACCES...): unknown
 };
 
 // Looks at the pid file and, if a daemon runs, connects to its control socket. Without a pid
 // file, a node that answers Health on the socket (--managed, or a host embedding the Runtime)
-// counts as running, with the pid it reports.
+// counts as running, with the pid it reports. A pid file that cannot be read (permission) sets
+// pid_error and no client: callers must report it, never take it for a stopped daemon.
 DaemonLink find_daemon(const Home& home);
 
 // "Pylon daemon is not running. Start it with: pylon start" on stderr; returns exit_not_running.

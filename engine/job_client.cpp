@@ -35,8 +35,13 @@ struct ClientRun {
     JobWatcher* watcher = nullptr;
     JobOutcome out;
     std::set<std::string> seen;
-    unsigned ready = 0;  // relays subscribed (or failed)
-    unsigned oks = 0;    // OKs for the request (either way)
+    unsigned ready = 0;                  // relays subscribed (or failed)
+    unsigned oks = 0;                    // OKs for the request (either way)
+    std::vector<std::string> connected;  // relays whose connection opened
+    std::set<std::string> answered;      // relays that sent an OK for the request
+    std::int64_t feedback_at = -1;       // created_at of the feedback in last_feedback
+    int feedback_rank = -1;              // its status_rank (a tie on created_at goes up)
+    std::string feedback_from;           // its author (hex)
     bool publish_now = false;
     bool done = false;
     std::unique_ptr<net::Resolver> resolver;
@@ -48,27 +53,66 @@ bool from_wanted(const ClientRun& run, const proto::PublicKey& author) {
     return !run.watch->provider || *run.watch->provider == author;
 }
 
+// Orders a job's statuses within one second (relays replay stored events in any order).
+int status_rank(proto::FeedbackStatus s) {
+    switch (s) {
+        case proto::FeedbackStatus::success:
+        case proto::FeedbackStatus::error:
+            return 2;
+        case proto::FeedbackStatus::partial:
+            return 1;
+        default:
+            return 0;
+    }
+}
+
+// last_feedback: the newest status; once a result is in, only its author's.
+void note_feedback(ClientRun& run, const proto::JobFeedback& f, const proto::Event& e,
+                   const std::string& who) {
+    if (run.out.status == "completed" && who != run.out.provider) {
+        return;
+    }
+    int rank = status_rank(f.status);
+    if (e.created_at() < run.feedback_at ||
+        (e.created_at() == run.feedback_at && rank < run.feedback_rank)) {
+        return;
+    }
+    run.feedback_at = e.created_at();
+    run.feedback_rank = rank;
+    run.feedback_from = who;
+    run.out.last_feedback = f.status_text;
+}
+
 void on_feedback(ClientRun& run, const proto::Event& e) {
     proto::JobFeedback f;
     if (f.read(e) != proto::Reject::none || f.request_id != run.id ||
-        !from_wanted(run, e.pubkey())) {
+        !from_wanted(run, e.pubkey()) || e.verify() != proto::Reject::none) {
         return;
     }
     std::string who = e.pubkey().hex();
     if (run.watcher != nullptr) {
         run.watcher->on_feedback(f, who);
     }
-    run.out.last_feedback = f.status_text;
-    if (f.status == proto::FeedbackStatus::error && run.out.status != "completed") {
-        run.out.status = "failed";
-        run.out.error = !f.extra_info.empty() ? f.extra_info : f.content;
-        run.out.provider = who;
-        run.done = run.watch->wait_result;
-    } else if (run.out.status == "pending" || run.out.status == "processing") {
-        if (f.status != proto::FeedbackStatus::success) {
+    note_feedback(run, f, e, who);
+    if (f.status != proto::FeedbackStatus::error) {
+        if (run.out.status == "pending" && f.status != proto::FeedbackStatus::success) {
             run.out.status = "processing";
         }
+        return;
     }
+    if (run.out.status == "completed") {
+        return;
+    }
+    std::string reason = !f.extra_info.empty() ? f.extra_info : f.content;
+    if (!run.watch->provider) {
+        // Open to every provider: one refusal is not the job's end, another may answer.
+        run.out.provider_errors.push_back(who + ": " + reason);
+        return;
+    }
+    run.out.status = "failed";
+    run.out.error = reason;
+    run.out.provider = who;
+    run.done = run.watch->wait_result;
 }
 
 void on_result(ClientRun& run, const proto::Event& e) {
@@ -80,6 +124,11 @@ void on_result(ClientRun& run, const proto::Event& e) {
     }
     run.out.status = "completed";
     run.out.error.clear();
+    if (run.feedback_from != e.pubkey().hex()) {
+        run.out.last_feedback.clear();  // another provider's: not this result's
+        run.feedback_at = -1;
+        run.feedback_rank = -1;
+    }
     run.out.result.assign(e.content());
     run.out.result_event_id = proto::hex_encode(e.id());
     run.out.provider = e.pubkey().hex();
@@ -92,10 +141,13 @@ void on_message(ClientRun& run, proto::RelayMessage& m, const std::string& url, 
             eose = true;
             return;
         case proto::RelayMessageType::ok:
-            if (m.ok_id == run.id) {
+            if (m.ok_id == run.id && run.answered.insert(url).second) {
                 run.oks++;
                 bool accepted = m.ok_accepted || m.prefix == proto::MachinePrefix::duplicate;
                 run.out.relays_accepted += accepted ? 1 : 0;
+                if (!accepted) {
+                    run.out.relay_errors.push_back(url + ": refused: " + m.text);
+                }
                 if (run.watcher != nullptr) {
                     run.watcher->on_published(url, accepted, m.text);
                 }
@@ -134,6 +186,7 @@ Task<void> relay_task(ClientRun* run, std::string url) {
         co_return;
     }
     run->out.relays_connected++;
+    run->connected.push_back(url);
     proto::JsonReader reader;
     proto::RelayMessage m;
     bool eose = false;
@@ -141,7 +194,8 @@ Task<void> relay_task(ClientRun* run, std::string url) {
     bool sent = false;
     Status st = co_await ws.value()->send_text(run->req_frame);
     std::int64_t eose_deadline = reactor::monotonic_ms() + job_client_eose_timeout_ms;
-    while (st.ok() && !run->done && !run->cancel.cancelled()) {
+    // Reads until run_main cancels: after the result it still wants the `success` feedback.
+    while (st.ok() && !run->cancel.cancelled()) {
         if (!counted && (eose || reactor::monotonic_ms() > eose_deadline)) {
             counted = true;
             run->ready++;
@@ -178,6 +232,40 @@ Task<void> wait_until(Pred pred, std::int64_t deadline_ms) {
     }
 }
 
+// A request that every reachable relay has answered, none accepting: nothing will come.
+bool nobody_took_it(const ClientRun& run) {
+    return !run.event_frame.empty() && run.oks >= run.connected.size() &&
+           run.out.relays_accepted == 0;
+}
+
+// The outcome once the waits are over: unpublished, or failed with the providers' errors.
+void conclude(ClientRun& run) {
+    if (!run.event_frame.empty() && run.out.relays_accepted == 0) {
+        for (const std::string& url : run.connected) {
+            if (run.answered.count(url) == 0) {
+                run.out.relay_errors.push_back(url + ": sent no OK for the request");
+            }
+        }
+        run.out.status = "failed";
+        run.out.error = "published to no relay";
+        for (std::size_t i = 0; i < run.out.relay_errors.size(); i++) {
+            run.out.error += (i == 0 ? " (" : "; ") + run.out.relay_errors[i];
+        }
+        run.out.error += run.out.relay_errors.empty() ? "" : ")";
+        run.out.timed_out = false;
+        return;
+    }
+    run.out.published = !run.event_frame.empty();
+    bool answered = run.out.status == "completed" || run.out.status == "failed";
+    if (!answered && !run.out.provider_errors.empty()) {
+        run.out.status = "failed";
+        run.out.error.clear();
+        for (const std::string& e : run.out.provider_errors) {
+            run.out.error += (run.out.error.empty() ? "" : "; ") + e;
+        }
+    }
+}
+
 Task<void> run_main(ClientRun* run) {
     reactor::Gate relays;
     for (const std::string& url : run->watch->relays) {
@@ -189,14 +277,20 @@ Task<void> run_main(ClientRun* run) {
                         start + job_client_connect_timeout_ms + job_client_eose_timeout_ms);
     run->publish_now = true;
     std::int64_t deadline = reactor::monotonic_ms() + run->watch->timeout_ms;
-    if (run->event_frame.empty() || run->watch->wait_result) {
-        co_await wait_until([run]() { return run->done; }, deadline);
+    if (!run->event_frame.empty() && run->connected.empty()) {
+        // No relay reachable: nothing to wait for (the reasons are in relay_errors).
+    } else if (run->event_frame.empty() || run->watch->wait_result) {
+        co_await wait_until([run]() { return run->done || nobody_took_it(*run); }, deadline);
         run->out.timed_out = !run->done && !run->event_frame.empty();
+        if (run->out.status == "completed") {
+            co_await wait_until([run]() { return run->out.last_feedback == "success"; },
+                                reactor::monotonic_ms() + job_client_result_linger_ms);
+        }
     } else {
-        unsigned connected = run->out.relays_connected;
-        co_await wait_until([run, connected]() { return run->oks >= connected; },
+        co_await wait_until([run]() { return run->oks >= run->connected.size(); },
                             reactor::monotonic_ms() + job_client_ok_wait_ms);
     }
+    conclude(*run);
     run->done = true;
     run->cancel.cancel();
     co_await relays.close();

@@ -6,7 +6,12 @@
 // result, which is checked (signature, kind, `e` = the request id, from the named provider when
 // one was asked for) before it counts. Relays that do not filter live events by tag (the npm
 // test relay) are handled: events for other requests are ignored. A named provider's events are
-// the only ones that count; without one, the first result wins.
+// the only ones that count, and its `error` feedback ends the wait; without one the request is
+// open to every provider: the first result wins, and an `error` from one provider is collected
+// (provider_errors) while the wait goes on; at the timeout, a job with errors and no result is
+// `failed` with those errors. After the result, the answering provider's `success` feedback is
+// awaited a short bounded while, so last_feedback tells what it said. A request that no relay
+// accepts (none reachable, all refused) ends at once `failed` with each relay's reason.
 //
 // Runs its own short-lived reactor (a ShardSet of one shard) on the calling thread: call it from
 // the CLI's main thread, never from a shard. The watcher is called on that shard, in order.
@@ -28,6 +33,8 @@ namespace pylon::engine {
 inline constexpr std::int64_t job_client_connect_timeout_ms = 10000;
 inline constexpr std::int64_t job_client_eose_timeout_ms = 5000;
 inline constexpr std::int64_t job_client_ok_wait_ms = 5000;
+// After a result: how long to wait for its author's `success` feedback (last_feedback).
+inline constexpr std::int64_t job_client_result_linger_ms = 500;
 
 struct JobSpec {
     std::string prompt;
@@ -70,12 +77,14 @@ struct JobOutcome {
     unsigned relays_accepted = 0;    // OK true (publish)
     std::string status = "pending";  // pending|processing|completed|failed
     bool timed_out = false;
-    std::string last_feedback;  // the latest feedback status seen
-    std::string error;          // failed: the provider's reason
-    std::string result;         // completed: the content
+    std::string last_feedback;  // the latest feedback status (of the result's author, if any)
+    std::string error;          // failed: the provider's reason (or every provider's, joined)
+    bool published = false;     // a request was given and at least one relay accepted it
+    std::vector<std::string> provider_errors;  // "<hex>: reason" for each `error` feedback
+    std::string result;                        // completed: the content
     std::string result_event_id;
-    std::string provider;  // who answered (hex)
-    std::vector<std::string> relay_errors;
+    std::string provider;                   // who answered (hex)
+    std::vector<std::string> relay_errors;  // "<url>: reason" (connect failed, refused, no OK)
 };
 
 // Follows request `id` of kind `kind`, publishing `request` first when it is given. Errors only

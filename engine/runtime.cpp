@@ -14,6 +14,7 @@
 #include "engine/config_file.hpp"
 #include "engine/control_commands.hpp"
 #include "engine/file_ops.hpp"
+#include "engine/runtime_status.hpp"
 #include "engine/settings.hpp"
 #include "engine/standard_services.hpp"
 #include "engine/store.hpp"
@@ -173,11 +174,10 @@ void log_running(RuntimeCore* core) {
              o.home_dir.c_str(), o.control_socket_path.empty() ? "" : ", control socket ",
              o.control_socket_path.c_str());
     if (core->board.relays().empty() && core->board.backends().empty()) {
-        LOG_INFO(
-            "idle: %zu relay(s) and backends at %s and %s configured, but no relay pool or "
-            "backend registry runs in this build yet; waiting for a stop request",
-            core->config.relays.size(), core->config.backends.ollama.url.c_str(),
-            core->config.backends.llamacpp.url.c_str());
+        const char* why = !runs_provider(o.mode) ? "this mode runs no provider"
+                          : !o.identity          ? "no identity, so no provider (pylon init)"
+                                                 : "`relays` is empty and no backend is enabled";
+        LOG_INFO("idle: no relay and no backend in use (%s); waiting for a stop request", why);
     }
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cerrno>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -301,8 +302,11 @@ Result<std::unique_ptr<StoreDb>> StoreDb::open(const StoreDbOptions& options) {
     const std::string& path = options.path;
     bool memory = path == ":memory:";
     bool exists = !memory && file_exists(path);
+    int access_errno = exists ? 0 : errno;
     if (!memory && !exists && options.read_only) {
-        return Error(Errc::not_found, path + " does not exist");
+        // Only a missing file is not_found (an empty history); EACCES on the home is not.
+        return access_errno == ENOENT ? Error(Errc::not_found, path + " does not exist")
+                                      : Error::from_errno(access_errno, "access " + path);
     }
     if (exists) {
         auto header = looks_like_sqlite(path);

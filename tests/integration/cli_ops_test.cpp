@@ -1,0 +1,275 @@
+// The CLI as an operator and a customer meet it when things are not fine (audit "ops"): a home
+// another user owns (permission errors are reported, never taken for "stopped" or "no jobs"),
+// `doctor` against what `start` refuses and against a home that is a file, `init` with a
+// data_dir to create, `stop` leaving running jobs their shutdown grace, `status` naming an
+// unavailable backend, and `pylon job`: usage errors, requests no relay takes, unknown ids, and
+// --wait with two providers of which one refuses. Every process is stopped by its pid.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "provider_e2e_support.hpp"
+#include "tests/integration/run_pylon.hpp"
+
+namespace pylon::test {
+namespace {
+
+constexpr const char* other_mnemonic =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon "
+    "about";
+constexpr const char* unknown_id =
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+bool has(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+// A temporary home with an identity (the NIP-06 test mnemonic).
+TempDir home_with_identity(const std::string& config) {
+    auto dir = TempDir::create("pylon-cli-ops");
+    EXPECT_TRUE(dir.ok());
+    std::string id = dir->file("identity.mnemonic");
+    EXPECT_TRUE(write_file(id, std::string(other_mnemonic) + "\n").ok());
+    ::chmod(id.c_str(), 0600);
+    EXPECT_TRUE(write_file(dir->file("config.toml"), config).ok());
+    return std::move(dir.value());
+}
+
+constexpr const char* idle_config =
+    "require_payment = false\nrelays = []\n[backends.ollama]\nenabled = false\n"
+    "[backends.llamacpp]\nenabled = false\n";
+
+// `pylon <args>` as user nobody (setpriv), so the root-owned 0700 home is not readable.
+RunResult run_as_nobody(std::vector<std::string> args) {
+    ChildSpec spec;
+    spec.argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                 tool_path("pylon")};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    auto child = ChildProcess::spawn(spec);
+    EXPECT_TRUE(child.ok());
+    RunResult r;
+    if (!child.ok()) {
+        return r;
+    }
+    auto exit = child.value()->wait_exit(30000);
+    r.code = exit && exit->exited ? exit->code : -1;
+    drain(*child.value());
+    r.out = child.value()->tail(Stream::out);
+    r.err = child.value()->tail(Stream::err);
+    return r;
+}
+
+TEST(CliOps, AnUnreadableHomeIsAPermissionErrorNeverStoppedOrEmpty) {
+    if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
+        GTEST_SKIP() << "needs root and setpriv to run the CLI as another user";
+    }
+    TempDir home = home_with_identity(idle_config);
+    ASSERT_EQ(run_pylon({"start", "--home", home.path()}).code, 0);
+    RunResult status = run_as_nobody({"status", "--home", home.path()});
+    EXPECT_EQ(status.code, 1) << status.out << status.err;
+    EXPECT_FALSE(has(status.out, "Stopped")) << status.out;
+    EXPECT_TRUE(has(status.out, "Daemon:   Unknown (")) << status.out;
+    EXPECT_TRUE(has(status.err, "Permission denied")) << status.err;
+    RunResult json = run_as_nobody({"status", "--json", "--home", home.path()});
+    EXPECT_EQ(json.code, 1);
+    EXPECT_TRUE(has(json.out, "\"error\":\"open " + home.path() + "/pylon.pid: Permission denied"))
+        << json.out;
+    for (const char* cmd : {"jobs", "earnings", "stop"}) {
+        RunResult r = run_as_nobody({cmd, "--home", home.path()});
+        EXPECT_EQ(r.code, 1) << cmd << ": " << r.out << r.err;
+        EXPECT_TRUE(has(r.err, "Permission denied")) << cmd << ": " << r.err;
+        EXPECT_FALSE(has(r.out, "No jobs found") || has(r.out, "No earnings") ||
+                     has(r.out, "not running"))
+            << cmd << ": " << r.out;
+    }
+    RunResult doctor = run_as_nobody({"doctor", "--json", "--home", home.path()});
+    EXPECT_EQ(doctor.code, 1);
+    EXPECT_TRUE(has(doctor.out, "{\"name\":\"home\",\"status\":\"fail\"")) << doctor.out;
+    // The owner still sees it running, and stops it.
+    EXPECT_EQ(run_pylon({"status", "--home", home.path()}).code, 0);
+    EXPECT_EQ(run_pylon({"stop", "--home", home.path()}).code, 0);
+}
+
+TEST(CliOps, DoctorFailsWhatStartRefuses) {
+    TempDir home = home_with_identity(
+        "require_payment = true\nrelays = []\n[backends.ollama]\nenabled = false\n"
+        "[backends.llamacpp]\nenabled = false\n");
+    RunResult doctor = run_pylon({"doctor", "--json", "--home", home.path()});
+    EXPECT_EQ(doctor.code, 1) << doctor.out;
+    EXPECT_TRUE(has(doctor.out,
+                    "{\"name\":\"start\",\"status\":\"fail\",\"detail\":\"payments: "
+                    "require_payment = true, but this version has no payment"))
+        << doctor.out;
+    EXPECT_TRUE(has(doctor.out, "\"ready\":false")) << doctor.out;
+    RunResult start = run_pylon({"start", "--home", home.path()});
+    EXPECT_EQ(start.code, 1);
+    EXPECT_TRUE(has(start.err, "require_payment = true, but this version has no payment"))
+        << start.err;
+    // The same config without require_payment: no `start` check fails.
+    ASSERT_TRUE(write_file(home.file("config.toml"), idle_config).ok());
+    RunResult fine = run_pylon({"doctor", "--json", "--home", home.path()});
+    EXPECT_FALSE(has(fine.out, "{\"name\":\"start\"")) << fine.out;
+}
+
+TEST(CliOps, DoctorOnAHomeThatIsAFileSaysSo) {
+    auto dir = TempDir::create("pylon-cli-ops");
+    ASSERT_TRUE(dir.ok());
+    std::string file = dir->file("home");
+    ASSERT_TRUE(write_file(file, "not a folder\n").ok());
+    RunResult doctor = run_pylon({"doctor", "--home", file});
+    EXPECT_EQ(doctor.code, 1);
+    EXPECT_TRUE(has(doctor.out, file + " is not a folder")) << doctor.out;
+    EXPECT_FALSE(has(doctor.out, "chmod 700")) << doctor.out;
+    EXPECT_FALSE(has(doctor.out, "restore identity.mnemonic")) << doctor.out;
+}
+
+TEST(CliOps, InitCreatesAMissingDataDir) {
+    auto dir = TempDir::create("pylon-cli-ops");
+    ASSERT_TRUE(dir.ok());
+    std::string data = dir->file("not/yet");
+    ASSERT_TRUE(write_file(dir->file("config.toml"), "data_dir = \"" + data + "\"\n").ok());
+    RunResult init = run_pylon({"init", "--json", "--home", dir->path()});
+    EXPECT_EQ(init.code, 0) << init.err;
+    struct stat st {};
+    ASSERT_EQ(::stat((data + "/identity.mnemonic").c_str(), &st), 0) << init.out << init.err;
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    ASSERT_EQ(::stat(data.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+// The stop's default timeout follows the node's shutdown_grace_ms, from the file it loaded.
+TEST(CliOps, StopWaitsForTheNodesShutdownGrace) {
+    TempDir home =
+        home_with_identity(std::string(idle_config) + "[provider]\nshutdown_grace_ms = 30000\n");
+    ASSERT_EQ(run_pylon({"start", "--home", home.path()}).code, 0);
+    RunResult stop = run_pylon({"stop", "--home", home.path()});
+    EXPECT_EQ(stop.code, 0) << stop.out << stop.err;
+    EXPECT_TRUE(has(stop.out, "Waiting for graceful shutdown (timeout: 35s)")) << stop.out;
+    EXPECT_TRUE(has(stop.out, "stopped gracefully")) << stop.out;
+
+    // -c elsewhere (20 s of grace) wins over the home's file; a shorter -t gets a note.
+    std::string other = home.file("other.toml");
+    ASSERT_TRUE(
+        write_file(other, std::string(idle_config) + "[provider]\nshutdown_grace_ms = 20000\n")
+            .ok());
+    ASSERT_EQ(run_pylon({"start", "-c", other, "--home", home.path()}).code, 0);
+    RunResult quick = run_pylon({"stop", "-t", "8", "--home", home.path()});
+    EXPECT_EQ(quick.code, 0);
+    EXPECT_TRUE(has(quick.out, "(timeout: 8s)")) << quick.out;
+    EXPECT_TRUE(has(quick.err, "shorter than the node's shutdown_grace_ms (20000 ms)"))
+        << quick.err;
+    ASSERT_EQ(run_pylon({"start", "-c", other, "--home", home.path()}).code, 0);
+    RunResult follows = run_pylon({"stop", "--home", home.path()});
+    EXPECT_TRUE(has(follows.out, "(timeout: 25s)")) << follows.out;
+}
+
+TEST(CliOps, StatusNamesAnUnavailableBackendsUrl) {
+    TempDir home = home_with_identity(
+        "require_payment = false\nrelays = []\n[backends.ollama]\nurl = "
+        "\"http://127.0.0.1:1\"\nprobe_interval_ms = 1000\n[backends.llamacpp]\nenabled = false\n");
+    ASSERT_EQ(run_pylon({"start", "--home", home.path()}).code, 0);
+    RunResult status = run_pylon({"status", "--home", home.path()});
+    EXPECT_EQ(status.code, 0);
+    EXPECT_TRUE(has(status.out, "None available")) << status.out;
+    EXPECT_TRUE(has(status.out, "Unavailable: ollama  http://127.0.0.1:1")) << status.out;
+    EXPECT_EQ(run_pylon({"stop", "--home", home.path()}).code, 0);
+}
+
+TEST(CliOps, JobHelpAndAnUnknownRequestId) {
+    auto dir = TempDir::create("pylon-cli-ops");
+    ASSERT_TRUE(dir.ok());
+    RunResult help = run_pylon({"job", "--help"});
+    EXPECT_EQ(help.code, 0);
+    EXPECT_TRUE(has(help.out, "job submit")) << help.out;
+    EXPECT_EQ(run_pylon({"job"}).code, 2);
+    RunResult unknown =
+        run_pylon({"job", "status", unknown_id, "--local", "--json", "--home", dir->path()});
+    EXPECT_EQ(unknown.code, 1) << unknown.out;
+    EXPECT_TRUE(has(unknown.out, "\"status\":\"unknown\"")) << unknown.out;
+}
+
+TEST(CliOps, SubmitRefusesBadRelaysAndKeysAndRecordsAnUnpublishedRequestAsFailed) {
+    auto dir = TempDir::create("pylon-cli-ops");
+    ASSERT_TRUE(dir.ok());
+    auto submit = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = {"job", "submit", "hi", "--home", dir->path()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_pylon(args);
+    };
+    for (const char* bad : {"notaurl", "http://x"}) {
+        RunResult r = submit({"--relay", bad, "--key", customer_secret(2)});
+        EXPECT_EQ(r.code, 2) << bad;
+        EXPECT_TRUE(has(r.err, "is not a ws:// or wss:// URL")) << r.err;
+    }
+    RunResult key = submit({"--relay", "ws://127.0.0.1:1", "--key", "nsec1bogus"});
+    EXPECT_EQ(key.code, 2) << key.err;
+    EXPECT_TRUE(has(key.err, "--key")) << key.err;
+
+    RunResult nowhere = submit({"--relay", "ws://127.0.0.1:1", "--key", customer_secret(2)});
+    EXPECT_EQ(nowhere.code, 1);
+    EXPECT_TRUE(has(nowhere.err, "ws://127.0.0.1:1: ")) << nowhere.err;
+    EXPECT_TRUE(has(nowhere.err, "Not published")) << nowhere.err;
+    RunResult list = run_pylon({"job", "list", "--json", "--home", dir->path()});
+    EXPECT_TRUE(has(list.out, "\"status\":\"failed\"")) << list.out;
+    EXPECT_TRUE(has(list.out, "published to no relay (ws://127.0.0.1:1: ")) << list.out;
+    EXPECT_FALSE(has(list.out, "\"status\":\"pending\"")) << list.out;
+}
+
+// Two providers on one relay: A lacks the model and refuses at once, B answers 0.3 s later.
+TEST(CliOps, WaitWithoutProviderOutlastsOneProvidersErrorButANamedProvidersErrorEndsIt) {
+    if (!node_available()) {
+        GTEST_SKIP() << node_unavailable_reason();
+    }
+    RelayProcess relay = start_relay();
+    ReadyChild lacks = start_fake("fake_ollama", {"--models", "qwen2.5:7b"});
+    ReadyChild has_it = start_fake(
+        "fake_ollama", {"--models", "llama3.2", "--tokens", "6", "--token-delay-ms", "50"});
+    NodeConfig a = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(lacks.port));
+    NodeConfig b = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(has_it.port));
+    a.shards = 1;
+    b.shards = 1;
+    PylonNode refuser(a);  // the provider_mnemonic key
+    PylonNode answerer(b);
+    ASSERT_TRUE(
+        write_file(answerer.home() + "/identity.mnemonic", std::string(other_mnemonic) + "\n")
+            .ok());
+    refuser.start();
+    answerer.start();
+    auto cli_home = TempDir::create("pylon-cli");
+    ASSERT_TRUE(cli_home.ok());
+    auto submit = [&](std::vector<std::string> extra) {
+        std::vector<std::string> args = {
+            "job",     "submit",           "Say hi", "--model",       "llama3.2",
+            "--relay", relay.url(),        "--wait", "--timeout",     "20",
+            "--key",   customer_secret(4), "--home", cli_home->path()};
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_pylon(args, 40000);
+    };
+    RunResult open = submit({"--json"});
+    EXPECT_EQ(open.code, 0) << open.out << open.err;
+    EXPECT_TRUE(has(open.out, "\"status\":\"completed\"")) << open.out;
+    EXPECT_TRUE(has(open.out, "\"result\":\"alpha bravo charlie delta echo foxtrot\"")) << open.out;
+    EXPECT_TRUE(has(open.out, "\"provider_errors\":[\"" + std::string(provider_pubkey) + ": "))
+        << open.out;
+    EXPECT_FALSE(has(open.out, "\"provider\":\"" + std::string(provider_pubkey)));
+    EXPECT_TRUE(has(open.out, "\"last_feedback\":\"success\"")) << open.out;
+
+    RunResult human = submit({});
+    EXPECT_EQ(human.code, 0) << human.err;
+    EXPECT_TRUE(has(human.err, "[" + std::string(provider_pubkey).substr(0, 16) + "] error"))
+        << human.err;
+
+    RunResult named = submit({"--json", "--provider", provider_pubkey});
+    EXPECT_EQ(named.code, 1) << named.out << named.err;
+    EXPECT_TRUE(has(named.out, "\"status\":\"failed\"")) << named.out;
+    EXPECT_TRUE(has(named.out, "\"provider\":\"" + std::string(provider_pubkey) + "\""))
+        << named.out;
+    EXPECT_EQ(refuser.stop().code, 0);
+    EXPECT_EQ(answerer.stop().code, 0);
+}
+
+}  // namespace
+}  // namespace pylon::test
