@@ -7,6 +7,9 @@
 // relays' reasons, exit 1.
 // status asks the relays what became of a request; list prints the local history (jobs.db in
 // the home, Pylon's buyer table). Each run of submit/status uses its own one-shard reactor.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -332,6 +335,9 @@ int cmd_job_submit(CliContext& ctx) {
     auto history = BuyerHistory::open(ctx.home.path("jobs.db"), true);
     if (history.ok()) {
         record_request(*history.value(), spec.value(), watch, id, now_s);
+    } else {
+        std::fprintf(ctx.err, "pylon job: warning: not recorded in jobs.db: %s\n",
+                     history.error().message().c_str());
     }
     bool json = ctx.args.has("json");
     TerminalWatcher watcher(ctx, !watch.wait_result, json);
@@ -430,9 +436,18 @@ int cmd_job_list(CliContext& ctx) {
     if (!limit.ok()) {
         return usage_error(ctx, limit.error());
     }
-    auto history = BuyerHistory::open(ctx.home.path("jobs.db"), false);
+    std::string path = ctx.home.path("jobs.db");
+    auto history = BuyerHistory::open(path, false);
     std::vector<BuyerJob> jobs;
-    if (history.ok()) {
+    if (!history.ok()) {
+        // Only a missing file is an empty history; an unreadable home or file is an error.
+        if (::access(path.c_str(), F_OK) == 0) {
+            return fail(ctx, history.error().message());
+        }
+        if (errno != ENOENT) {
+            return fail(ctx, Error::from_errno(errno, path).message());
+        }
+    } else {
         auto listed = history.value()->list(static_cast<std::size_t>(limit.value()));
         if (!listed.ok()) {
             return fail(ctx, listed.error().message());

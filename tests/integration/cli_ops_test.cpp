@@ -85,6 +85,9 @@ TEST(CliOps, AnUnreadableHomeIsAPermissionErrorNeverStoppedOrEmpty) {
                      has(r.out, "not running"))
             << cmd << ": " << r.out;
     }
+    RunResult list = run_as_nobody({"job", "list", "--home", home.path()});
+    EXPECT_EQ(list.code, 1) << list.out;
+    EXPECT_TRUE(has(list.err, "Permission denied")) << list.err;
     RunResult doctor = run_as_nobody({"doctor", "--json", "--home", home.path()});
     EXPECT_EQ(doctor.code, 1);
     EXPECT_TRUE(has(doctor.out, "{\"name\":\"home\",\"status\":\"fail\"")) << doctor.out;
