@@ -259,6 +259,15 @@ TEST(CliOps, WaitWithoutProviderOutlastsOneProvidersErrorButANamedProvidersError
         << open.out;
     EXPECT_FALSE(has(open.out, "\"provider\":\"" + std::string(provider_pubkey)));
     EXPECT_TRUE(has(open.out, "\"last_feedback\":\"success\"")) << open.out;
+    // The relays' stored events, in whatever order they come, say the same to `job status`.
+    std::size_t at = open.out.find("\"request_id\":\"");
+    ASSERT_NE(at, std::string::npos) << open.out;
+    std::string id = open.out.substr(at + 14, 64);
+    RunResult looked = run_pylon(
+        {"job", "status", id, "--relay", relay.url(), "--json", "--home", cli_home->path()});
+    EXPECT_EQ(looked.code, 0) << looked.err;
+    EXPECT_TRUE(has(looked.out, "\"status\":\"completed\"")) << looked.out;
+    EXPECT_TRUE(has(looked.out, "\"last_feedback\":\"success\"")) << looked.out;
 
     RunResult human = submit({});
     EXPECT_EQ(human.code, 0) << human.err;
