@@ -152,6 +152,13 @@ TEST(CliOps, StopWaitsForTheNodesShutdownGrace) {
     EXPECT_EQ(stop.code, 0) << stop.out << stop.err;
     EXPECT_TRUE(has(stop.out, "Waiting for graceful shutdown (timeout: 35s)")) << stop.out;
     EXPECT_TRUE(has(stop.out, "stopped gracefully")) << stop.out;
+    // No relay and no backend: the log says why the node idles (not "not in this build").
+    auto log = read_file(home.file("logs/pylon.log"));
+    ASSERT_TRUE(log.ok());
+    EXPECT_TRUE(has(log.value(),
+                    "idle: no relay and no backend in use (`relays` is empty and no "
+                    "backend is enabled)"))
+        << log.value();
 
     // -c elsewhere (20 s of grace) wins over the home's file; a shorter -t gets a note.
     std::string other = home.file("other.toml");
