@@ -614,13 +614,7 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
 // microseconds; with reset, every shard's histogram is cleared after it is read.
 Task<std::string> JobRunner::metrics_command(void* context, proto::ControlRequest req) {
     auto* self = static_cast<JobRunner*>(context);
-    std::string args;
-    for (char ch : req.args_json) {
-        if (ch != ' ' && ch != '\t') {
-            args += ch;
-        }
-    }
-    bool reset = args.find("\"reset\":true") != std::string::npos;
+    bool reset = req.reset;  // validated by proto::parse_control_request
     ProviderHub* hub = self->hub_.get();
     LatencyHistogram all;
     for (unsigned t = 0; t < hub->shard_count(); t++) {

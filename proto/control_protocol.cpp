@@ -50,6 +50,35 @@ Reject parse_list_args(simdjson::dom::object args, ControlRequest& out, std::str
     return Reject::none;
 }
 
+// Requests that take no arguments: a tagged form may only carry null or {}.
+bool takes_no_arguments(std::string_view name) {
+    constexpr std::string_view names[] = {"Ping",   "Shutdown",    "Status",     "Health",
+                                          "Relays", "Backends",    "Intake",     "Shards",
+                                          "Store",  "Reload",      "Subscribe",  "Supervisor",
+                                          "Memory", "StartWorker", "StopWorker", "RestartWorker"};
+    for (std::string_view n : names) {
+        if (n == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
+// Reads the reset argument of Metrics.
+Reject parse_metrics_args(simdjson::dom::object args, ControlRequest& out, std::string& detail) {
+    for (auto [key, value] : args) {
+        if (key != "reset") {
+            detail = "unknown argument '" + std::string(key) + "' for Metrics";
+            return Reject::unknown_field;
+        }
+        if (value.get_bool().get(out.reset) != simdjson::SUCCESS) {
+            detail = "reset must be true or false";
+            return Reject::bad_param;
+        }
+    }
+    return Reject::none;
+}
+
 // Field readers for the decoders: absent fields keep their defaults, a wrong type fails.
 struct FieldReader {
     simdjson::dom::object obj;
@@ -316,6 +345,13 @@ Reject parse_control_request(std::string_view line, JsonReader& reader, ControlR
     }
     if (out.name == "Jobs" || out.name == "Earnings") {
         return parse_list_args(args, out, detail);
+    }
+    if (out.name == "Metrics") {
+        return parse_metrics_args(args, out, detail);
+    }
+    if (args.size() > 0 && takes_no_arguments(out.name)) {
+        detail = out.name + " takes no arguments";
+        return Reject::unknown_field;
     }
     return Reject::none;
 }

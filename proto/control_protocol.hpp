@@ -8,10 +8,10 @@
 //
 // plus our requests in the same style: "Health", "Relays", "Backends", "Intake", "Jobs" or
 // {"Jobs":{"limit":N,"status":"completed"}}, "Earnings" or {"Earnings":{"limit":N}}, "Shards",
-// "Store", "Subscribe" (then the connection streams DomainEvents, see domain_event.hpp), and
-// autopilotd's internally tagged form {"type":"Status"} whose replies are
-// {"success":B,"message":"..", "data":{...}}. docs/control-socket.md documents every request and
-// reply.
+// "Store", "Metrics" or {"Metrics":{"reset":true}}, "Subscribe" (then the connection streams
+// DomainEvents, see domain_event.hpp), and autopilotd's internally tagged form {"type":"Status"}
+// whose replies are {"success":B,"message":"..", "data":{...}}. docs/control-socket.md
+// documents every request and reply.
 //
 // This file holds the request parser, the reply types and their encoders (the daemon side) and
 // decoders (the CLI side). Pure: any thread.
@@ -45,9 +45,11 @@ struct ControlRequest {
     std::string name;  // "Status", "Jobs", "StartWorker", ...
     ControlForm form = ControlForm::bare;
     std::string args_json;  // tagged form: the value after the tag (for extension commands)
-    // Jobs / Earnings arguments (validated by the parser).
+    // Jobs / Earnings / Metrics arguments (validated by the parser; requests that take none,
+    // "Status", "Relays", ..., are refused with arguments other than null or {}).
     std::uint64_t limit = control_list_limit_default;
     std::string status;  // Jobs: "" or pending|processing|completed|failed|cancelled
+    bool reset = false;  // Metrics: clear the latency histograms after reading them
 };
 
 // A request line (without its newline; surrounding whitespace is ignored). On a rejection,

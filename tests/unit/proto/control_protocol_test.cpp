@@ -58,6 +58,18 @@ TEST(ControlProtocol, TaggedJobsWithArguments) {
     EXPECT_EQ(req.name, "Earnings");
 }
 
+TEST(ControlProtocol, MetricsResetAndEmptyArguments) {
+    EXPECT_TRUE(parse_ok("{\"Metrics\":{\"reset\":true}}").reset);
+    EXPECT_FALSE(parse_ok("{\"Metrics\":{\"reset\":false}}").reset);
+    EXPECT_FALSE(parse_ok("\"Metrics\"").reset);
+    // Requests that take no arguments accept null and an empty object.
+    EXPECT_EQ(parse_ok("{\"Status\":{}}").name, "Status");
+    EXPECT_EQ(parse_ok("{\"Relays\":null}").name, "Relays");
+    // Commands the parser does not know keep their arguments for their service.
+    EXPECT_EQ(parse_ok("{\"ChildStart\":{\"name\":\"llamacpp\"}}").args_json,
+              "{\"name\":\"llamacpp\"}");
+}
+
 TEST(ControlProtocol, AutopilotTypedForm) {
     ControlRequest req = parse_ok("{\"type\":\"Status\"}");
     EXPECT_EQ(req.name, "Status");
@@ -78,6 +90,11 @@ TEST(ControlProtocol, BadRequestsAreTypedRejectionsWithDetail) {
         {"{\"Jobs\":{\"status\":\"done\"}}", Reject::bad_param},
         {"{\"Jobs\":{\"colour\":\"red\"}}", Reject::unknown_field},
         {"{\"Jobs\":5}", Reject::wrong_type},
+        {"{\"Relays\":{\"x\":1}}", Reject::unknown_field},
+        {"{\"Status\":{\"x\":1}}", Reject::unknown_field},
+        {"{\"Intake\":{\"x\":1}}", Reject::unknown_field},
+        {"{\"Metrics\":{\"reset\":\"yes\"}}", Reject::bad_param},
+        {"{\"Metrics\":{\"clear\":true}}", Reject::unknown_field},
         {"{\"A\":1,\"B\":2}", Reject::bad_arity},
         {"[\"Status\"]", Reject::wrong_type},
         {"{}", Reject::wrong_type},
