@@ -48,7 +48,10 @@ void ask_daemon(ControlClient& c, StatusView& v) {
     auto status = c.request("\"Status\"");
     if (!status.ok() || status->tag != "Status" ||
         proto::decode_status(status->body_json, reader, v.status) != proto::Reject::none) {
-        v.control_error = status.ok() ? "unexpected reply" : status.error().message();
+        // An {"Error":..} reply says why (e.g. too many control connections).
+        v.control_error = !status.ok()             ? status.error().message()
+                          : status->tag == "Error" ? status->error
+                                                   : "unexpected reply";
         return;
     }
     v.answered = true;

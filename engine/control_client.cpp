@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -90,12 +91,7 @@ Result<std::string> ControlClient::read_line(int timeout_ms) {
         }
         int wait = -1;
         if (timeout_ms >= 0) {
-            std::int64_t left = deadline - reactor::monotonic_ms();
-            if (left <= 0) {
-                return Error(Errc::timeout, "no reply from the daemon within " +
-                                                std::to_string(timeout_ms) + " ms");
-            }
-            wait = static_cast<int>(left);
+            wait = static_cast<int>(std::max<std::int64_t>(deadline - reactor::monotonic_ms(), 0));
         }
         pollfd p{fd_, POLLIN, 0};
         int r = ::poll(&p, 1, wait);
@@ -105,8 +101,12 @@ Result<std::string> ControlClient::read_line(int timeout_ms) {
         if (r < 0) {
             return Error::from_errno(errno, "poll");
         }
+        if (r == 0 && wait >= 0 && reactor::monotonic_ms() >= deadline) {
+            return Error(Errc::timeout,
+                         "no reply from the daemon within " + std::to_string(timeout_ms) + " ms");
+        }
         if (r == 0) {
-            continue;  // the deadline check above reports the timeout
+            continue;
         }
         char buf[65536];
         ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
@@ -123,17 +123,35 @@ Result<std::string> ControlClient::read_line(int timeout_ms) {
     }
 }
 
+namespace {
+
+proto::Reject parse_reply(const std::string& line, proto::ControlReply& reply) {
+    proto::Limits limits;
+    limits.message_bytes_max = control_reply_bytes_max;
+    proto::JsonReader reader(limits);
+    return proto::parse_control_reply(line, reader, reply);
+}
+
+}  // namespace
+
 Result<proto::ControlReply> ControlClient::request(std::string_view line) {
-    PYLON_TRY(send(line));
+    if (Status sent = send(line); !sent.ok()) {
+        // The daemon may have closed the connection after a last line (too many connections,
+        // idle too long): that line says why, not our "Broken pipe".
+        auto last = read_line(0);
+        proto::ControlReply reply;
+        if (last.ok() && parse_reply(last.value(), reply) == proto::Reject::none &&
+            reply.tag == "Error") {
+            return Error(Errc::busy, reply.error);
+        }
+        return std::move(sent).error();
+    }
     auto reply_line = read_line(timeout_ms_);
     if (!reply_line.ok()) {
         return std::move(reply_line).error();
     }
-    proto::Limits limits;
-    limits.message_bytes_max = control_reply_bytes_max;
-    proto::JsonReader reader(limits);
     proto::ControlReply reply;
-    if (proto::parse_control_reply(reply_line.value(), reader, reply) != proto::Reject::none) {
+    if (parse_reply(reply_line.value(), reply) != proto::Reject::none) {
         return Error(Errc::protocol,
                      "unreadable reply from the daemon: " + reply_line.value().substr(0, 200));
     }

@@ -29,9 +29,12 @@ class ControlClient {
 
     // Sends `line` plus a newline.
     Status send(std::string_view line);
-    // The next line (without its newline). timeout_ms < 0 waits forever; Errc::closed at EOF.
+    // The next line (without its newline). timeout_ms < 0 waits forever, 0 only takes what has
+    // arrived; Errc::closed at EOF.
     Result<std::string> read_line(int timeout_ms);
-    // send() then read_line() and parse_control_reply().
+    // send() then read_line() and parse_control_reply(). When the send fails because the daemon
+    // closed the connection after a last {"Error":..} line (too many connections, idle too
+    // long), the error is Errc::busy with that line's text.
     Result<proto::ControlReply> request(std::string_view line);
     int fd() const noexcept { return fd_; }
 

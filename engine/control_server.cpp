@@ -60,6 +60,7 @@ ControlServer::ControlServer(ServiceContext& context, std::string path)
       path_(std::move(path)),
       line_bytes_max_(context.config().control.line_bytes_max),
       send_timeout_ms_(context.config().control.send_timeout_ms),
+      idle_timeout_ms_(context.config().control.idle_timeout_ms),
       connections_max_(static_cast<std::size_t>(context.config().control.connections_max)),
       subscriber_events_max_(
           static_cast<std::size_t>(context.config().control.subscriber_events_max)),
@@ -139,9 +140,14 @@ reactor::Task<void> ControlServer::accept_loop(ControlServer* self) {
         if (self->connections_.size() >= self->connections_max_) {
             self->stats_.refused_full++;
             self->gate_.spawn(refuse(self, std::move(stream.value())));
-        } else {
-            self->gate_.spawn(serve(self, std::move(stream.value())));
+            continue;
         }
+        // Counted from here, not from when serve() first runs: a burst of connects accepted
+        // in one go must not get past connections_max.
+        auto conn = std::make_unique<Connection>();
+        conn->stream = std::move(stream.value());
+        self->connections_.push_back(conn.get());
+        self->gate_.spawn(serve(self, std::move(conn)));
     }
 }
 
@@ -168,47 +174,70 @@ reactor::Task<bool> ControlServer::send_line(ControlServer* self, Connection* co
     co_return true;
 }
 
-reactor::Task<void> ControlServer::serve(ControlServer* self,
-                                         std::unique_ptr<net::SocketStream> stream) {
-    Connection conn;
-    conn.stream = std::move(stream);
-    self->connections_.push_back(&conn);
-    auto max = static_cast<std::size_t>(self->line_bytes_max_);
-    bool open = true;
-    while (open && !self->stopping_ && !conn.subscribed) {
-        auto data = co_await conn.stream->read(0, conn.cancel.token());
-        if (!data.ok() || data->empty()) {
-            break;
-        }
-        conn.pending.append(net::as_text(data.value()));
-        std::size_t start = 0;
-        std::size_t nl = 0;
-        while (open && !conn.subscribed &&
-               (nl = conn.pending.find('\n', start)) != std::string::npos) {
-            std::string line = conn.pending.substr(start, nl - start);
-            start = nl + 1;
-            if (line.size() > max) {
-                conn.pending.clear();
-                start = 0;
-                break;
+reactor::Task<bool> ControlServer::send_last(ControlServer* self, Connection* conn,
+                                             std::string message) {
+    (void)co_await send_line(self, conn, error_line(message));
+    (void)co_await conn->stream->flush(final_flush_timeout_ms, reactor::CancelToken{});
+    co_return false;
+}
+
+reactor::Task<void> ControlServer::serve(ControlServer* self, std::unique_ptr<Connection> owned) {
+    Connection* conn = owned.get();
+    bool open = co_await read_requests(self, conn);
+    if (open && conn->subscribed) {
+        co_await stream_events(self, conn);
+    }
+    std::erase(self->connections_, conn);
+    co_await conn->stream->close();
+}
+
+reactor::Task<bool> ControlServer::read_requests(ControlServer* self, Connection* conn) {
+    while (!self->stopping_ && !conn->subscribed) {
+        auto data = co_await conn->stream->read(self->idle_timeout_ms_, conn->cancel.token());
+        if (!data.ok()) {
+            if (data.error().code() == Errc::timeout) {
+                self->stats_.idle_closed++;
+                co_return co_await send_last(
+                    self, conn,
+                    "no request for " + std::to_string(self->idle_timeout_ms_) + " ms; closing");
             }
-            open = co_await handle_line(self, &conn, std::move(line));
+            co_return false;
         }
-        conn.pending.erase(0, start);
-        if (open && conn.pending.size() > max) {
-            self->stats_.overlong++;
-            (void)co_await send_line(
-                self, &conn,
-                error_line("request line longer than " + std::to_string(max) + " bytes; closing"));
-            (void)co_await conn.stream->flush(final_flush_timeout_ms, reactor::CancelToken{});
-            open = false;
+        if (data->empty()) {
+            // The client closed its side (`printf ... | socat`): every complete line it sent
+            // has been answered; the replies leave before the connection closes.
+            (void)co_await conn->stream->flush(self->send_timeout_ms_, conn->cancel.token());
+            co_return false;
+        }
+        conn->pending.append(net::as_text(data.value()));
+        if (!co_await answer_lines(self, conn)) {
+            co_return false;
         }
     }
-    if (open && conn.subscribed) {
-        co_await stream_events(self, &conn);
+    co_return true;
+}
+
+reactor::Task<bool> ControlServer::answer_lines(ControlServer* self, Connection* conn) {
+    auto max = static_cast<std::size_t>(self->line_bytes_max_);
+    std::size_t start = 0;
+    std::size_t nl = 0;
+    while (!conn->subscribed && (nl = conn->pending.find('\n', start)) != std::string::npos) {
+        if (nl - start > max) {
+            break;  // a complete line over the bound ends the connection like an incomplete one
+        }
+        std::string line = conn->pending.substr(start, nl - start);
+        start = nl + 1;
+        if (!co_await handle_line(self, conn, std::move(line))) {
+            co_return false;
+        }
     }
-    std::erase(self->connections_, &conn);
-    co_await conn.stream->close();
+    conn->pending.erase(0, start);
+    if (!conn->subscribed && conn->pending.size() > max) {
+        self->stats_.overlong++;
+        co_return co_await send_last(
+            self, conn, "request line longer than " + std::to_string(max) + " bytes; closing");
+    }
+    co_return true;
 }
 
 reactor::Task<bool> ControlServer::handle_line(ControlServer* self, Connection* conn,
