@@ -31,6 +31,11 @@ namespace {
 constexpr std::string_view ws_guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 constexpr std::size_t close_reason_bytes_max = 123;
 constexpr std::size_t spare_buffers_max = 8;
+// A receive buffer grown past this (by a big message) is freed, not kept as a spare.
+constexpr std::size_t spare_buffer_bytes_max = 64 * 1024;
+constexpr std::uint64_t wslay_frame_bytes_max = std::uint64_t{1} << 62;
+// The Close frame we send after a frame wslay's parser refused: status 1002 (protocol error).
+constexpr std::uint8_t close_1002_payload[2] = {0x03, 0xea};
 
 // Masks and handshake keys from the kernel CSPRNG (getrandom(2)): RFC 6455 wants them
 // unpredictable, and OpenSSL's RAND_bytes would start its provider-based DRBG for them.
@@ -138,8 +143,10 @@ struct WebSocket::Callbacks {
         return 0;
     }
 
-    static void frame_start(wslay_event_context_ptr ctx,
-                            const wslay_event_on_frame_recv_start_arg* arg, void* user) {
+    // A data message that would pass message_bytes_max is skipped: the rest of its frames are
+    // read and discarded (nothing of it is kept), counted, and the next message is read as usual.
+    static void frame_start(wslay_event_context_ptr, const wslay_event_on_frame_recv_start_arg* arg,
+                            void* user) {
         auto* ws = static_cast<WebSocket*>(user);
         ws->frame_is_data_ = (arg->opcode & 0x8) == 0;
         ws->frame_fin_ = arg->fin != 0;
@@ -148,30 +155,39 @@ struct WebSocket::Callbacks {
         }
         if (arg->opcode != WSLAY_CONTINUATION_FRAME) {
             ws->assembling_.clear();
+            ws->skipping_ = false;
+            ws->skipped_bytes_ = 0;
             ws->assembling_kind_ =
                 arg->opcode == WSLAY_TEXT_FRAME ? MessageKind::text : MessageKind::binary;
         }
-        if (ws->assembling_.size() + arg->payload_length > ws->options_.message_bytes_max) {
-            ws->too_big_ = true;
-            static constexpr std::string_view reason = "message too big";
-            wslay_event_queue_close(ctx, WSLAY_CODE_MESSAGE_TOO_BIG,
-                                    reinterpret_cast<const std::uint8_t*>(reason.data()),
-                                    reason.size());
-            wslay_event_shutdown_read(ctx);
+        if (!ws->skipping_ &&
+            ws->assembling_.size() + arg->payload_length > ws->options_.message_bytes_max) {
+            ws->skipping_ = true;
+            ws->skipped_bytes_ = ws->assembling_.size();
+            ws->assembling_.clear();
+        }
+        if (ws->skipping_) {
+            ws->skipped_bytes_ += arg->payload_length;
         }
     }
 
     static void frame_chunk(wslay_event_context_ptr, const wslay_event_on_frame_recv_chunk_arg* arg,
                             void* user) {
         auto* ws = static_cast<WebSocket*>(user);
-        if (ws->frame_is_data_ && !ws->too_big_) {
+        if (ws->frame_is_data_ && !ws->skipping_) {
             ws->assembling_.append(reinterpret_cast<const char*>(arg->data), arg->data_length);
         }
     }
 
     static void frame_end(wslay_event_context_ptr, void* user) {
         auto* ws = static_cast<WebSocket*>(user);
-        if (!ws->frame_is_data_ || !ws->frame_fin_ || ws->too_big_) {
+        if (!ws->frame_is_data_ || !ws->frame_fin_) {
+            return;
+        }
+        if (ws->skipping_) {
+            ws->skipping_ = false;
+            ws->messages_skipped_++;
+            ws->last_skipped_bytes_ = ws->skipped_bytes_;
             return;
         }
         ws->assembling_.reserve(ws->assembling_.size() + message_padding_bytes);
@@ -228,7 +244,10 @@ Status WebSocket::init_wslay() {
         return Error(Errc::internal, peer_name() + ": wslay context");
     }
     wslay_event_config_set_no_buffering(ctx_, 1);  // we assemble messages ourselves
-    wslay_event_config_set_max_recv_msg_length(ctx_, options_.message_bytes_max);
+    // wslay would close with 1009 on a data frame above its bound: ours skips the message
+    // instead (frame_start), so wslay's bound only has to let every frame through (control
+    // frames stay within 125 bytes: wslay's frame parser refuses longer ones).
+    wslay_event_config_set_max_recv_msg_length(ctx_, wslay_frame_bytes_max);
     next_ping_ms_ = reactor::monotonic_ms() + options_.ping_interval_ms;
     return Ok{};
 }
@@ -508,12 +527,13 @@ Error WebSocket::failure_from_wslay() {
         }
         return Error(Errc::closed, peer_name() + ": closed by peer: " + why);
     }
-    std::uint16_t sent = wslay_event_get_status_code_sent(ctx_);
-    if (too_big_ || sent == WSLAY_CODE_MESSAGE_TOO_BIG) {
-        return Error(Errc::too_large, peer_name() + ": message over " +
-                                          std::to_string(options_.message_bytes_max) +
-                                          " bytes; closed with 1009");
+    if (frame_error_) {
+        return Error(Errc::protocol,
+                     peer_name() + ": WebSocket protocol error (a malformed frame); " +
+                         (protocol_close_sent_ ? "closed with 1002"
+                                               : "closed without a status code (1005)"));
     }
+    std::uint16_t sent = wslay_event_get_status_code_sent(ctx_);
     if (sent == WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA) {
         return Error(Errc::protocol, peer_name() +
                                          ": invalid UTF-8 in a text message; closed "
@@ -521,6 +541,19 @@ Error WebSocket::failure_from_wslay() {
     }
     return Error(Errc::protocol,
                  peer_name() + ": WebSocket protocol error; closed with " + std::to_string(sent));
+}
+
+// wslay's frame parser refused a frame (a control frame over 125 bytes or fragmented, ...) and
+// queued a Close without a status code; RFC 6455 wants 1002. When nothing else of wslay's is
+// queued or half sent (a frame must not be cut), ours goes instead of wslay's: this frames it
+// into direct_ (true) for the caller to flush.
+bool WebSocket::frame_protocol_close() {
+    if (wslay_event_get_write_enabled(ctx_) == 0 || wslay_event_get_queued_msg_count(ctx_) != 1 ||
+        direct_sent_ != direct_.size() || stream_->closed()) {
+        return false;
+    }
+    wslay_event_shutdown_write(ctx_);
+    return frame_direct(WSLAY_CONNECTION_CLOSE, Bytes(close_1002_payload));
 }
 
 // Sends a ping when one is due; an error when the last one went unanswered too long.
@@ -550,7 +583,7 @@ Task<Result<Message>> WebSocket::next_message(std::int64_t timeout_ms, reactor::
         std::string done = std::move(ready_.front().second);
         ready_.pop();
         front_returned_ = false;
-        if (spare_.size() < spare_buffers_max) {
+        if (spare_.size() < spare_buffers_max && done.capacity() <= spare_buffer_bytes_max) {
             spare_.push_back(std::move(done));
         }
     }
@@ -563,6 +596,11 @@ Task<Result<Message>> WebSocket::next_message(std::int64_t timeout_ms, reactor::
         if (ready_.empty() && !failed_ && wslay_event_get_read_enabled(ctx_) != 0) {
             if (wslay_event_recv(ctx_) != 0) {
                 failed_ = true;
+                frame_error_ = true;  // wslay's frame parser refused a frame
+                if (frame_protocol_close()) {
+                    Status sent = co_await flush_direct(options_.close_timeout_ms);
+                    protocol_close_sent_ = sent.ok();
+                }
             }
         }
         if (wslay_event_want_write(ctx_) != 0 && !failed_) {

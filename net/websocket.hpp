@@ -8,9 +8,12 @@
 // per-connection buffer that stays valid until the next next_message() call and has at least
 // message_padding_bytes of readable slack after it (simdjson); buffers are reused, so a warmed
 // up connection does no per-message allocation on receive. A message above message_bytes_max
-// closes the connection with 1009. Keep-alive runs inside next_message(): every
-// ping_interval_ms we send a ping and a pong must come back within pong_timeout_ms, else the
-// link is reported dead. (So a WebSocket nobody reads neither pings nor notices a dead peer.)
+// is skipped: its frames are read to its end and discarded (nothing of it is buffered), it is
+// counted (messages_skipped()) and the next message is returned; so what one connection buffers
+// stays within message_bytes_max plus one read of the stream. Keep-alive runs inside
+// next_message(): every ping_interval_ms we send a ping and a pong must come back within
+// pong_timeout_ms, else the link is reported dead. (So a WebSocket nobody reads neither pings nor
+// notices a dead peer.)
 //
 // Sending: send_text()/send_binary() frame one message and wait until it is handed to the
 // stream's bounded send queue (framed and masked by us into a reused buffer when wslay has
@@ -86,12 +89,16 @@ class WebSocket {
     const std::string& close_reason() const noexcept { return close_reason_; }
     std::uint64_t pings_sent() const noexcept { return pings_sent_; }
     std::uint64_t pongs_received() const noexcept { return pongs_received_; }
+    // Messages over message_bytes_max skipped so far (the connection stays up), and the size of
+    // the last one (its frames' payloads).
+    std::uint64_t messages_skipped() const noexcept { return messages_skipped_; }
+    std::size_t last_skipped_bytes() const noexcept { return last_skipped_bytes_; }
 
     reactor::Task<Status> send_text(std::string_view text);
     reactor::Task<Status> send_binary(Bytes bytes);
     // The next whole message. Errors: Errc::timeout (timeout_ms passed; the connection is
-    // fine), Errc::closed (the peer closed: close_code()/close_reason()), Errc::too_large (1009
-    // sent), Errc::protocol (bad frames or UTF-8: the matching close code sent), Errc::timeout
+    // fine), Errc::closed (the peer closed: close_code()/close_reason()), Errc::protocol (bad
+    // frames: 1002 sent, or bad UTF-8: 1007 sent; the message says which), Errc::timeout
     // with "dead link" (no pong), or the stream's error. After any error but a plain timeout,
     // only close() is useful.
     reactor::Task<Result<Message>> next_message(std::int64_t timeout_ms = 0,
@@ -113,6 +120,7 @@ class WebSocket {
     reactor::Task<Status> flush_direct(std::int64_t timeout_ms);
     reactor::Task<Status> pump_send(std::int64_t timeout_ms);
     Result<bool> keepalive_due(std::int64_t now_ms);
+    bool frame_protocol_close();
     Error failure_from_wslay();
     std::string take_buffer();
 
@@ -125,7 +133,12 @@ class WebSocket {
     MessageKind assembling_kind_ = MessageKind::text;
     bool frame_is_data_ = false;
     bool frame_fin_ = false;
-    bool too_big_ = false;
+    bool skipping_ = false;          // the message being received passed message_bytes_max
+    std::size_t skipped_bytes_ = 0;  // its size so far (frame headers' payload lengths)
+    std::uint64_t messages_skipped_ = 0;
+    std::size_t last_skipped_bytes_ = 0;
+    bool frame_error_ = false;          // wslay's frame parser refused a frame
+    bool protocol_close_sent_ = false;  // ... and our Close 1002 went out
     reactor::RingQueue<std::pair<MessageKind, std::string>> ready_{8};
     bool front_returned_ = false;  // ready_.front() was handed out by the last next_message()
     std::vector<std::string> spare_;
