@@ -6,6 +6,7 @@
 #include "engine/status_board.hpp"
 #include "engine/store.hpp"
 #include "proto/hex.hpp"
+#include "proto/received_limits.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
 #include "reactor/shard_set.hpp"
@@ -62,7 +63,8 @@ void broadcast_subscribed(ProviderHub* hub, bool on) {
 Intake::Intake(ServiceContext& context, std::shared_ptr<ProviderHub> hub)
     : context_(context),
       hub_(std::move(hub)),
-      refusal_budget_(refusal_rate(context.config(), context.shard_count()), RateLimit{0, 0}, 1) {}
+      refusal_budget_(refusal_rate(context.config(), context.shard_count()), RateLimit{0, 0}, 1),
+      reader_(proto::received_limits()) {}
 
 Intake::~Intake() = default;
 

@@ -32,6 +32,8 @@ std::string_view intake_reason_name(IntakeReason reason) noexcept {
             return "rate_limited_pubkey";
         case IntakeReason::closed:
             return "closed";
+        case IntakeReason::unreadable:
+            return "unreadable";
         case IntakeReason::refused_overloaded:
             return "refused_overloaded";
         case IntakeReason::refused_bad_param:

@@ -28,6 +28,8 @@ enum class IntakeReason : std::uint8_t {
     undecryptable,        // encrypted to us but it does not decrypt
     rate_limited_pubkey,  // this customer sent more than pubkey_requests_per_minute
     closed,               // intake not open (starting or stopping)
+    unreadable,           // relay messages the link could not read (over its message bound,
+                          // bad JSON, an event out of bounds): logged, rate-limited
     // refused with an `error` feedback
     refused_overloaded,       // global request rate or memory pressure
     refused_bad_param,        // a param is malformed or out of bounds

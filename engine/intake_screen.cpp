@@ -5,6 +5,7 @@
 #include "engine/relay_url.hpp"
 #include "engine/store_db.hpp"
 #include "proto/hex.hpp"
+#include "proto/received_limits.hpp"
 #include "proto/text_gen_params.hpp"
 #include "reactor/assert.hpp"
 
@@ -82,7 +83,8 @@ IntakeScreen::IntakeScreen(const proto::Keypair& keys, const reactor::Clock& clo
       clock_(clock),
       policy_(std::move(policy)),
       dedup_(dedup_entries_max),
-      limiter_(policy_.per_pubkey, policy_.global) {}
+      limiter_(policy_.per_pubkey, policy_.global),
+      reader_(proto::received_limits()) {}
 
 void IntakeScreen::set_policy(IntakePolicy policy) {
     policy_ = std::move(policy);

@@ -33,12 +33,6 @@ BackoffOptions backoff_options(const RelayPoolConfig& c) {
     return o;
 }
 
-proto::Limits link_limits() {
-    proto::Limits l;
-    l.message_bytes_max = link_message_bytes_max;
-    return l;
-}
-
 std::uint64_t seed_of(std::string_view url) {
     std::uint64_t h = static_cast<std::uint64_t>(reactor::monotonic_ns());
     for (char c : url) {
@@ -71,7 +65,7 @@ RelayLink::RelayLink(RelayPool* pool, std::string url, int index, std::int64_t c
       rng_(seed_of(url_)),
       queue_(PublishQueueLimits::from(
           static_cast<std::size_t>(pool->config().relay_pool.publish_queue_max))),
-      reader_(link_limits()) {
+      reader_(proto::received_limits()) {
     sub_id_ = "pylon-jobs-" + pool_->hub().pubkey_hex().substr(0, 8);
 }
 
@@ -286,6 +280,10 @@ Task<void> RelayLink::session(net::WebSocket* ws) {
     sub_refused_ = false;
     authed_ = false;
     auth_pending_ = false;
+    auth_due_ = false;
+    auth_next_ms_ = 0;
+    auth_challenges_ = 0;
+    auth_signed_ = 0;
     challenge_.clear();
     auth_frame_.clear();
     for (PublishQueue::Entry& o : queue_) {
@@ -293,14 +291,25 @@ Task<void> RelayLink::session(net::WebSocket* ws) {
         o.wait_auth = false;
         o.next_send_ms = 0;
     }
+    skipped_seen_ = 0;
     reactor::CancelSource cancel;
     session_cancel_ = &cancel;
     reactor::Gate writers;
     writers.spawn(writer(this, ws, cancel.token()));
     std::int64_t last_tick = now_ms();
+    std::uint32_t in_a_row = 0;
     for (;;) {
+        if (++in_a_row >= link_messages_per_turn_max) {
+            in_a_row = 0;
+            co_await reactor::yield();
+        }
         auto m = co_await ws->next_message(link_tick_ms, stop_.token());
         std::int64_t now = now_ms();
+        if (ws->messages_skipped() != skipped_seen_) {
+            note_unreadable("over the link's message bound", ws->messages_skipped() - skipped_seen_,
+                            ws->last_skipped_bytes());
+            skipped_seen_ = ws->messages_skipped();
+        }
         if (now - last_tick >= link_tick_ms) {
             last_tick = now;
             housekeeping(now);
@@ -360,6 +369,10 @@ Task<void> RelayLink::writer(RelayLink* self, net::WebSocket* ws, reactor::Cance
 // Sends what is due: AUTH, CLOSE, the REQ, then publications whose time has come.
 Task<Status> RelayLink::send_due(net::WebSocket* ws) {
     std::int64_t now = now_ms();
+    if (auth_due_ && now >= auth_next_ms_) {
+        auth_next_ms_ = now + auth_answer_interval_ms;
+        build_auth();
+    }
     if (!auth_frame_.empty()) {
         std::string frame = std::move(auth_frame_);
         auth_frame_.clear();
@@ -400,8 +413,7 @@ Task<Status> RelayLink::send_due(net::WebSocket* ws) {
 bool RelayLink::on_message(proto::PaddedJson json) {
     proto::Reject r = msg_.read_json(reader_, json);
     if (r != proto::Reject::none) {
-        LOG_DEBUG("relay %s: unreadable message (%.*s)", url_.c_str(),
-                  static_cast<int>(proto::reject_text(r).size()), proto::reject_text(r).data());
+        note_unreadable(proto::reject_text(r), 1, json.text().size());
         return true;
     }
     switch (msg_.type) {
@@ -421,7 +433,7 @@ bool RelayLink::on_message(proto::PaddedJson json) {
             on_auth_challenge();
             return true;
         case proto::RelayMessageType::notice:
-            LOG_INFO("relay %s: NOTICE %.200s", url_.c_str(), msg_.text.c_str());
+            on_notice();
             return true;
         case proto::RelayMessageType::eose:
             if (msg_.subid == sub_id_ && !sub_live_) {
@@ -437,7 +449,7 @@ bool RelayLink::on_message(proto::PaddedJson json) {
 
 void RelayLink::on_ok() {
     if (auth_pending_ && msg_.ok_id == auth_id_) {
-        auth_pending_ = false;
+        auth_pending_ = auth_due_;  // a newer challenge waits for its answer
         authed_ = msg_.ok_accepted;
         if (!authed_) {
             LOG_WARN("relay %s: refused our AUTH: %s", url_.c_str(), msg_.text.c_str());
@@ -506,12 +518,28 @@ void RelayLink::on_closed() {
     wake();
 }
 
+// A challenge is answered by the writer (send_due): at most one signature per
+// auth_answer_interval_ms, for the latest challenge, however many arrive.
 void RelayLink::on_auth_challenge() {
     challenge_ = msg_.text;
+    auth_challenges_++;
     if (!pool_->config().relay_pool.auth) {
-        LOG_WARN("relay %s: asks for NIP-42 AUTH but relay_pool.auth is false", url_.c_str());
+        std::uint64_t held = 0;
+        if (auth_off_log_.allow(now_ms(), held)) {
+            LOG_WARN("relay %s: asks for NIP-42 AUTH but relay_pool.auth is false", url_.c_str());
+        }
         return;
     }
+    auth_due_ = true;
+    auth_pending_ = true;
+    authed_ = false;
+    if (now_ms() >= auth_next_ms_) {
+        wake();  // else housekeeping wakes the writer when the interval has passed
+    }
+}
+
+void RelayLink::build_auth() {
+    auth_due_ = false;
     proto::AuthEvent auth;
     auth.relay_url = url_;
     auth.challenge = challenge_;
@@ -522,7 +550,47 @@ void RelayLink::on_auth_challenge() {
     proto::write_client_auth(auth_frame_, ev);
     auth_pending_ = true;
     authed_ = false;
-    wake();
+    auth_signed_++;
+    if (auth_signed_ == 10 || auth_signed_ % 100 == 0) {
+        LOG_WARN(
+            "relay %s: %llu AUTH challenges on this connection, %llu answered (at most one "
+            "per %lld ms)",
+            url_.c_str(), static_cast<unsigned long long>(auth_challenges_),
+            static_cast<unsigned long long>(auth_signed_),
+            static_cast<long long>(auth_answer_interval_ms));
+    }
+}
+
+void RelayLink::on_notice() {
+    std::uint64_t held = 0;
+    if (!notice_log_.allow(now_ms(), held)) {
+        return;
+    }
+    if (held > 0) {
+        LOG_INFO("relay %s: %llu NOTICE(s) not logged (more than %u a minute)", url_.c_str(),
+                 static_cast<unsigned long long>(held), notice_log_lines_max);
+    }
+    LOG_INFO("relay %s: NOTICE %.200s", url_.c_str(), msg_.text.c_str());
+}
+
+// Counted in this shard's intake (`unreadable`) and logged within unreadable_log_.
+void RelayLink::note_unreadable(std::string_view why, std::uint64_t n, std::size_t bytes) {
+    unreadable_ += n;
+    if (Intake* in = pool_->hub().here().intake) {
+        for (std::uint64_t i = 0; i < n; i++) {
+            in->count(IntakeReason::unreadable);
+        }
+    }
+    std::uint64_t held = 0;
+    if (!unreadable_log_.allow(now_ms(), held)) {
+        return;
+    }
+    LOG_WARN(
+        "relay %s: dropped an unreadable message (%.*s, %zu bytes; the bound is %zu); %llu "
+        "more not logged since the last report, %llu in all",
+        url_.c_str(), static_cast<int>(why.size()), why.data(), bytes, link_message_bytes_max,
+        static_cast<unsigned long long>(held + n - 1),
+        static_cast<unsigned long long>(unreadable_));
 }
 
 void RelayLink::settle(PublishQueue::iterator it, bool delivered, std::string reason) {
@@ -570,7 +638,17 @@ void RelayLink::housekeeping(std::int64_t now) {
         }
         it = next;
     }
-    if (due || (want_sub_ && !sub_active_ && connected_ && now >= resubscribe_at_ms_)) {
+    if (std::uint64_t held = notice_log_.flush(now)) {
+        LOG_INFO("relay %s: %llu NOTICE(s) not logged (more than %u a minute)", url_.c_str(),
+                 static_cast<unsigned long long>(held), notice_log_lines_max);
+    }
+    if (std::uint64_t held = unreadable_log_.flush(now)) {
+        LOG_WARN("relay %s: %llu more unreadable message(s) dropped, %llu in all", url_.c_str(),
+                 static_cast<unsigned long long>(held),
+                 static_cast<unsigned long long>(unreadable_));
+    }
+    if (due || (auth_due_ && connected_ && now >= auth_next_ms_) ||
+        (want_sub_ && !sub_active_ && connected_ && now >= resubscribe_at_ms_)) {
         wake();
     }
 }

@@ -1,8 +1,9 @@
 // RelayLink: one WebSocket connection to one relay, owned by shard hash(url) % N (or, for a
 // temporary link to a request's `relays` entry, by the shard that needed it). It connects,
 // reconnects after any failure with ReconnectBackoff (1 s doubling to 60 s with jitter, reset
-// after a stable minute), answers NIP-42 AUTH challenges with a kind-22242 event (and sends
-// again what the relay refused with `auth-required:` once the relay accepted it), and keeps the
+// after a stable minute), answers NIP-42 AUTH challenges with a kind-22242 event (at most one per
+// auth_answer_interval_ms, for the latest challenge; and sends again what the relay refused with
+// `auth-required:` once the relay accepted it), and keeps the
 // job subscription: after every (re)connect, once intake is open, one REQ with the served job
 // kinds since the last event seen minus since_margin_s (never older than request_age_max_s) and
 // kind-5 deletions that carry a `k` tag of a served kind. CLOSED is answered by subscribing
@@ -18,7 +19,10 @@
 // busy-link count, which makes intake refuse new jobs until the queue drains.
 //
 // Received messages are parsed where they landed (the WebSocket's padded buffer) into one
-// reused RelayMessage, and EVENTs of our subscription go to RelayPool::on_event (routing).
+// reused RelayMessage, and EVENTs of our subscription go to RelayPool::on_event (routing). A
+// message the link cannot read (over link_message_bytes_max: skipped by the WebSocket, which
+// stays connected; bad JSON; an event out of bounds) is counted (intake `unreadable`) and logged
+// at WARN, like NOTICEs at INFO, within a LogBudget per link.
 // State, last error and counters are read by the pool for `status` and `Relays`.
 // Its shard only. start() spawns the connection loop into the pool's gate; stop() ends it.
 #pragma once
@@ -26,8 +30,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "engine/log_budget.hpp"
 #include "engine/publication.hpp"
 #include "engine/publish_queue.hpp"
 #include "engine/reconnect_backoff.hpp"
@@ -35,6 +41,7 @@
 #include "net/websocket.hpp"
 #include "proto/control_protocol.hpp"
 #include "proto/json_reader.hpp"
+#include "proto/received_limits.hpp"
 #include "proto/relay_message.hpp"
 #include "reactor/cancel.hpp"
 #include "reactor/rng.hpp"
@@ -46,7 +53,19 @@ class RelayPool;
 
 inline constexpr std::int64_t link_tick_ms = 500;           // reader wake-up for housekeeping
 inline constexpr std::int64_t resubscribe_delay_ms = 5000;  // after a CLOSED
-inline constexpr std::size_t link_message_bytes_max = 256 * 1024;
+// Messages above it are skipped (counted `unreadable`, logged): see proto::received_limits().
+inline constexpr std::size_t link_message_bytes_max = proto::received_message_bytes_max;
+// Answers to NIP-42 AUTH challenges: at most one signature per this interval (the latest
+// challenge wins), so a relay streaming challenges costs a few signatures per second.
+inline constexpr std::int64_t auth_answer_interval_ms = 1000;
+// NOTICEs and unreadable messages logged per relay link and window; the rest are counted and
+// reported in one line.
+inline constexpr std::uint32_t notice_log_lines_max = 5;
+inline constexpr std::uint32_t unreadable_log_lines_max = 3;
+inline constexpr std::int64_t link_log_window_ms = 60000;
+// Messages a link reads in a row before it lets the shard's other work run (a relay that floods
+// must not hold the shard for a whole receive backlog).
+inline constexpr std::uint32_t link_messages_per_turn_max = 256;
 inline constexpr std::int64_t temp_connect_attempts_max = 2;
 
 class RelayLink {
@@ -112,6 +131,9 @@ class RelayLink {
     void on_ok();
     void on_closed();
     void on_auth_challenge();
+    void build_auth();
+    void on_notice();
+    void note_unreadable(std::string_view why, std::uint64_t n, std::size_t bytes);
     void settle(PublishQueue::iterator it, bool delivered, std::string reason);
     void housekeeping(std::int64_t now_ms);
     void set_state(const char* state, std::string error = {});
@@ -140,7 +162,11 @@ class RelayLink {
     std::string auth_frame_;  // to send
     proto::EventId auth_id_{};
     bool authed_ = false;
-    bool auth_pending_ = false;
+    bool auth_pending_ = false;          // a challenge came: the REQ waits for the relay's OK
+    bool auth_due_ = false;              // challenge_ is not answered yet
+    std::int64_t auth_next_ms_ = 0;      // no AUTH signed before (monotonic)
+    std::uint64_t auth_challenges_ = 0;  // received on this connection
+    std::uint64_t auth_signed_ = 0;      // answers signed on this connection
     std::string sub_id_;
     std::string req_frame_;
     std::size_t passed_while_paused_ = 0;  // requests routed on during this pause
@@ -152,6 +178,10 @@ class RelayLink {
     // Receiving.
     proto::JsonReader reader_;
     proto::RelayMessage msg_;
+    std::uint64_t skipped_seen_ = 0;  // the WebSocket's messages_skipped() already counted
+    LogBudget notice_log_{notice_log_lines_max, link_log_window_ms};
+    LogBudget unreadable_log_{unreadable_log_lines_max, link_log_window_ms};
+    LogBudget auth_off_log_{1, link_log_window_ms};
     // Counters.
     std::uint64_t connects_ = 0;
     std::uint64_t disconnects_ = 0;
@@ -159,6 +189,7 @@ class RelayLink {
     std::uint64_t events_published_ = 0;
     std::uint64_t progress_dropped_ = 0;  // progress feedback replaced or evicted
     std::uint64_t refused_ = 0;           // refused for room (courtesy; terminal: a bug)
+    std::uint64_t unreadable_ = 0;        // messages dropped unreadable (also in intake's)
     std::uint64_t revision_ = 0;
     reactor::AsyncEvent work_;
     reactor::CancelSource stop_;

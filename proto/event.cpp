@@ -362,9 +362,14 @@ Reject Event::read_tags(simdjson::dom::element value, const Limits& limits) {
             return Reject::empty_tag;
         }
         TagView t = tag(tag_ends_.size() - 1);
-        if (t.name().size() == 1 && t.size() >= 2 &&
-            t[1].size() > limits.single_letter_tag_value_bytes_max) {
-            return Reject::tag_value_too_long;
+        if (t.name().size() == 1 && t.size() >= 2) {
+            // An `i` tag (a NIP-90 job input: a prompt) is data, not an index key: it is
+            // bounded like any tag string.
+            size_t value_max = t.name() == "i" ? limits.tag_element_bytes_max
+                                               : limits.single_letter_tag_value_bytes_max;
+            if (t[1].size() > value_max) {
+                return Reject::tag_value_too_long;
+            }
         }
     }
     return Reject::none;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "provider_e2e_support.hpp"
@@ -367,6 +368,83 @@ TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
     EXPECT_EQ(intake["stale"], 1u);
     EXPECT_EQ(intake["rate_limited_pubkey"], 3u);
     EXPECT_EQ(intake["accepted"], 2u);
+}
+
+// Prompts are bounded by prompt_bytes_max, not by the 1,024 bytes relays allow indexed tag
+// values: 2,000 and 60,000 bytes run, 120,000 bytes get an error feedback. A request over the
+// link's message bound (1 MiB + 64 KiB) is skipped and counted, the relay connection stays up
+// and the request after it on the same connection runs.
+TEST(ProviderEndToEnd, LongPromptsRunAndAnOversizedRequestIsSkippedNotTheRelay) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess raw = start_relay("raw_relay.mjs", 0, {"--max-payload-bytes", "4194304"});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
+    NodeConfig config = node_config({raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.extra = "[provider]\nprompt_bytes_max = 100000";
+    config.shards = 1;
+    PylonNode node(config);
+    node.start();
+    for (const char* bytes : {"2000", "60000"}) {
+        ClientRun run = run_client(client_args({raw.url()}, 2, {"--prompt-bytes", bytes}));
+        EXPECT_EQ(run.of("result").size(), 1u) << bytes << " bytes: " << run.raw.substr(0, 2000);
+    }
+    ClientRun long_one = run_client(client_args({raw.url()}, 3, {"--prompt-bytes", "120000"}));
+    ASSERT_NE(long_one.error(), nullptr) << long_one.raw.substr(0, 2000);
+    EXPECT_EQ(long_one.error()->extra, "prompt too long: 120000 bytes (at most 100000)");
+
+    ClientRun huge =
+        run_client(client_args({raw.url()}, 4, {"--prompt-bytes", "1200000", "--wait", "none"}));
+    EXPECT_EQ(huge.of("published").size(), 1u) << huge.raw.substr(0, 2000);
+    ClientRun after = run_client(client_args({raw.url()}, 5, {"--prompt", "after the big one"}));
+    EXPECT_EQ(after.of("result").size(), 1u) << after.raw.substr(0, 2000);
+
+    auto intake = node.intake();
+    EXPECT_EQ(intake["unreadable"], 1u);
+    EXPECT_EQ(intake["refused_prompt_too_long"], 1u);
+    EXPECT_EQ(intake["accepted"], 3u);
+    std::string relays = node.control("\"Relays\"");
+    EXPECT_NE(relays.find("\"connects\":1,"), std::string::npos) << relays;
+    std::size_t warned = 0;
+    for (const std::string& line : node.process().lines(Stream::err)) {
+        if (line.find("dropped an unreadable message (over the link's message bound") !=
+            std::string::npos) {
+            warned++;
+        }
+    }
+    EXPECT_EQ(warned, 1u);
+}
+
+// A relay that streams NIP-42 challenges gets at most one signed answer a second (for the latest
+// challenge) and is served; a NOTICE flood takes a few log lines, not one per NOTICE.
+TEST(ProviderEndToEnd, AChallengeFloodIsAnsweredOnceASecondAndNoticesInAFewLines) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess raw = start_relay("raw_relay.mjs", 0,
+                                   {"--auth-flood", "20000", "--notice-flood", "20000", "--log"});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
+    NodeConfig config = node_config({raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    PylonNode node(config);
+    auto started = std::chrono::steady_clock::now();
+    node.start();  // subscribed: an AUTH was accepted, then the REQ went out
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::size_t auths = 0;
+    for (const std::string& line : raw.process->lines(Stream::err)) {
+        if (line.rfind("<- [\"AUTH\",{", 0) == 0) {
+            auths++;
+        }
+    }
+    EXPECT_GE(auths, 1u);
+    EXPECT_LE(static_cast<double>(auths), seconds + 2) << seconds << " s";
+    std::size_t notices = 0;
+    for (const std::string& line : node.process().lines(Stream::err)) {
+        if (line.find(": NOTICE n") != std::string::npos) {
+            notices++;
+        }
+    }
+    EXPECT_EQ(notices, 5u);  // notice_log_lines_max per minute
+    ClientRun run = run_client(client_args({raw.url()}, 2, {"--prompt", "still served"}));
+    EXPECT_EQ(run.of("result").size(), 1u) << run.raw;
 }
 
 TEST(ProviderEndToEnd, PublishingRetriesRateLimitedAndGivesUpOnInvalid) {

@@ -7,6 +7,7 @@
 //
 // Usage: node dvm_client.mjs --relay URL [--relay URL]... --secret HEX [options]
 //   --prompt TEXT            the text input (default "Say hello")
+//   --prompt-bytes N         the text input is N bytes of "x" (prompts longer than argv allows)
 //   --kind N                 request kind (default 5050)
 //   --model M                param model
 //   --param K=V              more params (repeatable)
@@ -47,6 +48,7 @@ function parseArgs(argv) {
     if (a === '--relay') o.relays.push(v());
     else if (a === '--secret') o.secret = v();
     else if (a === '--prompt') o.prompt = v();
+    else if (a === '--prompt-bytes') o.prompt = 'x'.repeat(Number(v()));
     else if (a === '--kind') o.kind = Number(v());
     else if (a === '--model') o.model = v();
     else if (a === '--param') o.params.push(v());

@@ -18,8 +18,12 @@
 //   --ignore-close       CLOSE is ignored: the subscription keeps receiving (as the requests a
 //                        relay already sent when the node's CLOSE arrives: held or left by a
 //                        paused node)
+//   --max-payload-bytes N  largest message accepted from a client (default 1 MiB)
+//   --auth-flood N       send N NIP-42 challenges ["AUTH","ch<i>"] to each connection at once
+//   --notice-flood N     send N ["NOTICE","n<i>"] to each connection at once
 //   --log                print each message received on stderr
-// First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M,"silent":S}.
+// First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M,"silent":S,
+// "auths":A} (A: AUTH messages received; each is answered ["OK", id, true, ""]).
 import http from 'node:http';
 import process from 'node:process';
 
@@ -30,7 +34,8 @@ import { runPeer, servePeer } from './peer_common.mjs';
 function parseArgs(argv) {
   const o = { port: 0, maxRuntimeS: 900, refuseFirst: 0, refuseWith: 'rate-limited: slow down',
               refuseAuthor: '', silentFirst: 0, storeJobs: false, ignoreClose: false,
-              log: false };
+              log: false, maxPayloadBytes: 1024 * 1024, authFlood: 0,
+              noticeFlood: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--port') o.port = Number(argv[++i]);
@@ -41,6 +46,9 @@ function parseArgs(argv) {
     else if (a === '--silent-first') o.silentFirst = Number(argv[++i]);
     else if (a === '--store-jobs') o.storeJobs = true;
     else if (a === '--ignore-close') o.ignoreClose = true;
+    else if (a === '--max-payload-bytes') o.maxPayloadBytes = Number(argv[++i]);
+    else if (a === '--auth-flood') o.authFlood = Number(argv[++i]);
+    else if (a === '--notice-flood') o.noticeFlood = Number(argv[++i]);
     else if (a === '--log') o.log = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -49,18 +57,20 @@ function parseArgs(argv) {
 
 async function main() {
   const o = parseArgs(process.argv.slice(2));
-  const counts = { events: 0, refused: 0, silent: 0 };
+  const counts = { events: 0, refused: 0, silent: 0, auths: 0 };
   const server = http.createServer((req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(JSON.stringify(counts));
   });
-  const wss = new WebSocketServer({ server, maxPayload: 1024 * 1024 });
+  const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes });
   const subs = new Map();  // ws -> Set(subid)
   const stored = [];  // job requests, --store-jobs
   const storedMax = 10000;
   wss.on('connection', (ws) => {
     subs.set(ws, new Set());
     ws.on('close', () => subs.delete(ws));
+    for (let i = 0; i < o.authFlood; i++) ws.send(JSON.stringify(['AUTH', `ch${i}`]));
+    for (let i = 0; i < o.noticeFlood; i++) ws.send(JSON.stringify(['NOTICE', `n${i}`]));
     ws.on('message', (data) => {
       let m;
       try {
@@ -69,7 +79,10 @@ async function main() {
         return;
       }
       if (o.log) process.stderr.write(`<- ${data.toString().slice(0, 300)}\n`);
-      if (m[0] === 'REQ') {
+      if (m[0] === 'AUTH') {
+        counts.auths++;
+        if (m[1] && typeof m[1] === 'object') ws.send(JSON.stringify(['OK', m[1].id, true, '']));
+      } else if (m[0] === 'REQ') {
         subs.get(ws).add(m[1]);
         const f = (m[2] && typeof m[2] === 'object') ? m[2] : {};
         for (const ev of stored) {

@@ -355,6 +355,14 @@ TEST(EventHostile, Tags) {
     // Multi-letter names are not held to the single-letter bound.
     EXPECT_EQ(parse(replace(valid_json(), R"(["t","test"])", "[\"tt\",\"" + long_value + "\"]")),
               Reject::none);
+    // An `i` tag (a job input: a prompt) is held to tag_element_bytes_max instead.
+    std::string prompt(60000, 'p');
+    EXPECT_EQ(parse(replace(valid_json(), R"(["t","test"])", "[\"i\",\"" + prompt + "\"]")),
+              Reject::none);
+    Limits tight;
+    tight.tag_element_bytes_max = 59999;
+    EXPECT_EQ(parse(replace(valid_json(), R"(["t","test"])", "[\"i\",\"" + prompt + "\"]"), tight),
+              Reject::tag_value_too_long);
     Limits small;
     small.tags_max = 3;
     small.tag_elements_max = 3;
