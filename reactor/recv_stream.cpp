@@ -3,7 +3,9 @@
 #include <liburing.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <utility>
 
 #include "reactor/clock.hpp"
 
@@ -14,7 +16,8 @@ RecvStream::RecvStream(int fd)
       fd_(fd),
       shard_(&Shard::current()),
       ring_(&shard_->recv_buffers()),
-      rearm_(&RecvStream::on_buffers, this) {}
+      rearm_(&RecvStream::on_buffers, this),
+      queued_chunks_max_(std::max<std::size_t>(2, ring_->buffer_count() / 16)) {}
 
 RecvStream::~RecvStream() {
     PYLON_ASSERT_MSG(!armed_, "RecvStream destroyed while its multishot receive is armed");
@@ -43,7 +46,7 @@ void RecvStream::arm() {
 
 void RecvStream::on_buffers(RearmWaiter* w) {
     auto* self = static_cast<RecvStream*>(w->context);
-    if (!self->stopping_ && !self->finished_ && !self->armed_) {
+    if (self->may_arm() && !self->armed_) {
         self->rearms_++;
         self->arm();
     }
@@ -52,14 +55,19 @@ void RecvStream::on_buffers(RearmWaiter* w) {
 void RecvStream::on_cqe_fn(Completion* c, std::int32_t res, std::uint32_t flags) {
     auto* self = static_cast<RecvStream*>(c);
     bool more = (flags & IORING_CQE_F_MORE) != 0;
+    bool pause_cancelled = false;  // this final CQE answers the pause's cancel
     if (!more) {
         self->armed_ = false;
         self->shard_->op_finished();
+        pause_cancelled = std::exchange(self->pause_cancel_sent_, false);
     }
     if (res > 0) {
         Buffer buf = self->ring_->take(flags, res);
         if (!self->stopping_) {
             self->chunks_.push(RecvChunk{std::move(buf), 0, false});
+            if (more) {
+                self->pause_if_full();
+            }
         }
         bool running = !self->stopping_ && !self->finished_ && !self->peer_closed_;
         if (more && (flags & IORING_CQE_F_SOCK_NONEMPTY) == 0 && running &&
@@ -68,7 +76,7 @@ void RecvStream::on_cqe_fn(Completion* c, std::int32_t res, std::uint32_t flags)
             self->peer_closed_ = true;
             self->shard_->cancel_op(self);
         }
-        if (!more && !self->stopping_ && !self->finished_ && !self->peer_closed_) {
+        if (!more && self->may_arm()) {
             self->arm();  // the kernel ended the multishot without an error: keep going
         }
     } else {
@@ -80,11 +88,16 @@ void RecvStream::on_cqe_fn(Completion* c, std::int32_t res, std::uint32_t flags)
         } else if (res == -ENOBUFS) {
             // Flow control: the ring ran dry. Data stays in the socket; re-arm when buffers
             // return.
-            if (!more && !self->stopping_ && !self->finished_ && !self->peer_closed_) {
+            if (!more && self->may_arm()) {
                 self->ring_->wait_for_buffers(&self->rearm_);
             }
         } else if (res == -ECANCELED && (self->stopping_ || self->peer_closed_)) {
             // our own stop(), or the cancel after the peer's shutdown was seen
+        } else if (res == -ECANCELED && pause_cancelled && !self->finished_) {
+            // The pause's cancel. If the reader drained the queue before it landed, go on.
+            if (!more && self->may_arm()) {
+                self->arm();
+            }
         } else {
             self->finish(res, false);
         }
@@ -139,6 +152,25 @@ void RecvStream::finish(std::int32_t error, bool eof) {
     ring_->cancel_wait(&rearm_);
     if (armed_) {
         shard_->cancel_op(this);
+    }
+}
+
+void RecvStream::pause_if_full() noexcept {
+    if (!paused_ && armed_ && chunks_.size() >= queued_chunks_max_ && !finished_ && !peer_closed_) {
+        paused_ = true;
+        pauses_++;
+        pause_cancel_sent_ = true;
+        shard_->cancel_op(this);
+    }
+}
+
+void RecvStream::resume_if_drained() noexcept {
+    if (!paused_ || chunks_.size() > queued_chunks_max_ / 2) {
+        return;
+    }
+    paused_ = false;
+    if (!armed_ && may_arm()) {
+        arm();  // else the cancel is still on its way: its final CQE re-arms
     }
 }
 
@@ -202,7 +234,9 @@ void RecvStream::NextAwaiter::on_cancel(CancelRegistration* reg) {
 RecvChunk RecvStream::NextAwaiter::await_resume() noexcept {
     RecvStream* s = stream_;
     if (!s->chunks_.empty()) {
-        return s->chunks_.pop();
+        RecvChunk chunk = s->chunks_.pop();
+        s->resume_if_drained();
+        return chunk;
     }
     if (s->finished_) {
         return RecvChunk{Buffer{}, s->final_error_, s->final_eof_};

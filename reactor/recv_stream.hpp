@@ -4,6 +4,11 @@
 // -ENOBUFS ends the kernel's multishot but not the stream: it re-arms once about half of the
 // ring's buffers are back, and no data is lost (it stays in the socket). A consumer that stops
 // reading therefore exerts TCP backpressure instead of growing memory.
+// The ring is the shard's, shared by all its sockets, so one stream may not queue more than
+// queued_chunks_max() of its buffers: at that bound it cancels its multishot (pauses) and
+// re-arms once its reader has taken half of them. A peer whose reader is busy elsewhere (a
+// control client that pipelines requests and never reads the replies) then fills its own
+// socket buffer, not the ring every other connection of the shard receives into.
 // EOF: the kernel reports it (a CQE with 0), except on Unix stream sockets after the peer's
 // shutdown had already woken the receive (Linux 6.17+): there the stream checks for it itself
 // whenever the kernel drained the socket (see peer_closed_).
@@ -43,6 +48,11 @@ class RecvStream final : public Completion {
     // True after EOF, an error, or stop(): no more chunks will be queued.
     bool finished() const noexcept { return finished_; }
     std::uint64_t rearms() const noexcept { return rearms_; }
+    // Times the stream paused at queued_chunks_max() unread chunks.
+    std::uint64_t pauses() const noexcept { return pauses_; }
+    std::size_t queued_chunks() const noexcept { return chunks_.size(); }
+    // A sixteenth of the ring's buffers (16 of 256: 64 KiB), at least 2.
+    std::size_t queued_chunks_max() const noexcept { return queued_chunks_max_; }
 
     class NextAwaiter {
       public:
@@ -90,6 +100,11 @@ class RecvStream final : public Completion {
     void arm();
     void finish(std::int32_t error, bool eof);
     void deliver();
+    // Another chunk queued: at the bound, stop the kernel filling more of the shard's buffers.
+    void pause_if_full() noexcept;
+    // A chunk taken by the reader: once half the bound is free again, receive again.
+    void resume_if_drained() noexcept;
+    bool may_arm() const noexcept { return !stopping_ && !finished_ && !peer_closed_ && !paused_; }
     // For a Unix stream socket the kernel just drained (no IORING_CQE_F_SOCK_NONEMPTY): has the
     // peer shut down its side (or is a socket error pending)? One getsockopt pair per stream,
     // then one MSG_PEEK recv per drained CQE, and only on Unix stream sockets.
@@ -102,8 +117,12 @@ class RecvStream final : public Completion {
     NextAwaiter* reader_ = nullptr;
     std::coroutine_handle<> stop_waiter_;
     RearmWaiter rearm_;
+    std::size_t queued_chunks_max_;
     std::uint64_t rearms_ = 0;
-    bool armed_ = false;  // the kernel holds our multishot SQE
+    std::uint64_t pauses_ = 0;
+    bool paused_ = false;  // at queued_chunks_max_: the multishot is cancelled (or being cancelled)
+    bool pause_cancel_sent_ = false;  // until the armed receive's final CQE
+    bool armed_ = false;              // the kernel holds our multishot SQE
     bool started_ = false;
     bool stopping_ = false;
     bool finished_ = false;

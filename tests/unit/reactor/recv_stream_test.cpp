@@ -148,7 +148,9 @@ Task<void> read_to_eof(int fd, EofAfterBurst* r) {
         }
         r->got.append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
         held.push_back(std::move(c));
-        if (held.size() == 24) {
+        // Held by the reader, not queued in the stream (which pauses at 4 of 64 queued): 62
+        // held and a few queued run the 64-buffer ring dry.
+        if (held.size() == 62) {
             co_await sleep_ms(1);
             held.clear();
         }
@@ -292,6 +294,83 @@ TEST(RecvStream, EofRightAfterASmallMessage) {
         ::close(fds[1]);
     }
     EXPECT_EQ(failures, 0);
+}
+
+// One stream whose reader is busy elsewhere while its peer floods it, and another stream of the
+// same shard that must still receive (audit, session 8: a control client that pipelined requests
+// and never read the replies held all of the shard's 256 buffers, and every other socket of the
+// shard got -ENOBUFS until it was dropped 5 s later).
+struct StalledAndOther {
+    std::size_t queued_while_stalled = 0;
+    std::size_t queued_max = 0;
+    std::uint64_t pauses = 0;
+    std::string other_got;
+    std::int32_t other_error = 0;
+    std::string stalled_got;
+};
+
+Task<void> stalled_and_other(int stalled_fd, int other_fd, StalledAndOther* r) {
+    RecvStream stalled(stalled_fd);
+    RecvStream other(other_fd);
+    stalled.start();
+    other.start();
+    co_await sleep_ms(300);  // the flood fills what the stalled stream may take, and pauses it
+    r->queued_while_stalled = stalled.queued_chunks();
+    r->queued_max = stalled.queued_chunks_max();
+    r->pauses = stalled.pauses();
+    for (int i = 0; i < 8 && r->other_got.size() < 5; i++) {
+        RecvChunk c = co_await other.next(2000);
+        if (!c.ok()) {
+            r->other_error = c.error;
+            break;
+        }
+        r->other_got.append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
+    }
+    for (int i = 0; i < 100'000; i++) {  // then every byte of the flood, in order
+        RecvChunk c = co_await stalled.next(5000);
+        if (!c.ok()) {
+            EXPECT_TRUE(c.eof) << c.error;
+            break;
+        }
+        r->stalled_got.append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
+    }
+    if (!other.finished()) {
+        co_await other.stop();
+    }
+    if (!stalled.finished()) {
+        co_await stalled.stop();
+    }
+}
+
+TEST(RecvStream, AStalledReaderLeavesTheRingToTheShardsOtherSockets) {
+    int flood[2];
+    int quiet[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, flood), 0);
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, quiet), 0);
+    const std::string sent = pattern(2 * 1024 * 1024);  // 512 buffers' worth: twice the ring
+    std::thread flooder([&] {
+        EXPECT_EQ(write_all(flood[0], sent), sent.size());
+        ::shutdown(flood[0], SHUT_WR);
+    });
+    std::thread talker([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        EXPECT_EQ(::write(quiet[0], "hello", 5), 5);
+    });
+    StalledAndOther r;
+    run_on_shards(1,
+                  [&](Shard&) -> Task<void> { return stalled_and_other(flood[1], quiet[1], &r); });
+    flooder.join();
+    talker.join();
+    for (int fd : {flood[0], flood[1], quiet[0], quiet[1]}) {
+        ::close(fd);
+    }
+    EXPECT_EQ(r.queued_max, 16u);  // 256 buffers / 16
+    EXPECT_GE(r.pauses, 1u);
+    EXPECT_LE(r.queued_while_stalled, r.queued_max + 4);
+    EXPECT_EQ(r.other_error, 0);
+    EXPECT_EQ(r.other_got, "hello");
+    EXPECT_EQ(r.stalled_got.size(), sent.size());
+    EXPECT_TRUE(r.stalled_got == sent);
 }
 
 }  // namespace
