@@ -119,6 +119,7 @@ Task<Status> JobRunner::start() {
 Task<void> JobRunner::stop() {
     stopping_ = true;
     std::int64_t deadline = now_ms() + context_.config().provider.shutdown_grace_ms;
+    stop_deadline_ms_ = deadline;
     if (!jobs_.empty()) {
         LOG_INFO("shard %u: %zu job(s) in flight; waiting up to %lld ms for them",
                  reactor::Shard::current().id(), jobs_.size(),
@@ -133,7 +134,9 @@ Task<void> JobRunner::stop() {
             job->cancel.cancel();
         }
     }
-    std::int64_t last_call = now_ms() + result_delivery_slack_ms;
+    // A result already out waits for a relay's OK a little longer than the grace, not the
+    // whole slack of a running node: the stop must end near shutdown_grace_ms.
+    std::int64_t last_call = now_ms() + stop_delivery_slack_ms;
     for (auto& [ticket, d] : deliveries_) {
         d->deadline_ms = std::min(d->deadline_ms, last_call);
     }
@@ -541,7 +544,8 @@ Task<bool> JobRunner::deliver_result(Job* job, JobEnd* end) {
     d.deadline_ms = now_ms() + c.relay_pool.publish_ttl_ms + c.relay_pool.publish_ok_timeout_ms +
                     result_delivery_slack_ms;
     if (stopping_) {
-        d.deadline_ms = now_ms() + result_delivery_slack_ms;
+        d.deadline_ms =
+            std::min(d.deadline_ms, std::max(stop_deadline_ms_, now_ms()) + stop_delivery_slack_ms);
     }
     RelayPool* pool = hub_->here().pool;
     unsigned targets = pool != nullptr ? pool->publish(pub) : 0;

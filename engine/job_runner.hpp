@@ -53,6 +53,8 @@ namespace pylon::engine {
 inline constexpr std::int64_t runner_sweep_interval_ms = 1000;
 inline constexpr std::int64_t slot_linger_ms = 2000;
 inline constexpr std::int64_t result_delivery_slack_ms = 5000;
+// At shutdown, once the grace is over: how long a published result still waits for its OK.
+inline constexpr std::int64_t stop_delivery_slack_ms = 1000;
 inline constexpr const char* waiting_for_load_text = "waiting for llama-server to load the model";
 
 // How a job ended (before it is recorded).
@@ -167,6 +169,7 @@ class JobRunner final : public Service {
     ResponseBuilder responses_;
     LatencyHistogram token_latency_;
     bool stopping_ = false;
+    std::int64_t stop_deadline_ms_ = 0;  // the grace's end, once stopping_
     reactor::CancelSource stop_;
     reactor::Gate gate_;
     reactor::Gate sweeper_;

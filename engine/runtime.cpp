@@ -19,6 +19,7 @@
 #include "engine/standard_services.hpp"
 #include "engine/store.hpp"
 #include "reactor/clock.hpp"
+#include "reactor/gate.hpp"
 #include "reactor/log.hpp"
 #include "reactor/shard_set.hpp"
 
@@ -155,15 +156,23 @@ Task<Status> start_all(RuntimeCore* core) {
     co_return Ok{};
 }
 
+Task<void> stop_order_on(RuntimeCore* core, unsigned shard, int order) {
+    co_await reactor::submit_to(shard, [core, order]() { return stop_order(core, order); });
+}
+
+// Each order on every shard at once: a service's stop may wait (the job runner gives running
+// jobs shutdown_grace_ms), and shard by shard those waits added up (N shards x the grace).
 Task<void> stop_all(RuntimeCore* core) {
     std::set<int, std::greater<>> orders;
     for (const ServiceSpec& spec : core->specs) {
         orders.insert(spec.order);
     }
     for (int order : orders) {
+        reactor::Gate shards;
         for (unsigned t = 0; t < core->shard_count; t++) {
-            co_await reactor::submit_to(t, [core, order]() { return stop_order(core, order); });
+            shards.spawn(stop_order_on(core, t, order));
         }
+        co_await shards.close();
     }
 }
 

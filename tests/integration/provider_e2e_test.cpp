@@ -201,6 +201,53 @@ TEST(ProviderEndToEnd, ARestartDuringAJobRunsItAgainOrSaysWhy) {
     EXPECT_TRUE(stopped.of("result").empty());
 }
 
+// SIGTERM with jobs running on both shards: every shard gives them the grace at the same time,
+// so the node is gone within about one grace (audit, session 8: shard after shard, the stop
+// took shards x the grace, and `pylon stop`'s SIGKILL left accepted jobs without an ending).
+TEST(ProviderEndToEnd, AllShardsGiveRunningJobsTheSameGraceAtOnce) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama",
+                                 {"--tokens", "200", "--token-delay-ms", "100", "--slots", "16"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 2;
+    config.extra = "[provider]\nshutdown_grace_ms = 3000";
+    config.ollama_extra = "slots = 16";
+    PylonNode node(config);
+    node.start();
+    auto client =
+        start_client(client_args({relay.url()}, 4, {"--count", "12", "--timeout-ms", "30000"}));
+    auto processing = [&]() {
+        std::size_t n = 0;
+        for (const std::string& line : client->lines(Stream::out)) {
+            n += line.find("\"status\":\"processing\"") != std::string::npos ? 1u : 0u;
+        }
+        return n;
+    };
+    ASSERT_TRUE(wait_until([&]() { return processing() >= 12; }, 15000, 20)) << processing();
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_TRUE(node.process().signal(SIGTERM).ok());
+    std::optional<ExitInfo> exit = node.process().wait_exit(20000);
+    auto took_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_EQ(exit->code, 0);
+    std::size_t shards_waiting = 0;
+    for (const std::string& line : node.process().lines(Stream::err)) {
+        if (line.find("job(s) in flight; waiting up to 3000 ms") != std::string::npos) {
+            shards_waiting++;
+        }
+    }
+    EXPECT_EQ(shards_waiting, 2u);  // 12 requests: both shards own some (all on one: 2^-11)
+    // One grace (3 s) and the stop's own work; shard after shard it was over 6 s.
+    EXPECT_LT(took_ms, 5500);
+    ClientRun stopped = finish_client(*client, 30000);
+    EXPECT_EQ(stopped.of("result").size(), 0u);
+    std::vector<std::string> statuses = stopped.statuses();
+    EXPECT_EQ(std::count(statuses.begin(), statuses.end(), "error"), 12) << stopped.raw;
+}
+
 TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();
