@@ -177,6 +177,19 @@ DROP TABLE processed_requests;
 ALTER TABLE processed_requests_008 RENAME TO processed_requests;
 )sql";
 
+// A job's signed result, recorded before it is published and deleted with the job's final row
+// (complete_job, fail_job, cancel_job): after a crash between the two, the job is not run again
+// (that would give the customer a second, different result); the same event is published again
+// (Intake::rerun, JobRunner::resend_result; docs/provider.md "a job is never run twice").
+constexpr std::string_view k_009_pending_results = R"sql(
+CREATE TABLE IF NOT EXISTS pending_results (
+    job_id TEXT PRIMARY KEY,
+    result_event_id TEXT NOT NULL,
+    frame TEXT NOT NULL,
+    recorded_at_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql";
+
 constexpr Migration k_migrations[] = {
     {"001_initial_schema", k_001_initial_schema},
     {"002_invoices", k_002_invoices},
@@ -186,6 +199,7 @@ constexpr Migration k_migrations[] = {
     {"006_agent_supervision", k_006_agent_supervision},
     {"007_drop_request_id_index", k_007_drop_request_id_index},
     {"008_processed_requests_by_created_at", k_008_processed_requests_by_created_at},
+    {"009_pending_results", k_009_pending_results},
 };
 
 }  // namespace

@@ -807,6 +807,7 @@ Status StoreDb::complete_job(std::string_view job_id, const JobCompletion& c) {
     if (sqlite3_changes(db_) == 0) {
         return Error(Errc::not_found, "no job " + std::string(job_id));
     }
+    PYLON_TRY(forget_pending_result(job_id));
     if (c.earned_msats) {
         auto earned = record_earning(job_id, *c.earned_msats, "job", c.payment_hash, c.at_ms);
         if (!earned.ok()) {
@@ -826,6 +827,22 @@ Status StoreDb::set_final_status(std::string_view job_id, std::string_view statu
     if (sqlite3_changes(db_) == 0) {
         return Error(Errc::not_found, "no job " + std::string(job_id));
     }
+    return forget_pending_result(job_id);
+}
+
+Status StoreDb::record_pending_result(std::string_view job_id, std::string_view result_event_id,
+                                      std::string_view frame, std::int64_t at_ms) {
+    PYLON_STORE_RUN(
+        "INSERT OR REPLACE INTO pending_results (job_id, result_event_id, frame, recorded_at_ms) "
+        "VALUES (?, ?, ?, ?)",
+        "record pending result", q.text(job_id).text(result_event_id).text(frame).int64(at_ms));
+    return Ok{};
+}
+
+// Called by every final state, in its transaction: a finished job has no pending result.
+Status StoreDb::forget_pending_result(std::string_view job_id) {
+    PYLON_STORE_RUN("DELETE FROM pending_results WHERE job_id = ?", "forget pending result",
+                    q.text(job_id));
     return Ok{};
 }
 
@@ -880,10 +897,12 @@ Result<std::vector<proto::JobInfo>> StoreDb::list_jobs(const JobQuery& query) {
 
 Result<std::vector<UnfinishedJob>> StoreDb::unfinished_jobs() {
     auto stmt = statement(
-        "SELECT id, coalesce(request_id, ''), kind, customer_pubkey, status, "
-        "coalesce(received_at_ms, started_at * 1000), attempts, coalesce(relay_hint, ''), "
-        "coalesce(reply_relays, ''), coalesce(request_json, '') FROM jobs "
-        "WHERE status IN ('pending', 'processing') ORDER BY rowid");
+        "SELECT j.id, coalesce(j.request_id, ''), j.kind, j.customer_pubkey, j.status, "
+        "coalesce(j.received_at_ms, j.started_at * 1000), j.attempts, "
+        "coalesce(j.relay_hint, ''), coalesce(j.reply_relays, ''), coalesce(j.request_json, ''), "
+        "coalesce(p.result_event_id, ''), coalesce(p.frame, '') FROM jobs j "
+        "LEFT JOIN pending_results p ON p.job_id = j.id "
+        "WHERE j.status IN ('pending', 'processing') ORDER BY j.rowid");
     if (!stmt.ok()) {
         return std::move(stmt).error();
     }
@@ -902,6 +921,8 @@ Result<std::vector<UnfinishedJob>> StoreDb::unfinished_jobs() {
         j.relay_hint = q.col_text(7);
         j.reply_relays = relays_from_json(q.col_text(8));
         j.request_json = q.col_text(9);
+        j.result_event_id = q.col_text(10);
+        j.result_frame = q.col_text(11);
         jobs.push_back(std::move(j));
     }
     if (rc != SQLITE_DONE) {
@@ -918,7 +939,9 @@ Result<Reconciliation> StoreDb::reconcile(std::int64_t now_ms, std::int64_t reru
     }
     Reconciliation out;
     for (UnfinishedJob& j : jobs.value()) {
-        bool fresh = now_ms - j.received_at_ms <= rerun_window_ms && !j.request_json.empty();
+        // A signed result is published again, not generated again: its age does not matter.
+        bool young = now_ms - j.received_at_ms <= rerun_window_ms || !j.result_frame.empty();
+        bool fresh = young && !j.request_json.empty();
         if (fresh) {
             PYLON_STORE_RUN(
                 "UPDATE jobs SET status = 'pending', attempts = attempts + 1 WHERE id = ?",

@@ -88,10 +88,15 @@ struct UnfinishedJob {
     std::string relay_hint;
     std::vector<std::string> reply_relays;
     std::string request_json;
+    // Its result, signed and recorded (record_pending_result) before a crash kept it from being
+    // recorded completed: published again as it is, never generated again. Empty: none.
+    std::string result_event_id;  // 64 hex
+    std::string result_frame;     // ["EVENT",{...}]
 };
 
 struct Reconciliation {
-    std::vector<UnfinishedJob> rerun;   // young enough: set back to pending, attempts + 1
+    // Young enough (or with a pending result, whatever its age): set back to pending, attempts + 1.
+    std::vector<UnfinishedJob> rerun;
     std::vector<UnfinishedJob> failed;  // too old (or unknown request): marked failed
 };
 
@@ -177,6 +182,10 @@ class StoreDb {
     // Only a job still pending or processing (a late mark never undoes its final state).
     Status mark_processing(std::string_view job_id, std::int64_t at_ms, std::string_view model);
     Status record_metrics(std::string_view job_id, const JobMetrics& metrics);
+    // A job's signed result, about to be published (replaces an earlier one of the job). The
+    // three final states below delete it in the same transaction.
+    Status record_pending_result(std::string_view job_id, std::string_view result_event_id,
+                                 std::string_view frame, std::int64_t at_ms);
     Status complete_job(std::string_view job_id, const JobCompletion& completion);
     Status fail_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms);
     Status cancel_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms);
@@ -184,7 +193,8 @@ class StoreDb {
     Result<std::vector<proto::JobInfo>> list_jobs(const JobQuery& query);
     Result<std::vector<UnfinishedJob>> unfinished_jobs();
     // Jobs received within rerun_window_ms of now go back to `pending` for another run; older
-    // ones become `failed` with `reason`.
+    // ones become `failed` with `reason`. A job with a pending result goes back whatever its age
+    // (its result is published again, not generated again).
     Result<Reconciliation> reconcile(std::int64_t now_ms, std::int64_t rerun_window_ms,
                                      std::string_view reason);
 
@@ -233,6 +243,7 @@ class StoreDb {
     Status control(std::string_view sql);
     Status set_final_status(std::string_view job_id, std::string_view status,
                             std::string_view reason, std::int64_t at_ms);
+    Status forget_pending_result(std::string_view job_id);
     Status check_carried_over_requests();
     // Is there a row for the request: its job row; its processed_requests row (also under -1
     // while migration 008's carried-over rows remain).

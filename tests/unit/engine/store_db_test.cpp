@@ -109,6 +109,8 @@ std::vector<std::string> per_job_statements_with_temp_tables(StoreDb& db) {
     NewJob job = make_job(1);
     EXPECT_EQ(db.accept_job(job).value(), AcceptOutcome::accepted);
     EXPECT_TRUE(db.mark_processing(job.id, job.received_at_ms + 5, "llama3.2").ok());
+    EXPECT_TRUE(
+        db.record_pending_result(job.id, std::string(64, 'e'), "[]", job.received_at_ms).ok());
     JobCompletion done;
     done.at_ms = job.received_at_ms + 900;
     done.price_msats = 1000;
@@ -342,6 +344,60 @@ TEST(StoreDb, ReconcileRerunsYoungJobsAndFailsOldOnes) {
     EXPECT_EQ(db->unfinished_jobs()->size(), 1u);
 }
 
+// A job's signed result is recorded before it is published and forgotten with the job's final
+// row; a job left unfinished brings it back (it is published again, never generated again),
+// whatever its age.
+TEST(StoreDb, PendingResultsComeBackWithUnfinishedJobsUntilTheJobEnds) {
+    auto db = memory_db();
+    std::int64_t now = 1'700'000'100'000;
+    NewJob a = make_job(1, now - 10'000);
+    NewJob b = make_job(2, now - 3'600'000);  // beyond the rerun window
+    NewJob c = make_job(3, now - 5'000);
+    NewJob d = make_job(4, now - 5'000);
+    for (const NewJob& j : {a, b, c, d}) {
+        ASSERT_TRUE(db->insert_job(j).ok());
+    }
+    std::string frame_a = "[\"EVENT\",{\"id\":\"" + std::string(64, 'a') + "\"}]";
+    ASSERT_TRUE(db->record_pending_result(a.id, std::string(64, '1'), "[\"old\"]", now).ok());
+    ASSERT_TRUE(db->record_pending_result(a.id, std::string(64, 'a'), frame_a, now).ok());
+    ASSERT_TRUE(db->record_pending_result(b.id, std::string(64, 'b'), "[\"b\"]", now).ok());
+    ASSERT_TRUE(db->record_pending_result(c.id, std::string(64, 'c'), "[\"c\"]", now).ok());
+    ASSERT_TRUE(db->record_pending_result(d.id, std::string(64, 'd'), "[\"d\"]", now).ok());
+    ASSERT_TRUE(db->mark_processing(c.id, now - 4'000, "m").ok());
+    JobMetrics m;
+    m.completion_tokens = 7;
+    ASSERT_TRUE(db->record_metrics(c.id, m).ok());
+    // c completes: its pending result goes, its metrics stay where the completion has none.
+    ASSERT_TRUE(
+        db->complete_job(c.id, JobCompletion{now, 0, {}, "", std::string(64, 'c'), {}}).ok());
+    ASSERT_TRUE(db->cancel_job(d.id, "deleted", now).ok());
+    auto all = db->unfinished_jobs();
+    ASSERT_TRUE(all.ok()) << all.error().message();
+    ASSERT_EQ(all->size(), 2u);
+    EXPECT_EQ((*all)[0].result_event_id, std::string(64, 'a'));
+    EXPECT_EQ((*all)[0].result_frame, frame_a);
+    EXPECT_EQ(db->get_job(c.id).value()->status, "completed");
+    EXPECT_EQ(db->get_job(c.id).value()->completion_tokens, 7);
+    auto r = db->reconcile(now, 300'000, "interrupted by a restart");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->rerun.size(), 2u);  // b too: its result exists, its age does not matter
+    EXPECT_TRUE(r->failed.empty());
+    EXPECT_EQ(r->rerun[1].result_frame, "[\"b\"]");
+    ASSERT_TRUE(db->fail_job(b.id, "no relay accepted the result", now).ok());
+    ASSERT_TRUE(
+        db->complete_job(a.id, JobCompletion{now, 0, {}, "", std::string(64, 'a'), {}}).ok());
+    EXPECT_TRUE(db->unfinished_jobs()->empty());
+    // Their pending results are gone (set back to pending by hand, they come back without).
+    ASSERT_TRUE(db->exec("UPDATE jobs SET status = 'pending'").ok());
+    auto again = db->unfinished_jobs();
+    ASSERT_TRUE(again.ok());
+    ASSERT_EQ(again->size(), 4u);
+    for (const UnfinishedJob& u : *again) {
+        EXPECT_EQ(u.result_frame, "") << u.id;
+        EXPECT_EQ(u.result_event_id, "") << u.id;
+    }
+}
+
 TEST(StoreDb, InvoicesAndNodeState) {
     auto db = memory_db();
     NewJob job = make_job(1);
@@ -415,6 +471,34 @@ TEST(StoreDb, PylonV01DatabaseUpgradesInPlace) {
     ASSERT_EQ(jobs->size(), 1u);
     EXPECT_EQ((*jobs)[0].id, "job_abc");
     EXPECT_EQ((*jobs)[0].request_id, "");
+}
+
+// A database from before migration 009 (pending_results) gets the table; its unfinished jobs
+// come back without a pending result (they run again, as they did).
+TEST(StoreDb, PendingResultsMigrationAppliesToAnExistingDatabase) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir->file("pylon.db");
+    NewJob job = make_job(1);
+    {
+        auto db = StoreDb::open({path});
+        ASSERT_TRUE(db.ok()) << db.error().message();
+        ASSERT_TRUE((*db)->insert_job(job).ok());
+        ASSERT_TRUE((*db)
+                        ->exec("DROP TABLE pending_results; DELETE FROM migrations WHERE name = "
+                               "'009_pending_results'")
+                        .ok());
+        EXPECT_EQ((*db)->applied_migrations()->size(), migrations().size() - 1);
+    }
+    auto db = StoreDb::open({path});
+    ASSERT_TRUE(db.ok()) << db.error().message();
+    EXPECT_EQ((*db)->applied_migrations()->back(), "009_pending_results");
+    auto before = (*db)->unfinished_jobs();
+    ASSERT_TRUE(before.ok()) << before.error().message();
+    ASSERT_EQ(before->size(), 1u);
+    EXPECT_EQ(before->front().result_frame, "");
+    ASSERT_TRUE((*db)->record_pending_result(job.id, std::string(64, 'f'), "[\"f\"]", 1).ok());
+    EXPECT_EQ((*db)->unfinished_jobs()->front().result_frame, "[\"f\"]");
 }
 
 TEST(StoreDb, NewerSchemaIsRefusedAndLeftUntouched) {
