@@ -374,6 +374,10 @@ std::unique_ptr<Job> Intake::restore(const UnfinishedJob& u, Screened* outcome) 
     if (outcome->job) {
         outcome->job->reply_relays = u.reply_relays;
         outcome->job->rerun = true;
+        if (!u.result_frame.empty()) {
+            outcome->job->signed_result =
+                std::make_unique<SignedResult>(SignedResult{u.result_event_id, u.result_frame});
+        }
     }
     return std::move(outcome->job);
 }
@@ -382,6 +386,11 @@ void Intake::rerun(const UnfinishedJob& u) {
     Screened s;
     std::unique_ptr<Job> job = restore(u, &s);
     JobRunner* runner = hub_->here().runner;
+    if (job && runner != nullptr && job->signed_result) {
+        counters_.add(IntakeReason::rerun);  // its signed result goes out again: no generation
+        runner->resend_result(std::move(job));
+        return;
+    }
     if (!job || runner == nullptr || s.verdict != Screened::Verdict::accept) {
         std::string why = !job      ? "its stored request could not be read again"
                           : !runner ? "the node is stopping"

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,12 @@
 
 namespace pylon::engine {
 
+// A job's result as signed and recorded before a restart (StoreDb::record_pending_result).
+struct SignedResult {
+    std::string event_id;  // 64 hex
+    std::string frame;     // ["EVENT",{...}]
+};
+
 struct Job {
     proto::JobRequest request;  // owned strings; request_json for the result's `request` tag
     std::string job_id;         // "job_" + 16 hex (Pylon's form); the full id is request.id
@@ -33,13 +40,16 @@ struct Job {
     // rule, clear requests only); otherwise empty and the prompt is the first text input.
     std::string content_prompt;
     // Generation options (max_tokens, sampling, stop); generation_params() adds the model and
-    // the prompt (not kept twice: a Job is 616 bytes, in mimalloc's 640-byte class, not 768).
+    // the prompt (not kept twice: a Job is 624 bytes, in mimalloc's 640-byte class, not 768).
     proto::GenerationOptions params;
     std::uint64_t price_msats = 0;
     std::int64_t received_mono_ms = 0;
     std::int64_t received_unix_ms = 0;
     BackendKind backend = BackendKind::ollama;
     bool rerun = false;  // started again after a restart
+    // Set on a rerun whose result was signed before the restart: that event is published again,
+    // the job is not generated again (a pointer: a Job stays within 640 bytes, see above).
+    std::unique_ptr<SignedResult> signed_result;
     // Accepted while its backend (a spawned llama-server) was loading its model (the runner
     // bounds the wait with [backends.llamacpp] job_wait_ms while the load lasts).
     bool waits_for_load = false;

@@ -219,13 +219,26 @@ void JobRunner::unreserve(BackendKind kind) {
 
 void JobRunner::start_job(std::unique_ptr<Job> job) {
     unreserve(job->backend);
+    launch(std::move(job));
+}
+
+void JobRunner::resend_result(std::unique_ptr<Job> job) {
+    PYLON_ASSERT(job->signed_result != nullptr);
+    LOG_INFO("job %s: its result was already signed before the restart; published again",
+             job->job_id.c_str());
+    launch(std::move(job));
+}
+
+void JobRunner::launch(std::unique_ptr<Job> job) {
     Job* raw = job.get();
     auto [it, inserted] = jobs_.emplace(job->request.id, std::move(job));
     PYLON_ASSERT_MSG(inserted, "a job started twice");
     (void)it;
     context_.emit(proto::DomainEvent::job_received(raw->job_id, raw->request.kind,
                                                    raw->request.customer.hex()));
-    if (!gate_.spawn(run(this, raw))) {
+    bool spawned =
+        raw->signed_result ? gate_.spawn(resend(this, raw)) : gate_.spawn(run(this, raw));
+    if (!spawned) {
         jobs_.erase(raw->request.id);
     }
 }
@@ -342,6 +355,31 @@ Task<void> JobRunner::finish(JobRunner* self, Job* job, BackendSlots::Acquired g
         end = self->refused(job, got);
     }
     co_await self->record(job, std::move(end));
+}
+
+// A rerun whose result was signed before the restart: that very event again (same id: relays
+// and clients see one result), then `success` and the completed row (complete_job keeps the
+// row's metrics where this run has none). The customer may see it twice, never two results.
+Task<void> JobRunner::resend(JobRunner* self, Job* job) {
+    job->phase = Job::Phase::delivering;
+    JobEnd end = self->ended(job, JobEnd::Kind::completed, "");
+    SignedResult& stored = *job->signed_result;
+    auto pub = std::make_shared<Publication>();
+    if (!proto::hex_decode(stored.event_id, pub->id) || stored.frame.empty()) {
+        end.kind = JobEnd::Kind::failed;
+        end.reason = "its signed result could not be read again after the restart";
+    } else {
+        pub->kind = job->request.kind + 1000;
+        pub->cls = PublishClass::terminal;
+        pub->job = job->request.id;
+        pub->frame = std::move(stored.frame);
+        pub->extra_relays = job->reply_relays;
+        pub->created_ms = now_ms();
+        end.result_event_id = std::move(stored.event_id);
+        co_await self->publish_result(job, std::move(pub), &end);
+    }
+    co_await self->record(job, std::move(end));
+    self->jobs_.erase(job->request.id);
 }
 
 // Why a job got no slot: the queue was full, or it was cancelled while it waited.
@@ -537,6 +575,23 @@ Task<bool> JobRunner::deliver_result(Job* job, JobEnd* end) {
                  report.request_dropped ? ", request tag left out" : "");
     }
     end->result_event_id = proto::hex_encode(pub->id);
+    // Recorded before it goes out: after a crash from here on, the job is not generated again
+    // but this event published again (resend). A failed write does not hold the result back.
+    PublicationRef signed_pub = pub;
+    auto keep = [id = job->job_id, event_id = end->result_event_id, signed_pub, u](StoreDb& db) {
+        return db.record_pending_result(id, event_id, signed_pub->frame, u);
+    };
+    Status kept = co_await context_.store().run(std::move(keep));
+    if (!kept.ok()) {
+        LOG_WARN("job %s: its signed result could not be recorded before publishing: %s",
+                 job->job_id.c_str(), kept.error().message().c_str());
+    }
+    co_return co_await publish_result(job, std::move(pub), end);
+}
+
+// Publishes a signed result and waits until one relay accepted it; otherwise the job fails.
+Task<bool> JobRunner::publish_result(Job* job, std::shared_ptr<Publication> pub, JobEnd* end) {
+    const Config& c = context_.config();
     Delivery d;
     std::uint64_t ticket = next_ticket_++;
     pub->owner_shard = reactor::Shard::current().id();

@@ -6,7 +6,9 @@
 // streamed from this shard's own client of that backend (one HTTP pool per backend per shard);
 // `partial` feedback with the text so far at most every partial_interval_ms; the result
 // (kind + 1000), published to the job's reply relays and ours and tracked until one relay
-// accepts it; then `success` feedback and the `completed` row with backend, model, tokens and
+// accepts it (the signed result is recorded in the store before it is published: a job whose
+// result is out is never generated again after a restart, its result is published again, the
+// same event); then `success` feedback and the `completed` row with backend, model, tokens and
 // timings (queue, first token, total). Every other ending is an `error` feedback plus a
 // `failed` row with the reason (the backend's own words, a timeout, "queue full", the node
 // shutting down), or, for a kind-5 deletion by the requester, `cancelled` (the backend stream
@@ -83,6 +85,10 @@ class JobRunner final : public Service {
     void unreserve(BackendKind kind);
     // Takes an accepted job (its reservation and its `pending` row exist) and runs it.
     void start_job(std::unique_ptr<Job> job);
+    // Takes a rerun whose result was signed before the restart (job->signed_result): publishes
+    // that event again, waits for a relay's OK, `success`, the completed row; no backend slot,
+    // no reservation, no generation.
+    void resend_result(std::unique_ptr<Job> job);
     // A kind-5 deletion by `author` names `request`: cancels the job if it is ours and theirs.
     bool cancel_job(const proto::EventId& request, const proto::PublicKey& author);
     std::size_t jobs() const noexcept { return jobs_.size(); }
@@ -132,7 +138,9 @@ class JobRunner final : public Service {
         ~NoticeSettler();
     };
 
+    void launch(std::unique_ptr<Job> job);
     static reactor::Task<void> run(JobRunner* self, Job* job);
+    static reactor::Task<void> resend(JobRunner* self, Job* job);
     static reactor::Task<void> finish(JobRunner* self, Job* job, BackendSlots::Acquired got);
     JobEnd refused(Job* job, BackendSlots::Acquired got) const;
     std::shared_ptr<ProcessingNotice> notice_processing(Job* job, std::int64_t started_unix_ms);
@@ -145,6 +153,7 @@ class JobRunner final : public Service {
     reactor::Task<JobEnd> execute(Job* job);  // once its slot is granted
     reactor::Task<JobEnd> generate(Job* job, std::int64_t queued_at_ms);
     reactor::Task<bool> deliver_result(Job* job, JobEnd* end);
+    reactor::Task<bool> publish_result(Job* job, std::shared_ptr<Publication> pub, JobEnd* end);
     reactor::Task<void> record(Job* job, JobEnd end);
     static reactor::Task<void> sweep_loop(JobRunner* self);
     void sweep(std::int64_t now_ms);

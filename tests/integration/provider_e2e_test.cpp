@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "provider_e2e_support.hpp"
@@ -207,8 +208,8 @@ TEST(ProviderEndToEnd, ARestartDuringAJobRunsItAgainOrSaysWhy) {
 TEST(ProviderEndToEnd, AllShardsGiveRunningJobsTheSameGraceAtOnce) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();
-    ReadyChild fake = start_fake("fake_ollama",
-                                 {"--tokens", "200", "--token-delay-ms", "100", "--slots", "16"});
+    ReadyChild fake =
+        start_fake("fake_ollama", {"--tokens", "200", "--token-delay-ms", "100", "--slots", "16"});
     NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
     config.shards = 2;
     config.extra = "[provider]\nshutdown_grace_ms = 3000";
@@ -246,6 +247,63 @@ TEST(ProviderEndToEnd, AllShardsGiveRunningJobsTheSameGraceAtOnce) {
     EXPECT_EQ(stopped.of("result").size(), 0u);
     std::vector<std::string> statuses = stopped.statuses();
     EXPECT_EQ(std::count(statuses.begin(), statuses.end(), "error"), 12) << stopped.raw;
+}
+
+// The ids of the kind-6050 results a raw relay (--log) received from the node.
+std::set<std::string> results_received(ChildProcess& relay) {
+    static const std::regex result(
+        "<- \\[\"EVENT\",\\{\"id\":\"([0-9a-f]{64})\",\"pubkey\":\"[0-9a-f]{64}\","
+        "\"created_at\":[0-9]+,\"kind\":6050,.*");
+    std::set<std::string> ids;
+    for (const std::string& line : relay.lines(Stream::err)) {
+        std::smatch m;
+        if (std::regex_match(line, m, result)) {
+            ids.insert(m[1].str());
+        }
+    }
+    return ids;
+}
+
+// docs/provider.md: a job is never run twice. Its result is out (the relay forwarded it to the
+// customer) but the relay never said OK, so the job is still delivering when the node is killed;
+// after the restart the very same event is published again: one generation, one result id.
+TEST(ProviderEndToEnd, AResultAlreadyOutIsPublishedAgainAfterARestartNotGeneratedAgain) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess silent =
+        start_relay("raw_relay.mjs", 0,
+                    {"--silent-first", "1000", "--refuse-author", provider_pubkey, "--log"});
+    std::uint16_t port = silent.port;
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "3", "--token-delay-ms", "5"});
+    NodeConfig config =
+        node_config({silent.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    PylonNode node(config);
+    node.start();
+    ClientRun run = run_client(client_args({silent.url()}, 2));
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+    std::string first = run.of("result")[0].id;
+    ASSERT_EQ(node.jobs().size(), 1u);
+    ASSERT_NE(node.jobs()[0].status, "completed");  // waiting for an OK that never comes
+    node.kill9();
+    std::set<std::string> before = results_received(*silent.process);
+    silent.process->stop(3000);
+
+    RelayProcess relay = start_relay("raw_relay.mjs", port, {"--log"});
+    ASSERT_EQ(relay.port, port);
+    node.start();
+    ASSERT_TRUE(wait_until(
+        [&]() {
+            auto jobs = node.jobs();
+            return jobs.size() == 1 && jobs[0].status == "completed";
+        },
+        10000, 50))
+        << node.process().describe();
+    EXPECT_EQ(before, std::set<std::string>{first});
+    EXPECT_EQ(results_received(*relay.process), std::set<std::string>{first});
+    EXPECT_EQ(fake_stat(fake.port, "streams_started"), 1);
+    EXPECT_EQ(node.intake()["rerun"], 1u);
+    EXPECT_TRUE(node.process().wait_for_line(
+        std::regex(".*already signed before the restart; published again.*"), 1000, Stream::err));
 }
 
 TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
