@@ -287,6 +287,8 @@ TEST(ProviderEndToEnd, AResultAlreadyOutIsPublishedAgainAfterARestartNotGenerate
     node.kill9();
     std::set<std::string> before = results_received(*silent.process);
     silent.process->stop(3000);
+    // The fake's text is always the same: a result generated again differs only by created_at.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
 
     RelayProcess relay = start_relay("raw_relay.mjs", port, {"--log"});
     ASSERT_EQ(relay.port, port);
