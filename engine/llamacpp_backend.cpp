@@ -2,6 +2,7 @@
 
 #include "engine/spare_codec.hpp"
 #include "net/sse.hpp"
+#include "proto/reject.hpp"
 #include "reactor/clock.hpp"
 
 namespace pylon::engine {
@@ -131,11 +132,15 @@ Task<BackendProbe> LlamaCppBackend::probe(CancelToken token) {
         p.version = lp.model_path;
     }
     auto models = co_await get("/v1/models", token);
-    if (!models.ok() || models->status != 200 ||
-        codec_.parse_models(models->body, p.models) != proto::Reject::none) {
+    if (!models.ok() || models->status != 200) {
         p.error = models.ok()
                       ? url() + ": /v1/models answered HTTP " + std::to_string(models->status)
                       : models.error().message();
+        co_return p;
+    }
+    // A 200 whose body is not a model list says so (it was reported as "answered HTTP 200").
+    if (proto::Reject r = codec_.parse_models(models->body, p.models); r != proto::Reject::none) {
+        p.error = url() + ": /v1/models: not a model list: " + std::string(proto::reject_text(r));
         co_return p;
     }
     p.available = true;

@@ -2,6 +2,7 @@
 
 #include "engine/spare_codec.hpp"
 #include "net/ndjson.hpp"
+#include "proto/reject.hpp"
 #include "reactor/clock.hpp"
 
 namespace pylon::engine {
@@ -98,17 +99,28 @@ Task<BackendProbe> OllamaBackend::probe(CancelToken token) {
         p.error = version.error().message();
         co_return p;
     }
-    if (version->status != 200 ||
-        codec_.parse_version(version->body, p.version) != proto::Reject::none) {
+    if (version->status != 200) {
         p.error = url() + ": /api/version answered HTTP " + std::to_string(version->status) +
                   "; is this an Ollama server?";
         co_return p;
     }
+    if (proto::Reject r = codec_.parse_version(version->body, p.version);
+        r != proto::Reject::none) {
+        p.error = url() +
+                  ": /api/version: not an Ollama version: " + std::string(proto::reject_text(r)) +
+                  "; is this an Ollama server?";
+        co_return p;
+    }
     auto tags = co_await get("/api/tags", token);
-    if (!tags.ok() || tags->status != 200 ||
-        codec_.parse_models(tags->body, false, p.models) != proto::Reject::none) {
+    if (!tags.ok() || tags->status != 200) {
         p.error = tags.ok() ? url() + ": /api/tags answered HTTP " + std::to_string(tags->status)
                             : tags.error().message();
+        co_return p;
+    }
+    // A 200 whose body is not a model list says so (it was reported as "answered HTTP 200").
+    if (proto::Reject r = codec_.parse_models(tags->body, false, p.models);
+        r != proto::Reject::none) {
+        p.error = url() + ": /api/tags: not a model list: " + std::string(proto::reject_text(r));
         co_return p;
     }
     auto ps = co_await get("/api/ps", token);

@@ -1,11 +1,19 @@
 // The provider's backend clients (engine/ollama_backend, engine/llamacpp_backend) against the
-// protocol-faithful fakes in tools/: probing, streamed generation with the exact text, each
-// fault mode surfacing as an error with the server's reason, and cancellation reaching the
-// server (the fake counts a client that closed mid-stream).
+// protocol-faithful fakes in tools/ (and a canned server whose 200 answers do not parse): probing,
+// streamed generation with the exact text, each fault mode surfacing as an error with the server's
+// reason, and cancellation reaching the server (the fake counts a client that closed mid-stream).
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <functional>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/llamacpp_backend.hpp"
@@ -364,6 +372,113 @@ TEST(LlamaCppBackend, ErrorMidStreamAndApiKey) {
     EXPECT_EQ(err.text, "alpha");
     EXPECT_NE(denied.error.find("HTTP 401"), std::string::npos) << denied.error;
     EXPECT_EQ(allowed.text, "alpha bravo") << allowed.error;
+}
+
+// Answers every GET with 200 and the body canned for its path ("" for others); keep-alive.
+class CannedServer {
+  public:
+    explicit CannedServer(std::map<std::string, std::string> bodies) : bodies_(std::move(bodies)) {
+        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        socklen_t len = sizeof a;
+        auto* sa = reinterpret_cast<sockaddr*>(&a);
+        EXPECT_EQ(::bind(fd_, sa, len), 0);
+        EXPECT_EQ(::listen(fd_, 8), 0);
+        EXPECT_EQ(::getsockname(fd_, sa, &len), 0);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~CannedServer() {
+        ::shutdown(fd_, SHUT_RDWR);
+        thread_.join();
+        ::close(fd_);
+    }
+    std::uint16_t port() const { return port_; }
+
+  private:
+    // One request head's path; "" when the peer closed or 5 s passed.
+    static std::string read_path(int c) {
+        std::string in;
+        for (int i = 0; i < 500 && in.find("\r\n\r\n") == std::string::npos; i++) {
+            pollfd p{c, POLLIN, 0};
+            if (::poll(&p, 1, 10) <= 0) {
+                continue;
+            }
+            char buf[1024];
+            ssize_t n = ::recv(c, buf, sizeof buf, 0);
+            if (n <= 0) {
+                return "";
+            }
+            in.append(buf, static_cast<std::size_t>(n));
+        }
+        std::size_t from = in.find(' ');
+        std::size_t to = from == std::string::npos ? from : in.find(' ', from + 1);
+        return to == std::string::npos ? "" : in.substr(from + 1, to - from - 1);
+    }
+    void serve() {
+        for (int conn = 0; conn < 8; conn++) {
+            int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            if (c < 0) {
+                break;  // shut down
+            }
+            for (std::string path = read_path(c); !path.empty(); path = read_path(c)) {
+                const std::string& body = bodies_[path];
+                std::string out =
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    "Content-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body;
+                ::send(c, out.data(), out.size(), MSG_NOSIGNAL);
+            }
+            ::close(c);
+        }
+    }
+
+    std::map<std::string, std::string> bodies_;
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+    std::thread thread_;
+};
+
+// A 200 whose body is not a model list is reported as such (audit F6: the error said "/api/tags
+// answered HTTP 200", which sent operators looking at the wrong thing).
+TEST(BackendProbe, A200ThatIsNotAModelListSaysSo) {
+    using Bodies = std::map<std::string, std::string>;
+    CannedServer ollama(
+        Bodies{{"/api/version", R"({"version":"0.5.1"})"}, {"/api/tags", "<html>"}});
+    CannedServer bad_version(Bodies{{"/api/version", "hello"}});
+    CannedServer llama(Bodies{{"/health", R"({"status":"ok"})"}, {"/v1/models", R"({"data":7})"}});
+    BackendProbe tags;
+    BackendProbe version;
+    BackendProbe models;
+    on_shard([&]() -> Task<void> {
+        return [](std::uint16_t p1, std::uint16_t p2, std::uint16_t p3, BackendProbe* t,
+                  BackendProbe* v, BackendProbe* m) -> Task<void> {
+            OllamaBackend o(OllamaOptions{endpoint(p1), 1, false});
+            *t = co_await o.probe({});
+            OllamaBackend ov(OllamaOptions{endpoint(p2), 1, false});
+            *v = co_await ov.probe({});
+            LlamaCppBackend l(LlamaCppOptions{endpoint(p3), false, ""});
+            *m = co_await l.probe({});
+            co_await o.close();
+            co_await ov.close();
+            co_await l.close();
+        }(ollama.port(), bad_version.port(), llama.port(), &tags, &version, &models);
+    });
+    EXPECT_FALSE(tags.available);
+    EXPECT_NE(tags.error.find(":" + std::to_string(ollama.port()) +
+                              ": /api/tags: not a model list: not valid JSON"),
+              std::string::npos)
+        << tags.error;
+    EXPECT_FALSE(version.available);
+    EXPECT_NE(version.error.find("/api/version: not an Ollama version: not valid JSON"),
+              std::string::npos)
+        << version.error;
+    EXPECT_FALSE(models.available);
+    EXPECT_NE(models.error.find("/v1/models: not a model list: "), std::string::npos)
+        << models.error;
+    EXPECT_EQ(models.error.find("HTTP 200"), std::string::npos) << models.error;
 }
 
 }  // namespace
