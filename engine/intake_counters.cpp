@@ -38,6 +38,8 @@ std::string_view intake_reason_name(IntakeReason reason) noexcept {
             return "refused_overloaded";
         case IntakeReason::refused_bad_param:
             return "refused_bad_param";
+        case IntakeReason::refused_bad_bid:
+            return "refused_bad_bid";
         case IntakeReason::refused_no_prompt:
             return "refused_no_prompt";
         case IntakeReason::refused_prompt_too_long:
@@ -56,6 +58,8 @@ std::string_view intake_reason_name(IntakeReason reason) noexcept {
             return "refused_busy";
         case IntakeReason::feedback_suppressed:
             return "feedback_suppressed";
+        case IntakeReason::store_retried:
+            return "store_retried";
         case IntakeReason::store_failed:
             return "store_failed";
         case IntakeReason::paused:

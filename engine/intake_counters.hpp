@@ -33,6 +33,7 @@ enum class IntakeReason : std::uint8_t {
     // refused with an `error` feedback
     refused_overloaded,       // global request rate or memory pressure
     refused_bad_param,        // a param is malformed or out of bounds
+    refused_bad_bid,          // the bid is not a whole number of millisats
     refused_no_prompt,        // no text input
     refused_prompt_too_long,  // above prompt_bytes_max
     refused_max_tokens,       // max_tokens above max_tokens_max
@@ -42,7 +43,8 @@ enum class IntakeReason : std::uint8_t {
     refused_queue_full,       // the backend's queue is full
     refused_busy,             // no longer counted: a paused intake leaves it for the relay
     feedback_suppressed,      // a refusal not answered (refusal_feedback_per_second)
-    store_failed,             // the job could not be written (logged)
+    store_retried,            // a failed write of a job's row tried again (store_retries_max)
+    store_failed,             // the job could not be written even then: error feedback, logged
     // backpressure (a relay's publish queue is busy: PublishPressure)
     paused,    // times intake paused (job subscriptions closed)
     resumed,   // times it resumed (subscribed again from the cursors)

@@ -192,6 +192,11 @@ Screened IntakeScreen::prepare(std::unique_ptr<Job> job, const BackendDirectory*
         return refuse(IntakeReason::refused_bad_param,
                       "bad param '" + p.bad_key() + "': malformed or out of range", std::move(job));
     }
+    if (req.bad_bid) {
+        return refuse(IntakeReason::refused_bad_bid,
+                      "bad bid '" + *req.bad_bid + "': not a whole number of millisats",
+                      std::move(job));
+    }
     std::size_t prompt_bytes = job->prompt().size();
     if (prompt_bytes == 0) {
         return refuse(IntakeReason::refused_no_prompt,

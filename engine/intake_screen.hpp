@@ -10,8 +10,8 @@
 //     owns the customer's bucket, else the verdict says pubkey_unchecked and Intake asks the
 //     bucket's shard before acting on it) -> global rate limit (refused: overloaded) ->
 //     decryption of an encrypted request -> the request's tags -> memory admission -> params
-//     -> prompt -> max_tokens -> bid against the price -> backend and model (a spawned
-//     llama-server still loading its model takes the job: it is accepted and waits)
+//     -> bid readable -> prompt -> max_tokens -> bid against the price -> backend and model (a
+//     spawned llama-server still loading its model takes the job: it is accepted and waits)
 //
 // Every outcome is a verdict with its IntakeReason: drop (counted, never answered), refuse (an
 // `error` feedback with `message` is due: the request was readable and the customer should

@@ -6,6 +6,7 @@
 
 #include "proto/hex.hpp"
 #include "proto/secret.hpp"
+#include "proto/utf8.hpp"
 
 namespace pylon::proto {
 namespace {
@@ -99,11 +100,13 @@ Reject apply_tag(Elements t, JobRequest& req, const Limits& limits) {
     }
     if (name == "bid") {
         uint64_t v = 0;
-        if (t.size() < 2 || !parse_msats(t[1], v)) {
-            return Reject::bad_amount;
+        if (t.size() >= 2 && parse_msats(t[1], v)) {
+            req.bid_msats = v;
+        } else if (!req.bad_bid) {
+            std::string_view text = t.size() >= 2 ? t[1] : std::string_view{};
+            req.bad_bid.emplace(text.substr(0, utf8_prefix_bytes(text, job_bad_bid_bytes_max)));
         }
-        req.bid_msats = v;
-        return Reject::none;
+        return Reject::none;  // a bad bid is the provider's to answer (JobRequest::bad_bid)
     }
     if (name == "relays") {
         return apply_relays(t, req, limits);

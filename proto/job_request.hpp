@@ -1,7 +1,8 @@
 // JobRequest: a NIP-90 job request (kinds 5000-5999) read into a typed value: inputs (`i` with
 // types text, prompt (an alias of text, used by the 5050 example), url, event and job, with relay
 // hint and marker), params (`param` key + values), `output`, `bid` (millisats), `relays`, the
-// providers named by `p`, and the `encrypted` flag. read() takes the clear tags only (enough to
+// providers named by `p`, and the `encrypted` flag (a `bid` that is not an amount is kept as
+// bad_bid, not rejected: the request stays answerable). read() takes the clear tags only (enough to
 // decide targeting: an encrypted request not p-tagged to us cannot be decrypted and is ignored);
 // read_encrypted() also decrypts the content (NIP-44 v2 or NIP-04, detected by shape) into the
 // JSON tag list the customer moved there, and records which cipher was used so the result and
@@ -32,6 +33,7 @@ inline constexpr uint32_t job_request_kind_max = 5999;
 inline constexpr uint32_t job_result_kind_offset = 1000;
 inline constexpr uint32_t job_feedback_kind = 7000;
 inline constexpr size_t job_relay_url_bytes_max = 512;
+inline constexpr size_t job_bad_bid_bytes_max = 64;  // of a bad bid's text kept to quote it
 
 enum class InputType : uint8_t { text, url, event, job };
 
@@ -57,11 +59,15 @@ struct JobRequest {
     std::vector<JobParam> params;
     std::string output;                 // desired MIME type, "" if none
     std::optional<uint64_t> bid_msats;  // the customer's ceiling
-    std::vector<std::string> relays;    // where to publish responses (ws:// and wss:// only)
-    std::vector<PublicKey> providers;   // `p` tags
-    bool encrypted = false;             // `encrypted` tag present
-    Cipher cipher = Cipher::none;       // how the content was encrypted (after read_encrypted)
-    std::string request_json;           // the request event as JSON (for the result)
+    // A `bid` tag that is not a millisat amount ("lots", "-5", "1e3", above 2^64), as written
+    // (at most job_bad_bid_bytes_max bytes): the request is still read, so the provider can
+    // answer "bad bid" instead of dropping it. The first such tag; bid_msats ignores it.
+    std::optional<std::string> bad_bid;
+    std::vector<std::string> relays;   // where to publish responses (ws:// and wss:// only)
+    std::vector<PublicKey> providers;  // `p` tags
+    bool encrypted = false;            // `encrypted` tag present
+    Cipher cipher = Cipher::none;      // how the content was encrypted (after read_encrypted)
+    std::string request_json;          // the request event as JSON (for the result)
 
     // Clear tags only. Reject::wrong_kind outside 5000..5999. canonical: the event's
     // serialize_canonical() output when the caller has it (verify() leaves it in its scratch),

@@ -135,6 +135,15 @@ TEST(IntakeScreen, RefusalsCarryTheReason) {
     s = rig.screen_event(rig.request(rig.bob, {{"param", "temperature", "hot"}}));
     EXPECT_EQ(s.reason, IntakeReason::refused_bad_param);
     EXPECT_EQ(s.message, "bad param 'temperature': malformed or out of range");
+    // A bid that is not a number is answered like a bad param (it was dropped silently).
+    s = rig.screen_event(rig.request(test_key('5'), {{"bid", "lots"}}));
+    EXPECT_EQ(s.verdict, V::refuse);
+    EXPECT_EQ(s.reason, IntakeReason::refused_bad_bid);
+    EXPECT_EQ(s.message, "bad bid 'lots': not a whole number of millisats");
+    ASSERT_NE(s.job, nullptr);
+    s = rig.screen_event(rig.request(test_key('5'), {{"bid", "1e3"}}));
+    EXPECT_EQ(s.reason, IntakeReason::refused_bad_bid);
+    EXPECT_EQ(s.message, "bad bid '1e3': not a whole number of millisats");
     s = rig.screen_event(rig.request(test_key('4'), {{"param", "max_tokens", "9000"}}));
     EXPECT_EQ(s.reason, IntakeReason::refused_max_tokens);
     s = rig.screen_event(rig.request(test_key('4')), false);
