@@ -45,7 +45,7 @@ bool BackendSlots::Awaiter::await_ready() noexcept {
         early_ = Acquired::granted;
         return ready_ = true;
     }
-    if (slots_->waiting_ >= slots_->queue_max_) {
+    if (!past_bound_ && slots_->waiting_ >= slots_->queue_max_) {
         early_ = Acquired::full;
         return ready_ = true;
     }

@@ -2,8 +2,9 @@
 // Jobs of this shard `co_await acquire(token)` a slot and release() it when their generation
 // ends. A slot comes from a lease this shard holds; when none is free the job waits in a
 // bounded FIFO (queue_max: beyond it acquire() answers `full` at once, and the job is refused
-// with "queue full") while one request is outstanding at the lender (withdrawn if the queue
-// empties before it is served). A freed slot goes straight
+// with "queue full"; a job the node accepted before a restart asks `past_bound` and waits even
+// then, so the FIFO holds at most queue_max plus those reruns) while one request is outstanding
+// at the lender (withdrawn if the queue empties before it is served). A freed slot goes straight
 // to the next waiting job unless the lender recalled it; a lease nobody here needs is kept for
 // linger_ms (so a busy shard does not ask again for every job) and then given back (sweep()).
 //
@@ -37,19 +38,23 @@ class BackendSlots {
 
     class Awaiter : public reactor::detail::ListAwaiter {
       public:
-        Awaiter(BackendSlots* slots, reactor::CancelToken token) noexcept
-            : ListAwaiter(&slots->waiters_, token), slots_(slots) {}
+        Awaiter(BackendSlots* slots, reactor::CancelToken token, bool past_bound) noexcept
+            : ListAwaiter(&slots->waiters_, token), slots_(slots), past_bound_(past_bound) {}
         bool await_ready() noexcept;
         void await_suspend(std::coroutine_handle<> h) noexcept;
         Acquired await_resume() noexcept;
 
       private:
         BackendSlots* slots_;
+        bool past_bound_;
         Acquired early_ = Acquired::granted;
         bool ready_ = false;
         bool suspended_ = false;
     };
-    Awaiter acquire(reactor::CancelToken token = {}) noexcept { return Awaiter(this, token); }
+    // past_bound: never `full` (a job accepted before a restart, whose place was granted then).
+    Awaiter acquire(reactor::CancelToken token = {}, bool past_bound = false) noexcept {
+        return Awaiter(this, token, past_bound);
+    }
     // A job is done with its slot.
     void release();
     // True when a job asking now would not be refused as `full`.

@@ -9,6 +9,7 @@
 #include "proto/received_limits.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
+#include "reactor/ops.hpp"
 #include "reactor/shard_set.hpp"
 
 namespace pylon::engine {
@@ -95,6 +96,7 @@ Task<Status> Intake::start() {
 
 Task<void> Intake::stop() {
     open_ = false;
+    stop_.cancel();  // a job's row waiting to be written again gives up now
     if (hub_->note_intake_closing()) {
         broadcast_subscribed(hub_.get(), false);
         context_.board().set_provider_active(false);
@@ -232,23 +234,22 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
         co_await refuse(self, std::move(job), IntakeReason::refused_queue_full, std::move(why));
         co_return;
     }
-    // The row is built on the store thread from the job itself: while the write is queued this
-    // coroutine is suspended and holds the only pointer to the job, so the store thread reads it
-    // unshared, and the post back to this shard orders its reads before anything after the
+    // The row is built on the store thread from the job itself (record): while the write is queued
+    // this coroutine is suspended and holds the only pointer to the job, so the store thread reads
+    // it unshared, and the post back to this shard orders its reads before anything after the
     // co_await. The row's copy of the request lives only while the store thread writes it: built
     // here, a burst of a thousand requests held a thousand copies (and this frame held the row
     // too), which the allocator could not hand back while the jobs admitted with them stayed
     // queued.
-    const Job* unshared = job.get();
-    auto fn = [unshared](StoreDb& db) { return db.accept_job(new_job_row(*unshared)); };
-    Result<AcceptOutcome> r = co_await self->context_.store().run(std::move(fn));
-    if (!r.ok() || r.value() == AcceptOutcome::duplicate) {
+    Result<AcceptOutcome> r = co_await record(self, job.get());
+    if (!r.ok()) {
         runner->unreserve(job->backend);
-        self->counters_.add(r.ok() ? IntakeReason::duplicate : IntakeReason::store_failed);
-        if (!r.ok()) {
-            LOG_ERROR("request %s: not recorded, so not run: %s",
-                      proto::hex_encode(job->request.id).c_str(), r.error().message().c_str());
-        }
+        self->not_recorded(*job, r.error().message());
+        co_return;
+    }
+    if (r.value() == AcceptOutcome::duplicate) {
+        runner->unreserve(job->backend);
+        self->counters_.add(IntakeReason::duplicate);
         co_return;
     }
     self->counters_.add(IntakeReason::accepted);
@@ -256,6 +257,42 @@ Task<void> Intake::admit(Intake* self, std::unique_ptr<Job> job) {
               std::string(backend_kind_name(job->backend)).c_str(), job->model.c_str(),
               job->waits_for_load ? ", waits for the model to load" : "");
     runner->start_job(std::move(job));
+}
+
+// The job's pending row, written by the store thread from `unshared` (see admit). A store error
+// (disk full, the database locked by another process beyond busy_timeout_ms) is tried again,
+// store_retries_max times, store_retry_first_ms later and doubling, while intake is open: the
+// job keeps its queue place meanwhile (so the retries are bounded by job_queue_max).
+Task<Result<AcceptOutcome>> Intake::record(Intake* self, const Job* unshared) {
+    std::int64_t delay_ms = store_retry_first_ms;
+    for (int attempt = 0;; attempt++) {
+        auto fn = [unshared](StoreDb& db) { return db.accept_job(new_job_row(*unshared)); };
+        Result<AcceptOutcome> r = co_await self->context_.store().run(std::move(fn));
+        if (r.ok() || attempt == store_retries_max || !self->open_) {
+            co_return r;
+        }
+        self->counters_.add(IntakeReason::store_retried);
+        LOG_WARN("request %s: could not be recorded (%s); trying again in %lld ms",
+                 proto::hex_encode(unshared->request.id).c_str(), r.error().message().c_str(),
+                 static_cast<long long>(delay_ms));
+        bool slept = co_await reactor::sleep_ms(delay_ms, self->stop_.token());
+        if (!slept) {
+            co_return r;
+        }
+        delay_ms *= 2;
+    }
+}
+
+// A request whose row could not be written, even after the retries, is not run: its customer
+// hears why (an `error` feedback, never suppressed) and its id is forgotten, so the same
+// request sent again (another relay, a resend) is read afresh.
+void Intake::not_recorded(const Job& job, const std::string& why) {
+    counters_.add(IntakeReason::store_failed);
+    screen_->dedup().forget(job.request.id);
+    LOG_ERROR("request %s: not recorded, so not run: %s", proto::hex_encode(job.request.id).c_str(),
+              why.c_str());
+    send_error(job, "the node could not record the request (" + why + "); send it again later",
+               PublishClass::terminal);
 }
 
 // Held: admitted on resume (apply_pause). Left: forgotten, so the relay's copy sent on resume is
@@ -398,8 +435,8 @@ void Intake::rerun(const UnfinishedJob& u) {
         gate_.spawn(fail_row(this, u.id, std::move(why), std::move(job)));
         return;
     }
-    if (!runner->reserve(job->backend)) {
-        gate_.spawn(fail_row(this, u.id, "queue full after the node restarted", std::move(job)));
+    if (!runner->reserve_rerun(job->backend)) {
+        gate_.spawn(fail_row(this, u.id, "the node is stopping", std::move(job)));
         return;
     }
     counters_.add(IntakeReason::rerun);

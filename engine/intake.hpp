@@ -10,7 +10,10 @@
 // refusal_feedback_per_second of these), or admits it: a queue place is reserved on the job's
 // backend (beyond the bound: refused, "queue full"), the job is written `pending` and its id
 // remembered in one store transaction (a duplicate there is dropped), and only then handed to
-// the JobRunner, which sends the first feedback.
+// the JobRunner, which sends the first feedback. A store error there is retried
+// (store_retries_max, backing off) with the queue place kept; if the row still cannot be
+// written the customer gets an `error` feedback saying so and the id is forgotten (nothing is
+// dropped silently).
 //
 // While intake is paused (a relay's publish queue is busy: PublishPressure; the relay links
 // CLOSE their job subscriptions) a request already past the prescreen is held, up to [limits]
@@ -40,11 +43,16 @@
 #include "engine/rate_limiter.hpp"
 #include "engine/service.hpp"
 #include "engine/store_db.hpp"
+#include "reactor/cancel.hpp"
 #include "reactor/gate.hpp"
 
 namespace pylon::engine {
 
 inline constexpr std::size_t dedup_entries_max = 100'000;  // per shard; the store is exact
+// A job's row that the store could not write is tried again this many times, the first after
+// store_retry_first_ms, each wait twice the last (1 + 2 + 4 + 8 s), before its customer is told.
+inline constexpr int store_retries_max = 4;
+inline constexpr std::int64_t store_retry_first_ms = 1000;
 
 class Intake final : public Service {
   public:
@@ -73,6 +81,10 @@ class Intake final : public Service {
 
   private:
     static reactor::Task<void> admit(Intake* self, std::unique_ptr<Job> job);
+    // Writes the job's pending row, retrying store errors (store_retries_max).
+    static reactor::Task<Result<AcceptOutcome>> record(Intake* self, const Job* unshared);
+    // The row could not be written: counted, forgotten, the customer told why.
+    void not_recorded(const Job& job, const std::string& why);
     // Paused: held for the resume while there is room, else left for the relay to send again.
     void hold_or_leave(std::unique_ptr<Job> job);
     // Asks the customer's rate shard, then refuses or admits as screened (or drops).
@@ -98,6 +110,7 @@ class Intake final : public Service {
     bool open_ = false;
     std::size_t held_max_ = 0;                // [limits] held_requests_max
     std::vector<std::unique_ptr<Job>> held_;  // while paused, at most held_max_
+    reactor::CancelSource stop_;  // cancelled by stop(): ends the waits between store retries
     reactor::Gate gate_;
 };
 

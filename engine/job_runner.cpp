@@ -211,6 +211,14 @@ bool JobRunner::reserve(BackendKind kind) {
     return true;
 }
 
+bool JobRunner::reserve_rerun(BackendKind kind) {
+    if (stopping_) {
+        return false;
+    }
+    reserved_[backend_slot_index(kind)]++;
+    return true;
+}
+
 void JobRunner::unreserve(BackendKind kind) {
     std::size_t i = backend_slot_index(kind);
     PYLON_ASSERT(reserved_[i] > 0);
@@ -342,7 +350,8 @@ Task<void> JobRunner::run(JobRunner* self, Job* job) {
         self->send_feedback(*job, proto::FeedbackStatus::processing, waiting_for_load_text,
                             waiting_for_load_text);
     }
-    BackendSlots::Acquired got = co_await self->slots(job->backend).acquire(job->cancel.token());
+    BackendSlots::Acquired got =
+        co_await self->slots(job->backend).acquire(job->cancel.token(), job->rerun);
     co_await finish(self, job, got);
     self->jobs_.erase(job->request.id);
 }

@@ -82,6 +82,10 @@ class JobRunner final : public Service {
     const BackendDirectory* directory() const noexcept { return directory_.get(); }
     // Holds a queue place for a job about to be written to the store; false when full.
     bool reserve(BackendKind kind);
+    // The same for a job accepted before a restart (Intake::rerun): never refused for room (the
+    // previous run granted its place; the queue may hold that many more than job_queue_max until
+    // they drain), only while stopping.
+    bool reserve_rerun(BackendKind kind);
     void unreserve(BackendKind kind);
     // Takes an accepted job (its reservation and its `pending` row exist) and runs it.
     void start_job(std::unique_ptr<Job> job);

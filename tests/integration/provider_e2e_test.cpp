@@ -5,6 +5,7 @@
 // a verified result with the right tags), what the backend saw (its /_fake/stats) and what the
 // node recorded (Jobs and Intake on the control socket).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <chrono>
@@ -308,6 +309,80 @@ TEST(ProviderEndToEnd, AResultAlreadyOutIsPublishedAgainAfterARestartNotGenerate
         std::regex(".*already signed before the restart; published again.*"), 1000, Stream::err));
 }
 
+// More unfinished jobs than the queue bound (2 slots running + 4 queued, job_queue_max = 4;
+// after the restart no slot is held yet, so all 6 queue at once): every one runs again to its
+// result. They were refused "queue full" beyond the bound (audit C3).
+TEST(ProviderEndToEnd, ARestartRunsEveryUnfinishedJobAgainPastTheQueueBound) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake =
+        start_fake("fake_ollama", {"--slots", "2", "--tokens", "30", "--token-delay-ms", "50"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.ollama_extra = "slots = 2";
+    config.extra = "[limits]\njob_queue_max = 4";
+    PylonNode node(config);
+    node.start();
+    // Two run (their slots leased), then four wait: the queue is full.
+    auto running =
+        start_client(client_args({relay.url()}, 2, {"--count", "2", "--timeout-ms", "40000"}));
+    auto processing = [&]() {
+        std::vector<proto::JobInfo> jobs = node.jobs();
+        return std::count_if(jobs.begin(), jobs.end(),
+                             [](const proto::JobInfo& j) { return j.status == "processing"; });
+    };
+    ASSERT_TRUE(wait_until([&]() { return processing() == 2; }, 15000, 50))
+        << node.process().describe();
+    auto queued =
+        start_client(client_args({relay.url()}, 3, {"--count", "4", "--timeout-ms", "40000"}));
+    ASSERT_TRUE(wait_until([&]() { return node.intake()["accepted"] == 6; }, 15000, 50))
+        << node.process().describe();
+    node.kill9();
+    node.start();
+    ClientRun first = finish_client(*running, 45000);
+    ClientRun rest = finish_client(*queued, 45000);
+    EXPECT_EQ(first.of("result").size(), 2u) << first.raw;
+    EXPECT_EQ(rest.of("result").size(), 4u) << rest.raw << node.process().describe();
+    EXPECT_EQ(first.error(), nullptr) << first.raw;
+    EXPECT_EQ(rest.error(), nullptr) << rest.raw;
+    EXPECT_EQ(node.intake()["rerun"], 6u);
+    std::vector<proto::JobInfo> jobs = node.jobs();
+    ASSERT_EQ(jobs.size(), 6u);
+    for (const proto::JobInfo& j : jobs) {
+        EXPECT_EQ(j.status, "completed") << j.id << ": " << j.error_message;
+    }
+}
+
+// While another process holds the database's write lock (past [store] busy_timeout_ms) the
+// accepted request's row cannot be written: the node tries again (store_retried) and, once the
+// lock is gone, records and runs it. It was dropped with its id kept as seen (audit C4).
+TEST(ProviderEndToEnd, ARequestTheStoreCouldNotRecordIsRetriedAndRuns) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "3", "--token-delay-ms", "5"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = "[store]\nbusy_timeout_ms = 50";
+    PylonNode node(config);
+    node.start();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((node.home() + "/pylon.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    auto client = start_client(client_args({relay.url()}, 2, {"--timeout-ms", "20000"}));
+    bool retried = wait_until([&]() { return node.intake()["store_retried"] >= 1; }, 10000, 20);
+    EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    ASSERT_TRUE(retried) << node.process().describe();
+    ClientRun run = finish_client(*client, 25000);
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw << node.process().describe();
+    EXPECT_EQ(run.error(), nullptr) << run.raw;
+    auto intake = node.intake();
+    EXPECT_EQ(intake["store_failed"], 0u);
+    EXPECT_EQ(intake["accepted"], 1u);
+    ASSERT_EQ(node.jobs().size(), 1u);
+    EXPECT_EQ(node.jobs()[0].status, "completed");
+}
+
 TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();
@@ -451,6 +526,7 @@ TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
         start_client(client_args({raw.url()}, 7, with({"--created-at-offset", "-3600"}, quiet)));
     auto flood =
         start_client(client_args({relay.url()}, 8, {"--count", "5", "--timeout-ms", "3000"}));
+    auto bad_bid = start_client(client_args({relay.url()}, 9, {"--bid", "lots"}));
 
     ClientRun u = finish_client(*unknown, 20000);
     ASSERT_NE(u.error(), nullptr) << u.raw;
@@ -465,10 +541,15 @@ TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
     }
     ClientRun f = finish_client(*flood, 20000);
     EXPECT_EQ(f.of("result").size(), 2u) << f.raw;
+    ClientRun b = finish_client(*bad_bid, 20000);  // it was dropped silently (audit F5)
+    ASSERT_NE(b.error(), nullptr) << b.raw;
+    EXPECT_EQ(b.error()->extra, "bad bid 'lots': not a whole number of millisats");
 
     auto intake = node.intake();
     EXPECT_EQ(intake["refused_unknown_model"], 1u);
     EXPECT_EQ(intake["refused_prompt_too_long"], 1u);
+    EXPECT_EQ(intake["refused_bad_bid"], 1u);
+    EXPECT_EQ(intake["malformed"], 0u);
     EXPECT_EQ(intake["bad_signature"], 1u);
     EXPECT_EQ(intake["bad_id"], 1u);
     EXPECT_EQ(intake["not_for_us"], 1u);

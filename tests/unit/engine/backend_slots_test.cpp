@@ -49,8 +49,9 @@ struct Rig final : LenderSink {
 };
 
 Task<void> job(BackendSlots* s, std::vector<int>* order, int id, int work_turns,
-               reactor::CancelToken token, std::vector<BackendSlots::Acquired>* results) {
-    BackendSlots::Acquired a = co_await s->acquire(token);
+               reactor::CancelToken token, std::vector<BackendSlots::Acquired>* results,
+               bool past_bound) {
+    BackendSlots::Acquired a = co_await s->acquire(token, past_bound);
     results->push_back(a);
     if (a != BackendSlots::Acquired::granted) {
         co_return;
@@ -69,7 +70,7 @@ TEST(BackendSlots, LocalJobsReuseALeaseWithoutAskingAgain) {
         std::vector<BackendSlots::Acquired> results;
         reactor::Gate g;
         for (int i = 0; i < 4; i++) {
-            g.spawn(job(&rig.slots[0], &order, i, 2, {}, &results));
+            g.spawn(job(&rig.slots[0], &order, i, 2, {}, &results, false));
         }
         co_await g.close();
         EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
@@ -97,8 +98,8 @@ TEST(BackendSlots, CompetingShardsShareTheSlotAndNeverExceedIt) {
         std::vector<BackendSlots::Acquired> results;
         reactor::Gate g;
         for (int i = 0; i < 3; i++) {
-            g.spawn(job(&rig.slots[0], &order, 10 + i, 3, {}, &results));
-            g.spawn(job(&rig.slots[1], &order, 20 + i, 3, {}, &results));
+            g.spawn(job(&rig.slots[0], &order, 10 + i, 3, {}, &results, false));
+            g.spawn(job(&rig.slots[1], &order, 20 + i, 3, {}, &results, false));
         }
         // The invariant holds at every turn: at most one slot in use over both shards.
         for (int turn = 0; turn < 200 && g.count() > 0; turn++) {
@@ -124,9 +125,9 @@ TEST(BackendSlots, QueueBoundRefusesAndCancelledWaitersLeave) {
         std::vector<BackendSlots::Acquired> results;
         reactor::CancelSource cancel;
         reactor::Gate g;
-        g.spawn(job(&rig.slots[0], &order, 1, 0, cancel.token(), &results));
-        g.spawn(job(&rig.slots[0], &order, 2, 0, {}, &results));
-        g.spawn(job(&rig.slots[0], &order, 3, 0, {}, &results));
+        g.spawn(job(&rig.slots[0], &order, 1, 0, cancel.token(), &results, false));
+        g.spawn(job(&rig.slots[0], &order, 2, 0, {}, &results, false));
+        g.spawn(job(&rig.slots[0], &order, 3, 0, {}, &results, false));
         for (int i = 0; i < 5; i++) {
             co_await reactor::yield();
         }
@@ -140,6 +141,33 @@ TEST(BackendSlots, QueueBoundRefusesAndCancelledWaitersLeave) {
         co_await g.close();
         EXPECT_EQ(order, (std::vector<int>{2}));
         EXPECT_EQ(results.back(), BackendSlots::Acquired::granted);
+    });
+}
+
+// Jobs accepted before a restart (past_bound) wait beyond queue_max instead of being refused
+// (audit C3); while they make the queue longer than its bound, new jobs are still refused.
+TEST(BackendSlots, RerunsWaitPastTheBoundNewJobsDoNot) {
+    reactor::testing::run_on_shard([]() -> Task<void> {
+        Rig rig(0, 2);
+        std::vector<int> order;
+        std::vector<BackendSlots::Acquired> results;
+        reactor::Gate g;
+        for (int i = 0; i < 5; i++) {
+            g.spawn(job(&rig.slots[0], &order, i, 1, {}, &results, true));
+        }
+        g.spawn(job(&rig.slots[0], &order, 9, 1, {}, &results, false));
+        for (int i = 0; i < 5; i++) {
+            co_await reactor::yield();
+        }
+        EXPECT_EQ(results, (std::vector<BackendSlots::Acquired>{BackendSlots::Acquired::full}));
+        EXPECT_EQ(rig.slots[0].waiting(), 5u);
+        EXPECT_FALSE(rig.slots[0].has_room());
+        rig.lender.set_capacity(2);
+        co_await g.close();
+        EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3, 4}));
+        EXPECT_EQ(results.size(), 6u);
+        EXPECT_EQ(rig.slots[0].waiting(), 0u);
+        EXPECT_TRUE(rig.slots[0].has_room());
     });
 }
 
