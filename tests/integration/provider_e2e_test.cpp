@@ -504,7 +504,9 @@ TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
     ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2", "--token-delay-ms", "5"});
     NodeConfig config =
         node_config({relay.url(), raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
-    config.extra = "[provider]\nprompt_bytes_max = 64\n[limits]\npubkey_requests_per_minute = 2";
+    config.extra =
+        "[provider]\nprompt_bytes_max = 64\nrefusal_feedback_per_second = "
+        "100\n[limits]\npubkey_requests_per_minute = 2";
     // Two shards: the flood's requests land on both (by request id), yet the per-pubkey limit
     // is node-wide (the customer's bucket lives on one shard, asked by message): exactly 2 of 5.
     config.shards = 2;
