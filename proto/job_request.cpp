@@ -104,7 +104,8 @@ Reject apply_tag(Elements t, JobRequest& req, const Limits& limits) {
             req.bid_msats = v;
         } else if (!req.bad_bid) {
             std::string_view text = t.size() >= 2 ? t[1] : std::string_view{};
-            req.bad_bid.emplace(text.substr(0, utf8_prefix_bytes(text, job_bad_bid_bytes_max)));
+            req.bad_bid = std::make_unique<std::string>(
+                text.substr(0, utf8_prefix_bytes(text, job_bad_bid_bytes_max)));
         }
         return Reject::none;  // a bad bid is the provider's to answer (JobRequest::bad_bid)
     }

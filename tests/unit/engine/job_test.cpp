@@ -60,7 +60,7 @@ TEST(Job, AQueuedJobOfATypicalRequestStaysSmall) {
     if (!pylon::testing::counting_new::enabled) {
         GTEST_SKIP() << "allocations are not counted under sanitizers";
     }
-    // 624 bytes of Job, ~470 of request JSON, the parsed input (the prompt once), the job id and
+    // 640 bytes of Job, ~470 of request JSON, the parsed input (the prompt once), the job id and
     // the relay hint: ~1.35 KB (~1.55 KB when the prompt and the hex request id were kept twice).
     // A Job at most 640 bytes is in mimalloc's 640-byte class (680 was in the 768-byte one): the
     // generation options are kept without the model and prompt strings, which stay empty there.
