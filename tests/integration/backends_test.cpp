@@ -21,6 +21,7 @@
 #include "fake_backend_util.hpp"
 #include "reactor/ops.hpp"
 #include "reactor/shard_set.hpp"
+#include "tests/unit/net/net_test_util.hpp"
 
 namespace pylon::engine {
 namespace {
@@ -378,24 +379,15 @@ TEST(LlamaCppBackend, ErrorMidStreamAndApiKey) {
 class CannedServer {
   public:
     explicit CannedServer(std::map<std::string, std::string> bodies) : bodies_(std::move(bodies)) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        auto* sa = reinterpret_cast<sockaddr*>(&a);
-        EXPECT_EQ(::bind(fd_, sa, len), 0);
-        EXPECT_EQ(::listen(fd_, 8), 0);
-        EXPECT_EQ(::getsockname(fd_, sa, &len), 0);
-        port_ = ntohs(a.sin_port);
+        net::testutil::listen_loopback(listener_, AF_INET, 8);
+        EXPECT_GE(listener_.fd, 0);
         thread_ = std::thread([this] { serve(); });
     }
     ~CannedServer() {
-        ::shutdown(fd_, SHUT_RDWR);
+        ::shutdown(listener_.fd, SHUT_RDWR);
         thread_.join();
-        ::close(fd_);
     }
-    std::uint16_t port() const { return port_; }
+    std::uint16_t port() const { return listener_.port; }
 
   private:
     // One request head's path; "" when the peer closed or 5 s passed.
@@ -419,7 +411,7 @@ class CannedServer {
     }
     void serve() {
         for (int conn = 0; conn < 8; conn++) {
-            int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            int c = ::accept4(listener_.fd, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) {
                 break;  // shut down
             }
@@ -436,8 +428,7 @@ class CannedServer {
     }
 
     std::map<std::string, std::string> bodies_;
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
+    net::testutil::Listener listener_;
     std::thread thread_;
 };
 
