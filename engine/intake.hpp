@@ -73,7 +73,7 @@ class Intake final : public Service {
 
     // On the shard that holds `customer`'s rate bucket: true when the request may go on.
     bool take_pubkey_token(const RateLimiter::Key& customer);
-    void count(IntakeReason reason) noexcept { counters_.add(reason); }
+    void count(IntakeReason reason, std::uint64_t n = 1) noexcept { counters_.add(reason, n); }
     // Intake paused or resumed (RelayPool::apply_pause): on resume, admits the held requests.
     void apply_pause(bool paused);
     std::size_t held() const noexcept { return held_.size(); }

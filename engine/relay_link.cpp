@@ -566,20 +566,22 @@ void RelayLink::on_notice() {
     if (!notice_log_.allow(now_ms(), held)) {
         return;
     }
+    log_notices_held(held);
+    LOG_INFO("relay %s: NOTICE %.200s", url_.c_str(), msg_.text.c_str());
+}
+
+void RelayLink::log_notices_held(std::uint64_t held) const {
     if (held > 0) {
         LOG_INFO("relay %s: %llu NOTICE(s) not logged (more than %u a minute)", url_.c_str(),
                  static_cast<unsigned long long>(held), notice_log_lines_max);
     }
-    LOG_INFO("relay %s: NOTICE %.200s", url_.c_str(), msg_.text.c_str());
 }
 
 // Counted in this shard's intake (`unreadable`) and logged within unreadable_log_.
 void RelayLink::note_unreadable(std::string_view why, std::uint64_t n, std::size_t bytes) {
     unreadable_ += n;
     if (Intake* in = pool_->hub().here().intake) {
-        for (std::uint64_t i = 0; i < n; i++) {
-            in->count(IntakeReason::unreadable);
-        }
+        in->count(IntakeReason::unreadable, n);
     }
     std::uint64_t held = 0;
     if (!unreadable_log_.allow(now_ms(), held)) {
@@ -638,10 +640,7 @@ void RelayLink::housekeeping(std::int64_t now) {
         }
         it = next;
     }
-    if (std::uint64_t held = notice_log_.flush(now)) {
-        LOG_INFO("relay %s: %llu NOTICE(s) not logged (more than %u a minute)", url_.c_str(),
-                 static_cast<unsigned long long>(held), notice_log_lines_max);
-    }
+    log_notices_held(notice_log_.flush(now));
     if (std::uint64_t held = unreadable_log_.flush(now)) {
         LOG_WARN("relay %s: %llu more unreadable message(s) dropped, %llu in all", url_.c_str(),
                  static_cast<unsigned long long>(held),

@@ -133,6 +133,8 @@ class RelayLink {
     void on_auth_challenge();
     void build_auth();
     void on_notice();
+    // "N NOTICE(s) not logged" when N > 0.
+    void log_notices_held(std::uint64_t held) const;
     void note_unreadable(std::string_view why, std::uint64_t n, std::size_t bytes);
     void settle(PublishQueue::iterator it, bool delivered, std::string reason);
     void housekeeping(std::int64_t now_ms);
