@@ -414,6 +414,7 @@ std::unique_ptr<Job> Intake::restore(const UnfinishedJob& u, Screened* outcome) 
         if (!u.result_frame.empty()) {
             outcome->job->signed_result =
                 std::make_unique<SignedResult>(SignedResult{u.result_event_id, u.result_frame});
+            outcome->job->pending_seq = u.result_seq;
         }
     }
     return std::move(outcome->job);

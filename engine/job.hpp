@@ -47,12 +47,14 @@ struct Job {
     std::int64_t received_unix_ms = 0;
     BackendKind backend = BackendKind::ollama;
     bool rerun = false;  // started again after a restart
-    // Set on a rerun whose result was signed before the restart: that event is published again,
-    // the job is not generated again (a pointer: a Job stays within 640 bytes, see above).
-    std::unique_ptr<SignedResult> signed_result;
     // Accepted while its backend (a spawned llama-server) was loading its model (the runner
     // bounds the wait with [backends.llamacpp] job_wait_ms while the load lasts).
     bool waits_for_load = false;
+    // Set on a rerun whose result was signed before the restart: that event is published again,
+    // the job is not generated again (a pointer: a Job stays within 640 bytes, see above).
+    std::unique_ptr<SignedResult> signed_result;
+    // Its pending_results row (StoreDb::record_pending_result; 0: none), deleted with its end.
+    std::int64_t pending_seq = 0;
 
     // Run state (JobRunner).
     reactor::CancelSource cancel;

@@ -587,11 +587,14 @@ Task<bool> JobRunner::deliver_result(Job* job, JobEnd* end) {
     // Recorded before it goes out: after a crash from here on, the job is not generated again
     // but this event published again (resend). A failed write does not hold the result back.
     PublicationRef signed_pub = pub;
-    auto keep = [id = job->job_id, event_id = end->result_event_id, signed_pub, u](StoreDb& db) {
-        return db.record_pending_result(id, event_id, signed_pub->frame, u);
+    auto keep = [id = job->job_id, event_id = end->result_event_id, signed_pub, u,
+                 replaces = job->pending_seq](StoreDb& db) {
+        return db.record_pending_result(id, event_id, signed_pub->frame, u, replaces);
     };
-    Status kept = co_await context_.store().run(std::move(keep));
-    if (!kept.ok()) {
+    Result<std::int64_t> kept = co_await context_.store().run(std::move(keep));
+    if (kept.ok()) {
+        job->pending_seq = kept.value();
+    } else {
         LOG_WARN("job %s: its signed result could not be recorded before publishing: %s",
                  job->job_id.c_str(), kept.error().message().c_str());
     }
@@ -645,6 +648,7 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         done.price_msats = static_cast<std::int64_t>(job->price_msats);
         done.result_event_id = std::move(end.result_event_id);
         done.metrics = end.metrics;
+        done.pending_seq = job->pending_seq;
         auto fn = [id, done = std::move(done)](StoreDb& db) { return db.complete_job(id, done); };
         st = co_await context_.store().run(std::move(fn));
         std::uint64_t total = static_cast<std::uint64_t>(end.metrics.total_ms.value_or(0));
@@ -656,9 +660,11 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         send_feedback(*job, proto::FeedbackStatus::error, end.reason, end.reason);
         JobMetrics metrics = end.metrics;
         std::string reason = end.reason;
-        auto fn = [id, metrics, reason, at, cancelled](StoreDb& db) -> Status {
+        std::int64_t seq = job->pending_seq;
+        auto fn = [id, metrics, reason, at, cancelled, seq](StoreDb& db) -> Status {
             PYLON_TRY(db.record_metrics(id, metrics));
-            return cancelled ? db.cancel_job(id, reason, at) : db.fail_job(id, reason, at);
+            return cancelled ? db.cancel_job(id, reason, at, seq)
+                             : db.fail_job(id, reason, at, seq);
         };
         st = co_await context_.store().run(std::move(fn));
         if (cancelled) {

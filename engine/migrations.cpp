@@ -190,6 +190,29 @@ CREATE TABLE IF NOT EXISTS pending_results (
 ) WITHOUT ROWID;
 )sql";
 
+// pending_results again, keyed by a sequence number (the rowid) instead of the job id: a row is
+// written when a result is signed and deleted when the job ends, so with the random job id as its
+// key every job's row landed on, and was deleted from, a random page of the table (two page
+// writes per job in the WAL), and in a WITHOUT ROWID table a frame over ~1 KB spilled into an
+// overflow page allocated and freed per job. Keyed by the sequence, rows are added at the table's
+// right edge and deleted near its left one, and a frame up to ~4 KB stays in its row. The job
+// remembers its row's number (JobRunner), so nothing looks a row up by job id on the job's path:
+// job_id has no index (the start-up query that reads the few rows left joins them by it).
+constexpr std::string_view k_010_pending_results_by_seq = R"sql(
+CREATE TABLE pending_results_010 (
+    seq INTEGER PRIMARY KEY,
+    job_id TEXT NOT NULL,
+    result_event_id TEXT NOT NULL,
+    frame TEXT NOT NULL,
+    recorded_at_ms INTEGER NOT NULL
+);
+INSERT INTO pending_results_010 (job_id, result_event_id, frame, recorded_at_ms)
+    SELECT job_id, result_event_id, frame, recorded_at_ms FROM pending_results
+    ORDER BY recorded_at_ms;
+DROP TABLE pending_results;
+ALTER TABLE pending_results_010 RENAME TO pending_results;
+)sql";
+
 constexpr Migration k_migrations[] = {
     {"001_initial_schema", k_001_initial_schema},
     {"002_invoices", k_002_invoices},
@@ -200,6 +223,7 @@ constexpr Migration k_migrations[] = {
     {"007_drop_request_id_index", k_007_drop_request_id_index},
     {"008_processed_requests_by_created_at", k_008_processed_requests_by_created_at},
     {"009_pending_results", k_009_pending_results},
+    {"010_pending_results_by_seq", k_010_pending_results_by_seq},
 };
 
 }  // namespace

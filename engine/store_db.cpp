@@ -807,7 +807,7 @@ Status StoreDb::complete_job(std::string_view job_id, const JobCompletion& c) {
     if (sqlite3_changes(db_) == 0) {
         return Error(Errc::not_found, "no job " + std::string(job_id));
     }
-    PYLON_TRY(forget_pending_result(job_id));
+    PYLON_TRY(forget_pending_result(c.pending_seq));
     if (c.earned_msats) {
         auto earned = record_earning(job_id, *c.earned_msats, "job", c.payment_hash, c.at_ms);
         if (!earned.ok()) {
@@ -818,7 +818,8 @@ Status StoreDb::complete_job(std::string_view job_id, const JobCompletion& c) {
 }
 
 Status StoreDb::set_final_status(std::string_view job_id, std::string_view status,
-                                 std::string_view reason, std::int64_t at_ms) {
+                                 std::string_view reason, std::int64_t at_ms,
+                                 std::int64_t pending_seq) {
     PYLON_TRY(check_allowed("jobs.status", status, k_job_statuses));
     PYLON_STORE_RUN(
         "UPDATE jobs SET status = ?, error_message = ?, completed_at = ?, completed_at_ms = ? "
@@ -827,31 +828,39 @@ Status StoreDb::set_final_status(std::string_view job_id, std::string_view statu
     if (sqlite3_changes(db_) == 0) {
         return Error(Errc::not_found, "no job " + std::string(job_id));
     }
-    return forget_pending_result(job_id);
+    return forget_pending_result(pending_seq);
 }
 
-Status StoreDb::record_pending_result(std::string_view job_id, std::string_view result_event_id,
-                                      std::string_view frame, std::int64_t at_ms) {
+Result<std::int64_t> StoreDb::record_pending_result(std::string_view job_id,
+                                                    std::string_view result_event_id,
+                                                    std::string_view frame, std::int64_t at_ms,
+                                                    std::int64_t replaces_seq) {
+    PYLON_TRY(forget_pending_result(replaces_seq));
     PYLON_STORE_RUN(
-        "INSERT OR REPLACE INTO pending_results (job_id, result_event_id, frame, recorded_at_ms) "
+        "INSERT INTO pending_results (job_id, result_event_id, frame, recorded_at_ms) "
         "VALUES (?, ?, ?, ?)",
         "record pending result", q.text(job_id).text(result_event_id).text(frame).int64(at_ms));
-    return Ok{};
+    return static_cast<std::int64_t>(sqlite3_last_insert_rowid(db_));
 }
 
 // Called by every final state, in its transaction: a finished job has no pending result.
-Status StoreDb::forget_pending_result(std::string_view job_id) {
-    PYLON_STORE_RUN("DELETE FROM pending_results WHERE job_id = ?", "forget pending result",
-                    q.text(job_id));
+Status StoreDb::forget_pending_result(std::int64_t seq) {
+    if (seq == 0) {
+        return Ok{};
+    }
+    PYLON_STORE_RUN("DELETE FROM pending_results WHERE seq = ?", "forget pending result",
+                    q.int64(seq));
     return Ok{};
 }
 
-Status StoreDb::fail_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms) {
-    return set_final_status(job_id, "failed", reason, at_ms);
+Status StoreDb::fail_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms,
+                         std::int64_t pending_seq) {
+    return set_final_status(job_id, "failed", reason, at_ms, pending_seq);
 }
 
-Status StoreDb::cancel_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms) {
-    return set_final_status(job_id, "cancelled", reason, at_ms);
+Status StoreDb::cancel_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms,
+                           std::int64_t pending_seq) {
+    return set_final_status(job_id, "cancelled", reason, at_ms, pending_seq);
 }
 
 Result<std::optional<proto::JobInfo>> StoreDb::get_job(std::string_view job_id) {
@@ -900,8 +909,9 @@ Result<std::vector<UnfinishedJob>> StoreDb::unfinished_jobs() {
         "SELECT j.id, coalesce(j.request_id, ''), j.kind, j.customer_pubkey, j.status, "
         "coalesce(j.received_at_ms, j.started_at * 1000), j.attempts, "
         "coalesce(j.relay_hint, ''), coalesce(j.reply_relays, ''), coalesce(j.request_json, ''), "
-        "coalesce(p.result_event_id, ''), coalesce(p.frame, '') FROM jobs j "
-        "LEFT JOIN pending_results p ON p.job_id = j.id "
+        "coalesce(p.result_event_id, ''), coalesce(p.frame, ''), coalesce(p.seq, 0) FROM jobs j "
+        "LEFT JOIN (SELECT job_id, max(seq) AS seq FROM pending_results GROUP BY job_id) m "
+        "ON m.job_id = j.id LEFT JOIN pending_results p ON p.seq = m.seq "
         "WHERE j.status IN ('pending', 'processing') ORDER BY j.rowid");
     if (!stmt.ok()) {
         return std::move(stmt).error();
@@ -923,6 +933,7 @@ Result<std::vector<UnfinishedJob>> StoreDb::unfinished_jobs() {
         j.request_json = q.col_text(9);
         j.result_event_id = q.col_text(10);
         j.result_frame = q.col_text(11);
+        j.result_seq = q.col_int(12);
         jobs.push_back(std::move(j));
     }
     if (rc != SQLITE_DONE) {
@@ -949,10 +960,17 @@ Result<Reconciliation> StoreDb::reconcile(std::int64_t now_ms, std::int64_t reru
             j.attempts++;
             out.rerun.push_back(std::move(j));
         } else {
-            PYLON_TRY(fail_job(j.id, reason, now_ms));
+            PYLON_TRY(fail_job(j.id, reason, now_ms, j.result_seq));
             out.failed.push_back(std::move(j));
         }
     }
+    // Rows no unfinished job holds (a job has one row; a final state deletes it): left by a
+    // final state written without its row's number. Few; a scan of the small table, at start.
+    PYLON_STORE_RUN(
+        "DELETE FROM pending_results WHERE seq NOT IN (SELECT max(p.seq) FROM pending_results p "
+        "JOIN jobs j ON j.id = p.job_id WHERE j.status IN ('pending', 'processing') "
+        "GROUP BY p.job_id)",
+        "forget orphaned pending results", (void)q);
     return out;
 }
 

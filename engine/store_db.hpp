@@ -74,6 +74,9 @@ struct JobCompletion {
     std::string payment_hash;
     std::string result_event_id;
     JobMetrics metrics;
+    // The job's pending_results row (record_pending_result's number), deleted with this final
+    // state; 0: it has none.
+    std::int64_t pending_seq = 0;
 };
 
 // A job left `pending` or `processing` by a previous run.
@@ -92,6 +95,7 @@ struct UnfinishedJob {
     // recorded completed: published again as it is, never generated again. Empty: none.
     std::string result_event_id;  // 64 hex
     std::string result_frame;     // ["EVENT",{...}]
+    std::int64_t result_seq = 0;  // its pending_results row (0: none)
 };
 
 struct Reconciliation {
@@ -182,13 +186,19 @@ class StoreDb {
     // Only a job still pending or processing (a late mark never undoes its final state).
     Status mark_processing(std::string_view job_id, std::int64_t at_ms, std::string_view model);
     Status record_metrics(std::string_view job_id, const JobMetrics& metrics);
-    // A job's signed result, about to be published (replaces an earlier one of the job). The
-    // three final states below delete it in the same transaction.
-    Status record_pending_result(std::string_view job_id, std::string_view result_event_id,
-                                 std::string_view frame, std::int64_t at_ms);
+    // A job's signed result, about to be published; returns its row's number, which the job's
+    // final state (below) gets to delete the row in the same transaction. A job has at most one:
+    // replaces_seq (the job's earlier row, 0: none) is deleted first.
+    Result<std::int64_t> record_pending_result(std::string_view job_id,
+                                               std::string_view result_event_id,
+                                               std::string_view frame, std::int64_t at_ms,
+                                               std::int64_t replaces_seq);
     Status complete_job(std::string_view job_id, const JobCompletion& completion);
-    Status fail_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms);
-    Status cancel_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms);
+    // pending_seq: the job's pending_results row, deleted with the final state (0: none).
+    Status fail_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms,
+                    std::int64_t pending_seq = 0);
+    Status cancel_job(std::string_view job_id, std::string_view reason, std::int64_t at_ms,
+                      std::int64_t pending_seq = 0);
     Result<std::optional<proto::JobInfo>> get_job(std::string_view job_id);
     Result<std::vector<proto::JobInfo>> list_jobs(const JobQuery& query);
     Result<std::vector<UnfinishedJob>> unfinished_jobs();
@@ -242,8 +252,8 @@ class StoreDb {
     Error sqlite_error(int rc, std::string_view context) const;
     Status control(std::string_view sql);
     Status set_final_status(std::string_view job_id, std::string_view status,
-                            std::string_view reason, std::int64_t at_ms);
-    Status forget_pending_result(std::string_view job_id);
+                            std::string_view reason, std::int64_t at_ms, std::int64_t pending_seq);
+    Status forget_pending_result(std::int64_t seq);  // 0: nothing to forget
     Status check_carried_over_requests();
     // Is there a row for the request: its job row; its processed_requests row (also under -1
     // while migration 008's carried-over rows remain).

@@ -109,12 +109,13 @@ std::vector<std::string> per_job_statements_with_temp_tables(StoreDb& db) {
     NewJob job = make_job(1);
     EXPECT_EQ(db.accept_job(job).value(), AcceptOutcome::accepted);
     EXPECT_TRUE(db.mark_processing(job.id, job.received_at_ms + 5, "llama3.2").ok());
-    EXPECT_TRUE(
-        db.record_pending_result(job.id, std::string(64, 'e'), "[]", job.received_at_ms).ok());
+    auto seq = db.record_pending_result(job.id, std::string(64, 'e'), "[]", job.received_at_ms, 0);
+    EXPECT_TRUE(seq.ok());
     JobCompletion done;
     done.at_ms = job.received_at_ms + 900;
     done.price_msats = 1000;
     done.earned_msats = 1000;
+    done.pending_seq = seq.ok() ? seq.value() : 0;
     EXPECT_TRUE(db.complete_job(job.id, done).ok());
     NewJob other = make_job(2);
     EXPECT_EQ(db.accept_job(other).value(), AcceptOutcome::accepted);
@@ -354,28 +355,41 @@ TEST(StoreDb, PendingResultsComeBackWithUnfinishedJobsUntilTheJobEnds) {
     NewJob b = make_job(2, now - 3'600'000);  // beyond the rerun window
     NewJob c = make_job(3, now - 5'000);
     NewJob d = make_job(4, now - 5'000);
-    for (const NewJob& j : {a, b, c, d}) {
+    NewJob e = make_job(5, now - 5'000);
+    for (const NewJob& j : {a, b, c, d, e}) {
         ASSERT_TRUE(db->insert_job(j).ok());
     }
+    auto record = [&](const NewJob& j, char id, std::string frame, std::int64_t replaces = 0) {
+        auto seq = db->record_pending_result(j.id, std::string(64, id), frame, now, replaces);
+        EXPECT_TRUE(seq.ok()) << seq.error().message();
+        std::int64_t n = seq.ok() ? seq.value() : 0;
+        EXPECT_GT(n, 0);
+        return n;
+    };
     std::string frame_a = "[\"EVENT\",{\"id\":\"" + std::string(64, 'a') + "\"}]";
-    ASSERT_TRUE(db->record_pending_result(a.id, std::string(64, '1'), "[\"old\"]", now).ok());
-    ASSERT_TRUE(db->record_pending_result(a.id, std::string(64, 'a'), frame_a, now).ok());
-    ASSERT_TRUE(db->record_pending_result(b.id, std::string(64, 'b'), "[\"b\"]", now).ok());
-    ASSERT_TRUE(db->record_pending_result(c.id, std::string(64, 'c'), "[\"c\"]", now).ok());
-    ASSERT_TRUE(db->record_pending_result(d.id, std::string(64, 'd'), "[\"d\"]", now).ok());
+    std::int64_t old_a = record(a, '1', "[\"old\"]");
+    std::int64_t seq_a = record(a, 'a', frame_a, old_a);  // replaces the job's earlier one
+    std::int64_t seq_b = record(b, 'b', "[\"b\"]");
+    std::int64_t seq_c = record(c, 'c', "[\"c\"]");
+    std::int64_t seq_d = record(d, 'd', "[\"d\"]");
+    (void)record(e, 'e', "[\"e\"]");
     ASSERT_TRUE(db->mark_processing(c.id, now - 4'000, "m").ok());
     JobMetrics m;
     m.completion_tokens = 7;
     ASSERT_TRUE(db->record_metrics(c.id, m).ok());
     // c completes: its pending result goes, its metrics stay where the completion has none.
-    ASSERT_TRUE(
-        db->complete_job(c.id, JobCompletion{now, 0, {}, "", std::string(64, 'c'), {}}).ok());
-    ASSERT_TRUE(db->cancel_job(d.id, "deleted", now).ok());
+    JobCompletion done_c{now, 0, {}, "", std::string(64, 'c'), {}, seq_c};
+    ASSERT_TRUE(db->complete_job(c.id, done_c).ok());
+    ASSERT_TRUE(db->cancel_job(d.id, "deleted", now, seq_d).ok());
+    // e ends without naming its row (0): the row stays until the next start's reconcile.
+    ASSERT_TRUE(db->fail_job(e.id, "backend gone", now).ok());
     auto all = db->unfinished_jobs();
     ASSERT_TRUE(all.ok()) << all.error().message();
     ASSERT_EQ(all->size(), 2u);
     EXPECT_EQ((*all)[0].result_event_id, std::string(64, 'a'));
     EXPECT_EQ((*all)[0].result_frame, frame_a);
+    EXPECT_EQ((*all)[0].result_seq, seq_a);
+    EXPECT_EQ((*all)[1].result_seq, seq_b);
     EXPECT_EQ(db->get_job(c.id).value()->status, "completed");
     EXPECT_EQ(db->get_job(c.id).value()->completion_tokens, 7);
     auto r = db->reconcile(now, 300'000, "interrupted by a restart");
@@ -383,18 +397,20 @@ TEST(StoreDb, PendingResultsComeBackWithUnfinishedJobsUntilTheJobEnds) {
     ASSERT_EQ(r->rerun.size(), 2u);  // b too: its result exists, its age does not matter
     EXPECT_TRUE(r->failed.empty());
     EXPECT_EQ(r->rerun[1].result_frame, "[\"b\"]");
-    ASSERT_TRUE(db->fail_job(b.id, "no relay accepted the result", now).ok());
-    ASSERT_TRUE(
-        db->complete_job(a.id, JobCompletion{now, 0, {}, "", std::string(64, 'a'), {}}).ok());
+    ASSERT_TRUE(db->fail_job(b.id, "no relay accepted the result", now, seq_b).ok());
+    JobCompletion done_a{now, 0, {}, "", std::string(64, 'a'), {}, seq_a};
+    ASSERT_TRUE(db->complete_job(a.id, done_a).ok());
     EXPECT_TRUE(db->unfinished_jobs()->empty());
-    // Their pending results are gone (set back to pending by hand, they come back without).
+    // Every row is gone, e's by the reconcile (set back to pending by hand, they come back
+    // without).
     ASSERT_TRUE(db->exec("UPDATE jobs SET status = 'pending'").ok());
     auto again = db->unfinished_jobs();
     ASSERT_TRUE(again.ok());
-    ASSERT_EQ(again->size(), 4u);
+    ASSERT_EQ(again->size(), 5u);
     for (const UnfinishedJob& u : *again) {
         EXPECT_EQ(u.result_frame, "") << u.id;
         EXPECT_EQ(u.result_event_id, "") << u.id;
+        EXPECT_EQ(u.result_seq, 0) << u.id;
     }
 }
 
@@ -473,8 +489,8 @@ TEST(StoreDb, PylonV01DatabaseUpgradesInPlace) {
     EXPECT_EQ((*jobs)[0].request_id, "");
 }
 
-// A database from before migration 009 (pending_results) gets the table; its unfinished jobs
-// come back without a pending result (they run again, as they did).
+// A database from before migration 009 (pending_results) gets the table (009, then 010's
+// shape); its unfinished jobs come back without a pending result (they run again, as they did).
 TEST(StoreDb, PendingResultsMigrationAppliesToAnExistingDatabase) {
     auto dir = test::TempDir::create("pylon-store");
     ASSERT_TRUE(dir.ok());
@@ -485,20 +501,65 @@ TEST(StoreDb, PendingResultsMigrationAppliesToAnExistingDatabase) {
         ASSERT_TRUE(db.ok()) << db.error().message();
         ASSERT_TRUE((*db)->insert_job(job).ok());
         ASSERT_TRUE((*db)
-                        ->exec("DROP TABLE pending_results; DELETE FROM migrations WHERE name = "
-                               "'009_pending_results'")
+                        ->exec("DROP TABLE pending_results; DELETE FROM migrations WHERE name IN "
+                               "('009_pending_results', '010_pending_results_by_seq')")
                         .ok());
-        EXPECT_EQ((*db)->applied_migrations()->size(), migrations().size() - 1);
+        EXPECT_EQ((*db)->applied_migrations()->size(), migrations().size() - 2);
     }
     auto db = StoreDb::open({path});
     ASSERT_TRUE(db.ok()) << db.error().message();
-    EXPECT_EQ((*db)->applied_migrations()->back(), "009_pending_results");
+    EXPECT_EQ((*db)->applied_migrations()->back(), "010_pending_results_by_seq");
     auto before = (*db)->unfinished_jobs();
     ASSERT_TRUE(before.ok()) << before.error().message();
     ASSERT_EQ(before->size(), 1u);
     EXPECT_EQ(before->front().result_frame, "");
-    ASSERT_TRUE((*db)->record_pending_result(job.id, std::string(64, 'f'), "[\"f\"]", 1).ok());
+    ASSERT_TRUE((*db)->record_pending_result(job.id, std::string(64, 'f'), "[\"f\"]", 1, 0).ok());
     EXPECT_EQ((*db)->unfinished_jobs()->front().result_frame, "[\"f\"]");
+}
+
+// A database at migration 009 (pending_results keyed by job id) keeps its signed results through
+// migration 010: the unfinished job brings its result back, under a row number that its end
+// deletes.
+TEST(StoreDb, PendingResultsKeepTheirFramesThroughTheMoveToRowNumbers) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir->file("pylon.db");
+    NewJob job = make_job(1);
+    NewJob done = make_job(2);
+    {
+        auto db = StoreDb::open({path});
+        ASSERT_TRUE(db.ok()) << db.error().message();
+        ASSERT_TRUE((*db)->insert_job(job).ok());
+        ASSERT_TRUE((*db)->insert_job(done).ok());
+        ASSERT_TRUE((*db)->complete_job(done.id, JobCompletion{5, 0, {}, "", "", {}, 0}).ok());
+        std::string sql =
+            "DROP TABLE pending_results; CREATE TABLE pending_results (job_id TEXT PRIMARY KEY, "
+            "result_event_id TEXT NOT NULL, frame TEXT NOT NULL, recorded_at_ms INTEGER NOT "
+            "NULL) WITHOUT ROWID; INSERT INTO pending_results VALUES ('" +
+            job.id + "', '" + std::string(64, 'f') + "', '[\"f\"]', 7), ('" + done.id + "', '" +
+            std::string(64, 'd') +
+            "', '[\"d\"]', 6); DELETE FROM migrations WHERE name = '010_pending_results_by_seq'";
+        ASSERT_TRUE((*db)->exec(sql).ok());
+    }
+    auto db = StoreDb::open({path});
+    ASSERT_TRUE(db.ok()) << db.error().message();
+    EXPECT_EQ((*db)->applied_migrations()->back(), "010_pending_results_by_seq");
+    auto r = (*db)->reconcile(job.received_at_ms, 300'000, "interrupted by a restart");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->rerun.size(), 1u);
+    const UnfinishedJob& u = r->rerun.front();
+    EXPECT_EQ(u.result_frame, "[\"f\"]");
+    EXPECT_EQ(u.result_event_id, std::string(64, 'f'));
+    ASSERT_GT(u.result_seq, 0);
+    ASSERT_TRUE(
+        (*db)->complete_job(job.id, JobCompletion{9, 0, {}, "", "", {}, u.result_seq}).ok());
+    // Both rows are gone: the completed job's by the reconcile, the other by its completion.
+    ASSERT_TRUE((*db)->exec("UPDATE jobs SET status = 'pending'").ok());
+    auto left = (*db)->unfinished_jobs();
+    ASSERT_TRUE(left.ok());
+    for (const UnfinishedJob& l : *left) {
+        EXPECT_EQ(l.result_frame, "") << l.id;
+    }
 }
 
 TEST(StoreDb, NewerSchemaIsRefusedAndLeftUntouched) {

@@ -272,7 +272,7 @@ TEST(Store, CallRunsAMethodWithCopiedArguments) {
             Status failed = co_await st->call(
                 &StoreDb::fail_job, job.id,
                 std::string("the backend went away after ") + std::to_string(42) + " tokens",
-                std::int64_t{1'700'000'000'500});
+                std::int64_t{1'700'000'000'500}, std::int64_t{0});
             EXPECT_TRUE(failed.ok());
             auto row = co_await st->call(&StoreDb::get_job, job.id);
             EXPECT_TRUE(row.ok() && row->has_value());
@@ -280,7 +280,7 @@ TEST(Store, CallRunsAMethodWithCopiedArguments) {
                 EXPECT_EQ((*row)->error_message, "the backend went away after 42 tokens");
             }
             auto missing = co_await st->call(&StoreDb::fail_job, std::string("job_none"),
-                                             std::string("x"), std::int64_t{1});
+                                             std::string("x"), std::int64_t{1}, std::int64_t{0});
             EXPECT_EQ(missing.error().code(), Errc::not_found);
         }(store.get());
     });
