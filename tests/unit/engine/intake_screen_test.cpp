@@ -278,5 +278,31 @@ TEST(IntakeScreen, EncryptedRequestsToUsAreDecrypted) {
     EXPECT_EQ(rig.screen_event(garbage).reason, IntakeReason::undecryptable);
 }
 
+// A NIP-04 request's prompt is read up to what one relay message holds: beyond
+// prompt_bytes_max it is refused with the reason (the customer gets an error feedback, as for a
+// clear request), not dropped unread as it was above 128 KiB of payload.
+TEST(IntakeScreen, ALongEncryptedPromptIsReadThenRefusedOrAcceptedByItsLength) {
+    IntakeRig rig;
+    std::string prompt(200'000, 'p');
+    std::string inner = R"([["i",")" + prompt + R"(","text"]])";
+    proto::Event e = encrypted_request(rig.alice, rig.provider.public_key(), rig.now() - 1, inner,
+                                       proto::Cipher::nip04);
+    ASSERT_GT(e.content().size(), 131'072u);
+    Screened s = rig.screen_event(e);
+    EXPECT_EQ(s.verdict, V::refuse);
+    EXPECT_EQ(s.reason, IntakeReason::refused_prompt_too_long);
+    EXPECT_NE(s.message.find("200000 bytes (at most 65536)"), std::string::npos) << s.message;
+    ASSERT_NE(s.job, nullptr);  // to answer it, encrypted as it came
+    EXPECT_EQ(s.job->request.cipher, proto::Cipher::nip04);
+
+    rig.config.provider.prompt_bytes_max = 1'048'576;
+    rig.make();
+    proto::Event again = encrypted_request(rig.alice, rig.provider.public_key(), rig.now() - 2,
+                                           inner, proto::Cipher::nip04);
+    Screened ok = rig.screen_event(again);
+    ASSERT_EQ(ok.verdict, V::accept) << ok.message;
+    EXPECT_EQ(ok.job->prompt().size(), prompt.size());
+}
+
 }  // namespace
 }  // namespace pylon::engine
