@@ -351,10 +351,12 @@ void Intake::send_error(const Job& job, std::string_view message, PublishClass c
 }
 
 // A job restored after a restart that cannot run: its row fails, its customer hears why.
-Task<void> Intake::fail_row(Intake* self, std::string id, std::string reason,
-                            std::unique_ptr<Job> job) {
+Task<void> Intake::fail_row(Intake* self, std::string id, std::int64_t pending_seq,
+                            std::string reason, std::unique_ptr<Job> job) {
     std::int64_t at = reactor::unix_ms();
-    auto fn = [id, reason, at](StoreDb& db) { return db.fail_job(id, reason, at); };
+    auto fn = [id, reason, at, pending_seq](StoreDb& db) {
+        return db.fail_job(id, reason, at, pending_seq);
+    };
     Status st = co_await self->context_.store().run(std::move(fn));
     if (!st.ok()) {
         LOG_WARN("job %s: could not mark failed: %s", id.c_str(), st.error().message().c_str());
@@ -433,11 +435,11 @@ void Intake::rerun(const UnfinishedJob& u) {
         std::string why = !job      ? "its stored request could not be read again"
                           : !runner ? "the node is stopping"
                                     : s.message;
-        gate_.spawn(fail_row(this, u.id, std::move(why), std::move(job)));
+        gate_.spawn(fail_row(this, u.id, u.result_seq, std::move(why), std::move(job)));
         return;
     }
     if (!runner->reserve_rerun(job->backend)) {
-        gate_.spawn(fail_row(this, u.id, "the node is stopping", std::move(job)));
+        gate_.spawn(fail_row(this, u.id, u.result_seq, "the node is stopping", std::move(job)));
         return;
     }
     counters_.add(IntakeReason::rerun);

@@ -92,8 +92,9 @@ class Intake final : public Service {
     static reactor::Task<void> refuse(Intake* self, std::unique_ptr<Job> job, IntakeReason reason,
                                       std::string message);
     // Fails a restored job's row; answers its customer when the request could be read.
-    static reactor::Task<void> fail_row(Intake* self, std::string job_id, std::string reason,
-                                        std::unique_ptr<Job> job);
+    // pending_seq: the job's pending_results row (0: none), deleted with the failed row.
+    static reactor::Task<void> fail_row(Intake* self, std::string job_id, std::int64_t pending_seq,
+                                        std::string reason, std::unique_ptr<Job> job);
     static reactor::Task<void> reconcile(Intake* self);
     static reactor::Task<std::string> intake_command(void* context, proto::ControlRequest req);
     reactor::Task<void> fill_dedup();

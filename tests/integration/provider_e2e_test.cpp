@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/intake.hpp"
 #include "provider_e2e_support.hpp"
 
 namespace pylon::test {
@@ -381,6 +382,35 @@ TEST(ProviderEndToEnd, ARequestTheStoreCouldNotRecordIsRetriedAndRuns) {
     EXPECT_EQ(intake["accepted"], 1u);
     ASSERT_EQ(node.jobs().size(), 1u);
     EXPECT_EQ(node.jobs()[0].status, "completed");
+}
+
+// The same while the lock outlasts every retry (1 + 2 + 4 + 8 s): the request is not run and
+// its customer hears why (an `error` feedback), it leaves no row, and its id is forgotten.
+TEST(ProviderEndToEnd, ARequestTheStoreNeverRecordsIsAnsweredWithAnErrorNotRun) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "3", "--token-delay-ms", "5"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = "[store]\nbusy_timeout_ms = 50";
+    PylonNode node(config);
+    node.start();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((node.home() + "/pylon.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    ClientRun run = run_client(client_args({relay.url()}, 2, {"--timeout-ms", "25000"}));
+    EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    const ClientLine* error = run.error();
+    ASSERT_NE(error, nullptr) << run.raw << node.process().describe();
+    EXPECT_NE(error->content.find("could not record the request"), std::string::npos) << run.raw;
+    EXPECT_TRUE(run.of("result").empty()) << run.raw;
+    auto intake = node.intake();
+    EXPECT_EQ(intake["store_retried"], static_cast<std::uint64_t>(engine::store_retries_max));
+    EXPECT_EQ(intake["store_failed"], 1u);
+    EXPECT_EQ(intake["accepted"], 0u);
+    EXPECT_TRUE(node.jobs().empty());
+    EXPECT_EQ(fake_stat(fake.port, "streams_started"), 0);
 }
 
 TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
