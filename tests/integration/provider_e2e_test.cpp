@@ -484,8 +484,9 @@ TEST(ProviderEndToEnd, BackendFaultsEndInAnErrorFeedbackWithTheReason) {
 TEST(ProviderEndToEnd, LlamaServerServesAndAJobDuringItsLoadIsRefused) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();
+    // The load lasts until the test ends it (POST /_fake/loaded), however slow the machine.
     ReadyChild fake = start_fake("fake_llamacpp", {"--models", "gpt-oss-20b", "--tokens", "5",
-                                                   "--token-delay-ms", "5", "--load-ms", "2500"});
+                                                   "--token-delay-ms", "5", "--load-ms", "120000"});
     NodeConfig config =
         node_config({relay.url()}, "", "http://127.0.0.1:" + std::to_string(fake.port));
     PylonNode node(config);
@@ -493,12 +494,13 @@ TEST(ProviderEndToEnd, LlamaServerServesAndAJobDuringItsLoadIsRefused) {
     ClientRun early = run_client(client_args({relay.url()}, 2));
     ASSERT_NE(early.error(), nullptr) << early.raw;
     EXPECT_EQ(early.error()->extra, "no inference backend is available right now");
-    // After the load the next probe finds it (1 s, 2 s, ... while it is down).
+    ASSERT_EQ(fetch(fake.port, "POST", "/_fake/loaded").status, 200);
+    // After the load the next probe finds it (1 s, 2 s, 4 s, ... while it is down).
     ASSERT_TRUE(wait_until(
         [&]() {
             return node.control("\"Backends\"").find("\"available\":true") != std::string::npos;
         },
-        10000, 100));
+        20000, 100));
     ClientRun run = run_client(client_args({relay.url()}, 3, {"--model", "gpt-oss-20b"}));
     ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
     EXPECT_EQ(run.of("result")[0].content, "alpha bravo charlie delta echo");

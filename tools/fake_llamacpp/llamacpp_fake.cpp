@@ -152,7 +152,8 @@ LlamacppFake::LlamacppFake(LlamacppConfig cfg)
 }
 
 bool LlamacppFake::loading() const {
-    return GenerationJob::Clock::now() < started_at_ + std::chrono::milliseconds(cfg_.load_ms);
+    return !loaded_early_ &&
+           GenerationJob::Clock::now() < started_at_ + std::chrono::milliseconds(cfg_.load_ms);
 }
 
 void LlamacppFake::send_error(Connection& conn, int status, std::string_view type,
@@ -163,6 +164,11 @@ void LlamacppFake::send_error(Connection& conn, int status, std::string_view typ
 void LlamacppFake::handle(const Request& req, Connection& conn) {
     if (req.path == "/_fake/stats" && req.method == "GET") {
         conn.send_full(200, json_type, stats_.to_json());
+        return;
+    }
+    if (req.path == "/_fake/loaded" && req.method == "POST") {
+        loaded_early_ = true;  // a test ends the load when it is ready for it, not by the clock
+        conn.send_full(200, json_type, "{}");
         return;
     }
     std::int64_t n = stats_.count_request();

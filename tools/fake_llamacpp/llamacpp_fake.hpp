@@ -87,6 +87,7 @@ class LlamacppFake {
     FakeStats stats_;
     SlotPool slots_;
     GenerationJob::Clock::time_point started_at_;
+    bool loaded_early_ = false;  // POST /_fake/loaded
     std::atomic<std::int64_t> next_task_{1};
 
     std::mutex mutex_;                      // guards what follows

@@ -21,7 +21,8 @@ llama-server options:
   --ctx-size N             total context; /props and /slots report N / slots (default 4096)
   --load-ms T              for T ms after start every endpoint (also /health) answers 503
                            {"error":{"code":503,"message":"Loading model",
-                           "type":"unavailable_error"}}
+                           "type":"unavailable_error"}}; test-only: POST /_fake/loaded
+                           ends the load at once (not counted as a request)
   --exit-after-requests K  exit with --exit-code right after answering the K-th request
   --exit-code X            (default 1)
   --crash-after-requests K raise SIGSEGV on receiving the K-th request (no core file)
