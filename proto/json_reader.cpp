@@ -61,6 +61,9 @@ Reject JsonReader::parse(std::string_view text, simdjson::dom::element& root) no
     if (text.size() > limits_.message_bytes_max) {
         return Reject::too_large;
     }
+    if (copy_.capacity() > json_kept_capacity_bytes && text.size() <= json_kept_capacity_bytes) {
+        std::string().swap(copy_);  // a large text's copy is not kept for the small ones
+    }
     copy_.assign(text);  // may allocate the first time; keeps capacity afterwards
     json_reserve_padding(copy_);
     return parse_bytes(copy_.data(), copy_.size(), root);
@@ -70,6 +73,16 @@ Reject JsonReader::parse_bytes(const char* data, size_t size,
                                simdjson::dom::element& root) noexcept {
     if (size > limits_.message_bytes_max) {
         return Reject::too_large;
+    }
+    if (grown_ && size <= json_kept_capacity_bytes) {
+        // The buffers a large document grew (its tape, its strings: ~10 bytes per input byte of
+        // address space, its strings' pages touched) are handed back for the small ones.
+        parser_ = simdjson::dom::parser(parser_capacity(limits_.message_bytes_max));
+        allocated_ = false;
+        grown_ = false;
+        if (data != copy_.data() && copy_.capacity() > json_kept_capacity_bytes) {
+            std::string().swap(copy_);
+        }
     }
     if (!allocated_) {
         size_t initial =
@@ -81,6 +94,7 @@ Reject JsonReader::parse_bytes(const char* data, size_t size,
         allocated_ = true;
     }
     auto err = parser_.parse(data, size, false).get(root);
+    grown_ = grown_ || size > json_kept_capacity_bytes;
     return from_simdjson(err);
 }
 

@@ -3,9 +3,10 @@
 // Limits::json_depth_max, and parses in place when the caller's buffer carries simdjson's padding
 // (PaddedJson), else from an internal padded copy that keeps its capacity. The parsed document
 // (every element and string_view obtained from it) lives until the next parse on the same reader.
-// A reader keeps its buffers across parses, so one per shard (or per thread) makes parsing
-// allocation-free once warm. Not thread-safe. The json_* helpers read typed values out of
-// elements and turn type, range, length and UTF-8 failures into Reject values.
+// A reader keeps its buffers across parses (up to json_kept_capacity_bytes of input: a larger
+// document's buffers are handed back at the next smaller one), so one per shard (or per thread)
+// makes parsing allocation-free once warm. Not thread-safe. The json_* helpers read typed values
+// out of elements and turn type, range, length and UTF-8 failures into Reject values.
 #pragma once
 
 #include <cstddef>
@@ -20,6 +21,11 @@
 #include "proto/reject.hpp"
 
 namespace pylon::proto {
+
+// What a JsonReader keeps between parses: after a larger document, the next one of at most this
+// size is parsed with fresh, small buffers (a 1 MiB request does not leave each relay link
+// holding a 1 MiB parser).
+inline constexpr size_t json_kept_capacity_bytes = 64 * 1024;
 
 // Bytes that must be readable after the end of JSON text parsed in place.
 inline constexpr size_t json_padding_bytes = simdjson::SIMDJSON_PADDING;
@@ -54,6 +60,10 @@ class JsonReader {
     Reject parse(std::string_view text, simdjson::dom::element& root) noexcept;
 
     const Limits& limits() const noexcept { return limits_; }
+    // Input bytes the reader's buffers are sized for now (its parser's capacity plus its copy's).
+    size_t capacity_bytes() const noexcept {
+        return (allocated_ ? parser_.capacity() : 0) + copy_.capacity();
+    }
 
   private:
     Reject parse_bytes(const char* data, size_t size, simdjson::dom::element& root) noexcept;
@@ -61,7 +71,8 @@ class JsonReader {
     Limits limits_;
     simdjson::dom::parser parser_;
     bool allocated_ = false;
-    std::string copy_;  // padded copy for unpadded input; keeps its capacity
+    bool grown_ = false;  // parsed a document above json_kept_capacity_bytes since allocated
+    std::string copy_;    // padded copy for unpadded input; keeps its capacity
 };
 
 // Typed reads. Each returns Reject::none and sets out, or the reason.

@@ -28,6 +28,41 @@ TEST(JsonReader, PaddedAndCopiedInput) {
     EXPECT_TRUE(root.is_array());
 }
 
+// A large document grows the reader; the next small one hands that back (one 1 MiB request must
+// not leave every relay link holding a 1 MiB parser), and parsing still works on both sides.
+TEST(JsonReader, ALargeDocumentsBuffersAreNotKeptForTheSmallOnes) {
+    Limits limits;
+    limits.message_bytes_max = 1024 * 1024;
+    JsonReader reader(limits);
+    simdjson::dom::element root;
+    std::string big = "[\"" + std::string(500'000, 'x') + "\"]";
+    for (int round = 0; round < 2; round++) {
+        ASSERT_EQ(reader.parse(std::string_view(big), root), Reject::none);
+        EXPECT_GE(reader.capacity_bytes(), 2 * big.size());  // the parser and the copy
+        std::string_view s;
+        ASSERT_EQ(json_string(root.at(0).value(), big.size(), s), Reject::none);
+        EXPECT_EQ(s.size(), 500'000u);
+        std::string small = R"(["small"])";
+        json_reserve_padding(small);
+        ASSERT_EQ(reader.parse(PaddedJson::of(small), root), Reject::none);
+        EXPECT_LE(reader.capacity_bytes(), 2 * json_kept_capacity_bytes);
+        ASSERT_EQ(reader.parse(std::string_view(R"(["again"])"), root), Reject::none);
+        ASSERT_EQ(json_string(root.at(0).value(), 10, s), Reject::none);
+        EXPECT_EQ(s, "again");
+        EXPECT_LE(reader.capacity_bytes(), 2 * json_kept_capacity_bytes);
+    }
+    // Up to the kept size, the parser's buffers stay (no allocation per message once warm).
+    std::string mid = "[\"" + std::string(40'000, 'y') + "\"]";
+    json_reserve_padding(mid);
+    ASSERT_EQ(reader.parse(PaddedJson::of(mid), root), Reject::none);
+    size_t warm = reader.capacity_bytes();
+    EXPECT_GE(warm, mid.size());
+    std::string one = "[1]";
+    json_reserve_padding(one);
+    ASSERT_EQ(reader.parse(PaddedJson::of(one), root), Reject::none);
+    EXPECT_EQ(reader.capacity_bytes(), warm);
+}
+
 TEST(JsonReader, Bounds) {
     Limits limits;
     limits.message_bytes_max = 16;
