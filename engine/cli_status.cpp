@@ -132,7 +132,7 @@ StatusView gather(CliContext& ctx) {
     return v;
 }
 
-// ", N progress feedback dropped, M refused (queue busy)" when not zero.
+// ", N progress feedback dropped, M refused (queue busy), K unreadable" when not zero.
 std::string dropped_text(const proto::RelayInfo& r) {
     std::string s;
     if (r.progress_dropped > 0) {
@@ -140,6 +140,9 @@ std::string dropped_text(const proto::RelayInfo& r) {
     }
     if (r.publish_refused > 0) {
         s += ", " + std::to_string(r.publish_refused) + " refused (queue busy)";
+    }
+    if (r.unreadable > 0) {
+        s += ", " + std::to_string(r.unreadable) + " unreadable";
     }
     return s;
 }

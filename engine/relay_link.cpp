@@ -96,6 +96,7 @@ proto::RelayInfo RelayLink::info() const {
     i.events_published = events_published_;
     i.progress_dropped = progress_dropped_;
     i.publish_refused = refused_;
+    i.unreadable = unreadable_;
     return i;
 }
 
@@ -580,6 +581,7 @@ void RelayLink::log_notices_held(std::uint64_t held) const {
 // Counted in this shard's intake (`unreadable`) and logged within unreadable_log_.
 void RelayLink::note_unreadable(std::string_view why, std::uint64_t n, std::size_t bytes) {
     unreadable_ += n;
+    revision_++;  // the status board shows it within pool_status_refresh_ms
     if (Intake* in = pool_->hub().here().intake) {
         in->count(IntakeReason::unreadable, n);
     }

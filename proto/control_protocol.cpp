@@ -242,6 +242,8 @@ void write_relay(JsonWriter& w, const RelayInfo& r) {
     w.uint64(r.progress_dropped);
     w.key("publish_refused");
     w.uint64(r.publish_refused);
+    w.key("unreadable");
+    w.uint64(r.unreadable);
     w.end_object();
 }
 
@@ -640,6 +642,7 @@ Reject decode_relays(std::string_view body, JsonReader& reader, std::vector<Rela
         f.u64("events_published", r.events_published);
         f.u64("progress_dropped", r.progress_dropped);
         f.u64("publish_refused", r.publish_refused);
+        f.u64("unreadable", r.unreadable);
         out.push_back(std::move(r));
     });
 }

@@ -95,6 +95,9 @@ struct RelayInfo {
     // Courtesy events (e.g. a refusal's error feedback) not queued for this relay because its
     // publish queue was busy.
     std::uint64_t publish_refused = 0;
+    // Messages from this relay dropped unread: above the message bound, not JSON, or an event out
+    // of bounds (the intake's `unreadable` counts them over all relays).
+    std::uint64_t unreadable = 0;
 };
 
 struct BackendInfo {

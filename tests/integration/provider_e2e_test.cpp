@@ -623,7 +623,15 @@ TEST(ProviderEndToEnd, LongPromptsRunAndAnOversizedRequestIsSkippedNotTheRelay) 
     EXPECT_EQ(intake["unreadable"], 1u);
     EXPECT_EQ(intake["refused_prompt_too_long"], 1u);
     EXPECT_EQ(intake["accepted"], 3u);
-    std::string relays = node.control("\"Relays\"");
+    // The relay's own count, on the status board within its refresh (1 s).
+    std::string relays;
+    EXPECT_TRUE(wait_until(
+        [&]() {
+            relays = node.control("\"Relays\"");
+            return relays.find("\"unreadable\":1}") != std::string::npos;
+        },
+        5000, 50))
+        << relays;
     EXPECT_NE(relays.find("\"connects\":1,"), std::string::npos) << relays;
     std::size_t warned = 0;
     for (const std::string& line : node.process().lines(Stream::err)) {

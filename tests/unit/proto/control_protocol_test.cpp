@@ -262,6 +262,7 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
     RelayInfo r{"wss://r", "connected", "", 5, 1, 0, 10, 2};
     r.progress_dropped = 7;
     r.publish_refused = 3;
+    r.unreadable = 4;
     encode_relays({r}, line);
     ASSERT_EQ(parse_control_reply(line, reader, reply), Reject::none);
     std::vector<RelayInfo> relays;
@@ -270,6 +271,7 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
     EXPECT_EQ(relays[0].events_received, 10u);
     EXPECT_EQ(relays[0].progress_dropped, 7u);
     EXPECT_EQ(relays[0].publish_refused, 3u);
+    EXPECT_EQ(relays[0].unreadable, 4u);
 }
 
 }  // namespace
