@@ -354,25 +354,48 @@ TEST(ProviderEndToEnd, ARestartRunsEveryUnfinishedJobAgainPastTheQueueBound) {
     }
 }
 
+// A one-shard node whose database another connection write-locks (BEGIN EXCLUSIVE, held past
+// the node's [store] busy_timeout_ms of 50 ms) until unlock().
+struct LockedStoreNode {
+    LockedStoreNode()
+        : relay(start_relay()),
+          fake(start_fake("fake_ollama", {"--tokens", "3", "--token-delay-ms", "5"})),
+          node(config(relay, fake)) {
+        node.start();
+        EXPECT_EQ(sqlite3_open((node.home() + "/pylon.db").c_str(), &db), SQLITE_OK);
+        EXPECT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    ~LockedStoreNode() { unlock(); }
+    static NodeConfig config(const RelayProcess& relay, const ReadyChild& fake) {
+        NodeConfig c = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+        c.shards = 1;
+        c.extra = "[store]\nbusy_timeout_ms = 50";
+        return c;
+    }
+    void unlock() {
+        if (db != nullptr) {
+            EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(db);
+            db = nullptr;
+        }
+    }
+
+    RelayProcess relay;
+    ReadyChild fake;
+    PylonNode node;
+    sqlite3* db = nullptr;
+};
+
 // While another process holds the database's write lock (past [store] busy_timeout_ms) the
 // accepted request's row cannot be written: the node tries again (store_retried) and, once the
 // lock is gone, records and runs it. It was dropped with its id kept as seen (audit C4).
 TEST(ProviderEndToEnd, ARequestTheStoreCouldNotRecordIsRetriedAndRuns) {
     SKIP_WITHOUT_NODE();
-    RelayProcess relay = start_relay();
-    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "3", "--token-delay-ms", "5"});
-    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
-    config.shards = 1;
-    config.extra = "[store]\nbusy_timeout_ms = 50";
-    PylonNode node(config);
-    node.start();
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((node.home() + "/pylon.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
-    auto client = start_client(client_args({relay.url()}, 2, {"--timeout-ms", "20000"}));
+    LockedStoreNode t;
+    PylonNode& node = t.node;
+    auto client = start_client(client_args({t.relay.url()}, 2, {"--timeout-ms", "20000"}));
     bool retried = wait_until([&]() { return node.intake()["store_retried"] >= 1; }, 10000, 20);
-    EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
+    t.unlock();
     ASSERT_TRUE(retried) << node.process().describe();
     ClientRun run = finish_client(*client, 25000);
     ASSERT_EQ(run.of("result").size(), 1u) << run.raw << node.process().describe();
@@ -388,19 +411,10 @@ TEST(ProviderEndToEnd, ARequestTheStoreCouldNotRecordIsRetriedAndRuns) {
 // its customer hears why (an `error` feedback), it leaves no row, and its id is forgotten.
 TEST(ProviderEndToEnd, ARequestTheStoreNeverRecordsIsAnsweredWithAnErrorNotRun) {
     SKIP_WITHOUT_NODE();
-    RelayProcess relay = start_relay();
-    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "3", "--token-delay-ms", "5"});
-    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
-    config.shards = 1;
-    config.extra = "[store]\nbusy_timeout_ms = 50";
-    PylonNode node(config);
-    node.start();
-    sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((node.home() + "/pylon.db").c_str(), &db), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
-    ClientRun run = run_client(client_args({relay.url()}, 2, {"--timeout-ms", "25000"}));
-    EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
+    LockedStoreNode t;
+    PylonNode& node = t.node;
+    ClientRun run = run_client(client_args({t.relay.url()}, 2, {"--timeout-ms", "25000"}));
+    t.unlock();
     const ClientLine* error = run.error();
     ASSERT_NE(error, nullptr) << run.raw << node.process().describe();
     EXPECT_NE(error->content.find("could not record the request"), std::string::npos) << run.raw;
@@ -410,7 +424,7 @@ TEST(ProviderEndToEnd, ARequestTheStoreNeverRecordsIsAnsweredWithAnErrorNotRun) 
     EXPECT_EQ(intake["store_failed"], 1u);
     EXPECT_EQ(intake["accepted"], 0u);
     EXPECT_TRUE(node.jobs().empty());
-    EXPECT_EQ(fake_stat(fake.port, "streams_started"), 0);
+    EXPECT_EQ(fake_stat(t.fake.port, "streams_started"), 0);
 }
 
 TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
