@@ -342,6 +342,9 @@ std::string range_text(const SettingSpec& spec) {
                 return int_text(spec.min) + " to " + int_text(spec.max) +
                        "; at least one, no repeats";
             }
+            if (spec.check == "@distinct") {
+                return int_text(spec.min) + " to " + int_text(spec.max) + "; no repeats";
+            }
             if (!spec.check.empty()) {
                 return "";
             }
@@ -516,7 +519,8 @@ std::optional<ConfigProblem> check_config(const Config& c, std::span<const std::
 
 std::vector<SettingTidyNote> tidy_setting(const SettingSpec& spec, Config& config) {
     std::vector<SettingTidyNote> notes;
-    if (spec.type == SettingType::integer_list && spec.check == "@set") {
+    if (spec.type == SettingType::integer_list &&
+        (spec.check == "@set" || spec.check == "@distinct")) {
         setting_IntList& list = spec.ref<setting_IntList>(config);
         setting_IntList kept;
         for (std::size_t i = 0; i < list.size(); i++) {
@@ -854,11 +858,13 @@ std::string settings_markdown() {
         "a value out of\nits range, or a key beyond the bound another key sets (the Range "
         "column names that key,\nfor example `max_tokens_max` must be at least "
         "`max_tokens_default`: the error points at the\none the file sets). An unknown key is "
-        "a warning that names it, and so is a repeated entry of\n`relays` or "
-        "`[provider] job_kinds` (dropped; relay URLs are compared, and kept, normalised:\n"
-        "lower-case scheme and host, no `/` alone as the path). Pylon v0.1's keys keep their "
-        "names\nand defaults; `[codex]` is accepted and ignored. Keys marked *reload* take "
-        "effect on SIGHUP;\nthe others need a restart (a SIGHUP logs which ones changed).\n\n"
+        "a warning that names it, and so is a repeated entry of\n`relays`, "
+        "`[provider] job_kinds` or `[agents] accounts` (dropped; relay URLs are compared, "
+        "and\nkept, normalised: lower-case scheme and host, no `/` alone as the path). Pylon "
+        "v0.1's keys\nkeep their names and defaults; `[codex]` is accepted and ignored. Keys "
+        "marked "
+        "*reload* take\neffect on SIGHUP; the others need a restart (a SIGHUP logs which ones "
+        "changed).\n\n"
         "`pylon config --defaults` prints the commented default file; `pylon config` prints "
         "the\neffective configuration (`--json` as JSON).\n";
     for (const SettingTable& t : k_tables) {

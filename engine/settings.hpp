@@ -13,7 +13,8 @@
 //            number of items (each at most setting_string_bytes_max bytes). Bool: unused (0, 0)
 //   check    "" | "a|b|c" (the allowed strings; for lists, of each item) | "@ws_url" |
 //            "@http_url" | "@env" (KEY=VALUE) | "@set" (IntList: at least one item; a
-//            repeated item is dropped with a warning). A "@ws_url" StrList is stored
+//            repeated item is dropped with a warning) | "@distinct" (IntList: a repeated item
+//            is dropped with a warning; may be empty). A "@ws_url" StrList is stored
 //            normalised (relay_url.hpp), a repeated URL dropped with a warning
 //   reload   reload: a running daemon applies a new value on SIGHUP; restart: it does not
 //   doc      one line for `pylon config --defaults` and docs/config.md
@@ -109,7 +110,8 @@ struct ConfigProblem {
 std::optional<ConfigProblem> check_config(const Config& config,
                                           std::span<const std::string> set_paths = {});
 
-// A value the loader stores in its canonical form: a repeated entry of a "@set" IntList or of a
+// A value the loader stores in its canonical form: a repeated entry of a "@set" or "@distinct"
+// IntList or of a
 // "@ws_url" StrList (after normalisation) is dropped; a URL is normalised. One note per dropped
 // entry, with its index in the list as written.
 struct SettingTidyNote {

@@ -116,6 +116,20 @@ TEST(ConfigFile, JobKindsNeedsOneAndDropsRepeats) {
     EXPECT_EQ(r->warnings[1], "c.toml:2:32: provider.job_kinds: 5100 is repeated (dropped)");
 }
 
+// Two agents on one account index would be one identity twice: a repeat is dropped with a
+// warning; no accounts at all stays allowed (no agents).
+TEST(ConfigFile, AgentAccountsDropRepeats) {
+    auto r = parse_config_text("[agents]\naccounts = [1, 2, 1]\n", "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->config.agents.accounts, (std::vector<std::int64_t>{1, 2}));
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_EQ(r->warnings[0], "c.toml:2:19: agents.accounts: 1 is repeated (dropped)");
+    r = parse_config_text("[agents]\naccounts = []\n", "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_TRUE(r->config.agents.accounts.empty());
+    EXPECT_TRUE(r->warnings.empty());
+}
+
 TEST(ConfigFile, RelaysAreNormalisedAndRepeatsDropped) {
     auto r = parse_config_text(
         "relays = [\"ws://h:1\", \"ws://h:1/\", \"wss://R.example/\", \"wss://r.example\", "
