@@ -392,19 +392,7 @@ class CannedServer {
   private:
     // One request head's path; "" when the peer closed or 5 s passed.
     static std::string read_path(int c) {
-        std::string in;
-        for (int i = 0; i < 500 && in.find("\r\n\r\n") == std::string::npos; i++) {
-            pollfd p{c, POLLIN, 0};
-            if (::poll(&p, 1, 10) <= 0) {
-                continue;
-            }
-            char buf[1024];
-            ssize_t n = ::recv(c, buf, sizeof buf, 0);
-            if (n <= 0) {
-                return "";
-            }
-            in.append(buf, static_cast<std::size_t>(n));
-        }
+        std::string in = net::testutil::read_request_head(c);
         std::size_t from = in.find(' ');
         std::size_t to = from == std::string::npos ? from : in.find(' ', from + 1);
         return to == std::string::npos ? "" : in.substr(from + 1, to - from - 1);

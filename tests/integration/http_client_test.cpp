@@ -24,6 +24,7 @@
 #include "reactor/ops.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/test_env.hpp"
+#include "tests/unit/net/net_test_util.hpp"
 #include "tests/unit/reactor/run_on_shards.hpp"
 
 namespace pylon::net {
@@ -271,45 +272,24 @@ TEST_F(HttpClientTest, IdleConnectionsAreBoundedAndExpire) {
 class ClosingServer {
   public:
     explicit ClosingServer(bool partial) : partial_(partial) {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        socklen_t len = sizeof a;
-        auto* sa = reinterpret_cast<sockaddr*>(&a);
-        EXPECT_EQ(::bind(fd_, sa, len), 0);
-        EXPECT_EQ(::listen(fd_, 8), 0);
-        EXPECT_EQ(::getsockname(fd_, sa, &len), 0);
-        port_ = ntohs(a.sin_port);
+        net::testutil::listen_loopback(listener_, AF_INET, 8);
+        EXPECT_GE(listener_.fd, 0);
         thread_ = std::thread([this] { serve(); });
     }
     ~ClosingServer() {
-        ::shutdown(fd_, SHUT_RDWR);
+        ::shutdown(listener_.fd, SHUT_RDWR);
         thread_.join();
-        ::close(fd_);
     }
-    std::uint16_t port() const { return port_; }
+    std::uint16_t port() const { return listener_.port; }
     int accepted() const { return accepted_.load(); }
     int requests() const { return requests_.load(); }
 
   private:
     // Reads one request head (GET, no body); false when the peer closed or 5 s passed.
     bool read_request(int c) {
-        std::string in;
-        for (int i = 0; i < 500 && in.find("\r\n\r\n") == std::string::npos; i++) {
-            pollfd p{c, POLLIN, 0};
-            if (::poll(&p, 1, 10) <= 0) {
-                continue;
-            }
-            char buf[1024];
-            ssize_t n = ::recv(c, buf, sizeof buf, 0);
-            if (n <= 0) {
-                return false;
-            }
-            in.append(buf, static_cast<std::size_t>(n));
-        }
-        requests_ += in.find("\r\n\r\n") != std::string::npos ? 1 : 0;
-        return in.find("\r\n\r\n") != std::string::npos;
+        bool got = !net::testutil::read_request_head(c).empty();
+        requests_ += got ? 1 : 0;
+        return got;
     }
     void send_text(int c, std::string_view text) {
         EXPECT_EQ(::send(c, text.data(), text.size(), MSG_NOSIGNAL),
@@ -318,7 +298,7 @@ class ClosingServer {
     void serve() {
         std::vector<int> open;
         for (int conn = 0; conn < 4; conn++) {
-            int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+            int c = ::accept4(listener_.fd, nullptr, nullptr, SOCK_CLOEXEC);
             if (c < 0) {
                 break;  // shut down
             }
@@ -339,8 +319,7 @@ class ClosingServer {
     }
 
     bool partial_;
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
+    net::testutil::Listener listener_;
     std::thread thread_;
     std::atomic<int> accepted_{0};
     std::atomic<int> requests_{0};

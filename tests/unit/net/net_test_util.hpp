@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -55,6 +56,25 @@ inline void listen_loopback(Listener& l, int family = AF_INET, int backlog = 16)
     ::getsockname(l.fd, reinterpret_cast<sockaddr*>(&ss), &len);
     l.port = family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
                                : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+// One HTTP request head read from a blocking socket (up to its blank line, no body): "" when
+// the peer closed or 5 s passed without it.
+inline std::string read_request_head(int fd) {
+    std::string in;
+    for (int i = 0; i < 500 && in.find("\r\n\r\n") == std::string::npos; i++) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 10) <= 0) {
+            continue;
+        }
+        char buf[1024];
+        ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) {
+            return "";
+        }
+        in.append(buf, static_cast<std::size_t>(n));
+    }
+    return in.find("\r\n\r\n") == std::string::npos ? "" : in;
 }
 
 inline std::string pattern(std::size_t n, std::size_t seed = 0) {
