@@ -347,6 +347,7 @@ reactor::Task<std::string> ControlServer::answer(ControlServer* self, proto::Con
         info.transaction_reruns = st.batch_reruns;
         info.pruned_requests = st.pruned_requests;
         info.queued = st.queued;
+        info.waited_transactions = st.waited_batches;
         proto::encode_store(info, out);
     } else if (name == "Reload") {
         auto report = co_await ctx.reload_from_file();

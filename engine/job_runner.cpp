@@ -196,6 +196,9 @@ void JobRunner::sweep(std::int64_t now) {
     for (auto& s : slots_) {
         s->sweep(now);
     }
+    if (idle_trim_.tick(!jobs_.empty())) {
+        log_heap_trim("shard", trim_thread_heap());
+    }
 }
 
 bool JobRunner::reserve(BackendKind kind) {
@@ -242,13 +245,24 @@ void JobRunner::launch(std::unique_ptr<Job> job) {
     auto [it, inserted] = jobs_.emplace(job->request.id, std::move(job));
     PYLON_ASSERT_MSG(inserted, "a job started twice");
     (void)it;
+    count_jobs();
     context_.emit(proto::DomainEvent::job_received(raw->job_id, raw->request.kind,
                                                    raw->request.customer.hex()));
     bool spawned =
         raw->signed_result ? gate_.spawn(resend(this, raw)) : gate_.spawn(run(this, raw));
     if (!spawned) {
-        jobs_.erase(raw->request.id);
+        forget(raw);
     }
+}
+
+void JobRunner::forget(Job* job) {
+    jobs_.erase(job->request.id);
+    count_jobs();
+    idle_trim_.worked();
+}
+
+void JobRunner::count_jobs() {
+    context_.store().set_open_jobs(static_cast<std::uint32_t>(jobs_.size()));
 }
 
 bool JobRunner::cancel_job(const proto::EventId& request, const proto::PublicKey& author) {
@@ -353,7 +367,7 @@ Task<void> JobRunner::run(JobRunner* self, Job* job) {
     BackendSlots::Acquired got =
         co_await self->slots(job->backend).acquire(job->cancel.token(), job->rerun);
     co_await finish(self, job, got);
-    self->jobs_.erase(job->request.id);
+    self->forget(job);
 }
 
 Task<void> JobRunner::finish(JobRunner* self, Job* job, BackendSlots::Acquired got) {
@@ -388,7 +402,7 @@ Task<void> JobRunner::resend(JobRunner* self, Job* job) {
         co_await self->publish_result(job, std::move(pub), &end);
     }
     co_await self->record(job, std::move(end));
-    self->jobs_.erase(job->request.id);
+    self->forget(job);
 }
 
 // Why a job got no slot: the queue was full, or it was cancelled while it waited.

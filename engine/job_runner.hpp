@@ -40,6 +40,7 @@
 #include "engine/backend_directory.hpp"
 #include "engine/backend_slots.hpp"
 #include "engine/control_commands.hpp"
+#include "engine/heap_trim.hpp"
 #include "engine/job.hpp"
 #include "engine/latency_histogram.hpp"
 #include "engine/provider_hub.hpp"
@@ -143,6 +144,8 @@ class JobRunner final : public Service {
     };
 
     void launch(std::unique_ptr<Job> job);
+    void forget(Job* job);  // drops the ended job (its Job is gone after this)
+    void count_jobs();      // tells the store how many jobs are open here (group commit)
     static reactor::Task<void> run(JobRunner* self, Job* job);
     static reactor::Task<void> resend(JobRunner* self, Job* job);
     static reactor::Task<void> finish(JobRunner* self, Job* job, BackendSlots::Acquired got);
@@ -186,6 +189,7 @@ class JobRunner final : public Service {
     reactor::CancelSource stop_;
     reactor::Gate gate_;
     reactor::Gate sweeper_;
+    IdleTrim idle_trim_;  // the shard's heap trim: two idle sweeps after a job ended
 };
 
 }  // namespace pylon::engine

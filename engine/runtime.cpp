@@ -348,6 +348,8 @@ Status open_store(RuntimeCore& core) {
     so.queue_max = static_cast<std::size_t>(o.config.store.queue_max);
     so.batch_writes_max = static_cast<std::size_t>(o.config.store.batch_writes_max);
     so.processed_requests_keep_ms = o.config.store.processed_requests_keep_s * 1000;
+    so.group_commit_wait_us = o.config.store.group_commit_wait_us;
+    so.group_commit_jobs_min = static_cast<std::uint32_t>(o.config.store.group_commit_jobs_min);
     auto store = Store::open(so);
     if (!store.ok()) {
         return Error(store.error().code(),

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "engine/heap_trim.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
 
@@ -63,15 +64,33 @@ std::uint64_t Store::shard_requests(unsigned shard) const noexcept {
     return shard < quotas_.size() ? quotas_[shard]->requests : 0;
 }
 
+void Store::set_open_jobs(std::uint32_t jobs) noexcept {
+    quota().open_jobs.store(jobs, std::memory_order_relaxed);
+}
+
+std::uint64_t Store::open_jobs() const noexcept {
+    std::uint64_t open = 0;
+    for (const auto& q : quotas_) {
+        open += q->open_jobs.load(std::memory_order_relaxed);
+    }
+    return open;
+}
+
 bool Store::enqueue(StoreRequest* request) {
+    bool wake;
     {
         std::lock_guard lock(mutex_);
         if (closing_.load(std::memory_order_relaxed)) {
             return false;
         }
         queue_.push_back(request);
+        // While the thread gathers a batch it is woken only once the batch is full: a wake-up
+        // per request would cost more than the wait saves.
+        wake = queue_.size() >= gather_target_;
     }
-    wake_.notify_one();
+    if (wake) {
+        wake_.notify_one();
+    }
     return true;
 }
 
@@ -91,6 +110,7 @@ StoreStats Store::stats() const {
     std::lock_guard lock(mutex_);
     StoreStats s = stats_;
     s.queued = queue_.size();
+    s.gathering = gather_target_ > 0;
     return s;
 }
 
@@ -98,20 +118,55 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
     maintenance(*db);
     std::vector<StoreRequest*> batch;
     batch.reserve(options_.batch_writes_max);
-    auto interval = std::chrono::milliseconds(options_.maintenance_interval_ms);
+    using Clock = std::chrono::steady_clock;
+    const auto interval = std::chrono::milliseconds(options_.maintenance_interval_ms);
+    const auto trim_idle = std::chrono::milliseconds(heap_trim_idle_ms);
+    // Maintenance is due every interval, busy or idle (a busy node must prune too); the heap
+    // trim once the thread has been idle for trim_idle after some work.
+    auto next_maintenance = Clock::now() + interval;
+    auto last_work = Clock::now();
+    bool trim_due = true;  // the start-up (migrations, reconcile) was work
+    auto maintain = [&](Clock::time_point now) {
+        maintenance(*db);
+        next_maintenance = now + interval;
+        last_work = Clock::now();
+        trim_due = true;
+    };
     for (;;) {
         {
             std::unique_lock lock(mutex_);
-            bool woke = wake_.wait_for(lock, interval, [this] {
+            auto deadline =
+                trim_due ? std::min(next_maintenance, last_work + trim_idle) : next_maintenance;
+            bool woke = wake_.wait_until(lock, deadline, [this] {
                 return !queue_.empty() || closing_.load(std::memory_order_relaxed);
             });
             if (!woke) {
                 lock.unlock();
-                maintenance(*db);
+                auto now = Clock::now();
+                if (now >= next_maintenance) {
+                    maintain(now);
+                } else if (trim_due && now >= last_work + trim_idle) {
+                    log_heap_trim("store", trim_thread_heap());
+                    trim_due = false;
+                }
                 continue;
             }
             if (queue_.empty()) {
                 break;  // closing, and everything queued has been answered
+            }
+            // Group commit under load: a job has one store request at a time, so with `open`
+            // jobs a batch can hardly grow past `open`; waiting for half of them is enough.
+            std::uint64_t open = options_.group_commit_wait_us > 0 ? open_jobs() : 0;
+            std::size_t target = std::min<std::size_t>(options_.batch_writes_max, open / 2);
+            if (open >= options_.group_commit_jobs_min && queue_.size() < target) {
+                gather_target_ = target;
+                wake_.wait_for(lock, std::chrono::microseconds(options_.group_commit_wait_us),
+                               [this] {
+                                   return queue_.size() >= gather_target_ ||
+                                          closing_.load(std::memory_order_relaxed);
+                               });
+                gather_target_ = 0;
+                stats_.waited_batches++;
             }
             while (!queue_.empty() && batch.size() < options_.batch_writes_max) {
                 batch.push_back(queue_.front());
@@ -120,6 +175,11 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
         }
         run_batch(*db, batch);
         batch.clear();
+        last_work = Clock::now();
+        trim_due = true;
+        if (last_work >= next_maintenance) {
+            maintain(last_work);
+        }
     }
     {
         std::lock_guard lock(mutex_);

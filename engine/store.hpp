@@ -7,9 +7,14 @@
 // Batching (group commit): the thread takes every queued request (up to batch_writes_max) into
 // one transaction, runs them in queue order, then commits once and answers them all. Idle, a
 // request commits at once (well under a millisecond on a local disk); under load the queue grows
-// while a commit runs, so the next transaction carries many requests. A failing request undoes
-// only itself: the batch is then rolled back and run again with a savepoint around each request
-// (so a request's function may run twice: it must depend only on its arguments and the
+// while a commit runs, so the next transaction carries many requests. With many jobs open (at
+// least group_commit_jobs_min across the shards, as the job runners report through
+// set_open_jobs) the thread also waits, up to group_commit_wait_us after the first request, for
+// requests from half of those jobs before it commits: a commit's cost (its WAL pages, its locks)
+// is shared by more requests, and a job that already waits behind that many others hardly
+// notices the wait. Below that it never waits, so a lightly loaded node answers at once. A failing
+// request undoes only itself: the batch is then rolled back and run again with a savepoint around
+// each request (so a request's function may run twice: it must depend only on its arguments and the
 // database, or on data its caller leaves untouched until it resumes, as Intake::admit's job). A
 // failed commit fails every request of the batch. With WAL and synchronous=NORMAL, a committed
 // request survives kill -9 of the process (the durability contract: docs/storage.md).
@@ -18,8 +23,9 @@
 // (queue_max / shard_count); a shard at its quota waits (an AsyncSemaphore of that shard)
 // before queueing more: backpressure, never growth. flush() returns once everything queued
 // before it has committed. close() answers what is queued, commits, closes the database and
-// joins the thread; requests after close() fail with Errc::closed. Once an hour of idleness the
-// thread prunes processed request ids older than processed_requests_keep_ms.
+// joins the thread; requests after close() fail with Errc::closed. Once an hour (between batches,
+// busy or idle) the thread prunes processed request ids older than processed_requests_keep_ms;
+// two seconds after its last batch it hands its free heap pages back (engine/heap_trim.hpp).
 //
 // Thread rules: run() from a shard of the ShardSet sized at open (shard_count); run_sync() from
 // any other thread; close() from the owner after every shard stopped using it.
@@ -51,6 +57,8 @@ struct StoreOptions {
     std::size_t batch_writes_max = 1024;
     std::int64_t processed_requests_keep_ms = 2LL * 24 * 3600 * 1000;
     std::int64_t maintenance_interval_ms = 3600 * 1000;
+    std::int64_t group_commit_wait_us = 500;  // 0: never wait
+    std::uint32_t group_commit_jobs_min = 32;
 };
 
 struct StoreStats {
@@ -60,7 +68,9 @@ struct StoreStats {
     std::uint64_t failed_commits = 0;
     std::uint64_t batch_reruns = 0;  // batches run again with savepoints after a failure
     std::uint64_t pruned_requests = 0;
-    std::uint64_t queued = 0;  // waiting for the store thread when stats() was called
+    std::uint64_t queued = 0;          // waiting for the store thread when stats() was called
+    std::uint64_t waited_batches = 0;  // batches that waited group_commit_wait_us for company
+    bool gathering = false;            // the thread waits for company when stats() was called
 };
 
 // One queued request; implemented by Store's awaiters.
@@ -109,6 +119,8 @@ class Store {
     // Requests queued by shard `shard` so far (that shard's counter; read it on that shard).
     std::uint64_t shard_requests(unsigned shard) const noexcept;
     unsigned shard_count() const noexcept { return options_.shard_count; }
+    // Shard side: how many jobs this shard has open now (the group-commit signal).
+    void set_open_jobs(std::uint32_t jobs) noexcept;
 
   private:
     template <typename F, typename R>
@@ -121,6 +133,7 @@ class Store {
         explicit ShardQuota(std::uint32_t n) : slots(n) {}
         reactor::AsyncSemaphore slots;
         std::uint64_t requests = 0;
+        std::atomic<std::uint32_t> open_jobs{0};  // written by its shard, read by the store
     };
 
     explicit Store(StoreOptions options);
@@ -131,6 +144,7 @@ class Store {
                                          bool* rerun);
     static Status execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch);
     void maintenance(StoreDb& db);
+    std::uint64_t open_jobs() const noexcept;  // summed over the shards
     ShardQuota& quota();
 
     StoreOptions options_;
@@ -140,6 +154,9 @@ class Store {
     std::condition_variable wake_;
     std::deque<StoreRequest*> queue_;
     std::atomic<bool> closing_{false};
+    // Under mutex_: while the thread waits for company, enqueue wakes it only once this many
+    // requests are queued (0: not waiting, every request wakes it).
+    std::size_t gather_target_ = 0;
     bool joined_ = false;
     StoreStats stats_;  // under mutex_
 };

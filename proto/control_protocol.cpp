@@ -731,6 +731,7 @@ void store_fields(Info& s, Fn&& fn) {
     fn("transaction_reruns", s.transaction_reruns);
     fn("pruned_requests", s.pruned_requests);
     fn("queued", s.queued);
+    fn("waited_transactions", s.waited_transactions);
 }
 
 void encode_store_body(const StoreInfo& store, std::string& out) {

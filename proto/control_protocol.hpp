@@ -180,6 +180,7 @@ struct StoreInfo {
     std::uint64_t transaction_reruns = 0;  // run again with savepoints after a request failed
     std::uint64_t pruned_requests = 0;
     std::uint64_t queued = 0;
+    std::uint64_t waited_transactions = 0;  // waited [store] group_commit_wait_us for company
 };
 
 // One intake counter (engine/intake_counters.hpp): why requests were taken or turned away.

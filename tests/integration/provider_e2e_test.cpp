@@ -657,6 +657,49 @@ TEST(ProviderEndToEnd, LongPromptsRunAndAnOversizedRequestIsSkippedNotTheRelay) 
     EXPECT_EQ(warned, 1u);
 }
 
+// One large request leaves its copies' pages with the allocator (the WebSocket message, the
+// parser's strings, the job, the backend's body: ~13 MB resident for a 900 KB prompt); once the
+// shard has been idle for two sweeps it hands them back (engine/heap_trim.hpp), and so does the
+// store thread.
+TEST(ProviderEndToEnd, AfterALargeJobTheIdleNodeHandsItsHeapPagesBack) {
+#ifndef PYLON_NODE_TRIMS_HEAP
+    GTEST_SKIP() << "this pylon is built without mimalloc: it has no heap trim";
+#endif
+    SKIP_WITHOUT_NODE();
+    RelayProcess raw = start_relay("raw_relay.mjs", 0, {"--max-payload-bytes", "4194304"});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2"});
+    NodeConfig config = node_config({raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.extra = "[log]\nlevel = \"debug\"\n[provider]\nprompt_bytes_max = 1048576";
+    config.shards = 1;
+    PylonNode node(config);
+    node.start();
+    ClientRun big = run_client(client_args({raw.url()}, 2, {"--prompt-bytes", "900000"}));
+    ASSERT_EQ(big.of("result").size(), 1u) << big.raw.substr(0, 2000);
+    std::size_t from = node.process().lines(Stream::err).size();
+    // "memory: idle shard thread handed back its free heap pages: RSS 22.2 -> 17.5 MB"
+    auto trimmed = [&](const char* who, double* before, double* after) {
+        auto lines = node.process().lines(Stream::err);
+        std::string needle = std::string("memory: idle ") + who + " thread handed back";
+        for (std::size_t i = from; i < lines.size(); i++) {
+            auto at = lines[i].find(needle);
+            if (at != std::string::npos) {
+                return std::sscanf(lines[i].c_str() + lines[i].find("RSS ", at), "RSS %lf -> %lf",
+                                   before, after) == 2;
+            }
+        }
+        return false;
+    };
+    double before = 0;
+    double after = 0;
+    ASSERT_TRUE(wait_until([&]() { return trimmed("shard", &before, &after); }, 10000, 50))
+        << "no idle trim on the shard within 10 s of the job";
+    EXPECT_GT(before - after, 1.0) << "RSS " << before << " -> " << after << " MB";
+    double store_before = 0;
+    double store_after = 0;
+    EXPECT_TRUE(
+        wait_until([&]() { return trimmed("store", &store_before, &store_after); }, 10000, 50));
+}
+
 // A relay that streams NIP-42 challenges gets at most one signed answer a second (for the latest
 // challenge) and is served; a NOTICE flood takes a few log lines, not one per NOTICE.
 TEST(ProviderEndToEnd, AChallengeFloodIsAnsweredOnceASecondAndNoticesInAFewLines) {

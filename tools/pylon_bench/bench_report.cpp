@@ -167,6 +167,9 @@ std::string report_json(const BenchReport& r) {
     appendf(j, "\"shards\":%u,\"inflight\":%u,\"tokens\":%d,\"token_delay_ms\":%d,", o.shards,
             o.inflight, o.tokens, o.token_delay_ms);
     appendf(j, "\"publish_queue_max\":%lld,", static_cast<long long>(o.publish_queue_max));
+    appendf(j, "\"group_commit_wait_us\":%lld,\"group_commit_jobs_min\":%lld,",
+            static_cast<long long>(o.group_commit_wait_us),
+            static_cast<long long>(o.group_commit_jobs_min));
     appendf(j, "\"backend_slots\":%u,", o.backend_slots);
     const TokenLatency& tl = r.token_latency;
     appendf(j, "\"token_latency_count\":%llu,", static_cast<unsigned long long>(tl.count));

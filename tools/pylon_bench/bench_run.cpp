@@ -164,6 +164,15 @@ std::string node_config(const BenchOptions& o, std::uint16_t relay_port,
     if (o.publish_queue_max >= 0) {
         t << "[relay_pool]\npublish_queue_max = " << o.publish_queue_max << "\n";
     }
+    if (o.group_commit_wait_us >= 0 || o.group_commit_jobs_min >= 0) {
+        t << "[store]\n";
+        if (o.group_commit_wait_us >= 0) {
+            t << "group_commit_wait_us = " << o.group_commit_wait_us << "\n";
+        }
+        if (o.group_commit_jobs_min >= 0) {
+            t << "group_commit_jobs_min = " << o.group_commit_jobs_min << "\n";
+        }
+    }
     for (const char* b : {"ollama", "llamacpp"}) {
         bool on = o.backend == b;
         t << "[backends." << b << "]\nenabled = " << (on ? "true" : "false") << "\n";

@@ -35,6 +35,8 @@ struct BenchOptions {
     std::int64_t processing_delay_ms = 1000;  // [provider] processing_feedback_delay_ms; -1: unset
     std::int64_t partial_interval_ms = -1;    // [provider] partial_interval_ms; -1: node default
     std::int64_t publish_queue_max = -1;      // [relay_pool] publish_queue_max; -1: node default
+    std::int64_t group_commit_wait_us = -1;   // [store] group_commit_wait_us; -1: node default
+    std::int64_t group_commit_jobs_min = -1;  // [store] group_commit_jobs_min; -1: node default
     unsigned backend_slots = 0;  // the backend's slots (node and fake); 0: min(inflight, 1024)
     unsigned customers = 16;
     std::string backend = "ollama";  // or "llamacpp"

@@ -36,6 +36,8 @@ peak RSS and the libsecp256k1 cost of one job (1 verify + 2 signs) measured in t
                            1 verify + 2 signs; 0: `processing` at once, 3 signs)
   --partial-interval-ms N  the node's [provider] partial_interval_ms (default: the node's)
   --publish-queue-max N    the node's [relay_pool] publish_queue_max (default: the node's)
+  --group-commit-wait-us N   the node's [store] group_commit_wait_us (default: the node's)
+  --group-commit-jobs-min N  the node's [store] group_commit_jobs_min (default: the node's)
   --backend-slots N        the backend's slots, in the node and the fake (default:
                            min(inflight, 1024)); fewer slots than in flight queue jobs
   --backend ollama|llamacpp  fake backend (default ollama)
@@ -116,6 +118,11 @@ int parse(int argc, char** argv, Parsed* p) {
             ok = num(0, 60000) && ((o.partial_interval_ms = static_cast<std::int64_t>(n)), true);
         } else if (a == "--publish-queue-max") {
             ok = num(16, 1048576) && ((o.publish_queue_max = static_cast<std::int64_t>(n)), true);
+        } else if (a == "--group-commit-wait-us") {
+            ok = num(0, 100000) && ((o.group_commit_wait_us = static_cast<std::int64_t>(n)), true);
+        } else if (a == "--group-commit-jobs-min") {
+            ok =
+                num(1, 1048576) && ((o.group_commit_jobs_min = static_cast<std::int64_t>(n)), true);
         } else if (a == "--backend-slots") {
             ok = num(1, 1024) && ((o.backend_slots = static_cast<unsigned>(n)), true);
         } else if (a == "--customers") {

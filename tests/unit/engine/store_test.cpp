@@ -1,12 +1,14 @@
 #include "engine/store.hpp"
 
 #include <gtest/gtest.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
 
+#include "engine/heap_trim.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/gate.hpp"
 #include "reactor/ops.hpp"
@@ -309,6 +311,140 @@ TEST(Store, RunSyncFromAnotherThreadAndCloseAnswersEverything) {
     Status after = store->run_sync([](StoreDb& db) { return db.exec("SELECT 1"); });
     ASSERT_FALSE(after.ok());
     EXPECT_EQ(after.error().code(), Errc::closed);
+}
+
+// Group commit under load ([store] group_commit_wait_us / group_commit_jobs_min). The wait is a
+// minute here so that a commit that did not wait for company, or a wait that was not cut short,
+// cannot pass by chance.
+std::unique_ptr<Store> open_gathering_store(std::uint32_t jobs_min) {
+    StoreOptions o;
+    o.db.path = ":memory:";
+    o.group_commit_wait_us = 60'000'000;
+    o.group_commit_jobs_min = jobs_min;
+    auto s = Store::open(o);
+    EXPECT_TRUE(s.ok()) << s.error().message();
+    return std::move(s.value());
+}
+
+// Queues `count` inserts one at a time from a shard that reports `open_jobs` open jobs; after
+// the first, waits (up to 10 s) until the store thread either waits for company or answered
+// it, so that the others are queued while it waits. Returns how many were answered ok and the
+// seconds it took.
+std::pair<int, double> insert_one_by_one(Store* store, std::uint32_t open_jobs, int count) {
+    int ok = 0;
+    std::int64_t t0 = reactor::monotonic_us();
+    reactor::testing::run_on_shard([&]() -> Task<void> {
+        return [](Store* st, std::uint32_t open, int n_max, int* answered) -> Task<void> {
+            st->set_open_jobs(open);
+            Gate gate;
+            for (int i = 0; i < n_max; i++) {
+                gate.spawn([](Store* s, int n, int* a) -> Task<void> {
+                    auto insert = [job = make_job(n)](StoreDb& db) { return db.insert_job(job); };
+                    Status done = co_await s->run(std::move(insert));
+                    *a += done.ok() ? 1 : 0;
+                }(st, i, answered));
+                for (int w = 0; i == 0 && w < 10'000 && !st->stats().gathering && *answered == 0;
+                     w++) {
+                    (void)co_await reactor::sleep_ms(1);
+                }
+            }
+            co_await gate.close();
+            st->set_open_jobs(0);  // the jobs ended: later requests need not wait
+        }(store, open_jobs, count, &ok);
+    });
+    return {ok, static_cast<double>(reactor::monotonic_us() - t0) / 1e6};
+}
+
+TEST(Store, UnderLoadACommitWaitsUntilHalfTheOpenJobsAsked) {
+    auto store = open_gathering_store(8);
+    // 12 jobs open: the first request waits for 5 more (half of 12), and the 6th cuts the
+    // minute short. Each request was queued alone, so without the wait they would have gone in
+    // several transactions.
+    auto [ok, seconds] = insert_one_by_one(store.get(), 12, 6);
+    EXPECT_EQ(ok, 6);
+    EXPECT_LT(seconds, 30.0) << "the 6th request did not end the wait";
+    StoreStats stats = store->stats();
+    EXPECT_EQ(stats.batches, 1u);
+    EXPECT_EQ(stats.batch_max, 6u);
+    EXPECT_EQ(stats.waited_batches, 1u);
+    EXPECT_EQ(store->run_sync([](StoreDb& db) { return db.counts(); })->jobs_total, 6u);
+}
+
+TEST(Store, BelowTheJobsMinimumEveryRequestCommitsAtOnce) {
+    auto store = open_gathering_store(8);
+    auto [ok, seconds] = insert_one_by_one(store.get(), 7, 5);
+    EXPECT_EQ(ok, 5);
+    EXPECT_LT(seconds, 30.0);
+    StoreStats stats = store->stats();
+    EXPECT_EQ(stats.waited_batches, 0u);
+    EXPECT_GE(stats.batches, 1u);
+}
+
+TEST(Store, CloseEndsAWaitForCompanyAndCommitsWhatWaited) {
+    auto store = open_gathering_store(8);
+    std::thread closer([&store]() {
+        // Once the request waits in the store (the shard counted it), close.
+        for (int i = 0; i < 10'000 && store->shard_requests(0) == 0; i++) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        store->close();
+    });
+    auto [ok, seconds] = insert_one_by_one(store.get(), 100, 1);
+    closer.join();
+    EXPECT_EQ(ok, 1) << "a request queued before close() is committed and answered";
+    EXPECT_LT(seconds, 30.0);
+    EXPECT_EQ(store->stats().waited_batches, 1u);
+}
+
+// Pruning is due every maintenance interval even when requests never stop: it used to wait for
+// an interval with no request at all, which a busy node never has.
+TEST(Store, ABusyStoreStillPrunesOnSchedule) {
+    StoreOptions o;
+    o.db.path = ":memory:";
+    o.maintenance_interval_ms = 300;
+    auto opened = Store::open(o);
+    ASSERT_TRUE(opened.ok());
+    auto store = std::move(opened.value());
+    std::int64_t t0 = reactor::monotonic_us();
+    int n = 0;
+    // A request every 5 ms (never 300 ms without one), each remembering a request created in
+    // 1970: older than any keep period, so the next pruning takes it.
+    while (store->stats().pruned_requests == 0 && reactor::monotonic_us() - t0 < 10'000'000) {
+        auto remember = [id = request_id(n++)](StoreDb& db) {
+            return db.remember_request(id, 1000, "refused", reactor::unix_ms());
+        };
+        ASSERT_TRUE(store->run_sync(std::move(remember)).ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_GT(store->stats().pruned_requests, 0u)
+        << n << " requests in " << (reactor::monotonic_us() - t0) / 1000 << " ms, none pruned";
+}
+
+std::atomic<int> g_store_trims{0};
+std::atomic<bool> g_trimmed_on_store_thread{false};
+
+TEST(Store, AnIdleStoreThreadTrimsItsHeapOnce) {
+    set_heap_trim([]() {
+        char name[32] = {};
+        pthread_getname_np(pthread_self(), name, sizeof name);
+        g_trimmed_on_store_thread = std::string(name) == "pylon-store";
+        g_store_trims++;
+    });
+    auto store = open_store(":memory:", 1);
+    ASSERT_TRUE(store->run_sync([](StoreDb& db) { return db.insert_job(make_job(1)); }).ok());
+    for (int i = 0; i < 1000 && g_store_trims.load() == 0; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    int after_first = g_store_trims.load();
+    // Idle on: no second trim without work in between.
+    std::this_thread::sleep_for(std::chrono::milliseconds(heap_trim_idle_ms + 500));
+    int later = g_store_trims.load();
+    store->close();
+    set_heap_trim(nullptr);
+    EXPECT_EQ(after_first, 1) << "trimmed within 10 s of its last request";
+    EXPECT_TRUE(g_trimmed_on_store_thread.load());
+    EXPECT_EQ(later, 1);
 }
 
 TEST(Store, OpenFailureIsReported) {

@@ -216,11 +216,12 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
     store.transaction_reruns = 2;
     store.pruned_requests = 7;
     store.queued = 3;
+    store.waited_transactions = 5;
     encode_store(store, line);
     EXPECT_EQ(line,
               "{\"Store\":{\"requests\":20418,\"transactions\":2051,\"transaction_max\":64,"
               "\"failed_commits\":1,\"transaction_reruns\":2,\"pruned_requests\":7,"
-              "\"queued\":3}}");
+              "\"queued\":3,\"waited_transactions\":5}}");
     ASSERT_EQ(parse_control_reply(line, reader, reply), Reject::none);
     EXPECT_EQ(reply.tag, "Store");
     StoreInfo back;
@@ -232,6 +233,7 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
     EXPECT_EQ(back.transaction_reruns, 2u);
     EXPECT_EQ(back.pruned_requests, 7u);
     EXPECT_EQ(back.queued, 3u);
+    EXPECT_EQ(back.waited_transactions, 5u);
     EXPECT_NE(decode_store("[1]", reader, back), Reject::none);
 
     line.clear();
