@@ -44,6 +44,7 @@ struct ClientRun {
     std::string feedback_from;           // its author (hex)
     bool publish_now = false;
     bool done = false;
+    bool heard = false;  // a provider answered this request (feedback or result)
     std::unique_ptr<net::Resolver> resolver;
     std::shared_ptr<net::TlsContext> tls;
     reactor::CancelSource cancel;
@@ -90,6 +91,7 @@ void on_feedback(ClientRun& run, const proto::Event& e) {
         return;
     }
     std::string who = e.pubkey().hex();
+    run.heard = true;
     if (run.watcher != nullptr) {
         run.watcher->on_feedback(f, who);
     }
@@ -122,6 +124,7 @@ void on_result(ClientRun& run, const proto::Event& e) {
         e.verify() != proto::Reject::none || run.out.status == "completed") {
         return;
     }
+    run.heard = true;
     run.out.status = "completed";
     run.out.error.clear();
     if (run.feedback_from != e.pubkey().hex()) {
@@ -238,9 +241,13 @@ bool nobody_took_it(const ClientRun& run) {
            run.out.relays_accepted == 0;
 }
 
-// The outcome once the waits are over: unpublished, or failed with the providers' errors.
+// The outcome once the waits are over: unpublished, or failed with the providers' errors. A
+// provider's answer to this very request proves a relay took it even without an OK: the OK may
+// come after the answers, or never (a relay that stopped answering OKs), and a relay that holds
+// this event from an identical earlier submission (same key, text and second) replays the
+// answers before the OK.
 void conclude(ClientRun& run) {
-    if (!run.event_frame.empty() && run.out.relays_accepted == 0) {
+    if (!run.event_frame.empty() && run.out.relays_accepted == 0 && !run.heard) {
         for (const std::string& url : run.connected) {
             if (run.answered.count(url) == 0) {
                 run.out.relay_errors.push_back(url + ": sent no OK for the request");

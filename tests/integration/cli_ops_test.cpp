@@ -228,6 +228,35 @@ TEST(CliOps, SubmitRefusesBadRelaysAndKeysAndRecordsAnUnpublishedRequestAsFailed
     EXPECT_FALSE(has(list.out, "\"status\":\"pending\"")) << list.out;
 }
 
+// A relay that forwards the request but never sends its OK (raw_relay --silent-first): the
+// provider's answer proves the request was published, and the job is reported completed. Before,
+// it was "published to no relay (...: sent no OK for the request)", exit 1; the same happened
+// when a relay replayed an identical earlier submission's answers before its OK.
+TEST(CliOps, AProvidersAnswerProvesPublicationWhenTheRelaysOkNeverComes) {
+    if (!node_available()) {
+        GTEST_SKIP() << node_unavailable_reason();
+    }
+    // Customer 4's public key (secret key 4: the x coordinate of 4G).
+    const std::string customer = "e493dbf1c10d80f3581e4904930b1404cc6c13900ee0758474fa94abe8c4cd13";
+    RelayProcess raw =
+        start_relay("raw_relay.mjs", 0, {"--silent-first", "1", "--refuse-author", customer});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "3"});
+    NodeConfig config = node_config({raw.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    PylonNode node(config);
+    node.start();
+    auto cli_home = TempDir::create("pylon-cli");
+    ASSERT_TRUE(cli_home.ok());
+    RunResult run =
+        run_pylon({"job", "submit", "Say hi", "--relay", raw.url(), "--wait", "--timeout", "20",
+                   "--key", customer_secret(4), "--json", "--home", cli_home->path()},
+                  40000);
+    EXPECT_EQ(run.code, 0) << run.out << run.err;
+    EXPECT_TRUE(has(run.out, "\"status\":\"completed\"")) << run.out;
+    EXPECT_TRUE(has(run.out, "\"relays_accepted\":0")) << run.out;
+    EXPECT_EQ(node.stop().code, 0);
+}
+
 // Two providers on one relay: A lacks the model and refuses at once, B answers 0.3 s later.
 TEST(CliOps, WaitWithoutProviderOutlastsOneProvidersErrorButANamedProvidersErrorEndsIt) {
     if (!node_available()) {
