@@ -181,7 +181,7 @@ void print_json(CliContext& ctx, const StatusView& v) {
     w.key("running");
     w.boolean(v.running);
     w.key("pid");
-    v.running ? w.int64(v.pid) : w.null();
+    v.running&& v.pid > 0 ? w.int64(v.pid) : w.null();
     w.key("uptime_secs");
     v.answered ? w.uint64(v.status.uptime_secs) : w.null();
     w.key("provider_active");
@@ -270,7 +270,11 @@ void print_daemon(CliContext& ctx, const StatusView& v) {
     } else if (!v.running) {
         std::fprintf(o, "Daemon:   Stopped\n          Start it with: pylon start\n");
     } else {
-        std::fprintf(o, "Daemon:   Running (PID: %lld)\n", static_cast<long long>(v.pid));
+        if (v.pid > 0) {
+            std::fprintf(o, "Daemon:   Running (PID: %lld)\n", static_cast<long long>(v.pid));
+        } else {
+            std::fprintf(o, "Daemon:   Running (PID unknown)\n");
+        }
         if (v.answered) {
             std::string modes;
             modes += v.status.provider_active ? "provider" : "";

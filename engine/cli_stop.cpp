@@ -154,6 +154,9 @@ int cmd_stop(CliContext& ctx) {
     pid_t pid = info->state == PidState::running ? info->pid : 0;
     if (info->state == PidState::absent) {
         DaemonLink managed = find_daemon(ctx.home);  // a --managed node: no pid file
+        if (!managed.client && managed.pid.state == PidState::running) {
+            return fail(ctx, managed.error);
+        }
         pid = managed.client ? managed.pid.pid : 0;
     }
     if (pid <= 0) {

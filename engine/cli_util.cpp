@@ -7,7 +7,9 @@ namespace pylon::engine {
 namespace {
 
 // No pid file: a `--managed` node or an embedding host's Runtime may still serve this home's
-// control socket. It counts as running (with the pid it reports) if it answers Health.
+// control socket. It counts as running (with the pid it reports) if it answers Health, and as
+// running with an unknown pid (link.error says why) if it answers with a refusal (too many
+// control connections): a live node, only a busy one.
 DaemonLink find_without_pid_file(const Home& home) {
     DaemonLink link;
     auto client = ControlClient::connect(home.socket_path());
@@ -15,6 +17,18 @@ DaemonLink find_without_pid_file(const Home& home) {
         return link;
     }
     auto reply = client->request("\"Health\"");
+    std::string refused;
+    if (reply.ok() && reply->tag == "Error") {
+        refused = reply->error;
+    } else if (!reply.ok() && reply.error().code() == Errc::busy) {
+        refused = reply.error().message();
+    }
+    if (!refused.empty()) {
+        link.pid = PidInfo{PidState::running, 0};
+        link.error =
+            "a node without a pid file serves this home's control socket but refused: " + refused;
+        return link;
+    }
     proto::JsonReader reader;
     proto::HealthReply health;
     if (!reply.ok() || reply->tag != "Health" ||

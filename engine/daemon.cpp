@@ -119,8 +119,10 @@ bool socket_answers(const std::string& path) {
     if (!client.ok()) {
         return false;
     }
+    // Any reply is a live node's: Pong, or a refusal such as "too many control connections"
+    // (which a busy --managed node sends, and whose socket must not be taken from it).
     auto reply = client->request("\"Ping\"");
-    return reply.ok() && reply->tag == "Pong";
+    return reply.ok() || reply.error().code() == Errc::busy;
 }
 
 // The daemon itself: from claiming the pid file to the end of the runtime.

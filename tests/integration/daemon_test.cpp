@@ -883,10 +883,13 @@ TEST(Daemon, ManagedStopsWhenStdinCloses) {
     EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
-    Home home;
+// Starts `pylon start --managed` as our child, its stdin a pipe whose write end is *in_write;
+// returns its pid once it answers Ping (0 if it never did within 20 s).
+pid_t start_managed(const Home& home, int* in_write) {
     int in[2];
-    ASSERT_EQ(::pipe2(in, O_CLOEXEC), 0);
+    if (::pipe2(in, O_CLOEXEC) != 0) {
+        return 0;
+    }
     pid_t daemon = ::fork();
     if (daemon == 0) {
         ::dup2(in[0], 0);
@@ -899,12 +902,33 @@ TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
         _exit(127);
     }
     ::close(in[0]);
-    ASSERT_TRUE(test::wait_until(
+    *in_write = in[1];
+    bool up = test::wait_until(
         [&] {
             auto c = ControlClient::connect(home.file("control.sock"), 500);
             return c.ok() && c->request("\"Ping\"").ok();
         },
-        20000, 50));
+        20000, 50);
+    return up ? daemon : 0;
+}
+
+// Waits up to 10 s for our child `daemon` to exit (SIGKILL after that); true if it exited 0.
+bool reap_cleanly(pid_t daemon) {
+    int st = 0;
+    bool exited =
+        test::wait_until([&] { return ::waitpid(daemon, &st, WNOHANG) == daemon; }, 10000, 20);
+    if (!exited) {
+        ::kill(daemon, SIGKILL);
+        ::waitpid(daemon, &st, 0);
+    }
+    return exited && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
+    Home home;
+    int in_write = -1;
+    pid_t daemon = start_managed(home, &in_write);
+    ASSERT_GT(daemon, 0);
     // No pid file, but the node answers on the socket: running, with its own pid.
     RunResult status = run_pylon(home.args({"status", "--json"}));
     EXPECT_EQ(status.code, 0) << status.out << status.err;
@@ -925,18 +949,57 @@ TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
               std::string::npos)
         << stop.out;
     EXPECT_NE(stop.out.find("stopped gracefully"), std::string::npos) << stop.out;
-    int st = 0;
-    bool exited =
-        test::wait_until([&] { return ::waitpid(daemon, &st, WNOHANG) == daemon; }, 10000, 20);
-    if (!exited) {
-        ::kill(daemon, SIGKILL);
-        ::waitpid(daemon, &st, 0);
-    }
-    ::close(in[1]);
-    EXPECT_TRUE(exited);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    EXPECT_TRUE(reap_cleanly(daemon));
+    ::close(in_write);
     EXPECT_FALSE(exists(home.file("control.sock")));
     EXPECT_EQ(run_pylon(home.args({"status"})).code, 3);
+}
+
+// A managed node at its control connection bound refuses new clients ("too many control
+// connections"): it is still running. Before, status said stopped, stop said not running, and a
+// regular start took it for a dead daemon's socket, unlinked it and started a second node on the
+// same home.
+TEST(Daemon, ABusyManagedNodeIsStillRunningToStatusStartAndStop) {
+    Home home;
+    ASSERT_TRUE(
+        test::write_file(home.file("config.toml"), "[control]\nconnections_max = 1\n").ok());
+    int in_write = -1;
+    pid_t daemon = start_managed(home, &in_write);
+    ASSERT_GT(daemon, 0);
+    auto hold = std::make_optional(ControlClient::connect(home.file("control.sock")));
+    ASSERT_TRUE(hold->ok());
+    ASSERT_EQ((*hold)->request("\"Ping\"")->tag, "Pong");  // the one connection allowed
+
+    RunResult status = run_pylon(home.args({"status"}));
+    EXPECT_NE(status.out.find("Daemon:   Running (PID unknown)"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("too many control connections"), std::string::npos) << status.out;
+    RunResult json = run_pylon(home.args({"status", "--json"}));
+    EXPECT_NE(json.out.find("{\"daemon\":{\"running\":true,\"pid\":null"), std::string::npos)
+        << json.out;
+    RunResult stop = run_pylon(home.args({"stop"}));
+    EXPECT_EQ(stop.code, 1) << stop.out << stop.err;
+    EXPECT_NE(stop.err.find("refused: too many control connections; try again later"),
+              std::string::npos)
+        << stop.err;
+    RunResult second = run_pylon(home.args({"start", "--shards", "1"}));
+    EXPECT_EQ(second.code, 0) << second.err;
+    EXPECT_NE(second.out.find("Pylon daemon is already running."), std::string::npos) << second.out;
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+
+    hold.reset();  // the connection is free again: the same node answers, and stops
+    ASSERT_TRUE(test::wait_until(
+        [&] {
+            auto c = ControlClient::connect(home.file("control.sock"), 500);
+            return c.ok() && c->request("\"Ping\"").ok() && c->request("\"Health\"").ok();
+        },
+        5000, 20))
+        << "the managed node's socket was taken away";
+    stop = run_pylon(home.args({"stop"}));
+    EXPECT_EQ(stop.code, 0) << stop.err;
+    EXPECT_NE(stop.out.find("(PID: " + std::to_string(daemon) + ")"), std::string::npos)
+        << stop.out;
+    EXPECT_TRUE(reap_cleanly(daemon));
+    ::close(in_write);
 }
 
 TEST(Daemon, DoctorProbesBackendsAndRelaysForReal) {
