@@ -234,10 +234,15 @@ void check_daemon(const Home& home, std::vector<Check>& out) {
     DaemonLink link = find_daemon(home);
     if (link.pid.state == PidState::running) {
         bool answers = link.client.has_value() && link.client->request("\"Ping\"").ok();
+        bool refused = !answers && link.pid.pid <= 0 && !link.error.empty();  // busy, no pid file
         out.push_back({"daemon", answers ? Level::ok : Level::warn,
-                       "running (PID " + std::to_string(link.pid.pid) + ")" +
-                           (answers ? ", control socket answers" : ", control socket silent"),
-                       answers ? "" : "pylon stop && pylon start"});
+                       "running (" + pid_text(link.pid) + ")" +
+                           (answers   ? ", control socket answers"
+                            : refused ? ": " + link.error
+                                      : ", control socket silent"),
+                       answers   ? ""
+                       : refused ? "try again once fewer control clients are connected"
+                                 : "pylon stop && pylon start"});
         std::string mode = loose_mode(home.socket_path(), 0600);
         if (!mode.empty()) {
             out.push_back({"control socket", Level::fail, "mode " + mode, "restart the daemon"});

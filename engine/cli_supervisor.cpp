@@ -148,7 +148,7 @@ std::optional<ControlClient> connect_daemon(CliContext& ctx, int& code) {
         return std::nullopt;
     }
     if (!link.client) {
-        code = fail(ctx, "the daemon (pid " + std::to_string(link.pid.pid) +
+        code = fail(ctx, "the daemon (" + pid_text(link.pid) +
                              ") does not answer on its control socket: " + link.error);
         return std::nullopt;
     }

@@ -67,6 +67,10 @@ DaemonLink find_daemon(const Home& home) {
     return link;
 }
 
+std::string pid_text(const PidInfo& pid) {
+    return pid.pid > 0 ? "PID " + std::to_string(pid.pid) : std::string("PID unknown");
+}
+
 int report_not_running(CliContext& ctx) {
     std::fprintf(ctx.err, "Pylon daemon is not running. Start it with: pylon start\n");
     return exit_not_running;

@@ -22,9 +22,14 @@ struct DaemonLink {
 
 // Looks at the pid file and, if a daemon runs, connects to its control socket. Without a pid
 // file, a node that answers Health on the socket (--managed, or a host embedding the Runtime)
-// counts as running, with the pid it reports. A pid file that cannot be read (permission) sets
-// pid_error and no client: callers must report it, never take it for a stopped daemon.
+// counts as running, with the pid it reports; one that answers with a refusal (too many control
+// connections) counts as running with pid 0 (unknown), no client and the refusal in `error`. A
+// pid file that cannot be read (permission) sets pid_error and no client: callers must report
+// it, never take it for a stopped daemon.
 DaemonLink find_daemon(const Home& home);
+
+// "PID 1234", or "PID unknown" (a node without a pid file that refused to say).
+std::string pid_text(const PidInfo& pid);
 
 // "Pylon daemon is not running. Start it with: pylon start" on stderr; returns exit_not_running.
 int report_not_running(CliContext& ctx);

@@ -26,7 +26,10 @@ std::string clock_text(std::int64_t unix_ms) {
 int cmd_watch(CliContext& ctx) {
     DaemonLink link = find_daemon(ctx.home);
     if (!link.client) {
-        return report_not_running(ctx);
+        // Running but unreachable (a socket that refused us, or would not connect) is not
+        // "not running".
+        return link.pid.state == PidState::running && !link.error.empty() ? fail(ctx, link.error)
+                                                                          : report_not_running(ctx);
     }
     auto ok = link.client->request("\"Subscribe\"");
     if (!ok.ok() || ok->tag != "Ok") {

@@ -20,7 +20,8 @@ namespace pylon::engine {
 
 using HeapTrimFn = void (*)();
 
-// How long a thread stays idle after work before it trims (the shards: two sweeps of 1 s).
+// How long the store thread stays idle after work before it trims (a shard: after two idle
+// sweeps of 1 s, so 1-2 s).
 inline constexpr std::int64_t heap_trim_idle_ms = 2000;
 
 void set_heap_trim(HeapTrimFn fn) noexcept;

@@ -125,7 +125,11 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
     // trim once the thread has been idle for trim_idle after some work.
     auto next_maintenance = Clock::now() + interval;
     auto last_work = Clock::now();
-    bool trim_due = true;  // the start-up (migrations, reconcile) was work
+    // Requests per µs, an average over the batches taken (their size over the time since the
+    // previous take): group commit waits only when company is likely to come within the wait.
+    double arrivals_per_us = 0;
+    std::optional<Clock::time_point> last_take;  // none before the first batch
+    bool trim_due = true;                        // the start-up (migrations, reconcile) was work
     auto maintain = [&](Clock::time_point now) {
         maintenance(*db);
         next_maintenance = now + interval;
@@ -155,10 +159,15 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
                 break;  // closing, and everything queued has been answered
             }
             // Group commit under load: a job has one store request at a time, so with `open`
-            // jobs a batch can hardly grow past `open`; waiting for half of them is enough.
+            // jobs a batch can hardly grow past `open`; waiting for half of them is enough. Many
+            // jobs open at a low request rate (long generations) is not load: no wait there.
             std::uint64_t open = options_.group_commit_wait_us > 0 ? open_jobs() : 0;
-            std::size_t target = std::min<std::size_t>(options_.batch_writes_max, open / 2);
-            if (open >= options_.group_commit_jobs_min && queue_.size() < target) {
+            std::size_t target = std::min<std::size_t>(
+                std::min(options_.batch_writes_max, options_.queue_max), open / 2);
+            bool company_likely =
+                arrivals_per_us * static_cast<double>(options_.group_commit_wait_us) >= 1.0;
+            if (open >= options_.group_commit_jobs_min && queue_.size() < target &&
+                company_likely) {
                 gather_target_ = target;
                 wake_.wait_for(lock, std::chrono::microseconds(options_.group_commit_wait_us),
                                [this] {
@@ -172,6 +181,14 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
                 batch.push_back(queue_.front());
                 queue_.pop_front();
             }
+            auto now = Clock::now();
+            if (last_take) {
+                double since_us = std::max(
+                    1.0, std::chrono::duration<double, std::micro>(now - *last_take).count());
+                arrivals_per_us +=
+                    0.25 * (static_cast<double>(batch.size()) / since_us - arrivals_per_us);
+            }
+            last_take = now;
         }
         run_batch(*db, batch);
         batch.clear();

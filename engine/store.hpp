@@ -9,15 +9,17 @@
 // request commits at once (well under a millisecond on a local disk); under load the queue grows
 // while a commit runs, so the next transaction carries many requests. With many jobs open (at
 // least group_commit_jobs_min across the shards, as the job runners report through
-// set_open_jobs) the thread also waits, up to group_commit_wait_us after the first request, for
-// requests from half of those jobs before it commits: a commit's cost (its WAL pages, its locks)
-// is shared by more requests, and a job that already waits behind that many others hardly
-// notices the wait. Below that it never waits, so a lightly loaded node answers at once. A failing
-// request undoes only itself: the batch is then rolled back and run again with a savepoint around
-// each request (so a request's function may run twice: it must depend only on its arguments and the
-// database, or on data its caller leaves untouched until it resumes, as Intake::admit's job). A
-// failed commit fails every request of the batch. With WAL and synchronous=NORMAL, a committed
-// request survives kill -9 of the process (the durability contract: docs/storage.md).
+// set_open_jobs) and requests arriving often enough that one more is likely within the wait
+// (a running average over the batches), the thread, once woken by a request, also waits up to
+// group_commit_wait_us for requests from half of those jobs before it commits: a commit's cost (its
+// WAL pages, its locks) is shared by more requests, and a job that already waits behind that many
+// others hardly notices the wait. Below that it never waits, so a lightly loaded node answers at
+// once. A failing request undoes only itself: the batch is then rolled back and run again with a
+// savepoint around each request (so a request's function may run twice: it must depend only on its
+// arguments and the database, or on data its caller leaves untouched until it resumes, as
+// Intake::admit's job). A failed commit fails every request of the batch. With WAL and
+// synchronous=NORMAL, a committed request survives kill -9 of the process (the durability contract:
+// docs/storage.md).
 //
 // Bounds: at most queue_max requests are queued, shared out as a per-shard quota
 // (queue_max / shard_count); a shard at its quota waits (an AsyncSemaphore of that shard)

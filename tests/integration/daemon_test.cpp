@@ -931,9 +931,9 @@ TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
 }
 
 // A managed node at its control connection bound refuses new clients ("too many control
-// connections"): it is still running. Before, status said stopped, stop said not running, and a
-// regular start took it for a dead daemon's socket, unlinked it and started a second node on the
-// same home.
+// connections"): it is still running. Before, status said stopped, stop and watch said not
+// running, doctor showed "PID 0", and a regular start took it for a dead daemon's socket,
+// unlinked it and started a second node on the same home.
 TEST(Daemon, ABusyManagedNodeIsStillRunningToStatusStartAndStop) {
     Home home;
     ASSERT_TRUE(
@@ -956,6 +956,13 @@ TEST(Daemon, ABusyManagedNodeIsStillRunningToStatusStartAndStop) {
     EXPECT_NE(stop.err.find("refused: too many control connections; try again later"),
               std::string::npos)
         << stop.err;
+    RunResult watch = run_pylon(home.args({"watch"}));
+    EXPECT_EQ(watch.code, 1) << watch.out << watch.err;
+    EXPECT_NE(watch.err.find("too many control connections"), std::string::npos) << watch.err;
+    RunResult doctor = run_pylon(home.args({"doctor"}));
+    EXPECT_NE(doctor.out.find("running (PID unknown): a node without a pid file"),
+              std::string::npos)
+        << doctor.out;
     RunResult second = run_pylon(home.args({"start", "--shards", "1"}));
     EXPECT_EQ(second.code, 0) << second.err;
     EXPECT_NE(second.out.find("Pylon daemon is already running."), std::string::npos) << second.out;

@@ -34,6 +34,8 @@ std::atomic<bool> g_on_caller{false};
 thread_local bool t_caller = false;
 
 TEST(HeapTrim, RunsTheRegisteredTrimOnTheCallingThreadAndReadsTheResidentSet) {
+    g_trims = 0;
+    g_on_caller = false;
     set_heap_trim(nullptr);
     EXPECT_FALSE(trim_thread_heap().ran) << "nothing registered: nothing runs";
     set_heap_trim([]() {

@@ -326,15 +326,16 @@ std::unique_ptr<Store> open_gathering_store(std::uint32_t jobs_min) {
     return std::move(s.value());
 }
 
-// Queues `count` inserts one at a time from a shard that reports `open_jobs` open jobs; after
-// the first, waits (up to 10 s) until the store thread either waits for company or answered
-// it, so that the others are queued while it waits. Returns how many were answered ok and the
-// seconds it took.
-std::pair<int, double> insert_one_by_one(Store* store, std::uint32_t open_jobs, int count) {
+// Queues `count` inserts (jobs first, first + 1, ...) one at a time from a shard that reports
+// `open_jobs` open jobs; after the first, waits (up to 10 s) until the store thread either
+// waits for company or answered it, so that the others are queued while it waits. Returns how
+// many were answered ok and the seconds it took.
+std::pair<int, double> insert_one_by_one(Store* store, std::uint32_t open_jobs, int count,
+                                         int first = 0) {
     int ok = 0;
     std::int64_t t0 = reactor::monotonic_us();
     reactor::testing::run_on_shard([&]() -> Task<void> {
-        return [](Store* st, std::uint32_t open, int n_max, int* answered) -> Task<void> {
+        return [](Store* st, std::uint32_t open, int n_max, int n0, int* answered) -> Task<void> {
             st->set_open_jobs(open);
             Gate gate;
             for (int i = 0; i < n_max; i++) {
@@ -342,7 +343,7 @@ std::pair<int, double> insert_one_by_one(Store* store, std::uint32_t open_jobs, 
                     auto insert = [job = make_job(n)](StoreDb& db) { return db.insert_job(job); };
                     Status done = co_await s->run(std::move(insert));
                     *a += done.ok() ? 1 : 0;
-                }(st, i, answered));
+                }(st, n0 + i, answered));
                 for (int w = 0; i == 0 && w < 10'000 && !st->stats().gathering && *answered == 0;
                      w++) {
                     (void)co_await reactor::sleep_ms(1);
@@ -350,13 +351,16 @@ std::pair<int, double> insert_one_by_one(Store* store, std::uint32_t open_jobs, 
             }
             co_await gate.close();
             st->set_open_jobs(0);  // the jobs ended: later requests need not wait
-        }(store, open_jobs, count, &ok);
+        }(store, open_jobs, count, first, &ok);
     });
     return {ok, static_cast<double>(reactor::monotonic_us() - t0) / 1e6};
 }
 
 TEST(Store, UnderLoadACommitWaitsUntilHalfTheOpenJobsAsked) {
     auto store = open_gathering_store(8);
+    // The first requests commit at once (no request rate known yet: nothing says company will
+    // come); two batches give the store a rate, and a minute's wait is then sure to see more.
+    EXPECT_EQ(insert_one_by_one(store.get(), 12, 2, 100).first, 2);
     // 12 jobs open: the first request waits for 5 more (half of 12), and the 6th cuts the
     // minute short. Each request was queued alone, so without the wait they would have gone in
     // several transactions.
@@ -364,10 +368,38 @@ TEST(Store, UnderLoadACommitWaitsUntilHalfTheOpenJobsAsked) {
     EXPECT_EQ(ok, 6);
     EXPECT_LT(seconds, 30.0) << "the 6th request did not end the wait";
     StoreStats stats = store->stats();
-    EXPECT_EQ(stats.batches, 1u);
+    EXPECT_EQ(stats.batches, 3u);
     EXPECT_EQ(stats.batch_max, 6u);
     EXPECT_EQ(stats.waited_batches, 1u);
-    EXPECT_EQ(store->run_sync([](StoreDb& db) { return db.counts(); })->jobs_total, 6u);
+    EXPECT_EQ(store->run_sync([](StoreDb& db) { return db.counts(); })->jobs_total, 8u);
+}
+
+// Many jobs open but requests seldom (long generations): waiting for company would only add
+// latency, so the store commits at once. 10 requests 20 ms apart against a 1 ms wait.
+TEST(Store, ManyOpenJobsAtALowRequestRateDoNotWait) {
+    StoreOptions o;
+    o.db.path = ":memory:";
+    o.group_commit_wait_us = 1000;
+    o.group_commit_jobs_min = 8;
+    auto opened = Store::open(o);
+    ASSERT_TRUE(opened.ok());
+    auto store = std::move(opened.value());
+    int ok = 0;
+    reactor::testing::run_on_shard([&]() -> Task<void> {
+        return [](Store* st, int* answered) -> Task<void> {
+            st->set_open_jobs(100);
+            for (int i = 0; i < 10; i++) {
+                auto insert = [job = make_job(i)](StoreDb& db) { return db.insert_job(job); };
+                Status done = co_await st->run(std::move(insert));
+                *answered += done.ok() ? 1 : 0;
+                (void)co_await reactor::sleep_ms(20);
+            }
+            st->set_open_jobs(0);
+        }(store.get(), &ok);
+    });
+    EXPECT_EQ(ok, 10);
+    EXPECT_EQ(store->stats().waited_batches, 0u);
+    EXPECT_EQ(store->stats().batches, 10u);
 }
 
 TEST(Store, BelowTheJobsMinimumEveryRequestCommitsAtOnce) {
@@ -382,12 +414,12 @@ TEST(Store, BelowTheJobsMinimumEveryRequestCommitsAtOnce) {
 
 TEST(Store, CloseEndsAWaitForCompanyAndCommitsWhatWaited) {
     auto store = open_gathering_store(8);
+    EXPECT_EQ(insert_one_by_one(store.get(), 100, 2, 100).first, 2);  // the rate is known now
     std::thread closer([&store]() {
-        // Once the request waits in the store (the shard counted it), close.
-        for (int i = 0; i < 10'000 && store->shard_requests(0) == 0; i++) {
+        // Once the request waits in the store for company, close.
+        for (int i = 0; i < 10'000 && !store->stats().gathering; i++) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
         store->close();
     });
     auto [ok, seconds] = insert_one_by_one(store.get(), 100, 1);
@@ -425,6 +457,8 @@ std::atomic<int> g_store_trims{0};
 std::atomic<bool> g_trimmed_on_store_thread{false};
 
 TEST(Store, AnIdleStoreThreadTrimsItsHeapOnce) {
+    g_store_trims = 0;
+    g_trimmed_on_store_thread = false;
     set_heap_trim([]() {
         char name[32] = {};
         pthread_getname_np(pthread_self(), name, sizeof name);
