@@ -181,7 +181,7 @@ void print_json(CliContext& ctx, const StatusView& v) {
     w.key("running");
     w.boolean(v.running);
     w.key("pid");
-    v.running&& v.pid > 0 ? w.int64(v.pid) : w.null();
+    (v.running && v.pid > 0) ? w.int64(v.pid) : w.null();
     w.key("uptime_secs");
     v.answered ? w.uint64(v.status.uptime_secs) : w.null();
     w.key("provider_active");

@@ -84,8 +84,8 @@ bool Store::enqueue(StoreRequest* request) {
             return false;
         }
         queue_.push_back(request);
-        // While the thread gathers a batch it is woken only once the batch is full: a wake-up
-        // per request would cost more than the wait saves.
+        // While the thread gathers a batch it is woken only once the gather target is queued:
+        // a wake-up per request would cost more than the wait saves.
         wake = queue_.size() >= gather_target_;
     }
     if (wake) {

@@ -899,6 +899,15 @@ TEST(Daemon, ManagedStopsWhenStdinCloses) {
     EXPECT_TRUE(reap_cleanly(daemon));
 }
 
+// A regular start in a home whose --managed node runs: "already running", no pid file written
+// (and, as the callers check, the node's socket left alone).
+void expect_start_finds_it_running(const Home& home) {
+    RunResult second = run_pylon(home.args({"start", "--shards", "1"}));
+    EXPECT_EQ(second.code, 0) << second.err;
+    EXPECT_NE(second.out.find("Pylon daemon is already running."), std::string::npos) << second.out;
+    EXPECT_FALSE(exists(home.file("pylon.pid")));
+}
+
 TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
     Home home;
     int in_write = -1;
@@ -911,10 +920,7 @@ TEST(Daemon, ManagedNodeIsSeenByStatusAndStoppedByStop) {
               std::string::npos)
         << status.out;
     // A regular start in the same home sees it and leaves its socket alone.
-    RunResult second = run_pylon(home.args({"start", "--shards", "1"}));
-    EXPECT_EQ(second.code, 0) << second.err;
-    EXPECT_NE(second.out.find("Pylon daemon is already running."), std::string::npos) << second.out;
-    EXPECT_FALSE(exists(home.file("pylon.pid")));
+    expect_start_finds_it_running(home);
     auto still = ControlClient::connect(home.file("control.sock"));
     ASSERT_TRUE(still.ok()) << "the managed node's socket was taken away";
     EXPECT_EQ(still->request("\"Ping\"")->tag, "Pong");
@@ -963,10 +969,7 @@ TEST(Daemon, ABusyManagedNodeIsStillRunningToStatusStartAndStop) {
     EXPECT_NE(doctor.out.find("running (PID unknown): a node without a pid file"),
               std::string::npos)
         << doctor.out;
-    RunResult second = run_pylon(home.args({"start", "--shards", "1"}));
-    EXPECT_EQ(second.code, 0) << second.err;
-    EXPECT_NE(second.out.find("Pylon daemon is already running."), std::string::npos) << second.out;
-    EXPECT_FALSE(exists(home.file("pylon.pid")));
+    expect_start_finds_it_running(home);
 
     hold.reset();  // the connection is free again: the same node answers, and stops
     ASSERT_TRUE(test::wait_until(
