@@ -1,5 +1,6 @@
 #include "engine/cli_util.hpp"
 
+#include "net/unix_socket.hpp"
 #include "proto/json_reader.hpp"
 
 namespace pylon::engine {
@@ -9,12 +10,26 @@ namespace {
 // No pid file: a `--managed` node or an embedding host's Runtime may still serve this home's
 // control socket. It counts as running (with the pid it reports) if it answers Health, and as
 // running with an unknown pid (link.error says why) if it answers with a refusal (too many
-// control connections): a live node, only a busy one.
+// control connections), or does not answer at all but holds the socket's lock: a live node,
+// only a busy (or stopped, SIGSTOP) one.
+// A node that holds the socket's lock (net::listener_holds) but did not answer: running.
+DaemonLink silent_node(const Home& home, const std::string& why) {
+    DaemonLink link;
+    if (net::listener_holds(home.socket_path())) {
+        link.pid = PidInfo{PidState::running, 0};
+        link.error =
+            "a node without a pid file holds this home's control socket but did not "
+            "answer: " +
+            why;
+    }
+    return link;
+}
+
 DaemonLink find_without_pid_file(const Home& home) {
     DaemonLink link;
     auto client = ControlClient::connect(home.socket_path());
     if (!client.ok()) {
-        return link;
+        return silent_node(home, client.error().message());
     }
     auto reply = client->request("\"Health\"");
     std::string refused;
@@ -29,9 +44,12 @@ DaemonLink find_without_pid_file(const Home& home) {
             "a node without a pid file serves this home's control socket but refused: " + refused;
         return link;
     }
+    if (!reply.ok()) {
+        return silent_node(home, reply.error().message());
+    }
     proto::JsonReader reader;
     proto::HealthReply health;
-    if (!reply.ok() || reply->tag != "Health" ||
+    if (reply->tag != "Health" ||
         proto::decode_health(reply->body_json, reader, health) != proto::Reject::none ||
         health.pid <= 0) {
         return link;

@@ -18,6 +18,7 @@
 #include "engine/pid_file.hpp"
 #include "engine/runtime.hpp"
 #include "engine/text_trim.hpp"
+#include "net/unix_socket.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
 #include "reactor/probe.hpp"
@@ -137,10 +138,11 @@ int run_node(const StartOptions& o, const LoadedConfig& loaded, const NodeIdenti
         }
         pid_file.emplace(std::move(claimed.value()));
         // Holding the pid file, a control.sock here is either a node without a pid file
-        // (--managed, an embedding host), which answers Ping, or a dead daemon's (its listening
-        // socket may even accept connections for a moment after a kill -9, while the kernel
-        // tears down its io_uring, but it never answers): remove only the latter.
-        if (socket_answers(o.home.socket_path())) {
+        // (--managed, an embedding host), which holds the socket's lock however busy it is, a
+        // program that answers Ping without the lock (Pylon v0.1), or a dead daemon's (its
+        // listening socket may even accept connections for a moment after a kill -9, while the
+        // kernel tears down its io_uring, but it never answers): remove only the latter.
+        if (net::listener_holds(o.home.socket_path()) || socket_answers(o.home.socket_path())) {
             return report.already_running();
         }
         ::unlink(o.home.socket_path().c_str());

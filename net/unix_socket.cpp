@@ -1,5 +1,6 @@
 #include "net/unix_socket.hpp"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +18,36 @@ using reactor::Task;
 namespace {
 
 constexpr mode_t socket_file_mode = 0600;
+
+flock whole_file_write_lock() {
+    flock l{};
+    l.l_type = F_WRLCK;
+    l.l_whence = SEEK_SET;
+    return l;
+}
+
+// The listener's claim on `path`: a write lock (open file description lock, so it is released
+// when the process dies, however it dies) on `path`.lock, held while it listens. Errc::exists
+// when another listener holds it.
+Result<int> claim_path(const std::string& path) {
+    std::string lock_path = listener_lock_path(path);
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, socket_file_mode);
+    if (fd < 0) {
+        return Error::from_errno(errno, lock_path);
+    }
+    flock l = whole_file_write_lock();
+    if (::fcntl(fd, F_OFD_SETLK, &l) != 0) {
+        int err = errno;
+        ::close(fd);
+        if (err == EAGAIN || err == EACCES) {
+            return Error(Errc::exists,
+                         path + ": another process is listening on this socket (it holds " +
+                             lock_path + ")");
+        }
+        return Error::from_errno(err, lock_path + ": lock");
+    }
+    return fd;
+}
 
 // Is somebody accepting on the socket file at `address`? (A connect that is refused: no.)
 Task<bool> socket_is_live(Address address, std::int64_t timeout_ms) {
@@ -72,8 +103,24 @@ Status bind_0600(int fd, const std::string& path, const Address& address) {
 
 }  // namespace
 
-UnixListener::UnixListener(int fd, std::string path, UnixListenerOptions options)
+std::string listener_lock_path(const std::string& path) {
+    return path + ".lock";
+}
+
+bool listener_holds(const std::string& path) {
+    int fd = ::open(listener_lock_path(path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        return false;
+    }
+    flock l = whole_file_write_lock();
+    bool held = ::fcntl(fd, F_OFD_GETLK, &l) == 0 && l.l_type != F_UNLCK;
+    ::close(fd);
+    return held;
+}
+
+UnixListener::UnixListener(int fd, int lock_fd, std::string path, UnixListenerOptions options)
     : fd_(fd),
+      lock_fd_(lock_fd),
       path_(std::move(path)),
       options_(std::move(options)),
       accepts_(fd, options_.accept_backlog_max) {}
@@ -88,13 +135,23 @@ Task<Result<std::unique_ptr<UnixListener>>> UnixListener::open(std::string path,
     if (!address) {
         co_return Error(Errc::invalid_input, path + ": not a usable socket path (too long?)");
     }
+    Result<int> claimed = claim_path(path);
+    if (!claimed.ok()) {
+        co_return std::move(claimed).error();
+    }
+    int lock_fd = claimed.value();
+    // Holding the lock, a socket file here is a dead listener's, or one of a process that does
+    // not take the lock (another program's): the connect probe tells them apart.
     Status cleared = co_await clear_path(path, *address, options.probe_timeout_ms);
     if (!cleared.ok()) {
+        ::close(lock_fd);
         co_return std::move(cleared).error();
     }
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        co_return Error::from_errno(errno, path + ": socket");
+        int err = errno;
+        ::close(lock_fd);
+        co_return Error::from_errno(err, path + ": socket");
     }
     Status bound = bind_0600(fd, path, *address);
     if (bound.ok() && ::listen(fd, 64) != 0) {
@@ -103,13 +160,14 @@ Task<Result<std::unique_ptr<UnixListener>>> UnixListener::open(std::string path,
     if (!bound.ok()) {
         ::unlink(path.c_str());
         (void)co_await reactor::close(fd);
+        ::close(lock_fd);
         co_return std::move(bound).error();
     }
     if (options.allowed_uid == static_cast<uid_t>(-1)) {
         options.allowed_uid = ::geteuid();
     }
     co_return std::unique_ptr<UnixListener>(
-        new UnixListener(fd, std::move(path), std::move(options)));
+        new UnixListener(fd, lock_fd, std::move(path), std::move(options)));
 }
 
 Task<void> UnixListener::refuse(int fd) {
@@ -154,6 +212,8 @@ Task<void> UnixListener::stop() {
     co_await accepts_.stop();
     (void)co_await reactor::close(fd_);
     ::unlink(path_.c_str());
+    ::close(lock_fd_);  // after the unlink: nobody takes the path while the file is still ours
+    lock_fd_ = -1;
 }
 
 Task<Result<std::unique_ptr<SocketStream>>> unix_connect(std::string path,

@@ -1,8 +1,13 @@
 // Unix stream sockets: UnixListener (the control socket's server side) and unix_connect (its
 // client side). The listener's socket file is created with mode 0600 (the socket is fchmod'ed
-// before bind, which Linux applies to the new file, then chmod'ed again and checked); an
-// existing file at the path is replaced only if it is a socket that nobody accepts on (a
-// connect attempt is refused); a live one makes open() fail with Errc::exists. Each accepted
+// before bind, which Linux applies to the new file, then chmod'ed again and checked). While it
+// listens, a listener holds a write lock on `<path>.lock` (an open file description lock: the
+// kernel drops it when the process dies, even by SIGKILL; the file itself stays): a second
+// listener on the same path fails with Errc::exists however busy the first one is, and
+// listener_holds() tells anyone whether a live listener owns the path without talking to it.
+// Holding the lock, an existing file at the path is replaced only if it is a socket that nobody
+// accepts on (a connect attempt is refused: a dead listener's); a socket that accepts belongs
+// to a process that does not take the lock, and makes open() fail with Errc::exists. Each accepted
 // connection's peer uid (SO_PEERCRED) must be the listener's allowed uid (or root when
 // allow_root): others get the optional refusal bytes and are closed, and counted.
 // Owned by one shard; stop() before destroying (it also removes the socket file).
@@ -30,6 +35,11 @@ struct UnixListenerOptions {
     StreamOptions stream{};
 };
 
+// `path` + ".lock": the file a listener on `path` locks.
+std::string listener_lock_path(const std::string& path);
+// True while some live UnixListener (in any process, this one included) listens on `path`.
+bool listener_holds(const std::string& path);
+
 class UnixListener {
   public:
     // Binds and listens on `path` (see the header paragraph for the stale-file rule).
@@ -48,14 +58,16 @@ class UnixListener {
 
     // The next connection from an allowed peer. Errc::cancelled after stop() or on the token.
     reactor::Task<Result<std::unique_ptr<SocketStream>>> accept(reactor::CancelToken token = {});
-    // Stops accepting, closes the socket and unlinks the file. Idempotent.
+    // Stops accepting, closes the socket, unlinks the file and then lets go of the lock.
+    // Idempotent.
     reactor::Task<void> stop();
 
   private:
-    UnixListener(int fd, std::string path, UnixListenerOptions options);
+    UnixListener(int fd, int lock_fd, std::string path, UnixListenerOptions options);
     reactor::Task<void> refuse(int fd);
 
     int fd_;
+    int lock_fd_;
     std::string path_;
     UnixListenerOptions options_;
     reactor::AcceptStream accepts_;

@@ -987,6 +987,51 @@ TEST(Daemon, ABusyManagedNodeIsStillRunningToStatusStartAndStop) {
     ::close(in_write);
 }
 
+// A managed node too busy to answer (here: stopped with SIGSTOP; its socket still accepts into
+// the backlog) owns its socket through the lock it holds. Before, a regular start waited 1 s for
+// Pong, took the socket for a dead daemon's, unlinked it and started a second node on the same
+// home, and status said Stopped.
+TEST(Daemon, AManagedNodeThatDoesNotAnswerKeepsItsSocketAndCountsAsRunning) {
+    Home home;
+    int in_write = -1;
+    pid_t daemon = start_managed(home, &in_write);
+    ASSERT_GT(daemon, 0);
+    struct stat before {};
+    ASSERT_EQ(::stat(home.file("control.sock").c_str(), &before), 0);
+    ASSERT_EQ(::kill(daemon, SIGSTOP), 0);
+    int st = 0;
+    ASSERT_EQ(::waitpid(daemon, &st, WUNTRACED), daemon);
+    ASSERT_TRUE(WIFSTOPPED(st));
+
+    RunResult second = run_pylon(home.args({"start", "--shards", "1"}));
+    EXPECT_NE(second.out.find("Pylon daemon is already running."), std::string::npos)
+        << second.out << second.err;
+    if (auto pid = test::read_file(home.file("pylon.pid")); pid.ok()) {
+        pid_t other = static_cast<pid_t>(std::atoi(pid->c_str()));  // a second node: stop it
+        ADD_FAILURE() << "a second node started, pid " << other;
+        if (other > 0) {
+            ::kill(other, SIGKILL);
+        }
+    }
+    struct stat after {};
+    ASSERT_EQ(::stat(home.file("control.sock").c_str(), &after), 0);
+    EXPECT_EQ(after.st_ino, before.st_ino) << "the stopped node's socket was replaced";
+
+    RunResult status = run_pylon(home.args({"status"}));
+    EXPECT_NE(status.out.find("Daemon:   Running (PID unknown)"), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("holds this home's control socket but did not answer"),
+              std::string::npos)
+        << status.out;
+
+    ASSERT_EQ(::kill(daemon, SIGCONT), 0);
+    RunResult stop = run_pylon(home.args({"stop"}));
+    EXPECT_EQ(stop.code, 0) << stop.err;
+    EXPECT_NE(stop.out.find("(PID: " + std::to_string(daemon) + ")"), std::string::npos)
+        << stop.out;
+    EXPECT_TRUE(reap_cleanly(daemon));
+    ::close(in_write);
+}
+
 TEST(Daemon, DoctorProbesBackendsAndRelaysForReal) {
     Home home;
     test::ChildSpec fake;

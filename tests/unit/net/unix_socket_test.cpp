@@ -2,14 +2,17 @@
 
 #include "net/address.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <optional>
 #include <string>
 
 #include "reactor/gate.hpp"
@@ -113,7 +116,102 @@ TEST(UnixSocket, StaleFileIsReplacedLiveOneIsRefused) {
         }(path, &second_error, &second_code);
     });
     EXPECT_EQ(second_code, Errc::exists);
-    EXPECT_EQ(second_error, path + ": another process is listening on this socket");
+    EXPECT_EQ(second_error,
+              path + ": another process is listening on this socket (it holds " + path + ".lock)");
+}
+
+// Takes the lock a listener on `path` would hold, as another process does, in a forked child
+// that then waits to be killed. Returns the child's pid.
+pid_t lock_in_child(const std::string& path) {
+    std::string lock_path = listener_lock_path(path);  // the child only makes system calls
+    int ready[2];
+    PYLON_ASSERT(::pipe(ready) == 0);
+    pid_t pid = ::fork();
+    PYLON_ASSERT(pid >= 0);
+    if (pid == 0) {
+        int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT, 0600);
+        flock l{};
+        l.l_type = F_WRLCK;
+        l.l_whence = SEEK_SET;
+        char ok = fd >= 0 && ::fcntl(fd, F_OFD_SETLK, &l) == 0 ? '1' : '0';
+        (void)::write(ready[1], &ok, 1);
+        for (;;) {
+            ::pause();
+        }
+    }
+    ::close(ready[1]);
+    char ok = 0;
+    PYLON_ASSERT(::read(ready[0], &ok, 1) == 1 && ok == '1');
+    ::close(ready[0]);
+    return pid;
+}
+
+// Why a listener could not open `path`; nullopt when it could (it is stopped again).
+std::optional<Errc> open_error(const std::string& path) {
+    std::optional<Errc> code;
+    testutil::run([&]() -> Task<void> {
+        return [](std::string p, std::optional<Errc>* c) -> Task<void> {
+            auto l = co_await UnixListener::open(p);
+            if (l.ok()) {
+                co_await (*l)->stop();
+            } else {
+                *c = l.error().code();
+            }
+        }(path, &code);
+    });
+    return code;
+}
+
+// A live listener owns its path through the lock, not through answering: one too busy to
+// accept (here: a process that holds the lock over a socket file nobody accepts on) keeps its
+// socket file, and listener_holds() says so. Its death (SIGKILL) frees the path at once.
+TEST(UnixSocket, TheLockNotTheProbeDecidesWhoOwnsThePath) {
+    std::string path = make_dir() + "/control.sock";
+    EXPECT_FALSE(listener_holds(path)) << "no lock file yet";
+    make_stale_socket(path);
+    pid_t holder = lock_in_child(path);
+    EXPECT_TRUE(listener_holds(path));
+    EXPECT_EQ(open_error(path), Errc::exists);
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << "the holder's socket file was removed";
+    ASSERT_EQ(::kill(holder, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(holder, &status, 0), holder);
+    EXPECT_FALSE(listener_holds(path));
+    EXPECT_EQ(open_error(path), std::nullopt) << "a dead holder's stale socket is replaced";
+}
+
+TEST(UnixSocket, ListenerHoldsItsPathWhileItListensAndNotAfterStop) {
+    std::string path = make_dir() + "/control.sock";
+    bool during = false;
+    testutil::run([&]() -> Task<void> {
+        return [](std::string p, bool* d) -> Task<void> {
+            auto l = co_await UnixListener::open(p);
+            EXPECT_TRUE(l.ok());
+            if (l.ok()) {
+                *d = listener_holds(p);
+                co_await (*l)->stop();
+            }
+        }(path, &during);
+    });
+    EXPECT_TRUE(during);
+    EXPECT_FALSE(listener_holds(path));
+    struct stat st {};
+    ASSERT_EQ(::stat(listener_lock_path(path).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+// A program that listens without taking the lock (not a UnixListener) is still protected by
+// the connect probe.
+TEST(UnixSocket, AListenerWithoutTheLockIsFoundByTheProbe) {
+    std::string path = make_dir() + "/control.sock";
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    auto a = Address::unix_path(path);
+    ASSERT_EQ(::bind(fd, a->sockaddr_ptr(), a->length), 0);
+    ASSERT_EQ(::listen(fd, 4), 0);
+    EXPECT_FALSE(listener_holds(path));
+    EXPECT_EQ(open_error(path), Errc::exists);
+    ::close(fd);
 }
 
 TEST(UnixSocket, RegularFileIsNeverReplaced) {
