@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "reactor/clock.hpp"
 
@@ -123,6 +124,20 @@ BufferRing::~BufferRing() {
         ::munmap(br_, br_bytes_);
     }
     delete[] parked_;
+}
+
+Buffer Buffer::copied_out(Buffer&& from) {
+    if (from.ring_ == nullptr) {
+        return std::move(from);
+    }
+    std::size_t padding = from.ring_->padding_bytes();
+    Buffer copy;
+    copy.heap_ = new std::uint8_t[from.size_ + padding];
+    std::memcpy(copy.heap_, from.data(), from.size_);
+    std::memset(copy.heap_ + from.size_, 0, padding);
+    copy.size_ = from.size_;
+    from.reset();
+    return copy;
 }
 
 Buffer BufferRing::take(std::uint32_t cqe_flags, std::int32_t length) noexcept {

@@ -38,11 +38,15 @@ class Buffer {
     Buffer(BufferRing* ring, std::uint16_t bid, std::uint32_t size) noexcept
         : ring_(ring), bid_(bid), size_(size) {}
     Buffer(Buffer&& other) noexcept
-        : ring_(std::exchange(other.ring_, nullptr)), bid_(other.bid_), size_(other.size_) {}
+        : ring_(std::exchange(other.ring_, nullptr)),
+          heap_(std::exchange(other.heap_, nullptr)),
+          bid_(other.bid_),
+          size_(other.size_) {}
     Buffer& operator=(Buffer&& other) noexcept {
         if (this != &other) {
             reset();
             ring_ = std::exchange(other.ring_, nullptr);
+            heap_ = std::exchange(other.heap_, nullptr);
             bid_ = other.bid_;
             size_ = other.size_;
         }
@@ -52,17 +56,24 @@ class Buffer {
     Buffer& operator=(const Buffer&) = delete;
     ~Buffer() { reset(); }
 
-    explicit operator bool() const noexcept { return ring_ != nullptr; }
+    // A ring buffer's bytes copied to the heap, with its ring's padding (zeroed) after them,
+    // and the ring buffer given back: for data that has to wait while the ring runs short
+    // (RecvStream spills a stalled reader's chunks).
+    static Buffer copied_out(Buffer&& from);
+
+    explicit operator bool() const noexcept { return ring_ != nullptr || heap_ != nullptr; }
+    bool in_ring() const noexcept { return ring_ != nullptr; }
     std::uint8_t* data() const noexcept;
     std::size_t size() const noexcept { return size_; }
     std::span<const std::uint8_t> bytes() const noexcept { return {data(), size_}; }
     std::uint16_t bid() const noexcept { return bid_; }
 
-    // Returns the buffer to the ring now.
+    // Returns the buffer to the ring (or frees its heap copy) now.
     void reset() noexcept;
 
   private:
     BufferRing* ring_ = nullptr;
+    std::uint8_t* heap_ = nullptr;  // a copied_out buffer: size_ + padding bytes
     std::uint16_t bid_ = 0;
     std::uint32_t size_ = 0;
 };
@@ -85,6 +96,9 @@ struct BufferRingOptions {
     std::uint32_t buffer_bytes = 4096;        // what the kernel may fill
     std::uint32_t padding_bytes = 64;         // slack after each buffer (simdjson padding)
     std::uint16_t group_id = 0;
+    // A paused RecvStream copies its queued chunks out when the ring runs short (recv_stream.hpp).
+    // Off only in tests that study the ring running dry.
+    bool spill_when_short = true;
 };
 
 class BufferRing {
@@ -98,11 +112,14 @@ class BufferRing {
     std::uint32_t buffer_bytes() const noexcept { return options_.buffer_bytes; }
     std::uint32_t buffer_count() const noexcept { return options_.buffer_count; }
     std::uint32_t padding_bytes() const noexcept { return options_.padding_bytes; }
+    bool spill_when_short() const noexcept { return options_.spill_when_short; }
     // Buffers in play: with the kernel or held (grows up to buffer_count(), shrinks back).
     std::uint32_t provided() const noexcept { return provided_; }
     std::uint64_t shrinks() const noexcept { return shrinks_; }
     // Buffers the kernel may use right now.
     std::uint32_t available() const noexcept { return available_; }
+    // Buffers held by Buffers (taken, not given back yet).
+    std::uint32_t held() const noexcept { return provided_ - available_ - parked_count_; }
     std::uint64_t enobufs_count() const noexcept { return enobufs_; }
 
     // Wraps the buffer a CQE selected (IORING_CQE_F_BUFFER set) into a handle.
@@ -152,13 +169,15 @@ class BufferRing {
 };
 
 inline std::uint8_t* Buffer::data() const noexcept {
-    return ring_ != nullptr ? ring_->address(bid_) : nullptr;
+    return ring_ != nullptr ? ring_->address(bid_) : heap_;
 }
 
 inline void Buffer::reset() noexcept {
     if (ring_ != nullptr) {
         ring_->give_back(bid_);
         ring_ = nullptr;
+    } else if (heap_ != nullptr) {
+        delete[] std::exchange(heap_, nullptr);
     }
 }
 

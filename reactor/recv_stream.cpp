@@ -68,6 +68,9 @@ void RecvStream::on_cqe_fn(Completion* c, std::int32_t res, std::uint32_t flags)
             if (more) {
                 self->pause_if_full();
             }
+            if (self->paused_) {
+                self->spill_if_short();
+            }
         }
         bool running = !self->stopping_ && !self->finished_ && !self->peer_closed_;
         if (more && (flags & IORING_CQE_F_SOCK_NONEMPTY) == 0 && running &&
@@ -162,6 +165,27 @@ void RecvStream::pause_if_full() noexcept {
         pause_cancel_sent_ = true;
         shard_->cancel_op(this);
     }
+}
+
+void RecvStream::spill_if_short() {
+    if (!ring_->spill_when_short()) {
+        return;
+    }
+    std::size_t own = 0;
+    for (std::size_t i = 0; i < chunks_.size(); i++) {
+        own += chunks_[i].buffer.in_ring() ? 1U : 0U;
+    }
+    std::size_t others = ring_->held() - own;
+    if (own == 0 || others < std::max<std::size_t>(ring_->buffer_count() / 4, queued_chunks_max_)) {
+        return;
+    }
+    for (std::size_t i = 0; i < chunks_.size(); i++) {
+        Buffer& b = chunks_[i].buffer;
+        if (b.in_ring()) {
+            b = Buffer::copied_out(std::move(b));
+        }
+    }
+    spills_++;
 }
 
 void RecvStream::resume_if_drained() noexcept {

@@ -43,6 +43,11 @@ class RingQueue {
         return value;
     }
 
+    // The i-th element from the front.
+    T& operator[](std::size_t i) {
+        PYLON_ASSERT(i < size_);
+        return slots_[(head_ + i) & (capacity_ - 1)];
+    }
     T& front() {
         PYLON_ASSERT(size_ > 0);
         return slots_[head_];

@@ -5,8 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +28,7 @@ ShardSetOptions tiny_ring() {
     ShardSetOptions o;
     o.shard.recv_buffers.buffer_count = 4;
     o.shard.recv_buffers.buffer_bytes = 256;
+    o.shard.recv_buffers.spill_when_short = false;  // the ring is meant to run dry
     return o;
 }
 
@@ -213,6 +216,7 @@ void eof_after_burst(std::uint32_t initial, PeerEnd end = PeerEnd::shutdown) {
     options.shard.recv_buffers.buffer_count = 64;
     options.shard.recv_buffers.buffer_count_initial = initial;
     options.shard.recv_buffers.buffer_bytes = 1024;
+    options.shard.recv_buffers.spill_when_short = false;  // the ring is meant to run dry
     EofAfterBurst r;
     run_on_shards(
         1, [&](Shard&) -> Task<void> { return read_to_eof(fds[1], &r); }, options);
@@ -371,6 +375,110 @@ TEST(RecvStream, AStalledReaderLeavesTheRingToTheShardsOtherSockets) {
     EXPECT_EQ(r.other_got, "hello");
     EXPECT_EQ(r.stalled_got.size(), sent.size());
     EXPECT_TRUE(r.stalled_got == sent);
+}
+
+// Many stalled readers on one shard: each may hold only a sixteenth of the ring, but sixteen of
+// them held all of it (every other socket of the shard got -ENOBUFS until one of them read).
+// A paused stream that finds half the ring held copies its chunks to the heap: the quiet
+// stream still receives, and every stalled stream still gets every byte in order.
+struct ManyStalled {
+    std::uint32_t ring_held = 0;
+    std::uint32_t ring_count = 0;
+    std::uint64_t spills = 0;
+    std::string other_got;
+    std::int32_t other_error = 0;
+    std::vector<std::string> got;
+};
+
+Task<void> many_stalled_and_other(std::vector<int> stalled_fds, int other_fd, ManyStalled* r) {
+    std::vector<std::unique_ptr<RecvStream>> stalled;
+    for (int fd : stalled_fds) {
+        stalled.push_back(std::make_unique<RecvStream>(fd));
+        stalled.back()->start();
+    }
+    RecvStream other(other_fd);
+    other.start();
+    co_await sleep_ms(500);  // every flooded stream reaches its bound and pauses
+    r->ring_held = Shard::current().recv_buffers().held();
+    r->ring_count = Shard::current().recv_buffers().buffer_count();
+    for (auto& s : stalled) {
+        r->spills += s->spills();
+    }
+    for (int i = 0; i < 8 && r->other_got.size() < 5; i++) {
+        RecvChunk c = co_await other.next(2000);
+        if (!c.ok()) {
+            r->other_error = c.error;
+            break;
+        }
+        r->other_got.append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
+    }
+    r->got.resize(stalled.size());
+    for (std::size_t k = 0; k < stalled.size(); k++) {
+        for (int i = 0; i < 100'000; i++) {
+            RecvChunk c = co_await stalled[k]->next(5000);
+            if (!c.ok()) {
+                EXPECT_TRUE(c.eof) << c.error;
+                break;
+            }
+            r->got[k].append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
+        }
+    }
+    if (!other.finished()) {
+        co_await other.stop();
+    }
+    for (auto& s : stalled) {
+        if (!s->finished()) {
+            co_await s->stop();
+        }
+    }
+}
+
+TEST(RecvStream, ManyStalledReadersStillLeaveTheRingToTheShardsOtherSockets) {
+    constexpr int stalled_count = 24;  // 24 x 16 buffers: half again the 256-buffer ring
+    std::vector<std::array<int, 2>> pairs(stalled_count);
+    std::vector<int> readers;
+    for (auto& p : pairs) {
+        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p.data()), 0);
+        readers.push_back(p[1]);
+    }
+    int quiet[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, quiet), 0);
+    const std::string sent = pattern(256 * 1024);  // 64 buffers' worth per stream
+    std::vector<std::thread> flooders;
+    for (auto& p : pairs) {
+        int fd = p[0];
+        flooders.emplace_back([fd, &sent] {
+            EXPECT_EQ(write_all(fd, sent), sent.size());
+            ::shutdown(fd, SHUT_WR);
+        });
+    }
+    std::thread talker([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        EXPECT_EQ(::write(quiet[0], "hello", 5), 5);
+    });
+    ManyStalled r;
+    run_on_shards(
+        1, [&](Shard&) -> Task<void> { return many_stalled_and_other(readers, quiet[1], &r); });
+    for (auto& t : flooders) {
+        t.join();
+    }
+    talker.join();
+    for (auto& p : pairs) {
+        ::close(p[0]);
+        ::close(p[1]);
+    }
+    ::close(quiet[0]);
+    ::close(quiet[1]);
+    EXPECT_EQ(r.ring_count, 256u);
+    EXPECT_GE(r.spills, 1u);
+    EXPECT_LT(r.ring_held, r.ring_count * 3 / 4) << "the stalled streams hold the ring";
+    EXPECT_EQ(r.other_error, 0);
+    EXPECT_EQ(r.other_got, "hello");
+    ASSERT_EQ(r.got.size(), static_cast<std::size_t>(stalled_count));
+    for (std::size_t k = 0; k < r.got.size(); k++) {
+        EXPECT_EQ(r.got[k].size(), sent.size()) << k;
+        EXPECT_TRUE(r.got[k] == sent) << k;
+    }
 }
 
 }  // namespace
