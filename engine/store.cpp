@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "engine/commit_pacer.hpp"
 #include "engine/heap_trim.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
@@ -125,11 +126,10 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
     // trim once the thread has been idle for trim_idle after some work.
     auto next_maintenance = Clock::now() + interval;
     auto last_work = Clock::now();
-    // Requests per µs, an average over the batches taken (their size over the time since the
-    // previous take): group commit waits only when company is likely to come within the wait.
-    double arrivals_per_us = 0;
-    std::optional<Clock::time_point> last_take;  // none before the first batch
-    bool trim_due = true;                        // the start-up (migrations, reconcile) was work
+    CommitPacer pacer(
+        CommitPacer::Options{options_.group_commit_wait_us, options_.group_commit_jobs_min,
+                             std::min<std::size_t>(options_.batch_writes_max, options_.queue_max)});
+    bool trim_due = true;  // the start-up (migrations, reconcile) was work
     auto maintain = [&](Clock::time_point now) {
         maintenance(*db);
         next_maintenance = now + interval;
@@ -158,22 +158,14 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
             if (queue_.empty()) {
                 break;  // closing, and everything queued has been answered
             }
-            // Group commit under load: a job has one store request at a time, so with `open`
-            // jobs a batch can hardly grow past `open`; waiting for half of them is enough. Many
-            // jobs open at a low request rate (long generations) is not load: no wait there.
-            std::uint64_t open = options_.group_commit_wait_us > 0 ? open_jobs() : 0;
-            std::size_t target = std::min<std::size_t>(
-                std::min(options_.batch_writes_max, options_.queue_max), open / 2);
-            bool company_likely =
-                arrivals_per_us * static_cast<double>(options_.group_commit_wait_us) >= 1.0;
-            if (open >= options_.group_commit_jobs_min && queue_.size() < target &&
-                company_likely) {
+            // Group commit under load (engine/commit_pacer.hpp).
+            std::uint64_t open = pacer.wait_us() > 0 ? open_jobs() : 0;
+            if (std::size_t target = pacer.gather_target(queue_.size(), open); target > 0) {
                 gather_target_ = target;
-                wake_.wait_for(lock, std::chrono::microseconds(options_.group_commit_wait_us),
-                               [this] {
-                                   return queue_.size() >= gather_target_ ||
-                                          closing_.load(std::memory_order_relaxed);
-                               });
+                wake_.wait_for(lock, std::chrono::microseconds(pacer.wait_us()), [this] {
+                    return queue_.size() >= gather_target_ ||
+                           closing_.load(std::memory_order_relaxed);
+                });
                 gather_target_ = 0;
                 stats_.waited_batches++;
             }
@@ -181,14 +173,9 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
                 batch.push_back(queue_.front());
                 queue_.pop_front();
             }
-            auto now = Clock::now();
-            if (last_take) {
-                double since_us = std::max(
-                    1.0, std::chrono::duration<double, std::micro>(now - *last_take).count());
-                arrivals_per_us +=
-                    0.25 * (static_cast<double>(batch.size()) / since_us - arrivals_per_us);
-            }
-            last_take = now;
+            pacer.took(batch.size(), std::chrono::duration_cast<std::chrono::microseconds>(
+                                         Clock::now().time_since_epoch())
+                                         .count());
         }
         run_batch(*db, batch);
         batch.clear();

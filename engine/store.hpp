@@ -10,7 +10,8 @@
 // while a commit runs, so the next transaction carries many requests. With many jobs open (at
 // least group_commit_jobs_min across the shards, as the job runners report through
 // set_open_jobs) and requests arriving often enough that one more is likely within the wait
-// (a running average over the batches), the thread, once woken by a request, also waits up to
+// (a running average over the batches; engine/commit_pacer.hpp decides), the thread, once woken
+// by a request, also waits up to
 // group_commit_wait_us for requests from half of those jobs before it commits: a commit's cost (its
 // WAL pages, its locks) is shared by more requests, and a job that already waits behind that many
 // others hardly notices the wait. Below that it never waits, so a lightly loaded node answers at
