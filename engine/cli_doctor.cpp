@@ -240,9 +240,11 @@ void check_daemon(const Home& home, std::vector<Check>& out) {
                            (answers   ? ", control socket answers"
                             : refused ? ": " + link.error
                                       : ", control socket silent"),
-                       answers   ? ""
-                       : refused ? "try again once fewer control clients are connected"
-                                 : "pylon stop && pylon start"});
+                       answers       ? ""
+                       : link.silent ? "the node is hung or stopped (SIGSTOP): look at its "
+                                       "process, or end it by its pid"
+                       : refused     ? "try again once fewer control clients are connected"
+                                     : "pylon stop && pylon start"});
         std::string mode = loose_mode(home.socket_path(), 0600);
         if (!mode.empty()) {
             out.push_back({"control socket", Level::fail, "mode " + mode, "restart the daemon"});

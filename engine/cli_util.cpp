@@ -17,6 +17,7 @@ DaemonLink silent_node(const Home& home, const std::string& why) {
     DaemonLink link;
     if (net::listener_holds(home.socket_path())) {
         link.pid = PidInfo{PidState::running, 0};
+        link.silent = true;
         link.error =
             "a node without a pid file holds this home's control socket but did not "
             "answer: " +

@@ -18,12 +18,14 @@ struct DaemonLink {
     std::optional<ControlClient> client;  // connected when the daemon runs and answers
     std::string error;                    // why there is no client although pid says running
     std::string pid_error;                // the pid file could not be read (EACCES...): unknown
+    bool silent = false;  // no pid file, holds the socket's lock, did not answer (hung, SIGSTOP)
 };
 
 // Looks at the pid file and, if a daemon runs, connects to its control socket. Without a pid
 // file, a node that answers Health on the socket (--managed, or a host embedding the Runtime)
 // counts as running, with the pid it reports; one that answers with a refusal (too many control
-// connections) counts as running with pid 0 (unknown), no client and the refusal in `error`. A
+// connections) counts as running with pid 0 (unknown), no client and the refusal in `error`; so
+// does one that holds the socket's lock but does not answer (`silent`, the timeout in `error`). A
 // pid file that cannot be read (permission) sets pid_error and no client: callers must report
 // it, never take it for a stopped daemon.
 DaemonLink find_daemon(const Home& home);

@@ -79,7 +79,7 @@ reactor::Task<Status> ControlServer::start() {
     auto listener = co_await net::UnixListener::open(path_, options);
     if (!listener.ok()) {
         co_return Error(listener.error().code(),
-                        "control socket " + path_ + ": " + listener.error().message());
+                        "control socket " + listener.error().message());  // starts with the path
     }
     listener_ = std::move(listener.value());
     gate_.spawn(accept_loop(this));

@@ -141,8 +141,14 @@ int run_node(const StartOptions& o, const LoadedConfig& loaded, const NodeIdenti
         // (--managed, an embedding host), which holds the socket's lock however busy it is, a
         // program that answers Ping without the lock (Pylon v0.1), or a dead daemon's (its
         // listening socket may even accept connections for a moment after a kill -9, while the
-        // kernel tears down its io_uring, but it never answers): remove only the latter.
-        if (net::listener_holds(o.home.socket_path()) || socket_answers(o.home.socket_path())) {
+        // kernel tears down its io_uring, but it never answers): remove only the latter, holding
+        // the lock meanwhile so that no node binds there between the check and the removal.
+        auto claim = net::PathClaim::take(o.home.socket_path());
+        if (!claim.ok()) {
+            return claim.error().code() == Errc::exists ? report.already_running()
+                                                        : report.error(claim.error().message());
+        }
+        if (socket_answers(o.home.socket_path())) {
             return report.already_running();
         }
         ::unlink(o.home.socket_path().c_str());

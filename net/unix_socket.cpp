@@ -26,27 +26,18 @@ flock whole_file_write_lock() {
     return l;
 }
 
-// The listener's claim on `path`: a write lock (open file description lock, so it is released
-// when the process dies, however it dies) on `path`.lock, held while it listens. Errc::exists
-// when another listener holds it.
-Result<int> claim_path(const std::string& path) {
-    std::string lock_path = listener_lock_path(path);
-    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, socket_file_mode);
-    if (fd < 0) {
-        return Error::from_errno(errno, lock_path);
+// Why the lock file cannot be opened, with the way out when it belongs to another user (a node
+// once run as root in this home leaves a root-owned lock file the user cannot open).
+Error lock_file_error(int err, const std::string& lock_path) {
+    struct stat st {};
+    if (err == EACCES && ::stat(lock_path.c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
+        return Error(Errc::permission,
+                     lock_path + ": owned by uid " + std::to_string(st.st_uid) +
+                         ", not by us (uid " + std::to_string(::geteuid()) +
+                         "); remove it if no node runs as that user",
+                     err);
     }
-    flock l = whole_file_write_lock();
-    if (::fcntl(fd, F_OFD_SETLK, &l) != 0) {
-        int err = errno;
-        ::close(fd);
-        if (err == EAGAIN || err == EACCES) {
-            return Error(Errc::exists,
-                         path + ": another process is listening on this socket (it holds " +
-                             lock_path + ")");
-        }
-        return Error::from_errno(err, lock_path + ": lock");
-    }
-    return fd;
+    return Error::from_errno(err, lock_path);
 }
 
 // Is somebody accepting on the socket file at `address`? (A connect that is refused: no.)
@@ -107,6 +98,38 @@ std::string listener_lock_path(const std::string& path) {
     return path + ".lock";
 }
 
+Result<PathClaim> PathClaim::take(const std::string& path) {
+    std::string lock_path = listener_lock_path(path);
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, socket_file_mode);
+    if (fd < 0) {
+        return lock_file_error(errno, lock_path);
+    }
+    flock l = whole_file_write_lock();
+    if (::fcntl(fd, F_OFD_SETLK, &l) != 0) {
+        int err = errno;
+        ::close(fd);
+        if (err == EAGAIN || err == EACCES) {
+            return Error(Errc::exists,
+                         path + ": another process is listening on this socket (it holds " +
+                             lock_path + ")");
+        }
+        return Error::from_errno(err, lock_path + ": lock");
+    }
+    return PathClaim(fd);
+}
+
+void PathClaim::release() noexcept {
+    if (fd_ < 0) {
+        return;
+    }
+    // Unlocked explicitly: a child forked meanwhile shares the open file description, and a
+    // close() alone would leave the lock held for as long as that child lives.
+    flock l = whole_file_write_lock();
+    l.l_type = F_UNLCK;
+    (void)::fcntl(fd_, F_OFD_SETLK, &l);
+    ::close(std::exchange(fd_, -1));
+}
+
 bool listener_holds(const std::string& path) {
     int fd = ::open(listener_lock_path(path).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) {
@@ -118,9 +141,9 @@ bool listener_holds(const std::string& path) {
     return held;
 }
 
-UnixListener::UnixListener(int fd, int lock_fd, std::string path, UnixListenerOptions options)
+UnixListener::UnixListener(int fd, PathClaim claim, std::string path, UnixListenerOptions options)
     : fd_(fd),
-      lock_fd_(lock_fd),
+      claim_(std::move(claim)),
       path_(std::move(path)),
       options_(std::move(options)),
       accepts_(fd, options_.accept_backlog_max) {}
@@ -135,23 +158,19 @@ Task<Result<std::unique_ptr<UnixListener>>> UnixListener::open(std::string path,
     if (!address) {
         co_return Error(Errc::invalid_input, path + ": not a usable socket path (too long?)");
     }
-    Result<int> claimed = claim_path(path);
-    if (!claimed.ok()) {
-        co_return std::move(claimed).error();
+    Result<PathClaim> claim = PathClaim::take(path);
+    if (!claim.ok()) {
+        co_return std::move(claim).error();
     }
-    int lock_fd = claimed.value();
     // Holding the lock, a socket file here is a dead listener's, or one of a process that does
     // not take the lock (another program's): the connect probe tells them apart.
     Status cleared = co_await clear_path(path, *address, options.probe_timeout_ms);
     if (!cleared.ok()) {
-        ::close(lock_fd);
         co_return std::move(cleared).error();
     }
     int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        int err = errno;
-        ::close(lock_fd);
-        co_return Error::from_errno(err, path + ": socket");
+        co_return Error::from_errno(errno, path + ": socket");
     }
     Status bound = bind_0600(fd, path, *address);
     if (bound.ok() && ::listen(fd, 64) != 0) {
@@ -160,14 +179,13 @@ Task<Result<std::unique_ptr<UnixListener>>> UnixListener::open(std::string path,
     if (!bound.ok()) {
         ::unlink(path.c_str());
         (void)co_await reactor::close(fd);
-        ::close(lock_fd);
         co_return std::move(bound).error();
     }
     if (options.allowed_uid == static_cast<uid_t>(-1)) {
         options.allowed_uid = ::geteuid();
     }
     co_return std::unique_ptr<UnixListener>(
-        new UnixListener(fd, lock_fd, std::move(path), std::move(options)));
+        new UnixListener(fd, std::move(claim.value()), std::move(path), std::move(options)));
 }
 
 Task<void> UnixListener::refuse(int fd) {
@@ -212,8 +230,7 @@ Task<void> UnixListener::stop() {
     co_await accepts_.stop();
     (void)co_await reactor::close(fd_);
     ::unlink(path_.c_str());
-    ::close(lock_fd_);  // after the unlink: nobody takes the path while the file is still ours
-    lock_fd_ = -1;
+    claim_.release();  // after the unlink: nobody takes the path while the file is still ours
 }
 
 Task<Result<std::unique_ptr<SocketStream>>> unix_connect(std::string path,

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "net/socket_stream.hpp"
 #include "reactor/accept_stream.hpp"
@@ -37,8 +38,36 @@ struct UnixListenerOptions {
 
 // `path` + ".lock": the file a listener on `path` locks.
 std::string listener_lock_path(const std::string& path);
-// True while some live UnixListener (in any process, this one included) listens on `path`.
+// True while some live UnixListener (in any process, this one included) listens on `path`, or
+// some PathClaim holds it.
 bool listener_holds(const std::string& path);
+
+// The lock on `path`.lock that a UnixListener holds while it listens. Taken on its own, it lets
+// a caller check and clean up the socket path with no listener able to bind there meanwhile
+// (pylon start removing a dead daemon's socket). Released (unlocked, then closed) by release()
+// or the destructor.
+class PathClaim {
+  public:
+    // Errc::exists when another claim (a live listener) holds the path; Errc::permission with
+    // the way out when the lock file belongs to another user.
+    static Result<PathClaim> take(const std::string& path);
+    PathClaim(PathClaim&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+    PathClaim& operator=(PathClaim&& other) noexcept {
+        if (this != &other) {
+            release();
+            fd_ = std::exchange(other.fd_, -1);
+        }
+        return *this;
+    }
+    PathClaim(const PathClaim&) = delete;
+    PathClaim& operator=(const PathClaim&) = delete;
+    ~PathClaim() { release(); }
+    void release() noexcept;
+
+  private:
+    explicit PathClaim(int fd) noexcept : fd_(fd) {}
+    int fd_ = -1;
+};
 
 class UnixListener {
   public:
@@ -63,11 +92,11 @@ class UnixListener {
     reactor::Task<void> stop();
 
   private:
-    UnixListener(int fd, int lock_fd, std::string path, UnixListenerOptions options);
+    UnixListener(int fd, PathClaim claim, std::string path, UnixListenerOptions options);
     reactor::Task<void> refuse(int fd);
 
     int fd_;
-    int lock_fd_;
+    PathClaim claim_;
     std::string path_;
     UnixListenerOptions options_;
     reactor::AcceptStream accepts_;

@@ -1022,6 +1022,9 @@ TEST(Daemon, AManagedNodeThatDoesNotAnswerKeepsItsSocketAndCountsAsRunning) {
     EXPECT_NE(status.out.find("holds this home's control socket but did not answer"),
               std::string::npos)
         << status.out;
+    RunResult doctor = run_pylon(home.args({"doctor"}));
+    EXPECT_NE(doctor.out.find("the node is hung or stopped (SIGSTOP)"), std::string::npos)
+        << doctor.out;
 
     ASSERT_EQ(::kill(daemon, SIGCONT), 0);
     RunResult stop = run_pylon(home.args({"stop"}));

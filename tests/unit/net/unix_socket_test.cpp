@@ -201,6 +201,53 @@ TEST(UnixSocket, ListenerHoldsItsPathWhileItListensAndNotAfterStop) {
     EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// A child forked while the listener runs shares the lock's open file description: stop() must
+// still free the path (it unlocks before it closes), or an embedding host that forks workers
+// could never listen there again while they live.
+TEST(UnixSocket, StopFreesThePathEvenWhileAForkedChildLives) {
+    std::string path = make_dir() + "/control.sock";
+    pid_t child = -1;
+    bool held_after_stop = true;
+    testutil::run([&]() -> Task<void> {
+        return [](std::string p, pid_t* c, bool* held) -> Task<void> {
+            auto l = co_await UnixListener::open(p);
+            EXPECT_TRUE(l.ok());
+            if (!l.ok()) {
+                co_return;
+            }
+            *c = ::fork();
+            if (*c == 0) {
+                for (;;) {
+                    ::pause();
+                }
+            }
+            co_await (*l)->stop();
+            *held = listener_holds(p);
+        }(path, &child, &held_after_stop);
+    });
+    ASSERT_GT(child, 0);
+    EXPECT_FALSE(held_after_stop);
+    EXPECT_EQ(open_error(path), std::nullopt) << "the path is free while the child lives";
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+}
+
+// pylon start's way to clean up a dead daemon's socket: while its PathClaim is held no listener
+// can take the path; once released, one can.
+TEST(UnixSocket, APathClaimKeepsListenersOutUntilReleased) {
+    std::string path = make_dir() + "/control.sock";
+    auto claim = PathClaim::take(path);
+    ASSERT_TRUE(claim.ok()) << claim.error().message();
+    EXPECT_TRUE(listener_holds(path));
+    EXPECT_EQ(open_error(path), Errc::exists);
+    auto second = PathClaim::take(path);
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().code(), Errc::exists);
+    claim->release();
+    EXPECT_FALSE(listener_holds(path));
+    EXPECT_EQ(open_error(path), std::nullopt);
+}
+
 // A program that listens without taking the lock (not a UnixListener) is still protected by
 // the connect probe.
 TEST(UnixSocket, AListenerWithoutTheLockIsFoundByTheProbe) {
