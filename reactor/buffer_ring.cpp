@@ -112,8 +112,9 @@ void BufferRing::park(std::uint16_t bid) noexcept {
 }
 
 BufferRing::~BufferRing() {
-    PYLON_ASSERT_MSG(available_ + parked_count_ == provided_ || !registered_,
-                     "BufferRing destroyed while Buffers are still held");
+    PYLON_ASSERT_MSG(
+        (available_ + parked_count_ == provided_ && spilled_bytes_ == 0) || !registered_,
+        "BufferRing destroyed while Buffers are still held");
     if (registered_) {
         io_uring_unregister_buf_ring(ring_, options_.group_id);
     }
@@ -127,15 +128,16 @@ BufferRing::~BufferRing() {
 }
 
 Buffer Buffer::copied_out(Buffer&& from) {
-    if (from.ring_ == nullptr) {
-        return std::move(from);
-    }
-    std::size_t padding = from.ring_->padding_bytes();
+    PYLON_ASSERT(from.in_ring());
+    BufferRing* ring = from.ring_;
+    std::size_t padding = ring->padding_bytes();
     Buffer copy;
     copy.heap_ = new std::uint8_t[from.size_ + padding];
     std::memcpy(copy.heap_, from.data(), from.size_);
     std::memset(copy.heap_ + from.size_, 0, padding);
     copy.size_ = from.size_;
+    copy.ring_ = ring;
+    ring->spilled_bytes_ += copy.size_;
     from.reset();
     return copy;
 }

@@ -58,11 +58,12 @@ class Buffer {
 
     // A ring buffer's bytes copied to the heap, with its ring's padding (zeroed) after them,
     // and the ring buffer given back: for data that has to wait while the ring runs short
-    // (RecvStream spills a stalled reader's chunks).
+    // (RecvStream spills a stalled reader's chunks). The copy still counts against its ring
+    // (BufferRing::spilled_bytes) until it is dropped. `from` must be in the ring.
     static Buffer copied_out(Buffer&& from);
 
-    explicit operator bool() const noexcept { return ring_ != nullptr || heap_ != nullptr; }
-    bool in_ring() const noexcept { return ring_ != nullptr; }
+    explicit operator bool() const noexcept { return ring_ != nullptr; }
+    bool in_ring() const noexcept { return ring_ != nullptr && heap_ == nullptr; }
     std::uint8_t* data() const noexcept;
     std::size_t size() const noexcept { return size_; }
     std::span<const std::uint8_t> bytes() const noexcept { return {data(), size_}; }
@@ -73,7 +74,7 @@ class Buffer {
 
   private:
     BufferRing* ring_ = nullptr;
-    std::uint8_t* heap_ = nullptr;  // a copied_out buffer: size_ + padding bytes
+    std::uint8_t* heap_ = nullptr;  // a copied_out buffer (size_ + padding bytes); ring_ kept
     std::uint16_t bid_ = 0;
     std::uint32_t size_ = 0;
 };
@@ -96,9 +97,11 @@ struct BufferRingOptions {
     std::uint32_t buffer_bytes = 4096;        // what the kernel may fill
     std::uint32_t padding_bytes = 64;         // slack after each buffer (simdjson padding)
     std::uint16_t group_id = 0;
-    // A paused RecvStream copies its queued chunks out when the ring runs short (recv_stream.hpp).
-    // Off only in tests that study the ring running dry.
+    // A RecvStream whose reader falls behind copies its queued chunks out when the ring runs
+    // short (recv_stream.hpp), while the shard's copies stay under spill_bytes_max. Off only in
+    // tests that study the ring running dry.
     bool spill_when_short = true;
+    std::size_t spill_bytes_max = 4 * 1024 * 1024;
 };
 
 class BufferRing {
@@ -112,7 +115,12 @@ class BufferRing {
     std::uint32_t buffer_bytes() const noexcept { return options_.buffer_bytes; }
     std::uint32_t buffer_count() const noexcept { return options_.buffer_count; }
     std::uint32_t padding_bytes() const noexcept { return options_.padding_bytes; }
-    bool spill_when_short() const noexcept { return options_.spill_when_short; }
+    // May another `bytes` be copied out of the ring (spill_when_short, under spill_bytes_max)?
+    bool may_spill(std::size_t bytes) const noexcept {
+        return options_.spill_when_short && spilled_bytes_ + bytes <= options_.spill_bytes_max;
+    }
+    // Bytes of copied_out Buffers alive now.
+    std::size_t spilled_bytes() const noexcept { return spilled_bytes_; }
     // Buffers in play: with the kernel or held (grows up to buffer_count(), shrinks back).
     std::uint32_t provided() const noexcept { return provided_; }
     std::uint64_t shrinks() const noexcept { return shrinks_; }
@@ -164,21 +172,26 @@ class BufferRing {
     std::uint32_t shrink_to_ = 0;      // 0: not shrinking; else the count it shrinks to
     std::uint16_t* parked_ = nullptr;  // bids kept back during a shrink (buffer_count slots)
     std::uint32_t parked_count_ = 0;
+    std::size_t spilled_bytes_ = 0;
     RearmWaiter* waiters_ = nullptr;
     bool registered_ = false;
 };
 
 inline std::uint8_t* Buffer::data() const noexcept {
-    return ring_ != nullptr ? ring_->address(bid_) : heap_;
+    return heap_ != nullptr ? heap_ : ring_ != nullptr ? ring_->address(bid_) : nullptr;
 }
 
 inline void Buffer::reset() noexcept {
-    if (ring_ != nullptr) {
-        ring_->give_back(bid_);
-        ring_ = nullptr;
-    } else if (heap_ != nullptr) {
-        delete[] std::exchange(heap_, nullptr);
+    if (ring_ == nullptr) {
+        return;
     }
+    if (heap_ != nullptr) {
+        ring_->spilled_bytes_ -= size_;
+        delete[] std::exchange(heap_, nullptr);
+    } else {
+        ring_->give_back(bid_);
+    }
+    ring_ = nullptr;
 }
 
 }  // namespace pylon::reactor

@@ -17,7 +17,8 @@ RecvStream::RecvStream(int fd)
       shard_(&Shard::current()),
       ring_(&shard_->recv_buffers()),
       rearm_(&RecvStream::on_buffers, this),
-      queued_chunks_max_(std::max<std::size_t>(2, ring_->buffer_count() / 16)) {}
+      queued_chunks_max_(std::max<std::size_t>(2, ring_->buffer_count() / 16)),
+      spill_backlog_(std::max<std::size_t>(2, queued_chunks_max_ / 4)) {}
 
 RecvStream::~RecvStream() {
     PYLON_ASSERT_MSG(!armed_, "RecvStream destroyed while its multishot receive is armed");
@@ -68,7 +69,7 @@ void RecvStream::on_cqe_fn(Completion* c, std::int32_t res, std::uint32_t flags)
             if (more) {
                 self->pause_if_full();
             }
-            if (self->paused_) {
+            if (self->chunks_.size() >= self->spill_backlog_) {
                 self->spill_if_short();
             }
         }
@@ -168,15 +169,18 @@ void RecvStream::pause_if_full() noexcept {
 }
 
 void RecvStream::spill_if_short() {
-    if (!ring_->spill_when_short()) {
-        return;
-    }
     std::size_t own = 0;
+    std::size_t own_bytes = 0;
     for (std::size_t i = 0; i < chunks_.size(); i++) {
-        own += chunks_[i].buffer.in_ring() ? 1U : 0U;
+        const Buffer& b = chunks_[i].buffer;
+        if (b.in_ring()) {
+            own++;
+            own_bytes += b.size();
+        }
     }
     std::size_t others = ring_->held() - own;
-    if (own == 0 || others < std::max<std::size_t>(ring_->buffer_count() / 4, queued_chunks_max_)) {
+    if (own == 0 || others < std::max<std::size_t>(ring_->buffer_count() / 4, queued_chunks_max_) ||
+        !ring_->may_spill(own_bytes)) {
         return;
     }
     for (std::size_t i = 0; i < chunks_.size(); i++) {
@@ -185,7 +189,7 @@ void RecvStream::spill_if_short() {
             b = Buffer::copied_out(std::move(b));
         }
     }
-    spills_++;
+    spilled_chunks_ += own;
 }
 
 void RecvStream::resume_if_drained() noexcept {

@@ -9,11 +9,15 @@
 // re-arms once its reader has taken half of them. A peer whose reader is busy elsewhere (a
 // control client that pipelines requests and never reads the replies) then fills its own
 // socket buffer, not the ring every other connection of the shard receives into. Many such
-// streams together could still hold the whole ring (16 at a sixteenth each): a paused stream
-// that finds a quarter of the ring's buffers (at least its own bound) held elsewhere copies
-// its queued chunks to the heap (at most queued_chunks_max() buffers' worth, ~64 KiB, per
-// stream) and gives the buffers back, so the shard's other sockets keep receiving (spills()).
-// A lone slow reader keeps its chunks in the ring (no copy).
+// streams together could still hold the whole ring (16 at a sixteenth each, or more streams a
+// little under it): a stream with a backlog (a quarter of its bound queued) that finds a quarter
+// of the ring's buffers (at least its own bound) held elsewhere copies its queued chunks to the
+// heap and gives the buffers back, so the shard's other sockets keep receiving
+// (spilled_chunks()). Such a stream holds its bound plus what the kernel had already delivered
+// before its pause took effect (up to its socket's receive buffer: ~45 chunks, ~180 KiB, in
+// tests); the copies of a whole shard stay under the ring's spill_bytes_max (4 MiB), beyond
+// which streams keep their ring buffers. A lone slow reader keeps its chunks in the ring (no
+// copy).
 // EOF: the kernel reports it (a CQE with 0), except on Unix stream sockets after the peer's
 // shutdown had already woken the receive (Linux 6.17+): there the stream checks for it itself
 // whenever the kernel drained the socket (see peer_closed_).
@@ -56,8 +60,8 @@ class RecvStream final : public Completion {
     // Times the stream paused at queued_chunks_max() unread chunks.
     std::uint64_t pauses() const noexcept { return pauses_; }
     std::size_t queued_chunks() const noexcept { return chunks_.size(); }
-    // Times a paused stream copied its queued chunks out of a ring running short.
-    std::uint64_t spills() const noexcept { return spills_; }
+    // Chunks copied out of a ring running short (see the header paragraph).
+    std::uint64_t spilled_chunks() const noexcept { return spilled_chunks_; }
     // A sixteenth of the ring's buffers (16 of 256: 64 KiB), at least 2.
     std::size_t queued_chunks_max() const noexcept { return queued_chunks_max_; }
 
@@ -109,8 +113,8 @@ class RecvStream final : public Completion {
     void deliver();
     // Another chunk queued: at the bound, stop the kernel filling more of the shard's buffers.
     void pause_if_full() noexcept;
-    // Paused while a quarter of the ring is held elsewhere: the queued chunks move to the heap
-    // and their buffers go back to the ring.
+    // A backlog while a quarter of the ring is held elsewhere: the queued chunks move to the
+    // heap and their buffers go back to the ring.
     void spill_if_short();
     // A chunk taken by the reader: once half the bound is free again, receive again.
     void resume_if_drained() noexcept;
@@ -128,9 +132,10 @@ class RecvStream final : public Completion {
     std::coroutine_handle<> stop_waiter_;
     RearmWaiter rearm_;
     std::size_t queued_chunks_max_;
+    std::size_t spill_backlog_;  // queued chunks from which spill_if_short() looks at the ring
     std::uint64_t rearms_ = 0;
     std::uint64_t pauses_ = 0;
-    std::uint64_t spills_ = 0;
+    std::uint64_t spilled_chunks_ = 0;
     bool paused_ = false;  // at queued_chunks_max_: the multishot is cancelled (or being cancelled)
     bool pause_cancel_sent_ = false;  // until the armed receive's final CQE
     bool armed_ = false;              // the kernel holds our multishot SQE

@@ -378,16 +378,21 @@ TEST(RecvStream, AStalledReaderLeavesTheRingToTheShardsOtherSockets) {
 }
 
 // Many stalled readers on one shard: each may hold only a sixteenth of the ring, but sixteen of
-// them held all of it (every other socket of the shard got -ENOBUFS until one of them read).
-// A paused stream that finds half the ring held copies its chunks to the heap: the quiet
-// stream still receives, and every stalled stream still gets every byte in order.
+// them held all of it (every other socket of the shard got -ENOBUFS until one of them read), and
+// so did more of them each a little under their bound (no pause at all). A stream with a backlog
+// that finds a quarter of the ring held elsewhere copies its chunks to the heap: the quiet stream
+// still receives, and every stalled stream still gets every byte in order.
 struct ManyStalled {
     std::uint32_t ring_held = 0;
     std::uint32_t ring_count = 0;
-    std::uint64_t spills = 0;
+    std::size_t spilled_bytes = 0;
+    std::size_t spilled_bytes_after = 1;
+    std::uint64_t spilled_chunks = 0;
+    std::uint64_t pauses = 0;
     std::string other_got;
     std::int32_t other_error = 0;
     std::vector<std::string> got;
+    int bad_padding = 0;
 };
 
 Task<void> many_stalled_and_other(std::vector<int> stalled_fds, int other_fd, ManyStalled* r) {
@@ -398,11 +403,14 @@ Task<void> many_stalled_and_other(std::vector<int> stalled_fds, int other_fd, Ma
     }
     RecvStream other(other_fd);
     other.start();
-    co_await sleep_ms(500);  // every flooded stream reaches its bound and pauses
-    r->ring_held = Shard::current().recv_buffers().held();
-    r->ring_count = Shard::current().recv_buffers().buffer_count();
+    co_await sleep_ms(500);  // every flooded stream takes what it may
+    BufferRing& ring = Shard::current().recv_buffers();
+    r->ring_held = ring.held();
+    r->ring_count = ring.buffer_count();
+    r->spilled_bytes = ring.spilled_bytes();
     for (auto& s : stalled) {
-        r->spills += s->spills();
+        r->spilled_chunks += s->spilled_chunks();
+        r->pauses += s->pauses();
     }
     for (int i = 0; i < 8 && r->other_got.size() < 5; i++) {
         RecvChunk c = co_await other.next(2000);
@@ -420,6 +428,12 @@ Task<void> many_stalled_and_other(std::vector<int> stalled_fds, int other_fd, Ma
                 EXPECT_TRUE(c.eof) << c.error;
                 break;
             }
+            if (!c.buffer.in_ring()) {  // a copy keeps the simdjson padding, zeroed
+                const std::uint8_t* end = c.buffer.data() + c.buffer.size();
+                for (std::uint32_t j = 0; j < ring.padding_bytes(); j++) {
+                    r->bad_padding += end[j] != 0 ? 1 : 0;
+                }
+            }
             r->got[k].append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
         }
     }
@@ -431,19 +445,20 @@ Task<void> many_stalled_and_other(std::vector<int> stalled_fds, int other_fd, Ma
             co_await s->stop();
         }
     }
+    r->spilled_bytes_after = ring.spilled_bytes();
 }
 
-TEST(RecvStream, ManyStalledReadersStillLeaveTheRingToTheShardsOtherSockets) {
-    constexpr int stalled_count = 24;  // 24 x 16 buffers: half again the 256-buffer ring
-    std::vector<std::array<int, 2>> pairs(stalled_count);
+// `stalled_count` streams each sent `bytes_each` that nobody reads for 500 ms, and a quiet one.
+ManyStalled run_many_stalled(int stalled_count, std::size_t bytes_each) {
+    std::vector<std::array<int, 2>> pairs(static_cast<std::size_t>(stalled_count));
     std::vector<int> readers;
     for (auto& p : pairs) {
-        ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p.data()), 0);
+        PYLON_ASSERT(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p.data()) == 0);
         readers.push_back(p[1]);
     }
     int quiet[2];
-    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, quiet), 0);
-    const std::string sent = pattern(256 * 1024);  // 64 buffers' worth per stream
+    PYLON_ASSERT(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, quiet) == 0);
+    const std::string sent = pattern(bytes_each);
     std::vector<std::thread> flooders;
     for (auto& p : pairs) {
         int fd = p[0];
@@ -469,16 +484,36 @@ TEST(RecvStream, ManyStalledReadersStillLeaveTheRingToTheShardsOtherSockets) {
     }
     ::close(quiet[0]);
     ::close(quiet[1]);
-    EXPECT_EQ(r.ring_count, 256u);
-    EXPECT_GE(r.spills, 1u);
-    EXPECT_LT(r.ring_held, r.ring_count * 3 / 4) << "the stalled streams hold the ring";
-    EXPECT_EQ(r.other_error, 0);
-    EXPECT_EQ(r.other_got, "hello");
-    ASSERT_EQ(r.got.size(), static_cast<std::size_t>(stalled_count));
     for (std::size_t k = 0; k < r.got.size(); k++) {
         EXPECT_EQ(r.got[k].size(), sent.size()) << k;
         EXPECT_TRUE(r.got[k] == sent) << k;
     }
+    EXPECT_EQ(r.got.size(), static_cast<std::size_t>(stalled_count));
+    EXPECT_EQ(r.other_error, 0);
+    EXPECT_EQ(r.other_got, "hello");
+    EXPECT_EQ(r.bad_padding, 0);
+    EXPECT_EQ(r.spilled_bytes_after, 0u) << "every copy is freed with its chunk";
+    return r;
+}
+
+TEST(RecvStream, ManyStalledReadersStillLeaveTheRingToTheShardsOtherSockets) {
+    ManyStalled r = run_many_stalled(24, 256 * 1024);  // 64 buffers' worth each: all pause
+    EXPECT_EQ(r.ring_count, 256u);
+    EXPECT_GE(r.pauses, 24u);
+    EXPECT_GE(r.spilled_chunks, 1u);
+    EXPECT_GT(r.spilled_bytes, 0u);
+    EXPECT_LE(r.spilled_bytes, 4u * 1024 * 1024) << "the shard's bound on copies";
+    EXPECT_LT(r.ring_held, r.ring_count * 3 / 4) << "the stalled streams hold the ring";
+}
+
+// 24 streams of 14 buffers' worth each (336, more than the ring's 256), each under its bound of
+// 16, so none pauses: before the backlog rule, the ring ran dry with no stream paused and nothing
+// was ever copied out.
+TEST(RecvStream, StalledReadersUnderTheirBoundStillLeaveTheRingToOthers) {
+    ManyStalled r = run_many_stalled(24, 14 * 4096);
+    EXPECT_EQ(r.ring_count, 256u);
+    EXPECT_GE(r.spilled_chunks, 1u);
+    EXPECT_LT(r.ring_held, r.ring_count * 3 / 4) << "the stalled streams hold the ring";
 }
 
 }  // namespace
