@@ -102,6 +102,29 @@ int cli_main(int argc, char** argv) {
         print_usage(stdout);
         return exit_ok;
     }
+    // `pylon --home DIR <command> ...`: the home may come before the command word (it is
+    // moved after it). Without a command word it stays a bare `pylon` with options (below).
+    std::vector<char*> reordered;
+    if (argc > 1 && argv[1][0] == '-') {
+        int i = 1;
+        while (i < argc) {
+            std::string_view a = argv[i];
+            if (a == "--home" && i + 1 < argc) {
+                i += 2;
+            } else if (a.starts_with("--home=")) {
+                i += 1;
+            } else {
+                break;
+            }
+        }
+        if (i > 1 && i < argc && argv[i][0] != '-') {
+            reordered.push_back(argv[0]);
+            reordered.insert(reordered.end(), argv + i, argv + argc);
+            reordered.insert(reordered.end(), argv + 1, argv + i);
+            argc = static_cast<int>(reordered.size());
+            argv = reordered.data();
+        }
+    }
     int consumed = 1;
     const Command* cmd = nullptr;
     static char start_word[] = "start";
@@ -142,6 +165,12 @@ int cli_main(int argc, char** argv) {
     if (parsed->has("help")) {
         print_command_help(stdout, *cmd, specs);
         return exit_ok;
+    }
+    if (!cmd->takes_words && !parsed->positionals().empty()) {
+        std::fprintf(stderr, "pylon %s: unexpected argument '%s'\n", std::string(cmd->name).c_str(),
+                     parsed->positionals().front().c_str());
+        print_command_help(stderr, *cmd, specs);
+        return exit_usage;
     }
     auto home = Home::resolve(parsed->value("home"));
     if (!home.ok()) {

@@ -33,6 +33,7 @@ struct Command {
     std::string_view usage;    // arguments after the name, e.g. "[-f] [-m MODE]"
     std::vector<OptionSpec> options;
     int (*run)(CliContext& ctx);
+    bool takes_words = false;  // positional words (the prompt, a request id); others refuse them
 };
 
 // The command table (engine/cli.cpp).

@@ -129,6 +129,32 @@ TEST(CliOps, DoctorOnAHomeThatIsAFileSaysSo) {
     EXPECT_FALSE(has(doctor.out, "restore identity.mnemonic")) << doctor.out;
 }
 
+// `pylon --home DIR <command>` runs the command (before, any first word starting with '-' made
+// it a bare `pylon`: status, stop or identity started a foreground node on the default public
+// relays), and a command that takes no words refuses a stray one (exit 2) instead of ignoring it.
+TEST(CliOps, HomeBeforeTheCommandRunsTheCommandAndStrayWordsAreRefused) {
+    auto dir = TempDir::create("pylon-cli-ops");
+    ASSERT_TRUE(dir.ok());
+    RunResult init = run_pylon({"--home", dir->path(), "init", "--json"}, 10000);
+    EXPECT_EQ(init.code, 0) << init.err;
+    EXPECT_TRUE(has(init.out, "\"npub\":\"npub1")) << init.out;
+    RunResult status = run_pylon({"--home=" + dir->path(), "status", "--json"}, 10000);
+    EXPECT_EQ(status.code, 3) << status.out << status.err;  // not running
+    EXPECT_TRUE(has(status.out, "\"running\":false")) << status.out;
+    EXPECT_FALSE(::access(dir->file("pylon.pid").c_str(), F_OK) == 0) << "a node was started";
+    RunResult stop = run_pylon({"--home", dir->path(), "stop"}, 10000);
+    EXPECT_EQ(stop.code, 0) << stop.out << stop.err;  // Pylon v0.1: nothing to stop is fine
+    EXPECT_TRUE(has(stop.out, "Pylon daemon is not running.")) << stop.out;
+    RunResult unknown = run_pylon({"--home", dir->path(), "bogus"}, 10000);
+    EXPECT_EQ(unknown.code, 2);
+    EXPECT_TRUE(has(unknown.err, "unknown command 'bogus'")) << unknown.err;
+    RunResult stray = run_pylon({"status", "foo", "--home", dir->path()}, 10000);
+    EXPECT_EQ(stray.code, 2);
+    EXPECT_TRUE(has(stray.err, "pylon status: unexpected argument 'foo'")) << stray.err;
+    RunResult words = run_pylon({"jobs", "--json", "garbage", "--home", dir->path()}, 10000);
+    EXPECT_EQ(words.code, 2) << words.out;
+}
+
 TEST(CliOps, InitCreatesAMissingDataDir) {
     auto dir = TempDir::create("pylon-cli-ops");
     ASSERT_TRUE(dir.ok());
