@@ -288,15 +288,30 @@ std::array<std::uint32_t, 2> JobRunner::slot_figures(BackendKind kind) const noe
 }
 
 void JobRunner::set_directory(std::shared_ptr<const BackendDirectory> directory) {
+    std::array<bool, backend_kinds_count> was_available{};
+    for (std::size_t k = 0; k < backend_kinds_count; k++) {
+        const BackendView* before = backend_view(static_cast<BackendKind>(k));
+        was_available[k] = before != nullptr && before->available;
+    }
     directory_ = std::move(directory);
-    // A spawned llama-server that is down (failed, stopped) will not come back by itself: the
-    // jobs waiting for it end now rather than at their wait bound.
+    // A spawned llama-server that is down (failed, stopped) will not come back by itself, and a
+    // backend we do not run that just went away refuses new jobs until it answers again: the
+    // jobs queued for either end now, with the reason, rather than at their wait bound blaming
+    // the slots. (A backend that was not available before, e.g. not probed yet after a restart,
+    // leaves its queued jobs to that bound.)
     for (auto& [id, job] : jobs_) {
         const BackendView* view = backend_view(job->backend);
-        if (job->phase == Job::Phase::queued && !job->cancel.cancelled() && view != nullptr &&
-            view->down()) {
+        if (job->phase != Job::Phase::queued || job->cancel.cancelled() || view == nullptr) {
+            continue;
+        }
+        if (view->down()) {
             job->cancel_reason =
                 view->last_error.empty() ? "the supervised llama-server is down" : view->last_error;
+            job->cancel.cancel();
+        } else if (!view->supervised && !view->available &&
+                   was_available[backend_slot_index(job->backend)]) {
+            job->cancel_reason = "backend " + std::string(backend_kind_name(view->kind)) +
+                                 " is unavailable: " + view->last_error;
             job->cancel.cancel();
         }
     }

@@ -495,6 +495,47 @@ TEST(ProviderEndToEnd, BackendFaultsEndInAnErrorFeedbackWithTheReason) {
     }
 }
 
+// The backend (not one the node runs, one slot) dies with one job running and five queued. Jobs
+// queued on the shard that holds the slot run into the dead backend and fail at once (connection
+// refused); those queued on the other shard wait for a slot lent from the registry, which lends
+// none while the backend is unavailable: they used to wait out queue_wait_max_ms (300 s, no word
+// to the customer) and then fail "waited more than 300 s for a free backend slot". Now they fail
+// as soon as the backend is marked unavailable, with that reason, as new requests are refused.
+// Found by an audit.
+TEST(ProviderEndToEnd, JobsQueuedForABackendThatDiesFailAtOnceWithTheReason) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "40", "--token-delay-ms", "300"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 2;
+    PylonNode node(config);
+    node.start();
+    constexpr std::size_t jobs = 6;
+    auto client = start_client(
+        client_args({relay.url()}, 2, {"--count", std::to_string(jobs), "--timeout-ms", "20000"}));
+    ASSERT_TRUE(client);
+    ASSERT_TRUE(wait_until([&] { return node.jobs().size() == jobs; }, 10000, 50))
+        << "the requests were not all accepted";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // the first one streams
+    ASSERT_TRUE(fake.process->signal(SIGKILL).ok());
+    auto begun = std::chrono::steady_clock::now();
+    ClientRun run = finish_client(*client, 30000);
+    std::vector<std::string> reasons;
+    for (const ClientLine& l : run.of("feedback")) {
+        if (l.status == "error") {
+            reasons.push_back(l.extra);
+        }
+    }
+    EXPECT_EQ(reasons.size(), jobs) << run.raw << node.process().tail(Stream::err);
+    for (const std::string& r : reasons) {
+        EXPECT_EQ(r.find("free backend slot"), std::string::npos) << r;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - begun, std::chrono::seconds(15));
+    for (const proto::JobInfo& j : node.jobs()) {
+        EXPECT_EQ(j.status, "failed") << j.id;
+    }
+}
+
 TEST(ProviderEndToEnd, LlamaServerServesAndAJobDuringItsLoadIsRefused) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();
