@@ -304,6 +304,18 @@ TEST(RecvStream, EofRightAfterASmallMessage) {
 // same shard that must still receive (audit, session 8: a control client that pipelined requests
 // and never read the replies held all of the shard's 256 buffers, and every other socket of the
 // shard got -ENOBUFS until it was dropped 5 s later).
+// The quiet stream's "hello" (5 bytes, within 8 chunks, 2 s each), or the error that came instead.
+Task<void> read_hello(RecvStream& other, std::string* got, std::int32_t* error) {
+    for (int i = 0; i < 8 && got->size() < 5; i++) {
+        RecvChunk c = co_await other.next(2000);
+        if (!c.ok()) {
+            *error = c.error;
+            break;
+        }
+        got->append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
+    }
+}
+
 struct StalledAndOther {
     std::size_t queued_while_stalled = 0;
     std::size_t queued_max = 0;
@@ -322,14 +334,7 @@ Task<void> stalled_and_other(int stalled_fd, int other_fd, StalledAndOther* r) {
     r->queued_while_stalled = stalled.queued_chunks();
     r->queued_max = stalled.queued_chunks_max();
     r->pauses = stalled.pauses();
-    for (int i = 0; i < 8 && r->other_got.size() < 5; i++) {
-        RecvChunk c = co_await other.next(2000);
-        if (!c.ok()) {
-            r->other_error = c.error;
-            break;
-        }
-        r->other_got.append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
-    }
+    co_await read_hello(other, &r->other_got, &r->other_error);
     for (int i = 0; i < 100'000; i++) {  // then every byte of the flood, in order
         RecvChunk c = co_await stalled.next(5000);
         if (!c.ok()) {
@@ -412,14 +417,7 @@ Task<void> many_stalled_and_other(std::vector<int> stalled_fds, int other_fd, Ma
         r->spilled_chunks += s->spilled_chunks();
         r->pauses += s->pauses();
     }
-    for (int i = 0; i < 8 && r->other_got.size() < 5; i++) {
-        RecvChunk c = co_await other.next(2000);
-        if (!c.ok()) {
-            r->other_error = c.error;
-            break;
-        }
-        r->other_got.append(reinterpret_cast<const char*>(c.buffer.data()), c.buffer.size());
-    }
+    co_await read_hello(other, &r->other_got, &r->other_error);
     r->got.resize(stalled.size());
     for (std::size_t k = 0; k < stalled.size(); k++) {
         for (int i = 0; i < 100'000; i++) {
