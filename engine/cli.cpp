@@ -117,6 +117,11 @@ int cli_main(int argc, char** argv) {
                 break;
             }
         }
+        std::string_view next = i < argc ? argv[i] : "";
+        if (i > 1 && (next == "--help" || next == "-h")) {
+            print_usage(stdout);
+            return exit_ok;
+        }
         if (i > 1 && i < argc && argv[i][0] != '-') {
             reordered.push_back(argv[0]);
             reordered.insert(reordered.end(), argv + i, argv + argc);

@@ -145,6 +145,9 @@ TEST(CliOps, HomeBeforeTheCommandRunsTheCommandAndStrayWordsAreRefused) {
     RunResult stop = run_pylon({"--home", dir->path(), "stop"}, 10000);
     EXPECT_EQ(stop.code, 0) << stop.out << stop.err;  // Pylon v0.1: nothing to stop is fine
     EXPECT_TRUE(has(stop.out, "Pylon daemon is not running.")) << stop.out;
+    RunResult help = run_pylon({"--home", dir->path(), "--help"}, 10000);
+    EXPECT_EQ(help.code, 0);
+    EXPECT_TRUE(has(help.out, "Exit codes:")) << help.out;  // the general usage, not start's
     RunResult unknown = run_pylon({"--home", dir->path(), "bogus"}, 10000);
     EXPECT_EQ(unknown.code, 2);
     EXPECT_TRUE(has(unknown.err, "unknown command 'bogus'")) << unknown.err;
