@@ -131,6 +131,7 @@ void RelayLink::enqueue(PublicationRef pub) {
     PublishQueue::Pushed pushed = queue_.push(pub);
     if (pushed.dropped) {
         progress_dropped_++;
+        revision_++;  // the status board shows it within pool_status_refresh_ms
         pool_->report(pushed.dropped, false, url_ + ": replaced by newer feedback");
     }
     switch (pushed.admit) {
@@ -154,6 +155,7 @@ void RelayLink::enqueue(PublicationRef pub) {
     }
     PYLON_ASSERT_MSG(pub->cls != PublishClass::terminal, "a terminal event is never refused");
     refused_++;
+    revision_++;
     LOG_DEBUG("relay %s: publish queue busy: event %s (kind %u) not sent there", url_.c_str(),
               short_id(pub->id).c_str(), pub->kind);
     pool_->report(pub, false, url_ + ": publish queue full");
@@ -423,6 +425,7 @@ bool RelayLink::on_message(proto::PaddedJson json) {
                 return true;
             }
             events_received_++;
+            revision_++;  // the status board shows it within pool_status_refresh_ms
             return pool_->on_event(this, msg_.event);
         case proto::RelayMessageType::ok:
             on_ok();

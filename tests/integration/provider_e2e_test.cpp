@@ -645,6 +645,32 @@ TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
     EXPECT_EQ(intake["stale"], 1u);
     EXPECT_EQ(intake["rate_limited_pubkey"], 3u);
     EXPECT_EQ(intake["accepted"], 2u);
+    // Each relay's events_received reaches `Relays` within the board's refresh (1 s): every
+    // event the intake counted came through one of them. (Before, a link bumped the board only
+    // on a state change or a publication: after events that need no answer, here three kind-1
+    // notes, a relay read "1 event" after thousands.)
+    std::uint64_t before = node.intake()["received"];
+    ClientRun notes =
+        run_client(client_args({raw.url()}, 6, with({"--kind", "1", "--count", "3"}, quiet)));
+    EXPECT_EQ(notes.of("published").size(), 3u) << notes.raw;
+    ASSERT_TRUE(wait_until([&] { return node.intake()["received"] == before + 3; }, 5000, 50))
+        << before << " then " << node.intake()["received"];
+    std::uint64_t relayed = 0;
+    bool matched = wait_until(
+        [&] {
+            std::vector<proto::RelayInfo> relays;
+            proto::JsonReader reader;
+            relayed = 0;
+            if (proto::decode_relays(node.control("\"Relays\""), reader, relays) ==
+                proto::Reject::none) {
+                for (const proto::RelayInfo& r : relays) {
+                    relayed += r.events_received;
+                }
+            }
+            return relayed == node.intake()["received"];
+        },
+        5000, 100);
+    EXPECT_TRUE(matched) << relayed << " relayed, " << node.intake()["received"] << " received";
 }
 
 // Prompts are bounded by prompt_bytes_max, not by the 1,024 bytes relays allow indexed tag
