@@ -205,7 +205,10 @@ Task<void> stubborn_victim(World* w, bool recover_first) {
     c.priority = priority_agent;
     c.spawn.argv = {test_child(), "--ignore-term"};
     c.health.alive_ms = 50;
-    c.policy.stop_grace_ms = 2500;  // the monitor's 500 ms grace must come first
+    // The monitor's 500 ms grace must come first, and the supervisor's own must not end the
+    // stop within the test's 900 ms even when a loaded machine stalls the loop for seconds (a CI
+    // run saw a 3 s stall at 2,500 ms).
+    c.policy.stop_grace_ms = 6000;
     c.policy.backoff_base_ms = 5000;
     EXPECT_TRUE(s.add(c).ok());
     EXPECT_TRUE((co_await s.start()).ok());
