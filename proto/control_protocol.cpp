@@ -1,5 +1,8 @@
 #include "proto/control_protocol.hpp"
 
+#include <algorithm>
+#include <vector>
+
 #include "proto/json_reader.hpp"
 #include "proto/json_writer.hpp"
 
@@ -48,6 +51,20 @@ Reject parse_list_args(simdjson::dom::object args, ControlRequest& out, std::str
         }
     }
     return Reject::none;
+}
+
+// The first key that appears twice in `args`, or "" (JSON leaves duplicates undefined; a request
+// that says two things is refused rather than read one way). Sorted copy: a 64 KiB line may carry
+// thousands of keys.
+std::string_view duplicate_key(simdjson::dom::object args) {
+    std::vector<std::string_view> keys;
+    keys.reserve(args.size());
+    for (auto [key, value] : args) {
+        keys.push_back(key);
+    }
+    std::sort(keys.begin(), keys.end());
+    auto dup = std::adjacent_find(keys.begin(), keys.end());
+    return dup == keys.end() ? std::string_view() : *dup;
 }
 
 // Requests that take no arguments: a tagged form may only carry null or {}.
@@ -344,6 +361,10 @@ Reject parse_control_request(std::string_view line, JsonReader& reader, ControlR
     if (value.get_object().get(args) != simdjson::SUCCESS) {
         detail = "the arguments of " + out.name + " must be an object";
         return Reject::wrong_type;
+    }
+    if (std::string_view dup = duplicate_key(args); !dup.empty()) {
+        detail = "argument '" + std::string(dup) + "' given twice for " + out.name;
+        return Reject::bad_param;
     }
     if (out.name == "Jobs" || out.name == "Earnings") {
         return parse_list_args(args, out, detail);

@@ -95,6 +95,9 @@ TEST(ControlProtocol, BadRequestsAreTypedRejectionsWithDetail) {
         {"{\"Intake\":{\"x\":1}}", Reject::unknown_field},
         {"{\"Metrics\":{\"reset\":\"yes\"}}", Reject::bad_param},
         {"{\"Metrics\":{\"clear\":true}}", Reject::unknown_field},
+        {"{\"Jobs\":{\"limit\":1,\"limit\":2}}", Reject::bad_param},  // said twice
+        {"{\"Metrics\":{\"reset\":true,\"reset\":false}}", Reject::bad_param},
+        {"{\"JobStatus\":{\"id\":\"a\",\"id\":\"b\"}}", Reject::bad_param},
         {"{\"A\":1,\"B\":2}", Reject::bad_arity},
         {"[\"Status\"]", Reject::wrong_type},
         {"{}", Reject::wrong_type},
