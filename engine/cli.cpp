@@ -150,7 +150,7 @@ int cli_main(int argc, char** argv) {
     if (cmd == nullptr) {
         // `pylon job --help` asks for the list: stdout, exit 0; `pylon job` alone is a usage error.
         bool asked =
-            argc == 3 && (std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "-h") == 0);
+            argc >= 3 && (std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "-h") == 0);
         if (argc > 1 && print_group(asked ? stdout : stderr, argv[1])) {
             return asked ? exit_ok : exit_usage;
         }

@@ -78,12 +78,16 @@ Result<proto::Mnemonic> phrase_for_init(CliContext& ctx) {
     std::string line = text.value().substr(0, text.value().find('\n'));
     proto::wipe_bytes(text.value().data(), text.value().size());
     proto::MnemonicCheck check = proto::Mnemonic::check(line);
-    if (!check.ok() || (check.word_count != 12 && check.word_count != 24)) {
+    // Any wrong count says what --import takes (BIP-39's own rule, 12 to 24 in steps of 3, is
+    // wider: a valid 15-word phrase is still refused here).
+    bool count_ok = check.word_count == 12 || check.word_count == 24;
+    if (!check.ok() || !count_ok) {
         proto::wipe_bytes(line.data(), line.size());
-        return Error(Errc::invalid_input, check.ok()
-                                              ? "--import takes a 12 or 24 word phrase, got " +
-                                                    std::to_string(check.word_count) + " words"
-                                              : check.message());
+        return Error(Errc::invalid_input,
+                     !count_ok && (check.ok() || check.error == proto::MnemonicError::word_count)
+                         ? "--import takes a 12 or 24 word phrase, got " +
+                               std::to_string(check.word_count) + " words"
+                         : check.message());
     }
     auto m = proto::Mnemonic::parse(line);
     proto::wipe_bytes(line.data(), line.size());

@@ -465,7 +465,11 @@ int cmd_job_list(CliContext& ctx) {
             w.field("status", j.status);
             w.field("prompt", j.prompt);
             w.field("provider", j.provider);
-            w.field("result", j.result);
+            // jobs.db keeps a failed job's error in its result column (Pylon's schema): as in
+            // `job status --json`, the error is `error`, never `result`.
+            bool failed = j.status == "failed";
+            w.field("result", failed ? std::string_view() : std::string_view(j.result));
+            w.field("error", failed ? std::string_view(j.result) : std::string_view());
             w.field_int("created_at", j.created_at);
             w.end_object();
         }

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "engine/relay_url.hpp"
+#include "net/url.hpp"
 #include "proto/json_writer.hpp"
 #include "reactor/assert.hpp"
 
@@ -212,10 +213,17 @@ bool is_choice(std::string_view choices, std::string_view text) {
     return false;
 }
 
+// Does `text` start with scheme `a` or `b` (given in lower case; the text's scheme may be in any
+// case, as URLs allow: it is normalised later) followed by something that is not a path?
 bool has_url_scheme(std::string_view text, std::string_view a, std::string_view b) {
+    auto starts_with_nocase = [text](std::string_view scheme) {
+        return text.size() > scheme.size() &&
+               std::equal(scheme.begin(), scheme.end(), text.begin(), [](char s, char t) {
+                   return s == std::tolower(static_cast<unsigned char>(t));
+               });
+    };
     for (std::string_view scheme : {a, b}) {
-        if (text.substr(0, scheme.size()) == scheme && text.size() > scheme.size() &&
-            text[scheme.size()] != '/') {
+        if (starts_with_nocase(scheme) && text[scheme.size()] != '/') {
             return text.find_first_of(" \t\r\n") == std::string_view::npos;
         }
     }
@@ -432,6 +440,12 @@ std::optional<std::string> setting_string_problem(const SettingSpec& spec, std::
         if (!has_url_scheme(text, "ws://", "wss://")) {
             return "\"" + std::string(text) + "\" is not a ws:// or wss:// URL";
         }
+        // What the relay link will parse: a port out of range or empty is refused here, not
+        // retried for ever at run time.
+        auto url = net::parse_ws_url(normalize_relay_url(text));
+        if (!url.ok()) {
+            return url.error().message();  // it names the URL
+        }
     } else if (spec.check == "@http_url") {
         if (!has_url_scheme(text, "http://", "https://")) {
             return "\"" + std::string(text) + "\" is not an http:// or https:// URL";
@@ -519,6 +533,11 @@ std::optional<ConfigProblem> check_config(const Config& c, std::span<const std::
 
 std::vector<SettingTidyNote> tidy_setting(const SettingSpec& spec, Config& config) {
     std::vector<SettingTidyNote> notes;
+    if (spec.type == SettingType::string && spec.check == "@http_url") {
+        setting_Str& url = spec.ref<setting_Str>(config);
+        url = normalize_relay_url(url);  // lower-case scheme and host, as for the relays
+        return notes;
+    }
     if (spec.type == SettingType::integer_list &&
         (spec.check == "@set" || spec.check == "@distinct")) {
         setting_IntList& list = spec.ref<setting_IntList>(config);

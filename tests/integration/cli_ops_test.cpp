@@ -148,6 +148,9 @@ TEST(CliOps, HomeBeforeTheCommandRunsTheCommandAndStrayWordsAreRefused) {
     RunResult help = run_pylon({"--home", dir->path(), "--help"}, 10000);
     EXPECT_EQ(help.code, 0);
     EXPECT_TRUE(has(help.out, "Exit codes:")) << help.out;  // the general usage, not start's
+    RunResult group = run_pylon({"--home", dir->path(), "job", "--help"}, 10000);
+    EXPECT_EQ(group.code, 0) << group.err;
+    EXPECT_TRUE(has(group.out, "Usage: pylon job <command>")) << group.out;
     RunResult unknown = run_pylon({"--home", dir->path(), "bogus"}, 10000);
     EXPECT_EQ(unknown.code, 2);
     EXPECT_TRUE(has(unknown.err, "unknown command 'bogus'")) << unknown.err;
@@ -253,7 +256,11 @@ TEST(CliOps, SubmitRefusesBadRelaysAndKeysAndRecordsAnUnpublishedRequestAsFailed
     EXPECT_TRUE(has(nowhere.err, "Not published")) << nowhere.err;
     RunResult list = run_pylon({"job", "list", "--json", "--home", dir->path()});
     EXPECT_TRUE(has(list.out, "\"status\":\"failed\"")) << list.out;
-    EXPECT_TRUE(has(list.out, "published to no relay (ws://127.0.0.1:1: ")) << list.out;
+    // The reason is the failed job's `error`, not its `result` (a script reading `result` took
+    // the error message for the output).
+    EXPECT_TRUE(
+        has(list.out, "\"result\":\"\",\"error\":\"published to no relay (ws://127.0.0.1:1: "))
+        << list.out;
     EXPECT_FALSE(has(list.out, "\"status\":\"pending\"")) << list.out;
 }
 

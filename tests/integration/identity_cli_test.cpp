@@ -153,6 +153,15 @@ TEST_F(IdentityCli, BadWordIsNamedByPositionAndNothingIsWritten) {
     EXPECT_EQ(c.code, 1);
     EXPECT_NE(c.err.find("checksum"), std::string::npos) << c.err;
     EXPECT_NE(::stat((home_ + "/identity.mnemonic").c_str(), &st), 0);
+
+    // A wrong word count says what --import takes, whatever BIP-39 would allow (it said
+    // "expected 12, 15, 18, 21 or 24 words" for 11, then refused a valid 15).
+    std::string eleven = std::string(kLeader).substr(0, std::string(kLeader).rfind(' '));
+    CliRun n = pylon({"init", "--import"}, eleven + "\n");
+    EXPECT_EQ(n.code, 1);
+    EXPECT_NE(n.err.find("--import takes a 12 or 24 word phrase, got 11 words"), std::string::npos)
+        << n.err;
+    EXPECT_NE(::stat((home_ + "/identity.mnemonic").c_str(), &st), 0);
 }
 
 TEST_F(IdentityCli, IdentityWithoutInitSaysWhatToRun) {

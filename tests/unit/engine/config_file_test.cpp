@@ -52,6 +52,26 @@ TEST(ConfigFile, TablesAndNestedTables) {
     EXPECT_EQ(r->config.shards.cpus, (std::vector<std::int64_t>{1, 3}));
 }
 
+// A relay URL the link could never connect to is an error at load (it was accepted and then
+// retried for ever: "port out of range"), and a scheme in upper case is a URL like any other
+// (it was refused though the docs say URLs are normalised): relays and backend urls alike.
+TEST(ConfigFile, RelayUrlsAreParsedAtLoadAndSchemesAreCaseInsensitive) {
+    for (const char* bad : {"ws://127.0.0.1:99999", "ws://127.0.0.1:0", "ws://127.0.0.1:"}) {
+        auto r = parse_config_text("relays = [\"" + std::string(bad) + "\"]\n", "c.toml");
+        ASSERT_FALSE(r.ok()) << bad;
+        EXPECT_EQ(
+            r.error().message().rfind("c.toml:1:10: relays: URL '" + std::string(bad) + "'", 0), 0u)
+            << r.error().message();
+    }
+    auto r = parse_config_text(
+        "relays = [\"WSS://Relay.Example/\"]\n[backends.ollama]\nurl = "
+        "\"HTTP://LocalHost:11434\"\n",
+        "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->config.relays, (std::vector<std::string>{"wss://relay.example"}));
+    EXPECT_EQ(r->config.backends.ollama.url, "http://localhost:11434");
+}
+
 TEST(ConfigFile, SyntaxErrorNamesLineAndColumn) {
     auto r = parse_config_text("name = \"x\"\nmin_price_msats = = 3\n", "/h/config.toml");
     ASSERT_FALSE(r.ok());
