@@ -142,6 +142,8 @@ Task<Status> SupervisionService::start() {
     }
     context_.set_supervision(supervisor_.get(), memory_.get());
     register_commands();
+    // Host mode's service is the agents' supervision: `host_active` while it runs agents.
+    context_.board().set_host_active(!agents_.empty());
     co_return Ok{};
 }
 
@@ -195,6 +197,7 @@ Task<void> SupervisionService::stop() {
     }
     context_.control_commands().remove("Supervisor");
     context_.control_commands().remove("Memory");
+    context_.board().set_host_active(false);
     context_.set_supervision(nullptr, nullptr);
     if (memory_) {
         co_await memory_->stop();

@@ -121,6 +121,10 @@ TEST(SupervisionService, RunsTheConfiguredChildrenBehindTheControlSocket) {
     proto::JsonReader reader;
     ASSERT_TRUE(test::wait_until([&] { return all_running(*client, reader); }, 15000, 50));
 
+    // Host mode's service runs (the agents): Status says so (it never did).
+    proto::ControlReply st = ask(*client, "\"Status\"");
+    EXPECT_NE(st.body_json.find("\"host_active\":true"), std::string::npos) << st.body_json;
+
     proto::SupervisorInfo info = supervisor_info(*client, reader);
     const proto::ChildInfo* llama = child(info, "llamacpp");
     ASSERT_NE(llama, nullptr);
