@@ -71,6 +71,21 @@ std::string llamacpp_spawned_url(const Config& config) {
     return "http://127.0.0.1:" + std::to_string(config.backends.llamacpp.port);
 }
 
+// Why `program` (argv[0] of a child started in `cwd`) cannot be run, or "": a path (relative
+// ones from the child's working folder) must exist, a bare name must be found in PATH. A missing
+// program is `not_spawning` with this reason, not a crash to restart.
+static std::string missing_program(std::string_view what, const std::string& program,
+                                   const std::string& cwd) {
+    if (program.find('/') != std::string::npos) {
+        std::string path = program[0] == '/' || cwd.empty() ? program : cwd + "/" + program;
+        return file_exists(path) ? "" : std::string(what) + " " + program + " does not exist";
+    }
+    const char* env_path = ::getenv("PATH");
+    return resolve_program(program, env_path != nullptr ? env_path : "").ok()
+               ? ""
+               : std::string(what) + " " + program + " is not in PATH";
+}
+
 std::optional<ChildConfig> llamacpp_child(const Config& config) {
     const LlamacppBackendConfig& l = config.backends.llamacpp;
     if (l.binary.empty()) {
@@ -102,14 +117,11 @@ std::optional<ChildConfig> llamacpp_child(const Config& config) {
         c.policy.permanent_exit_codes = {static_cast<int>(l.permanent_exit_code)};
     }
     apply_overrides(l, c.policy);
+    std::string missing = missing_program("llama-server binary", l.binary, "");
     if (!l.enabled) {
         c.not_spawning_reason = "backends.llamacpp.enabled is false";
-    } else if (l.binary.find('/') != std::string::npos && !file_exists(l.binary)) {
-        c.not_spawning_reason = "llama-server binary " + l.binary + " does not exist";
-    } else if (l.binary.find('/') == std::string::npos &&
-               !resolve_program(l.binary, ::getenv("PATH") != nullptr ? ::getenv("PATH") : "")
-                    .ok()) {
-        c.not_spawning_reason = "llama-server binary " + l.binary + " is not in PATH";
+    } else if (!missing.empty()) {
+        c.not_spawning_reason = missing;
     } else if (l.model.empty()) {
         c.not_spawning_reason = "backends.llamacpp.model (a GGUF file) is not set";
     } else if (!file_exists(l.model)) {
@@ -146,6 +158,7 @@ std::optional<ChildConfig> worker_child(const Config& config, const Home& home) 
         c.policy.permanent_exit_codes = {static_cast<int>(w.permanent_exit_code)};
     }
     apply_overrides(w, c.policy);
+    c.not_spawning_reason = missing_program("worker command", w.command[0], c.spawn.cwd);
     return c;
 }
 
@@ -174,6 +187,9 @@ ChildConfig agent_child(const Config& config, const Home& home, const std::strin
         c.policy.permanent_exit_codes = {static_cast<int>(a.permanent_exit_code)};
     }
     apply_overrides(a, c.policy);
+    if (!a.command.empty()) {
+        c.not_spawning_reason = missing_program("agents command", a.command[0], c.spawn.cwd);
+    }
     return c;
 }
 

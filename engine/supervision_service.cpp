@@ -172,7 +172,9 @@ Task<Status> SupervisionService::add_agents() {
             }
         }
         ChildConfig c = agent_child(cfg, home, agent.name, account, agent.npub);
-        c.not_spawning_reason = no_identity;
+        if (!no_identity.empty()) {
+            c.not_spawning_reason = no_identity;
+        }
         if (Status st_ = supervisor_->add(std::move(c)); !st_.ok()) {
             co_return std::move(st_).error();
         }

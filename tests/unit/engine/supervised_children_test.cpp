@@ -98,6 +98,31 @@ TEST(SupervisedChildren, WorkerFromConfig) {
     EXPECT_EQ(w->policy.mode, RestartMode::always);
 }
 
+// A worker or agents command that cannot be run is `not_spawning` with the reason, as a missing
+// llama-server is (it was spawned, failed, and was retried as a crash until `failed`).
+TEST(SupervisedChildren, AMissingWorkerOrAgentProgramIsNotSpawning) {
+    Config c;
+    Home home("/tmp/pylon-home");
+    c.worker.command = {"/nonexistent/worker", "--x"};
+    EXPECT_EQ(worker_child(c, home)->not_spawning_reason,
+              "worker command /nonexistent/worker does not exist");
+    c.worker.command = {"no-such-worker-program"};
+    EXPECT_EQ(worker_child(c, home)->not_spawning_reason,
+              "worker command no-such-worker-program is not in PATH");
+    c.worker.command = {"./w.sh"};  // relative to the worker's folder (the home by default)
+    EXPECT_EQ(worker_child(c, home)->not_spawning_reason, "worker command ./w.sh does not exist");
+    c.worker.cwd = "/bin";
+    c.worker.command = {"./true"};
+    EXPECT_EQ(worker_child(c, home)->not_spawning_reason, "");
+    c.worker.command = {"true"};
+    EXPECT_EQ(worker_child(c, home)->not_spawning_reason, "");
+    c.agents.command = {"/nonexistent/agent"};
+    EXPECT_EQ(agent_child(c, home, "agent-1", 1, "npub1x").not_spawning_reason,
+              "agents command /nonexistent/agent does not exist");
+    c.agents.command = {"/bin/true"};
+    EXPECT_EQ(agent_child(c, home, "agent-1", 1, "npub1x").not_spawning_reason, "");
+}
+
 TEST(SupervisedChildren, PolicyAndExitWatchFromSettings) {
     SupervisorConfig s;
     RestartPolicy p = restart_policy_from(s);
