@@ -375,7 +375,10 @@ TEST(RecvStream, AStalledReaderLeavesTheRingToTheShardsOtherSockets) {
     }
     EXPECT_EQ(r.queued_max, 16u);  // 256 buffers / 16
     EXPECT_GE(r.pauses, 1u);
-    EXPECT_LE(r.queued_while_stalled, r.queued_max + 4);
+    // The bound plus what the kernel had already delivered before the pause's cancel took
+    // effect (up to the socket's buffer, ~50 chunks: a loaded CI machine saw 32, the bound +4
+    // failed there): far from the ring's 256, which is what the other sockets need.
+    EXPECT_LE(r.queued_while_stalled, r.queued_max * 5);
     EXPECT_EQ(r.other_error, 0);
     EXPECT_EQ(r.other_got, "hello");
     EXPECT_EQ(r.stalled_got.size(), sent.size());
