@@ -20,6 +20,7 @@
 #include "engine/config_file.hpp"
 #include "engine/identity_file.hpp"
 #include "engine/job_client.hpp"
+#include "engine/relay_url.hpp"
 #include "engine/settings.hpp"
 #include "proto/hex.hpp"
 #include "proto/json_writer.hpp"
@@ -51,7 +52,7 @@ Result<std::vector<std::string>> relays_from(const CliContext& ctx, const Config
                 return Error(Errc::invalid_input, "--relay: " + *problem);
             }
             if (!one.empty()) {
-                out.push_back(one);
+                out.push_back(normalize_relay_url(one));  // WSS://Host as wss://host
             }
             if (comma == std::string::npos) {
                 break;

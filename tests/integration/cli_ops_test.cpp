@@ -250,7 +250,8 @@ TEST(CliOps, SubmitRefusesBadRelaysAndKeysAndRecordsAnUnpublishedRequestAsFailed
     EXPECT_EQ(key.code, 2) << key.err;
     EXPECT_TRUE(has(key.err, "--key")) << key.err;
 
-    RunResult nowhere = submit({"--relay", "ws://127.0.0.1:1", "--key", customer_secret(2)});
+    // (The scheme in any case: the URL is normalised, as in the config.)
+    RunResult nowhere = submit({"--relay", "WS://127.0.0.1:1", "--key", customer_secret(2)});
     EXPECT_EQ(nowhere.code, 1);
     EXPECT_TRUE(has(nowhere.err, "ws://127.0.0.1:1: ")) << nowhere.err;
     EXPECT_TRUE(has(nowhere.err, "Not published")) << nowhere.err;
