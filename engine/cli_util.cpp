@@ -7,11 +7,6 @@ namespace pylon::engine {
 
 namespace {
 
-// No pid file: a `--managed` node or an embedding host's Runtime may still serve this home's
-// control socket. It counts as running (with the pid it reports) if it answers Health, and as
-// running with an unknown pid (link.error says why) if it answers with a refusal (too many
-// control connections), or does not answer at all but holds the socket's lock: a live node,
-// only a busy (or stopped, SIGSTOP) one.
 // A node that holds the socket's lock (net::listener_holds) but did not answer: running.
 DaemonLink silent_node(const Home& home, const std::string& why) {
     DaemonLink link;
@@ -26,6 +21,11 @@ DaemonLink silent_node(const Home& home, const std::string& why) {
     return link;
 }
 
+// No pid file: a `--managed` node or an embedding host's Runtime may still serve this home's
+// control socket. It counts as running (with the pid it reports) if it answers Health, and as
+// running with an unknown pid (link.error says why) if it answers with a refusal (too many
+// control connections), or does not answer at all but holds the socket's lock: a live node,
+// only a busy (or stopped, SIGSTOP) one.
 DaemonLink find_without_pid_file(const Home& home) {
     DaemonLink link;
     auto client = ControlClient::connect(home.socket_path());

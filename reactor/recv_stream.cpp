@@ -169,6 +169,12 @@ void RecvStream::pause_if_full() noexcept {
 }
 
 void RecvStream::spill_if_short() {
+    // On every chunk queued behind a backlog: the cheap tests first (the ring is seldom short,
+    // and what others hold is at most what is held), the walk over the queue only then.
+    std::size_t threshold = std::max<std::size_t>(ring_->buffer_count() / 4, queued_chunks_max_);
+    if (ring_->held() < threshold || !ring_->may_spill(0)) {
+        return;
+    }
     std::size_t own = 0;
     std::size_t own_bytes = 0;
     for (std::size_t i = 0; i < chunks_.size(); i++) {
@@ -179,8 +185,7 @@ void RecvStream::spill_if_short() {
         }
     }
     std::size_t others = ring_->held() - own;
-    if (own == 0 || others < std::max<std::size_t>(ring_->buffer_count() / 4, queued_chunks_max_) ||
-        !ring_->may_spill(own_bytes)) {
+    if (own == 0 || others < threshold || !ring_->may_spill(own_bytes)) {
         return;
     }
     for (std::size_t i = 0; i < chunks_.size(); i++) {
