@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "proto/base64.hpp"
 #include "proto/hex.hpp"
 #include "tests/support/proto_print.hpp"
 #include "tests/support/vectors.hpp"
@@ -81,9 +82,18 @@ TEST(Nip04, HostilePayloads) {
               Reject::bad_payload_length);  // 3 bytes of ciphertext
     EXPECT_EQ(nip04_decrypt(key, "zJxfaJ32rN5Dg1ODjOlEew==?iv=AAAA", plain, 100),
               Reject::bad_payload_length);  // short IV
-    EXPECT_EQ(
-        nip04_decrypt(key, "zJxfaJ32rN5Dg1ODjOlEew==?iv=EV5bUjcc4OX2Km/zPp4ndQ==", plain, 100),
-        Reject::bad_padding);  // wrong key: padding check fails (almost always)
+    // A 16-byte plaintext encrypts to two blocks, the second all padding. Its first block alone
+    // decrypts (with the right key) to bytes ending in 'x' (0x78), never valid PKCS#7 padding.
+    std::array<uint8_t, 16> iv{};
+    std::string two_blocks;
+    nip04_encrypt(key, "xxxxxxxxxxxxxxxx", iv, two_blocks);
+    std::vector<uint8_t> cipher;
+    ASSERT_TRUE(base64_decode(two_blocks.substr(0, two_blocks.find('?')), cipher));
+    ASSERT_EQ(cipher.size(), 32u);
+    std::string first_block;
+    base64_append(first_block, std::span(cipher).first(16));
+    EXPECT_EQ(nip04_decrypt(key, first_block + "?iv=AAAAAAAAAAAAAAAAAAAAAA==", plain, 100),
+              Reject::bad_padding);
     EXPECT_EQ(nip04_decrypt(key, std::string(200, 'A'), plain, 100), Reject::bad_payload_length);
 }
 
