@@ -1,5 +1,6 @@
 #include "engine/cli_args.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 
@@ -32,7 +33,10 @@ Result<long long> ParsedArgs::integer(std::string_view long_name, long long fall
     errno = 0;
     char* end = nullptr;
     long long v = std::strtoll(text.c_str(), &end, 10);
-    if (text.empty() || errno != 0 || end == nullptr || *end != '\0' || v < min || v > max) {
+    // Digits only, with an optional leading '-': strtoll would also take " 3" and "+3".
+    bool digits = !text.empty() && (std::isdigit(static_cast<unsigned char>(text[0])) != 0 ||
+                                    (text[0] == '-' && text.size() > 1));
+    if (!digits || errno != 0 || end == nullptr || *end != '\0' || v < min || v > max) {
         return Error(Errc::invalid_input, "--" + std::string(long_name) +
                                               ": expected an integer in " + std::to_string(min) +
                                               ".." + std::to_string(max) + ", got '" + text + "'");

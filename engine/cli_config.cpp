@@ -1,7 +1,7 @@
 // `pylon config`: prints the effective configuration (defaults overlaid with config.toml) as
-// TOML or --json, the commented default file (--defaults), or the docs/config.md reference
-// (--markdown). Warnings (unknown keys) go to stderr; an invalid file is an error (exit 1) with
-// path:line:column.
+// TOML or --json, the defaults (--defaults: the commented default file, or with --json every
+// key's default value), or the docs/config.md reference (--markdown, alone). Warnings (unknown
+// keys) go to stderr; an invalid file is an error (exit 1) with path:line:column.
 #include <string>
 
 #include "engine/cli_commands.hpp"
@@ -11,8 +11,17 @@
 namespace pylon::engine {
 
 int cmd_config(CliContext& ctx) {
+    if (ctx.args.has("markdown") && (ctx.args.has("defaults") || ctx.args.has("json"))) {
+        std::fprintf(ctx.err, "pylon config: --markdown is a form of its own: not with --%s\n",
+                     ctx.args.has("json") ? "json" : "defaults");
+        return exit_usage;
+    }
     if (ctx.args.has("defaults")) {
-        std::fputs(default_config_toml().c_str(), ctx.out);
+        if (ctx.args.has("json")) {  // every key's default, as `config --json` prints values
+            std::fprintf(ctx.out, "%s\n", config_json(Config{}).c_str());
+        } else {
+            std::fputs(default_config_toml().c_str(), ctx.out);
+        }
         return exit_ok;
     }
     if (ctx.args.has("markdown")) {

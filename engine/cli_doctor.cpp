@@ -1,6 +1,7 @@
 // `pylon doctor [-v] [--json]`: checks what a node needs, one line per check with a fix hint:
 // the home folder, the free disk there, the config file, the identity, the database, the daemon and
-// its control socket, file permissions, io_uring, the backends (probed for real, 4 s each) and the
+// its control socket, file permissions, the children start would supervise (a program or model
+// that does not exist warns), io_uring, the backends (probed for real, 4 s each) and the
 // relays (a real WebSocket handshake each, in parallel, 4 s; reachability warns, it is not part of
 // the verdict, as in Pylon).
 // The verdict is Pylon's: ready to earn when the identity exists and a backend answers, and also
@@ -25,6 +26,7 @@
 #include "engine/ollama_backend.hpp"
 #include "engine/provider_services.hpp"
 #include "engine/store_db.hpp"
+#include "engine/supervised_children.hpp"
 #include "net/deadline.hpp"
 #include "net/resolver.hpp"
 #include "net/websocket.hpp"
@@ -257,6 +259,35 @@ void check_daemon(const Home& home, std::vector<Check>& out) {
          "pylon start"});
 }
 
+// The children `pylon start` would supervise: a spawned llama-server, the worker, the agents.
+// One that cannot be started (a program not found, llama-server's model missing) warns with the
+// reason the supervisor would give it (`not_spawning`); the node itself still starts.
+void check_children(const Home& home, const Config& config, std::vector<Check>& out) {
+    auto report = [&out](const char* name, const ChildConfig& c, const char* fix) {
+        const std::string& why = c.not_spawning_reason;
+        if (why.empty()) {
+            out.push_back({name, Level::ok, "starts " + c.spawn.argv.front(), ""});
+        } else if (why == "backends.llamacpp.enabled is false") {
+            out.push_back({name, Level::info, "not started: " + why, ""});
+        } else {
+            out.push_back({name, Level::warn, "cannot start: " + why, fix});
+        }
+    };
+    if (auto llama = llamacpp_child(config)) {
+        report("llama-server", *llama,
+               "fix [backends.llamacpp] binary and model (paths that exist), or set binary = \"\" "
+               "to use a llama-server started elsewhere");
+    }
+    if (auto worker = worker_child(config, home)) {
+        report("worker", *worker,
+               "fix [worker] command (a path that exists, or a program in PATH)");
+    }
+    if (!config.agents.command.empty() && !config.agents.accounts.empty()) {
+        report("agents", agent_child(config, home, "agent", 0, ""),
+               "fix [agents] command (a path that exists, or a program in PATH)");
+    }
+}
+
 bool check_uring(std::vector<Check>& out, bool verbose) {
     reactor::UringFeatures f = reactor::probe_uring();
     Status st = reactor::require_uring(f);
@@ -478,6 +509,7 @@ int cmd_doctor(CliContext& ctx) {
     if (home) {
         check_database(ctx.home, checks);
         check_daemon(ctx.home, checks);
+        check_children(ctx.home, config, checks);
     }
     bool backend = false;
     if (check_uring(checks, verbose)) {

@@ -36,10 +36,11 @@ std::string short_hex(const std::string& hex) {
     return hex.substr(0, 16);
 }
 
-// The relays from --relay (repeatable, also comma-separated), else the config's. A --relay
-// that is not a ws:// or wss:// URL is a usage error, checked as the config loader checks
-// `relays`.
-Result<std::vector<std::string>> relays_from(const CliContext& ctx, const Config& config) {
+// The relays from --relay (repeatable, also comma-separated), else `fallback` (the config's, or
+// those a recorded request was published to). A --relay that is not a ws:// or wss:// URL is a
+// usage error, checked as the config loader checks `relays`.
+Result<std::vector<std::string>> relays_from(const CliContext& ctx,
+                                             const std::vector<std::string>& fallback) {
     const SettingSpec* spec = find_setting("relays");
     PYLON_ASSERT(spec != nullptr);
     std::vector<std::string> out;
@@ -61,7 +62,23 @@ Result<std::vector<std::string>> relays_from(const CliContext& ctx, const Config
         }
     }
     if (out.empty()) {
-        return config.relays;
+        return fallback;
+    }
+    return out;
+}
+
+// The relays a request recorded in jobs.db went to (its comma-separated `relay` column); empty
+// for a row written without them.
+std::vector<std::string> recorded_relays(const BuyerJob& row) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < row.relay.size()) {
+        std::size_t comma = row.relay.find(',', start);
+        std::size_t end = comma == std::string::npos ? row.relay.size() : comma;
+        if (end > start) {
+            out.push_back(row.relay.substr(start, end - start));
+        }
+        start = end + 1;
     }
     return out;
 }
@@ -317,7 +334,7 @@ int cmd_job_submit(CliContext& ctx) {
                                 : !spec.ok() ? spec.error()
                                              : timeout.error());
     }
-    auto relays = relays_from(ctx, config.value());
+    auto relays = relays_from(ctx, config->relays);
     auto keys = customer_keys(ctx, config.value());
     if (!relays.ok() || !keys.ok()) {
         return usage_error(ctx, !relays.ok() ? relays.error() : keys.error());
@@ -370,10 +387,12 @@ int cmd_job_submit(CliContext& ctx) {
 int cmd_job_status(CliContext& ctx) {
     const auto& pos = ctx.args.positionals();
     proto::EventId id{};
-    if (pos.size() != 1 || !proto::hex_decode(pos[0], id)) {
+    if (pos.size() != 1 || !proto::hex_decode(pos[0], id, proto::HexCase::any)) {
         std::fprintf(ctx.err, "pylon job status: give one request id (64 hex characters)\n");
         return exit_usage;
     }
+    // Event ids are lower-case hex on the wire and in jobs.db; an upper-case copy names the same.
+    const std::string id_hex(proto::hex_of(id).view());
     auto config = cli_config(ctx);
     auto timeout = ctx.args.integer("timeout", status_timeout_s_default, 1, 3600);
     if (!config.ok() || !timeout.ok()) {
@@ -382,26 +401,32 @@ int cmd_job_status(CliContext& ctx) {
     auto history = BuyerHistory::open(ctx.home.path("jobs.db"), true);
     std::optional<BuyerJob> row;
     if (history.ok()) {
-        auto got = history.value()->get(pos[0]);
+        auto got = history.value()->get(id_hex);
         if (got.ok()) {
             row = got.value();
         }
     }
     std::uint32_t kind = row ? row->kind : 5050;
-    auto relays = relays_from(ctx, config.value());
+    // Asked where it was published (the recorded relays) unless --relay says otherwise; the
+    // config's relays only for a request this home did not submit.
+    std::vector<std::string> recorded = row ? recorded_relays(*row) : std::vector<std::string>();
+    auto relays = relays_from(ctx, recorded.empty() ? config->relays : recorded);
     if (!relays.ok()) {
         return usage_error(ctx, relays.error());
     }
+    bool local = ctx.args.has("local");
     JobWatch watch;
-    watch.relays = std::move(relays.value());
+    if (!local) {
+        watch.relays = std::move(relays.value());  // --local asks none: none are listed
+    }
     watch.timeout_ms = timeout.value() * 1000;
     proto::PublicKey named;
     if (row && proto::parse_pubkey_text(row->provider, named) == proto::Reject::none) {
         watch.provider = named;  // submitted with --provider: only its answers count
     }
     JobOutcome o;
-    o.request_id = pos[0];
-    if (!ctx.args.has("local")) {
+    o.request_id = id_hex;
+    if (!local) {
         auto looked = run_job(id, kind, nullptr, watch, nullptr);
         if (!looked.ok()) {
             return fail(ctx, looked.error().message());

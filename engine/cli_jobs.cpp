@@ -86,8 +86,8 @@ int cmd_jobs(CliContext& ctx) {
         return exit_usage;
     }
     std::string status = ctx.args.value("status");
-    if (!status.empty() && status != "pending" && status != "processing" && status != "completed" &&
-        status != "failed" && status != "cancelled") {
+    if (ctx.args.has("status") && status != "pending" && status != "processing" &&
+        status != "completed" && status != "failed" && status != "cancelled") {
         std::fprintf(ctx.err,
                      "pylon jobs: --status must be pending, processing, completed, failed or "
                      "cancelled\n");

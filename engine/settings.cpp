@@ -566,6 +566,20 @@ std::vector<SettingTidyNote> tidy_setting(const SettingSpec& spec, Config& confi
             }
         }
         list = std::move(kept);
+    } else if (spec.type == SettingType::string_list && !spec.check.empty() &&
+               spec.check[0] != '@') {
+        // A list of names (backend_preference): a repeat says nothing more; dropped, so that
+        // ["ollama", "ollama"] is the one-entry list it means.
+        setting_StrList& list = spec.ref<setting_StrList>(config);
+        setting_StrList kept;
+        for (std::size_t i = 0; i < list.size(); i++) {
+            if (std::find(kept.begin(), kept.end(), list[i]) != kept.end()) {
+                notes.push_back({i, "\"" + list[i] + "\" is repeated (dropped)"});
+            } else {
+                kept.push_back(list[i]);
+            }
+        }
+        list = std::move(kept);
     }
     return notes;
 }
@@ -878,8 +892,9 @@ std::string settings_markdown() {
         "column names that key,\nfor example `max_tokens_max` must be at least "
         "`max_tokens_default`: the error points at the\none the file sets). An unknown key is "
         "a warning that names it, and so is a repeated entry of\n`relays`, "
-        "`[provider] job_kinds` or `[agents] accounts` (dropped; relay URLs are compared, "
-        "and\nkept, normalised: lower-case scheme and host, no `/` alone as the path). Pylon "
+        "`backend_preference`, `[provider] job_kinds` or `[agents] accounts` (dropped; relay "
+        "URLs are\ncompared, and kept, normalised: lower-case scheme and host, no `/` alone as the "
+        "path). Pylon "
         "v0.1's keys\nkeep their names and defaults; `[codex]` is accepted and ignored. Keys "
         "marked "
         "*reload* take\neffect on SIGHUP; the others need a restart (a SIGHUP logs which ones "

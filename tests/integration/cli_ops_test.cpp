@@ -5,9 +5,11 @@
 // unavailable backend, and `pylon job`: usage errors, requests no relay takes, unknown ids, and
 // --wait with two providers of which one refuses. Every process is stopped by its pid.
 #include <gtest/gtest.h>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -115,6 +117,73 @@ TEST(CliOps, DoctorFailsWhatStartRefuses) {
     ASSERT_TRUE(write_file(home.file("config.toml"), idle_config).ok());
     RunResult fine = run_pylon({"doctor", "--json", "--home", home.path()});
     EXPECT_FALSE(has(fine.out, "{\"name\":\"start\"")) << fine.out;
+}
+
+// A worker or agents program, or llama-server's binary or model, that does not exist is what the
+// supervisor leaves `not_spawning`: doctor warns of each with the reason, and is silent about
+// children not configured.
+TEST(CliOps, DoctorWarnsOfChildrenThatCannotStart) {
+    TempDir home = home_with_identity(std::string(idle_config) +
+                                      "[worker]\ncommand = [\"/nonexistent/pylon-worker\"]\n"
+                                      "[agents]\ncommand = [\"no-such-agent-runner-x\"]\n"
+                                      "accounts = [1]\n");
+    RunResult doctor = run_pylon({"doctor", "--json", "--home", home.path()});
+    EXPECT_TRUE(has(doctor.out,
+                    "{\"name\":\"worker\",\"status\":\"warn\",\"detail\":\"cannot "
+                    "start: worker command /nonexistent/pylon-worker does not exist"))
+        << doctor.out;
+    EXPECT_TRUE(has(doctor.out,
+                    "{\"name\":\"agents\",\"status\":\"warn\",\"detail\":\"cannot "
+                    "start: agents command no-such-agent-runner-x is not in PATH"))
+        << doctor.out;
+    EXPECT_FALSE(has(doctor.out, "\"name\":\"llama-server\"")) << doctor.out;
+    ASSERT_TRUE(write_file(home.file("config.toml"),
+                           std::string(idle_config) + "[worker]\ncommand = [\"/bin/true\"]\n")
+                    .ok());
+    RunResult fine = run_pylon({"doctor", "--json", "--home", home.path()});
+    EXPECT_TRUE(has(fine.out,
+                    "{\"name\":\"worker\",\"status\":\"ok\",\"detail\":\"starts "
+                    "/bin/true\""))
+        << fine.out;
+    EXPECT_FALSE(has(fine.out, "\"name\":\"agents\"")) << fine.out;
+}
+
+// `config --defaults --json` prints the defaults in the --json form, whatever the file says;
+// --markdown is a form of its own.
+TEST(CliOps, ConfigDefaultsAsJson) {
+    auto dir = TempDir::create("pylon-cli-ops");
+    ASSERT_TRUE(dir.ok());
+    RunResult effective = run_pylon({"config", "--json", "--home", dir->path()});
+    RunResult defaults = run_pylon({"config", "--defaults", "--json", "--home", dir->path()});
+    EXPECT_EQ(defaults.code, 0) << defaults.err;
+    EXPECT_EQ(defaults.out.rfind("{\"", 0), 0u) << defaults.out;
+    EXPECT_EQ(defaults.out, effective.out);  // no config file: the effective values are these
+    ASSERT_TRUE(write_file(dir->file("config.toml"), "name = \"changed-name\"\n").ok());
+    RunResult changed = run_pylon({"config", "--json", "--home", dir->path()});
+    EXPECT_TRUE(has(changed.out, "\"name\":\"changed-name\"")) << changed.out;
+    EXPECT_EQ(run_pylon({"config", "--defaults", "--json", "--home", dir->path()}).out,
+              defaults.out);
+    EXPECT_EQ(run_pylon({"config", "--markdown", "--json"}).code, 2);
+    EXPECT_EQ(run_pylon({"config", "--markdown", "--defaults"}).code, 2);
+}
+
+// A number is digits (an optional '-'): " 3" and "+3" were taken as 3; `--status ""` is no
+// status, not "every job".
+TEST(CliOps, NumbersAndStatusesAreCheckedAsWritten) {
+    TempDir home = home_with_identity(idle_config);
+    RunResult three = run_pylon({"identity", "--account", "3", "--json", "--home", home.path()});
+    EXPECT_EQ(three.code, 0) << three.err;
+    EXPECT_TRUE(has(three.out, "\"account\":3")) << three.out;
+    for (const char* bad : {" 3", "+3", "3 ", "", "-"}) {
+        RunResult r = run_pylon({"identity", "--account", bad, "--home", home.path()});
+        EXPECT_EQ(r.code, 2) << "'" << bad << "': " << r.out;
+        EXPECT_TRUE(has(r.err, "--account: expected an integer in 0..2147483647, got '" +
+                                   std::string(bad) + "'"))
+            << r.err;
+    }
+    RunResult empty = run_pylon({"jobs", "--status", "", "--home", home.path()});
+    EXPECT_EQ(empty.code, 2) << empty.out;
+    EXPECT_TRUE(has(empty.err, "--status must be pending, processing")) << empty.err;
 }
 
 TEST(CliOps, DoctorOnAHomeThatIsAFileSaysSo) {
@@ -341,6 +410,23 @@ TEST(CliOps, WaitWithoutProviderOutlastsOneProvidersErrorButANamedProvidersError
     EXPECT_EQ(looked.code, 0) << looked.err;
     EXPECT_TRUE(has(looked.out, "\"status\":\"completed\"")) << looked.out;
     EXPECT_TRUE(has(looked.out, "\"last_feedback\":\"success\"")) << looked.out;
+    // Without --relay it asks the relays the request went to (recorded in jobs.db), not the
+    // config's (this home has none reachable); an upper-case id names the same request.
+    std::string upper = id;
+    for (char& c : upper) {
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    RunResult recorded = run_pylon(
+        {"job", "status", upper, "--timeout", "10", "--json", "--home", cli_home->path()}, 20000);
+    EXPECT_EQ(recorded.code, 0) << recorded.err;
+    EXPECT_TRUE(has(recorded.out, "\"request_id\":\"" + id + "\"")) << recorded.out;
+    EXPECT_TRUE(has(recorded.out, "\"status\":\"completed\"")) << recorded.out;
+    EXPECT_TRUE(has(recorded.out, "\"relays\":[\"" + relay.url() + "\"]")) << recorded.out;
+    RunResult local =
+        run_pylon({"job", "status", id, "--local", "--json", "--home", cli_home->path()});
+    EXPECT_EQ(local.code, 0) << local.err;
+    EXPECT_TRUE(has(local.out, "\"status\":\"completed\"")) << local.out;
+    EXPECT_TRUE(has(local.out, "\"relays\":[]")) << local.out;  // --local asked none
 
     RunResult human = submit({});
     EXPECT_EQ(human.code, 0) << human.err;

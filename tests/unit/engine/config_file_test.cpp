@@ -7,6 +7,8 @@
 #include <fstream>
 #include <span>
 
+#include "engine/backend_directory.hpp"
+
 namespace pylon::engine {
 namespace {
 
@@ -148,6 +150,23 @@ TEST(ConfigFile, AgentAccountsDropRepeats) {
     ASSERT_TRUE(r.ok()) << r.error().message();
     EXPECT_TRUE(r->config.agents.accounts.empty());
     EXPECT_TRUE(r->warnings.empty());
+}
+
+// ["ollama", "ollama"] means only Ollama: the repeat is dropped with a warning, so the list has
+// the one entry that keeps only that backend. An empty list stays allowed (every enabled one).
+TEST(ConfigFile, BackendPreferenceDropsRepeats) {
+    auto r = parse_config_text("backend_preference = [\"ollama\", \"ollama\"]\n", "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_EQ(r->config.backend_preference, (std::vector<std::string>{"ollama"}));
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_EQ(r->warnings[0], "c.toml:1:33: backend_preference: \"ollama\" is repeated (dropped)");
+    EXPECT_EQ(registered_backends(r->config, nullptr),
+              (std::vector<BackendKind>{BackendKind::ollama}));
+    r = parse_config_text("backend_preference = []\n", "c.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    EXPECT_TRUE(r->warnings.empty());
+    EXPECT_EQ(registered_backends(r->config, nullptr),
+              (std::vector<BackendKind>{BackendKind::ollama, BackendKind::llamacpp}));
 }
 
 TEST(ConfigFile, RelaysAreNormalisedAndRepeatsDropped) {
