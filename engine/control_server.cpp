@@ -52,6 +52,7 @@ struct ControlServer::Connection {
     reactor::CancelSource cancel;
     std::string pending;  // received bytes that do not end a line yet
     bool subscribed = false;
+    bool peer_closed = false;  // a subscriber's client shut its sending side
     EventSubscriber* subscriber = nullptr;
 };
 
@@ -106,7 +107,8 @@ reactor::Task<void> ControlServer::stop() {
     if (listener_) {
         co_await listener_->stop();
     }
-    // Subscribers flush what is queued (the ShuttingDown event last); others close at once.
+    // Subscribers flush what is queued (ShuttingDown, then what the services reported while they
+    // stopped); others close at once.
     std::vector<reactor::CancelSource*> lingering;
     for (Connection* c : connections_) {
         if (c->subscriber != nullptr) {
@@ -294,10 +296,14 @@ std::string ControlServer::answer_typed(const proto::ControlRequest& req) {
 reactor::Task<std::string> ControlServer::answer(ControlServer* self, proto::ControlRequest req) {
     ServiceContext& ctx = self->context_;
     std::string out;
-    if (const ControlCommands::Entry* cmd = ctx.control_commands().find(req.name)) {
+    // autopilotd's form knows its own six requests; the worker's three come from the supervision
+    // service (in that form's reply shape), the rest of a service's requests do not exist there.
+    bool typed = req.form == proto::ControlForm::typed;
+    const ControlCommands::Entry* cmd = ctx.control_commands().find(req.name);
+    if (cmd != nullptr && (!typed || proto::is_worker_request(req.name))) {
         co_return co_await cmd->fn(cmd->context, std::move(req));
     }
-    if (req.form == proto::ControlForm::typed) {
+    if (typed) {
         co_return self->answer_typed(req);
     }
     const std::string& name = req.name;
@@ -312,10 +318,10 @@ reactor::Task<std::string> ControlServer::answer(ControlServer* self, proto::Con
                              out);
     } else if (name == "Health") {
         RuntimeStatus s = ctx.status();
-        proto::encode_health(
-            {s.pid, s.uptime_secs, proto::control_protocol_version, s.shards, PYLON_VERSION_STRING,
-             std::string(run_mode_name(s.mode)), s.started_at_ms, s.home, s.events_dropped},
-            out);
+        proto::encode_health({s.pid, s.uptime_secs, proto::control_protocol_version, s.shards,
+                              PYLON_VERSION_STRING, std::string(run_mode_name(s.mode)),
+                              s.started_at_ms, s.home, s.events_dropped, s.config_path},
+                             out);
     } else if (name == "Relays") {
         proto::encode_relays(ctx.board().relays(), out);
     } else if (name == "Backends") {
@@ -364,6 +370,7 @@ reactor::Task<void> ControlServer::watch_eof(Connection* conn) {
     for (;;) {
         auto data = co_await conn->stream->read(0, conn->cancel.token());
         if (!data.ok() || data->empty()) {
+            conn->peer_closed = data.ok();
             conn->cancel.cancel();
             co_return;
         }
@@ -402,7 +409,10 @@ reactor::Task<void> ControlServer::stream_events(ControlServer* self, Connection
             std::string last = error_line("subscriber too slow: " + std::to_string(sub.dropped()) +
                                           " events dropped; connection closed") +
                                "\n";
-            (void)conn->stream->try_write(net::as_bytes(last));
+            // Whole or not at all: a cut line would read as garbage, not as the reason.
+            if (conn->stream->write_room() >= last.size()) {
+                (void)conn->stream->try_write(net::as_bytes(last));
+            }
             (void)co_await conn->stream->flush(final_flush_timeout_ms, reactor::CancelToken{});
             break;
         }
@@ -415,6 +425,11 @@ reactor::Task<void> ControlServer::stream_events(ControlServer* self, Connection
     conn->subscriber = nullptr;
     conn->cancel.cancel();
     co_await watchers.close();
+    if (conn->peer_closed) {
+        // `printf '"Ping"\n"Subscribe"\n' | socat`: the client shut its side at once; the
+        // replies to what it sent ("Pong", "Ok") are still queued and leave before the close.
+        (void)co_await conn->stream->flush(self->send_timeout_ms_, reactor::CancelToken{});
+    }
 }
 
 }  // namespace pylon::engine

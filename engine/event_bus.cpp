@@ -13,18 +13,20 @@ EventSubscriber::EventSubscriber(std::size_t events_max) : events_max_(events_ma
     PYLON_ASSERT(events_max > 0);
 }
 
-void EventSubscriber::offer(const Line& line) {
+bool EventSubscriber::offer(const Line& line) {
     if (overflowed_) {
         dropped_++;
-        return;
+        return false;
     }
-    if (lines_.size() >= events_max_) {
+    bool queued = lines_.size() < events_max_;
+    if (queued) {
+        lines_.push(line);
+    } else {
         overflowed_ = true;
         dropped_++;
-    } else {
-        lines_.push(line);
     }
     ready_.set();
+    return queued;
 }
 
 bool EventSubscriber::pop(Line& out) {
@@ -65,14 +67,15 @@ bool EventSubscription::closed() const {
     return closed_;
 }
 
-void EventSubscription::offer(const proto::DomainEvent& event) {
+bool EventSubscription::offer(const proto::DomainEvent& event) {
     std::lock_guard lock(mutex_);
     if (events_.size() >= events_max_) {
         dropped_++;
-        return;
+        return false;
     }
     events_.push_back(event);
     cv_.notify_one();
+    return true;
 }
 
 EventBus::EventBus(EventBusOptions options, StatusBoard* board)
@@ -132,7 +135,9 @@ void EventBus::deliver(const proto::DomainEvent& event) {
         text += '\n';
         auto line = std::make_shared<const std::string>(std::move(text));
         for (EventSubscriber* s : subscribers_) {
-            s->offer(line);
+            if (!s->offer(line)) {
+                dropped_total_.fetch_add(1, std::memory_order_relaxed);
+            }
         }
     }
     std::lock_guard lock(external_mutex_);
@@ -142,7 +147,9 @@ void EventBus::deliver(const proto::DomainEvent& event) {
             external_.pop_back();
             continue;
         }
-        external_[i]->offer(event);
+        if (!external_[i]->offer(event)) {
+            dropped_total_.fetch_add(1, std::memory_order_relaxed);
+        }
         i++;
     }
 }

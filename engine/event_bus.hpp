@@ -50,7 +50,7 @@ class EventSubscriber {
 
   private:
     friend class EventBus;
-    void offer(const Line& line);
+    bool offer(const Line& line);  // false: dropped
 
     std::size_t events_max_;
     reactor::RingQueue<Line> lines_{16};
@@ -74,7 +74,7 @@ class EventSubscription {
 
   private:
     friend class EventBus;
-    void offer(const proto::DomainEvent& event);
+    bool offer(const proto::DomainEvent& event);  // false: dropped
 
     std::size_t events_max_;
     mutable std::mutex mutex_;
@@ -101,7 +101,9 @@ class EventBus {
     void unsubscribe(EventSubscriber* subscriber);  // shard 0
     std::shared_ptr<EventSubscription> subscribe_external(std::size_t events_max);
 
-    // Counters of one shard (read them on that shard) and process-wide totals.
+    // Counters of one shard (read them on that shard) and process-wide totals. dropped(shard):
+    // events of that shard that found shard 0's mailbox full; dropped_total(): those, events
+    // emitted off the shards, and each subscriber's (and subscription's) missed events.
     std::uint64_t emitted(unsigned shard) const noexcept;
     std::uint64_t dropped(unsigned shard) const noexcept;
     std::uint64_t dropped_total() const noexcept { return dropped_total_.load(); }

@@ -70,6 +70,7 @@ class RuntimeCore {
     mutable std::mutex mutex;  // guards what follows
     std::condition_variable changed;
     Phase phase = Phase::idle;
+    std::string stop_reason;  // the first request_stop's, for the ShuttingDown event
     Shard* shard0 = nullptr;
     bool start_done = false;
     Status start_status;
@@ -204,6 +205,10 @@ Task<void> coordinate(RuntimeCore* core) {
         }
         proto::DomainEvent bye;
         bye.kind = proto::EventKind::shutting_down;
+        {
+            std::lock_guard lock(core->mutex);
+            bye.reason = core->stop_reason;
+        }
         core->bus->emit(std::move(bye));
         LOG_INFO("stopping: services in reverse order");
     }
@@ -328,10 +333,10 @@ reactor::ShardSetOptions shard_set_options(const RuntimeCore& core) {
 }
 
 unsigned pick_shard_count(const RuntimeOptions& o) {
-    if (o.shards > 0) {
-        return o.shards;
+    if (o.shards && *o.shards > 0) {
+        return *o.shards;
     }
-    if (o.config.shards.count > 0) {
+    if (!o.shards && o.config.shards.count > 0) {
         return static_cast<unsigned>(o.config.shards.count);
     }
     std::size_t cpus =
@@ -417,6 +422,7 @@ void ServiceContext::request_stop(std::string_view reason) const {
     }
     LOG_INFO("shutdown requested: %.*s", static_cast<int>(reason.size()), reason.data());
     std::lock_guard lock(core_->mutex);
+    core_->stop_reason.assign(reason);
     if (core_->shard0 != nullptr) {
         RuntimeCore* core = core_;
         core_->shard0->post_foreign(reactor::Message([core]() { core->stop_requested.set(); }));
@@ -442,6 +448,7 @@ RuntimeStatus ServiceContext::status() const {
     s.earnings_msats = c.board.earnings_msats();
     s.events_dropped = c.bus ? c.bus->dropped_total() : 0;
     s.home = c.options.home_dir;
+    s.config_path = c.options.config_path;
     s.relays = c.board.relays();
     s.backends = c.board.backends();
     return s;

@@ -43,7 +43,7 @@ struct RuntimeOptions {
     std::string control_socket_path;  // empty: no control socket (the embedded default)
     bool handle_signals = false;      // daemon: SIGINT/SIGTERM stop, SIGHUP reloads
     bool watch_parent_stdin = false;  // --managed: stop when stdin (a pipe) reaches EOF
-    unsigned shards = 0;              // overrides config.shards.count when > 0
+    std::optional<unsigned> shards;   // overrides config.shards.count; 0: the CPUs
     // The node's key. The provider (relays, intake, jobs, backends) runs only with one, and
     // only in mode provider or both (engine/provider_services.hpp).
     std::optional<proto::Keypair> identity;

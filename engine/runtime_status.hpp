@@ -36,6 +36,7 @@ struct RuntimeStatus {
     std::uint64_t earnings_msats = 0;
     std::uint64_t events_dropped = 0;
     std::string home;
+    std::string config_path;  // the file the node loaded and reloads; "" for none
     std::vector<proto::RelayInfo> relays;
     std::vector<proto::BackendInfo> backends;
 };

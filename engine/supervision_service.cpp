@@ -7,6 +7,7 @@
 #include "engine/event_bus.hpp"
 #include "engine/file_ops.hpp"
 #include "engine/home.hpp"
+#include "engine/identity_file.hpp"
 #include "engine/status_board.hpp"
 #include "engine/store.hpp"
 #include "engine/supervised_children.hpp"
@@ -24,7 +25,6 @@ using reactor::Task;
 namespace {
 
 constexpr std::size_t mnemonic_file_bytes_max = 4096;
-constexpr const char* worker_commands[] = {"StartWorker", "StopWorker", "RestartWorker"};
 constexpr const char* child_commands[] = {"ChildStart", "ChildStop", "ChildRestart"};
 
 // autopilotd's worker_status words (not_spawning has none: the worker cannot run).
@@ -155,13 +155,14 @@ Task<Status> SupervisionService::add_agents() {
     Home home(context_.home_dir());
     std::string no_identity;
     std::optional<proto::Mnemonic> mnemonic;
-    auto text = co_await read_file_async(home.mnemonic_path(), mnemonic_file_bytes_max);
+    std::string mnemonic_path = identity_path(home, cfg);  // data_dir's, when set
+    auto text = co_await read_file_async(mnemonic_path, mnemonic_file_bytes_max);
     if (!text.ok()) {
         no_identity = "no identity (" + text.error().message() + "); run `pylon init`";
     } else if (auto parsed = proto::Mnemonic::parse(trimmed(*text)); parsed.ok()) {
         mnemonic.emplace(std::move(parsed).value());
     } else {
-        no_identity = home.mnemonic_path() + ": " + parsed.error().message();
+        no_identity = mnemonic_path + ": " + parsed.error().message();
     }
     for (std::int64_t account : cfg.agents.accounts) {
         Agent agent{"agent-" + std::to_string(account), "", account};
@@ -191,7 +192,7 @@ Task<Status> SupervisionService::add_agents() {
 }
 
 Task<void> SupervisionService::stop() {
-    for (const char* name : worker_commands) {
+    for (std::string_view name : proto::worker_requests) {
         context_.control_commands().remove(name);
     }
     for (const char* name : child_commands) {
@@ -309,8 +310,8 @@ void SupervisionService::on_memory(const MemoryEvent& event) {
 
 void SupervisionService::register_commands() {
     ControlCommands& cmds = context_.control_commands();
-    for (const char* name : worker_commands) {
-        cmds.add(name, &SupervisionService::worker_command, this);
+    for (std::string_view name : proto::worker_requests) {
+        cmds.add(std::string(name), &SupervisionService::worker_command, this);
     }
     for (const char* name : child_commands) {
         cmds.add(name, &SupervisionService::child_command, this);
@@ -355,7 +356,10 @@ Task<std::string> SupervisionService::child_command(void* ctx, proto::ControlReq
     std::string out;
     if (req.args_json.empty() ||
         proto::decode_child_name(req.args_json, self->reader_, name) != proto::Reject::none) {
-        proto::encode_error(req.name + " needs {\"" + req.name + "\":{\"name\":\"<child>\"}}", out);
+        proto::encode_error("bad request: " + req.name +
+                                " takes one argument, a child's name: {\"" + req.name +
+                                "\":{\"name\":\"<child>\"}}",
+                            out);
         co_return out;
     }
     Status st = req.name == "ChildStart"  ? self->supervisor_->start_child(name)

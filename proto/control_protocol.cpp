@@ -341,7 +341,22 @@ Reject parse_control_request(std::string_view line, JsonReader& reader, ControlR
         return Reject::wrong_type;
     }
     simdjson::dom::element type;
-    if (obj.at_key("type").get(type) == simdjson::SUCCESS && type.is_string()) {
+    if (obj.at_key("type").get(type) == simdjson::SUCCESS) {
+        // autopilotd's form (serde, internally tagged): other keys are ignored as serde ignores
+        // them, but a second `type` would make the request say two things, and it is refused
+        // rather than read one way.
+        if (!type.is_string()) {
+            detail = "type must be a string (autopilotd's form: {\"type\":\"Status\"})";
+            return Reject::wrong_type;
+        }
+        std::size_t types = 0;
+        for (auto field : obj) {
+            types += field.key == "type" ? 1u : 0u;
+        }
+        if (types > 1) {
+            detail = "type given twice";
+            return Reject::bad_param;
+        }
         out.form = ControlForm::typed;
         out.name.assign(type.get_string().value_unsafe());
         return Reject::none;
@@ -431,6 +446,7 @@ void encode_health(const HealthReply& h, std::string& out) {
     w.field("home", h.home);
     w.key("events_dropped");
     w.uint64(h.events_dropped);
+    w.field("config", h.config);
     w.end_object();
     w.end_object();
 }
@@ -646,6 +662,7 @@ Reject decode_health(std::string_view body, JsonReader& reader, HealthReply& out
     f.i64("started_at_ms", out.started_at_ms);
     f.text("home", out.home);
     f.u64("events_dropped", out.events_dropped);
+    f.text("config", out.config);  // absent from Pylon v0.1 and older nodes: ""
     return f.result;
 }
 

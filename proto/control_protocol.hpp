@@ -52,6 +52,19 @@ struct ControlRequest {
     bool reset = false;  // Metrics: clear the latency histograms after reading them
 };
 
+// The worker's requests, in autopilotd's form as in the others: StartWorker, StopWorker,
+// RestartWorker.
+inline constexpr std::string_view worker_requests[] = {"StartWorker", "StopWorker",
+                                                       "RestartWorker"};
+inline bool is_worker_request(std::string_view name) noexcept {
+    for (std::string_view w : worker_requests) {
+        if (w == name) {
+            return true;
+        }
+    }
+    return false;
+}
+
 // A request line (without its newline; surrounding whitespace is ignored). On a rejection,
 // `detail` says what is wrong in words a client can act on.
 Reject parse_control_request(std::string_view line, JsonReader& reader, ControlRequest& out,
@@ -78,6 +91,7 @@ struct HealthReply {
     std::int64_t started_at_ms = 0;
     std::string home;
     std::uint64_t events_dropped = 0;  // domain events lost to full queues since start
+    std::string config;  // the config file the node loaded (absolute); "" for none (embedded)
 };
 
 struct RelayInfo {

@@ -269,6 +269,9 @@ Reject decode_child_name(std::string_view args_json, JsonReader& reader, std::st
     if (f.obj["name"].get(e) != simdjson::SUCCESS) {
         return Reject::missing_field;
     }
+    if (f.obj.size() != 1) {
+        return Reject::unknown_field;  // `name` is the one argument
+    }
     std::string_view v;
     if (Reject r = json_string(e, child_name_bytes_max, v); r != Reject::none) {
         return r;

@@ -178,6 +178,14 @@ TEST(SupervisionService, RunsTheConfiguredChildrenBehindTheControlSocket) {
     proto::ControlReply bad = ask(*client, "{\"ChildRestart\":{\"name\":\"nobody\"}}");
     EXPECT_EQ(bad.tag, "Error");
     EXPECT_NE(bad.error.find("no child named 'nobody'"), std::string::npos);
+    // `name` is the one argument, a string: anything else is a bad request, as elsewhere.
+    for (const char* line :
+         {"\"ChildStart\"", "{\"ChildStart\":{}}", "{\"ChildStart\":{\"name\":5}}",
+          "{\"ChildStop\":{\"name\":\"agent-2\",\"extra\":1}}"}) {
+        proto::ControlReply refused = ask(*client, line);
+        EXPECT_EQ(refused.tag, "Error") << line;
+        EXPECT_EQ(refused.error.rfind("bad request: ", 0), 0u) << line << ": " << refused.error;
+    }
 
     proto::ControlReply mem = ask(*client, "\"Memory\"");
     proto::MemoryInfo m;

@@ -100,6 +100,47 @@ TEST_F(ControlServerTest, HalfClosedClientGetsEveryReplyThenEof) {
     EXPECT_EQ(lines_until_eof(partial), (std::vector<std::string>{"\"Pong\""}));
 }
 
+// `printf '"Ping"\n"Subscribe"\n' | socat`: the client shuts its side at once; the replies to
+// what it sent still arrive before the close (they were dropped with the subscription).
+TEST_F(ControlServerTest, HalfClosedSubscriberGetsItsRepliesThenEof) {
+    start(ControlConfig{});
+    for (int round = 0; round < 10; round++) {
+        ControlClient c = connect();
+        ASSERT_TRUE(c.send("\"Ping\"\n\"Subscribe\"").ok());
+        ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+        EXPECT_EQ(lines_until_eof(c), (std::vector<std::string>{"\"Pong\"", "\"Ok\""}))
+            << "round " << round;
+    }
+}
+
+// autopilotd's form has its six requests: a service's request (Memory, from the supervision)
+// is an unknown command there, in that form's reply shape; a second `type` is refused.
+TEST_F(ControlServerTest, TheTypedFormAnswersOnlyAutopilotdsRequests) {
+    start(ControlConfig{});
+    ControlClient c = connect();
+    ASSERT_EQ(c.request("\"Memory\"")->tag, "Memory");
+    ASSERT_TRUE(c.send("{\"type\":\"Memory\"}").ok());
+    auto line = c.read_line(read_timeout_ms);
+    ASSERT_TRUE(line.ok());
+    EXPECT_EQ(*line, "{\"success\":false,\"message\":\"unknown command 'Memory'\"}");
+    auto twice = c.request("{\"type\":\"Shutdown\",\"type\":\"Status\"}");
+    ASSERT_TRUE(twice.ok());
+    EXPECT_EQ(twice->error, "bad request: type given twice");
+    EXPECT_EQ(c.request("\"Ping\"")->tag, "Pong");  // not shut down
+}
+
+// A subscriber hears why the node stops: ShuttingDown carries request_stop's reason.
+TEST_F(ControlServerTest, ShuttingDownSaysWhy) {
+    start(ControlConfig{});
+    ControlClient c = connect();
+    ASSERT_EQ(c.request("\"Subscribe\"")->tag, "Ok");
+    runtime_->request_stop("maintenance window");
+    std::vector<std::string> lines = lines_until_eof(c);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.front().rfind("{\"ShuttingDown\":{\"reason\":\"maintenance window\"", 0), 0u)
+        << lines.front();
+}
+
 TEST_F(ControlServerTest, CompleteLineOverTheBoundGetsTheErrorThenClose) {
     ControlConfig control;
     control.line_bytes_max = 1000;

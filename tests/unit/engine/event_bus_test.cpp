@@ -77,6 +77,9 @@ TEST(EventBus, AFullSubscriberOverflowsAndAFullExternalQueueCounts) {
     EXPECT_EQ(sub.queued(), 5u);
     EXPECT_EQ(sub.dropped(), 5u);
     EXPECT_EQ(external->dropped(), 7u);
+    // Health's events_dropped: each subscriber's and subscription's missed events count.
+    EXPECT_EQ(bus.dropped_total(), 5u + 7u);
+    EXPECT_EQ(bus.dropped(0), 0u);  // the mailbox lost nothing
     proto::DomainEvent ev;
     EXPECT_TRUE(external->next(ev, 0));
     external->close();

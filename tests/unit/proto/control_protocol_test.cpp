@@ -74,8 +74,17 @@ TEST(ControlProtocol, AutopilotTypedForm) {
     ControlRequest req = parse_ok("{\"type\":\"Status\"}");
     EXPECT_EQ(req.name, "Status");
     EXPECT_EQ(req.form, ControlForm::typed);
-    req = parse_ok("{\"type\":\"RestartWorker\",\"extra\":1}");
+    req = parse_ok("{\"type\":\"RestartWorker\",\"extra\":1}");  // serde ignores it too
     EXPECT_EQ(req.name, "RestartWorker");
+    // A second type says two things (serde: duplicate field); a type that is no string is wrong.
+    JsonReader reader;
+    std::string detail;
+    EXPECT_EQ(
+        parse_control_request("{\"type\":\"Shutdown\",\"type\":\"Status\"}", reader, req, detail),
+        Reject::bad_param);
+    EXPECT_EQ(detail, "type given twice");
+    EXPECT_EQ(parse_control_request("{\"type\":1}", reader, req, detail), Reject::wrong_type);
+    EXPECT_NE(detail.find("type must be a string"), std::string::npos) << detail;
 }
 
 TEST(ControlProtocol, BadRequestsAreTypedRejectionsWithDetail) {
@@ -115,7 +124,9 @@ TEST(ControlProtocol, BadRequestsAreTypedRejectionsWithDetail) {
 TEST(ControlProtocol, RepliesRoundTrip) {
     JsonReader reader;
     std::string line;
-    HealthReply h{4242, 10, control_protocol_version, 2, "0.1.0", "both", 1700000000000, "/h", 3};
+    HealthReply h{
+        4242, 10,           control_protocol_version, 2, "0.1.0", "both", 1700000000000, "/h",
+        3,    "/h/alt.toml"};
     encode_health(h, line);
     ControlReply reply;
     ASSERT_EQ(parse_control_reply(line, reader, reply), Reject::none);
@@ -126,6 +137,7 @@ TEST(ControlProtocol, RepliesRoundTrip) {
     EXPECT_EQ(back.shards, 2u);
     EXPECT_EQ(back.mode, "both");
     EXPECT_EQ(back.events_dropped, 3u);
+    EXPECT_EQ(back.config, "/h/alt.toml");
 
     JobInfo j;
     j.id = "job_0123456789abcdef";
