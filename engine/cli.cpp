@@ -123,9 +123,18 @@ int cli_main(int argc, char** argv) {
             return exit_ok;
         }
         if (i > 1 && i < argc && argv[i][0] != '-') {
+            // The home goes right after the command's words ("job submit"), before its own
+            // options: at the end, an option missing its value (`--model`) would take it.
+            std::vector<char*> rest = {argv[0]};
+            rest.insert(rest.end(), argv + i, argv + argc);
+            int words = 1;
+            if (find_command(static_cast<int>(rest.size()), rest.data(), words) == nullptr) {
+                words = static_cast<int>(rest.size());  // a group word, or unknown: at the end
+            }
             reordered.push_back(argv[0]);
-            reordered.insert(reordered.end(), argv + i, argv + argc);
+            reordered.insert(reordered.end(), rest.begin() + 1, rest.begin() + words);
             reordered.insert(reordered.end(), argv + 1, argv + i);
+            reordered.insert(reordered.end(), rest.begin() + words, rest.end());
             argc = static_cast<int>(reordered.size());
             argv = reordered.data();
         }
@@ -138,8 +147,23 @@ int cli_main(int argc, char** argv) {
     static char both_word[] = "both";
     std::vector<char*> bare_args;
     if (argc == 1 || argv[1][0] == '-') {
-        // Bare `pylon` (possibly with options such as --home) = start -f -m both.
-        bare_args = {argv[0], start_word, fg_word, mode_word, both_word};
+        // Bare `pylon` (possibly with options such as --home) = start -f -m both; its own -f or
+        // -m/--mode are kept, not given twice.
+        bool fg = false;
+        bool mode = false;
+        for (int i = 1; i < argc; i++) {
+            std::string_view a = argv[i];
+            fg = fg || a == "-f" || a == "--foreground";
+            mode = mode || a == "--mode" || a.starts_with("--mode=") || a.starts_with("-m");
+        }
+        bare_args = {argv[0], start_word};
+        if (!fg) {
+            bare_args.push_back(fg_word);
+        }
+        if (!mode) {
+            bare_args.push_back(mode_word);
+            bare_args.push_back(both_word);
+        }
         for (int i = 1; i < argc; i++) {
             bare_args.push_back(argv[i]);
         }
@@ -176,6 +200,15 @@ int cli_main(int argc, char** argv) {
                      parsed->positionals().front().c_str());
         print_command_help(stderr, *cmd, specs);
         return exit_usage;
+    }
+    // An empty path (`--home "$UNSET"`) is a mistake, never "the default": that would be the
+    // production home.
+    for (const char* path_option : {"home", "config"}) {
+        if (parsed->has(path_option) && parsed->value(path_option).empty()) {
+            std::fprintf(stderr, "pylon %s: --%s needs a path, not an empty string\n",
+                         std::string(cmd->name).c_str(), path_option);
+            return exit_usage;
+        }
     }
     auto home = Home::resolve(parsed->value("home"));
     if (!home.ok()) {

@@ -15,6 +15,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 
 #include "engine/backend_directory.hpp"
 #include "engine/backend_factory.hpp"
@@ -173,12 +174,13 @@ bool check_start(const Config& config, std::vector<Check>& out) {
     return problems.empty();
 }
 
-Config check_config(const Home& home, std::vector<Check>& out) {
+// The config file, or nullopt when it does not load (start would refuse it).
+std::optional<Config> check_config(const Home& home, std::vector<Check>& out) {
     auto loaded = load_config_file(home.config_path());
     if (!loaded.ok()) {
         out.push_back({"config", Level::fail, loaded.error().message(),
                        "fix the file at the position shown (docs/config.md lists every key)"});
-        return Config{};
+        return std::nullopt;
     }
     if (!loaded->file_found) {
         out.push_back({"config", Level::ok, home.config_path() + " not found: defaults", ""});
@@ -503,8 +505,9 @@ int cmd_doctor(CliContext& ctx) {
     std::vector<Check> checks;
     bool home = check_home(ctx.home, checks);
     check_disk(ctx.home, checks);
-    Config config = home ? check_config(ctx.home, checks) : Config{};
-    bool startable = home && check_start(config, checks);
+    std::optional<Config> loaded = home ? check_config(ctx.home, checks) : std::nullopt;
+    Config config = loaded.value_or(Config{});
+    bool startable = loaded && check_start(config, checks);
     bool identity = home && check_identity(ctx.home, config, checks);
     if (home) {
         check_database(ctx.home, checks);
@@ -512,10 +515,14 @@ int cmd_doctor(CliContext& ctx) {
         check_children(ctx.home, config, checks);
     }
     bool backend = false;
-    if (check_uring(checks, verbose)) {
+    if (check_uring(checks, verbose) && loaded) {
         NetworkProbe probe = run_network_probe(config);
         backend = report_backends(probe, verbose, checks);
         report_relays(probe, checks);
+    } else if (home && !loaded) {
+        // The defaults' backends and relays say nothing of the node this config would run.
+        checks.push_back({"network", Level::info,
+                          "backends and relays not probed: the config does not load", ""});
     }
     if (verbose) {
         checks.push_back({"settings", Level::info,

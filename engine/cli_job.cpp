@@ -61,6 +61,9 @@ Result<std::vector<std::string>> relays_from(const CliContext& ctx,
             start = comma + 1;
         }
     }
+    if (out.empty() && ctx.args.has("relay")) {
+        return Error(Errc::invalid_input, "--relay: give a ws:// or wss:// URL, not nothing");
+    }
     if (out.empty()) {
         return fallback;
     }
@@ -222,6 +225,9 @@ Result<JobSpec> spec_from(CliContext& ctx) {
     for (const std::string& p : pos) {
         spec.prompt += (spec.prompt.empty() ? "" : " ") + p;
     }
+    if (spec.prompt.find_first_not_of(" \t\r\n") == std::string::npos) {
+        return Error(Errc::invalid_input, "the prompt is empty (providers refuse it)");
+    }
     auto kind = ctx.args.integer("kind", 5050, 5000, 5999);
     if (!kind.ok()) {
         return std::move(kind).error();
@@ -255,6 +261,12 @@ Result<JobSpec> spec_from(CliContext& ctx) {
 int usage_error(CliContext& ctx, const Error& e) {
     std::fprintf(ctx.err, "pylon job: %s\n", e.message().c_str());
     return e.code() == Errc::invalid_input ? exit_usage : exit_failure;
+}
+
+// A config file that does not load is a failure (exit 1, path:line:column), not a usage error.
+int config_failure(CliContext& ctx, const Error& e) {
+    std::fprintf(ctx.err, "pylon job: %s\n", e.message().c_str());
+    return exit_failure;
 }
 
 // The human end of a submit: where it went and what came back.
@@ -326,18 +338,24 @@ void print_status_human(CliContext& ctx, const JobOutcome& o, bool unknown) {
 }  // namespace
 
 int cmd_job_submit(CliContext& ctx) {
-    auto config = cli_config(ctx);
     auto spec = spec_from(ctx);
     auto timeout = ctx.args.integer("timeout", 60, 1, 86400);
-    if (!config.ok() || !spec.ok() || !timeout.ok()) {
-        return usage_error(ctx, !config.ok() ? config.error()
-                                : !spec.ok() ? spec.error()
-                                             : timeout.error());
+    if (!spec.ok() || !timeout.ok()) {
+        return usage_error(ctx, !spec.ok() ? spec.error() : timeout.error());
+    }
+    auto config = cli_config(ctx);
+    if (!config.ok()) {
+        return config_failure(ctx, config.error());
     }
     auto relays = relays_from(ctx, config->relays);
     auto keys = customer_keys(ctx, config.value());
     if (!relays.ok() || !keys.ok()) {
         return usage_error(ctx, !relays.ok() ? relays.error() : keys.error());
+    }
+    if (relays->empty()) {  // nothing published, nothing recorded
+        return usage_error(ctx, Error(Errc::invalid_input,
+                                      "no relay to publish to: the config's relays = []; give "
+                                      "--relay ws://... or wss://..."));
     }
     JobWatch watch;
     watch.relays = std::move(relays.value());
@@ -349,8 +367,11 @@ int cmd_job_submit(CliContext& ctx) {
     proto::Event request = build_job_request(spec.value(), keys.value(), now_s);
     std::string id = proto::hex_encode(request.id());
     // Recorded before publishing (a crash mid-way leaves a trace); a request no relay took is
-    // then recorded `failed` with each relay's reason, never left `pending`.
-    auto history = BuyerHistory::open(ctx.home.path("jobs.db"), true);
+    // then recorded `failed` with each relay's reason, never left `pending`. A home that does
+    // not exist yet is created (0700) for it, as `init` would.
+    Status home_ready = ctx.home.ensure_exists();
+    auto history = home_ready.ok() ? BuyerHistory::open(ctx.home.path("jobs.db"), true)
+                                   : Result<std::unique_ptr<BuyerHistory>>(home_ready.error());
     if (history.ok()) {
         record_request(*history.value(), spec.value(), watch, id, now_s);
     } else {
@@ -393,10 +414,13 @@ int cmd_job_status(CliContext& ctx) {
     }
     // Event ids are lower-case hex on the wire and in jobs.db; an upper-case copy names the same.
     const std::string id_hex(proto::hex_of(id).view());
-    auto config = cli_config(ctx);
     auto timeout = ctx.args.integer("timeout", status_timeout_s_default, 1, 3600);
-    if (!config.ok() || !timeout.ok()) {
-        return usage_error(ctx, !config.ok() ? config.error() : timeout.error());
+    if (!timeout.ok()) {
+        return usage_error(ctx, timeout.error());
+    }
+    auto config = cli_config(ctx);
+    if (!config.ok()) {
+        return config_failure(ctx, config.error());
     }
     auto history = BuyerHistory::open(ctx.home.path("jobs.db"), true);
     std::optional<BuyerJob> row;

@@ -81,6 +81,9 @@ int cmd_logs(CliContext& ctx) {
     }
     std::string path = ctx.home.logs_dir() + "/pylon.log";
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno != ENOENT) {
+        return fail(ctx, Error::from_errno(errno, "read " + path).message());  // EACCES...
+    }
     if (fd < 0) {
         std::fprintf(ctx.err,
                      "pylon: no log at %s (a daemon started in the background logs there; "

@@ -24,7 +24,9 @@ int cmd_start(CliContext& ctx) {
     o.mode = *mode;
     o.foreground = ctx.args.has("foreground");
     o.managed = ctx.args.has("managed");
-    o.shards = static_cast<unsigned>(shards.value());
+    if (ctx.args.has("shards")) {  // 0 = the CPUs, as [shards] count = 0
+        o.shards = static_cast<unsigned>(shards.value());
+    }
     return start_daemon(std::move(o), ctx.out, ctx.err);
 }
 

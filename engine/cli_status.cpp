@@ -115,7 +115,13 @@ StatusView gather(CliContext& ctx) {
         v.status.running = v.running;
         stats_from_db(ctx.home, v);
     }
-    auto loaded = load_config_file(ctx.home.config_path());
+    // The identity and relays of the node that runs: the config it loaded (`start -c PATH`),
+    // else the home's.
+    std::string config_path = ctx.home.config_path();
+    if (v.answered && !v.health.config.empty()) {
+        config_path = v.health.config;
+    }
+    auto loaded = load_config_file(config_path, config_path != ctx.home.config_path());
     Config config = loaded.ok() ? loaded->config : Config{};
     if (!loaded.ok()) {
         v.config_error = loaded.error().message();

@@ -28,39 +28,12 @@ constexpr int kill_wait_ms = 5000;
 constexpr std::int64_t stop_timeout_ms_min = 10000;  // Pylon v0.1's default -t
 // Beyond the jobs' grace: the store's last commit, the relays' close, the process exit.
 constexpr std::int64_t stop_margin_ms = 5000;
-constexpr std::size_t cmdline_bytes_max = 64 * 1024;
-
-// The config file the node at `pid` loaded: its -c/--config argument (relative: from this
-// shell's folder, as `pylon start` took it), else the home's. "given" as for load_config_file.
-std::pair<std::string, bool> node_config_path(const Home& home, pid_t pid) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-    std::string raw;
-    raw.resize(cmdline_bytes_max);
-    f.read(raw.data(), static_cast<std::streamsize>(raw.size()));
-    raw.resize(static_cast<std::size_t>(f.gcount()));
-    std::vector<std::string> argv;
-    for (std::size_t start = 0; start < raw.size();) {
-        std::size_t end = raw.find('\0', start);
-        end = end == std::string::npos ? raw.size() : end;
-        argv.push_back(raw.substr(start, end - start));
-        start = end + 1;
-    }
-    for (std::size_t i = 0; i < argv.size(); i++) {
-        if ((argv[i] == "-c" || argv[i] == "--config") && i + 1 < argv.size()) {
-            return {argv[i + 1], true};
-        }
-        if (argv[i].rfind("--config=", 0) == 0) {
-            return {argv[i].substr(9), true};
-        }
-    }
-    return {home.config_path(), false};
-}
 
 // The default timeout: the node's shutdown_grace_ms + the margin (defaults when the file does
 // not load: the node would not have started with it either).
 std::int64_t default_timeout_ms(const Home& home, pid_t pid, std::int64_t& grace_ms) {
-    auto [path, given] = node_config_path(home, pid);
-    auto loaded = load_config_file(path, given);
+    NodeConfigPath config = node_config_path(home, pid, nullptr);
+    auto loaded = load_config_file(config.path, config.given);
     grace_ms = loaded.ok() ? loaded->config.provider.shutdown_grace_ms
                            : Config{}.provider.shutdown_grace_ms;
     return std::max(stop_timeout_ms_min, grace_ms + stop_margin_ms);

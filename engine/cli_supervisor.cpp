@@ -143,6 +143,10 @@ void print_memory(std::FILE* o, const proto::MemoryInfo& m) {
 // The daemon's control client, or the reason there is none (already printed; exit code set).
 std::optional<ControlClient> connect_daemon(CliContext& ctx, int& code) {
     DaemonLink link = find_daemon(ctx.home);
+    if (!link.pid_error.empty()) {
+        code = fail(ctx, link.pid_error);  // unknown, never "not running"
+        return std::nullopt;
+    }
     if (link.pid.state != PidState::running) {
         code = report_not_running(ctx);
         return std::nullopt;

@@ -14,7 +14,8 @@ const std::vector<Command>& commands() {
          {
              {0, "import", false, false, "", "Read a 12 or 24 word phrase from stdin"},
              {'f', "force", false, false, "", "Overwrite an existing identity"},
-             {0, "account", true, false, "N", "NIP-06 account index to show (default 0)"},
+             {0, "account", true, false, "N",
+              "NIP-06 account index to show (default identity.account, 0)"},
              json,
          },
          cmd_init},

@@ -1,11 +1,17 @@
 #include "engine/cli_util.hpp"
 
+#include <fstream>
+#include <vector>
+
 #include "net/unix_socket.hpp"
 #include "proto/json_reader.hpp"
 
 namespace pylon::engine {
 
 namespace {
+
+constexpr std::size_t cmdline_bytes_max = 64 * 1024;
+constexpr int node_config_ask_ms = 1000;
 
 // A node that holds the socket's lock (net::listener_holds) but did not answer: running.
 DaemonLink silent_node(const Home& home, const std::string& why) {
@@ -84,6 +90,52 @@ DaemonLink find_daemon(const Home& home) {
         link.error = client.error().message();
     }
     return link;
+}
+
+NodeConfigPath node_config_path(const Home& home, pid_t pid, ControlClient* client) {
+    std::optional<ControlClient> own;
+    if (client == nullptr) {
+        auto connected = ControlClient::connect(home.socket_path(), node_config_ask_ms);
+        if (connected.ok()) {
+            own.emplace(std::move(connected.value()));
+            client = &*own;
+        }
+    }
+    if (client != nullptr) {
+        auto reply = client->request("\"Health\"");
+        proto::JsonReader reader;
+        proto::HealthReply health;
+        if (reply.ok() && reply->tag == "Health" &&
+            proto::decode_health(reply->body_json, reader, health) == proto::Reject::none &&
+            !health.config.empty()) {
+            return {health.config, health.config != home.config_path()};
+        }
+    }
+    // An older node, or one that does not answer: its command line.
+    std::ifstream f("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string raw(cmdline_bytes_max, '\0');
+    f.read(raw.data(), static_cast<std::streamsize>(raw.size()));
+    raw.resize(static_cast<std::size_t>(f.gcount()));
+    std::vector<std::string> argv;
+    for (std::size_t start = 0; start < raw.size();) {
+        std::size_t end = raw.find('\0', start);
+        end = end == std::string::npos ? raw.size() : end;
+        argv.push_back(raw.substr(start, end - start));
+        start = end + 1;
+    }
+    for (std::size_t i = 0; i < argv.size(); i++) {
+        const std::string& a = argv[i];
+        if ((a == "-c" || a == "--config") && i + 1 < argv.size()) {
+            return {argv[i + 1], true};
+        }
+        if (a.starts_with("--config=")) {
+            return {a.substr(9), true};
+        }
+        if (a.size() > 2 && a.starts_with("-c")) {
+            return {a.substr(2), true};  // -cPATH
+        }
+    }
+    return {home.config_path(), false};
 }
 
 std::string pid_text(const PidInfo& pid) {

@@ -25,6 +25,9 @@ std::string clock_text(std::int64_t unix_ms) {
 
 int cmd_watch(CliContext& ctx) {
     DaemonLink link = find_daemon(ctx.home);
+    if (!link.pid_error.empty()) {
+        return fail(ctx, link.pid_error);  // unknown, never "not running"
+    }
     if (!link.client) {
         // Running but unreachable (a socket that refused us, or would not connect) is not
         // "not running".

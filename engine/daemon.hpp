@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "engine/home.hpp"
@@ -31,7 +32,7 @@ struct StartOptions {
     RunMode mode = RunMode::both;
     bool foreground = false;
     bool managed = false;
-    unsigned shards = 0;  // 0: config.shards.count
+    std::optional<unsigned> shards;  // none: config.shards.count; 0: the CPUs
 };
 
 // The whole of `pylon start`; returns the exit code.

@@ -22,6 +22,9 @@ std::string identity_path(const Home& home, const Config& config) {
         while (dir.size() > 1 && dir.back() == '/') {
             dir.pop_back();
         }
+        if (dir[0] != '/') {
+            dir = home.dir() + "/" + dir;  // relative: from the home, wherever the shell is
+        }
         return dir + "/identity.mnemonic";
     }
     return home.mnemonic_path();

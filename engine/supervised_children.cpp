@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/identity_file.hpp"
+
 namespace pylon::engine {
 namespace {
 
@@ -176,7 +178,7 @@ ChildConfig agent_child(const Config& config, const Home& home, const std::strin
     c.spawn.env.push_back("PYLON_AGENT_NAME=" + name);
     c.spawn.env.push_back("PYLON_AGENT_ACCOUNT=" + std::to_string(account));
     c.spawn.env.push_back("PYLON_AGENT_NPUB=" + npub);
-    c.spawn.env.push_back("PYLON_MNEMONIC_FILE=" + home.mnemonic_path());
+    c.spawn.env.push_back("PYLON_MNEMONIC_FILE=" + identity_path(home, config));
     c.health.kind = HealthKind::alive;
     c.health.alive_ms = a.alive_after_ms;
     c.policy = restart_policy_from(config.supervisor);

@@ -6,6 +6,7 @@
 // --wait with two providers of which one refuses. Every process is stopped by its pid.
 #include <gtest/gtest.h>
 
+#include <sched.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -79,13 +80,22 @@ TEST(CliOps, AnUnreadableHomeIsAPermissionErrorNeverStoppedOrEmpty) {
     EXPECT_EQ(json.code, 1);
     EXPECT_TRUE(has(json.out, "\"error\":\"open " + home.path() + "/pylon.pid: Permission denied"))
         << json.out;
-    for (const char* cmd : {"jobs", "earnings", "stop"}) {
-        RunResult r = run_as_nobody({cmd, "--home", home.path()});
-        EXPECT_EQ(r.code, 1) << cmd << ": " << r.out << r.err;
-        EXPECT_TRUE(has(r.err, "Permission denied")) << cmd << ": " << r.err;
+    for (std::vector<std::string> cmd :
+         std::vector<std::vector<std::string>>{{"jobs"},
+                                               {"earnings"},
+                                               {"stop"},
+                                               {"watch"},
+                                               {"supervisor", "status"},
+                                               {"worker", "status"},
+                                               {"logs"}}) {
+        std::string words = cmd.front() + (cmd.size() > 1 ? " " + cmd.back() : "");
+        cmd.insert(cmd.end(), {"--home", home.path()});
+        RunResult r = run_as_nobody(cmd);
+        EXPECT_EQ(r.code, 1) << words << ": " << r.out << r.err;
+        EXPECT_TRUE(has(r.err, "Permission denied")) << words << ": " << r.err;
         EXPECT_FALSE(has(r.out, "No jobs found") || has(r.out, "No earnings") ||
-                     has(r.out, "not running"))
-            << cmd << ": " << r.out;
+                     has(r.out, "not running") || has(r.err, "not running"))
+            << words << ": " << r.out << r.err;
     }
     RunResult list = run_as_nobody({"job", "list", "--home", home.path()});
     EXPECT_EQ(list.code, 1) << list.out;
@@ -113,6 +123,14 @@ TEST(CliOps, DoctorFailsWhatStartRefuses) {
     EXPECT_EQ(start.code, 1);
     EXPECT_TRUE(has(start.err, "require_payment = true, but this version has no payment"))
         << start.err;
+    // A config that does not load: not ready, and the defaults' backends and relays are not
+    // probed in its place.
+    ASSERT_TRUE(write_file(home.file("config.toml"), "min_price_msats = \"x\"\n").ok());
+    RunResult unloadable = run_pylon({"doctor", "--json", "--home", home.path()});
+    EXPECT_EQ(unloadable.code, 1);
+    EXPECT_TRUE(has(unloadable.out, "\"ready\":false")) << unloadable.out;
+    EXPECT_TRUE(has(unloadable.out, "not probed: the config does not load")) << unloadable.out;
+    EXPECT_FALSE(has(unloadable.out, "\"name\":\"relay\"")) << unloadable.out;
     // The same config without require_payment: no `start` check fails.
     ASSERT_TRUE(write_file(home.file("config.toml"), idle_config).ok());
     RunResult fine = run_pylon({"doctor", "--json", "--home", home.path()});
@@ -186,6 +204,57 @@ TEST(CliOps, NumbersAndStatusesAreCheckedAsWritten) {
     EXPECT_TRUE(has(empty.err, "--status must be pending, processing")) << empty.err;
 }
 
+// What `job submit` refuses before it signs or records anything, and what it records.
+TEST(CliOps, SubmitRefusesWhatCannotBeSentAndRecordsInANewHome) {
+    TempDir home = home_with_identity(idle_config);  // relays = []
+    auto submit = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"job", "submit"});
+        return run_pylon(args);
+    };
+    RunResult no_relay = submit({"hi", "--key", customer_secret(2), "--home", home.path()});
+    EXPECT_EQ(no_relay.code, 2) << no_relay.err;
+    EXPECT_TRUE(has(no_relay.err, "no relay to publish to")) << no_relay.err;
+    RunResult empty_relay =
+        submit({"hi", "--relay", "", "--key", customer_secret(2), "--home", home.path()});
+    EXPECT_EQ(empty_relay.code, 2) << empty_relay.err;
+    RunResult empty_prompt = submit(
+        {"  ", "--relay", "ws://127.0.0.1:1", "--key", customer_secret(2), "--home", home.path()});
+    EXPECT_EQ(empty_prompt.code, 2) << empty_prompt.err;
+    EXPECT_TRUE(has(empty_prompt.err, "the prompt is empty")) << empty_prompt.err;
+    EXPECT_EQ(run_pylon({"job", "list", "--json", "--home", home.path()}).out, "[]\n");
+    // `--home D` before the command stays D's, even when an option misses its value.
+    RunResult missing = run_pylon(
+        {"--home", home.path(), "job", "submit", "hi", "--relay", "ws://127.0.0.1:1", "--model"});
+    EXPECT_EQ(missing.code, 2) << missing.err;
+    EXPECT_TRUE(has(missing.err, "--model")) << missing.err;
+    // An invalid config is a failure (exit 1), not a usage error.
+    ASSERT_TRUE(write_file(home.file("config.toml"), "min_price_msats = \"x\"\n").ok());
+    RunResult bad_config = submit({"hi", "--relay", "ws://127.0.0.1:1", "--home", home.path()});
+    EXPECT_EQ(bad_config.code, 1) << bad_config.err;
+    EXPECT_TRUE(has(bad_config.err, "config.toml:1:")) << bad_config.err;
+    // A home that does not exist yet is created for the record.
+    std::string fresh = home.file("new-home");
+    RunResult sent =
+        submit({"hi", "--relay", "ws://127.0.0.1:1", "--key", customer_secret(2), "--home", fresh});
+    EXPECT_EQ(sent.code, 1) << sent.err;  // nobody listens there
+    RunResult list = run_pylon({"job", "list", "--json", "--home", fresh});
+    EXPECT_TRUE(has(list.out, "\"status\":\"failed\"")) << list.out << list.err;
+}
+
+// An empty path is a mistake, never the default home or config.
+TEST(CliOps, EmptyPathsAreRefusedAndBarePylonTakesStartOptions) {
+    EXPECT_EQ(run_pylon({"status", "--home", ""}).code, 2);
+    auto dir = TempDir::create("pylon-cli-ops");
+    ASSERT_TRUE(dir.ok());
+    RunResult c = run_pylon({"start", "-c", "", "--home", dir->path()});
+    EXPECT_EQ(c.code, 2) << c.err;
+    EXPECT_TRUE(has(c.err, "--config needs a path")) << c.err;
+    // Bare `pylon` is `start -f -m both`; its own -m and -f are not "given twice".
+    RunResult bare = run_pylon({"--home", dir->path(), "-m", "provider", "-f", "--help"});
+    EXPECT_EQ(bare.code, 0) << bare.err;
+    EXPECT_TRUE(has(bare.out, "--mode")) << bare.out;
+}
+
 TEST(CliOps, DoctorOnAHomeThatIsAFileSaysSo) {
     auto dir = TempDir::create("pylon-cli-ops");
     ASSERT_TRUE(dir.ok());
@@ -242,6 +311,17 @@ TEST(CliOps, InitCreatesAMissingDataDir) {
     EXPECT_EQ(st.st_mode & 0777, 0600u);
     ASSERT_EQ(::stat(data.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, 0700u);
+    // A relative data_dir is taken from the home, not from the shell's folder (the daemon runs
+    // in /): init writes it there and identity finds it again.
+    auto rel = TempDir::create("pylon-cli-ops");
+    ASSERT_TRUE(rel.ok());
+    ASSERT_TRUE(write_file(rel->file("config.toml"), "data_dir = \"keys\"\n").ok());
+    RunResult made = run_pylon({"init", "--json", "--home", rel->path()});
+    EXPECT_EQ(made.code, 0) << made.err;
+    EXPECT_TRUE(has(made.out, "\"mnemonic_path\":\"" + rel->file("keys/identity.mnemonic") + "\""))
+        << made.out;
+    EXPECT_EQ(::stat(rel->file("keys/identity.mnemonic").c_str(), &st), 0);
+    EXPECT_EQ(run_pylon({"identity", "--home", rel->path()}).code, 0);
 }
 
 // The stop's default timeout follows the node's shutdown_grace_ms, from the file it loaded.
@@ -275,6 +355,34 @@ TEST(CliOps, StopWaitsForTheNodesShutdownGrace) {
     ASSERT_EQ(run_pylon({"start", "-c", other, "--home", home.path()}).code, 0);
     RunResult follows = run_pylon({"stop", "--home", home.path()});
     EXPECT_TRUE(has(follows.out, "(timeout: 25s)")) << follows.out;
+}
+
+// `start -cPATH` (inline) with another identity account and relays: status shows that node's
+// npub and relays (its Health names the config), stop its grace; `--shards 0` is the CPUs even
+// when the config says 1.
+TEST(CliOps, StatusAndStopFollowTheConfigTheNodeLoaded) {
+    TempDir home = home_with_identity(idle_config);
+    std::string other = home.file("other.toml");
+    ASSERT_TRUE(write_file(other,
+                           "require_payment = false\nrelays = [\"ws://127.0.0.1:1\"]\n"
+                           "[identity]\naccount = 3\n[provider]\nshutdown_grace_ms = 20000\n"
+                           "[backends.ollama]\nenabled = false\n[backends.llamacpp]\n"
+                           "enabled = false\n[shards]\ncount = 1\n")
+                    .ok());
+    RunResult id3 = run_pylon({"identity", "--account", "3", "--json", "--home", home.path()});
+    std::size_t at = id3.out.find("\"npub\":\"");
+    ASSERT_NE(at, std::string::npos) << id3.out;
+    std::string npub3 = id3.out.substr(at + 8, 63);
+    ASSERT_EQ(run_pylon({"start", "-c" + other, "--shards", "0", "--home", home.path()}).code, 0);
+    RunResult status = run_pylon({"status", "--json", "--home", home.path()});
+    EXPECT_TRUE(has(status.out, "\"npub\":\"" + npub3 + "\"")) << status.out;
+    EXPECT_TRUE(has(status.out, "\"relays\":[\"ws://127.0.0.1:1\"]")) << status.out;
+    cpu_set_t cpus;
+    ASSERT_EQ(::sched_getaffinity(0, sizeof cpus, &cpus), 0);
+    EXPECT_TRUE(has(status.out, "\"shards\":" + std::to_string(CPU_COUNT(&cpus)) + ","))
+        << status.out;
+    RunResult stop = run_pylon({"stop", "--home", home.path()});
+    EXPECT_TRUE(has(stop.out, "(timeout: 25s)")) << stop.out;
 }
 
 TEST(CliOps, StatusNamesAnUnavailableBackendsUrl) {
