@@ -421,7 +421,9 @@ bool RelayLink::on_message(proto::PaddedJson json) {
     }
     switch (msg_.type) {
         case proto::RelayMessageType::event:
-            if (msg_.subid != sub_id_) {
+            // A temporary link (a request's `relays` entry) only publishes: it never sent a REQ,
+            // so an EVENT on it is pushed by a relay that guessed the subscription id.
+            if (temporary() || msg_.subid != sub_id_) {
                 return true;
             }
             events_received_++;

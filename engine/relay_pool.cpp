@@ -301,6 +301,7 @@ std::string RelayPool::subscription_frame(std::string_view subid, std::int64_t c
 namespace pylon::engine {
 
 bool RelayPool::on_event(RelayLink* link, proto::Event& event) {
+    PYLON_ASSERT(!link->temporary());  // RelayLink::on_message drops those
     Intake* intake = hub_->here().intake;
     if (intake == nullptr) {
         return true;  // not open on this shard (starting or stopping)

@@ -137,6 +137,41 @@ TEST(ProviderEndToEnd, JobsFromNostrToolsAndTheCliComplete) {
     EXPECT_EQ(node.stop().code, 0);
 }
 
+// A relay named in a request's `relays` tag only receives the node's answers: one that pushes
+// job requests down that temporary connection under the node's (guessable) subscription id is
+// ignored. Before, those requests were taken as if subscribed, and one owned by another shard
+// was handed over with the temporary link's index (-1) and crashed the node.
+TEST(ProviderEndToEnd, ATemporaryReplyRelayCannotPushRequests) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--models", "llama3.2", "--tokens", "2"});
+    RelayProcess hostile = start_relay(
+        "raw_relay.mjs", 0,
+        {"--store-jobs", "--push-sub", "pylon-jobs-" + std::string(provider_pubkey).substr(0, 8)});
+    // Requests only the hostile relay holds (nobody subscribed there answers them).
+    ClientRun stored = run_client(
+        client_args({hostile.url()}, 7, {"--count", "8", "--wait", "none", "--model", "llama3.2"}));
+    ASSERT_EQ(stored.of("published").size(), 8u) << stored.raw;
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.extra = "[relay_pool]\nreply_relays_private = true";
+    PylonNode node(config);
+    node.start();
+    ClientRun tagged = run_client(client_args({relay.url()}, 6, {"--relays-tag", hostile.url()}));
+    ASSERT_EQ(tagged.of("result").size(), 1u) << tagged.raw;
+    auto hostile_events = [&]() {
+        Json j(fetch(hostile.port, "GET", "/").body);
+        return j.num("/events");
+    };
+    // The node's answers reached the hostile relay: its connection was open, and was pushed to.
+    EXPECT_TRUE(wait_until([&]() { return hostile_events() >= 8 + 2; }, 5000, 50))
+        << hostile_events();
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        500));  // time for pushed requests to reach the intake, were they taken
+    EXPECT_EQ(node.intake()["received"], 1u);
+    EXPECT_EQ(node.jobs().size(), 1u);
+    EXPECT_EQ(node.stop().code, 0);  // alive until asked to stop
+}
+
 TEST(ProviderEndToEnd, TheSameRequestFromTwoRelaysRunsOnce) {
     SKIP_WITHOUT_NODE();
     RelayProcess a = start_relay();

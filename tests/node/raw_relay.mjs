@@ -21,6 +21,9 @@
 //   --max-payload-bytes N  largest message accepted from a client (default 1 MiB)
 //   --auth-flood N       send N NIP-42 challenges ["AUTH","ch<i>"] to each connection at once
 //   --notice-flood N     send N ["NOTICE","n<i>"] to each connection at once
+//   --push-sub SUBID     on each new connection, send every stored job request (--store-jobs) as
+//                        ["EVENT", SUBID, ev] at once, without any REQ (a hostile relay pushing
+//                        events under a subscription id it guessed)
 //   --log                print each message received on stderr
 // First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M,"silent":S,
 // "auths":A} (A: AUTH messages received; each is answered ["OK", id, true, ""]).
@@ -35,7 +38,7 @@ function parseArgs(argv) {
   const o = { port: 0, maxRuntimeS: 900, refuseFirst: 0, refuseWith: 'rate-limited: slow down',
               refuseAuthor: '', silentFirst: 0, storeJobs: false, ignoreClose: false,
               log: false, maxPayloadBytes: 1024 * 1024, authFlood: 0,
-              noticeFlood: 0 };
+              noticeFlood: 0, pushSub: '' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--port') o.port = Number(argv[++i]);
@@ -49,6 +52,7 @@ function parseArgs(argv) {
     else if (a === '--max-payload-bytes') o.maxPayloadBytes = Number(argv[++i]);
     else if (a === '--auth-flood') o.authFlood = Number(argv[++i]);
     else if (a === '--notice-flood') o.noticeFlood = Number(argv[++i]);
+    else if (a === '--push-sub') o.pushSub = argv[++i];
     else if (a === '--log') o.log = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -71,6 +75,9 @@ async function main() {
     ws.on('close', () => subs.delete(ws));
     for (let i = 0; i < o.authFlood; i++) ws.send(JSON.stringify(['AUTH', `ch${i}`]));
     for (let i = 0; i < o.noticeFlood; i++) ws.send(JSON.stringify(['NOTICE', `n${i}`]));
+    if (o.pushSub) {
+      for (const ev of stored) ws.send(JSON.stringify(['EVENT', o.pushSub, ev]));
+    }
     ws.on('message', (data) => {
       let m;
       try {
