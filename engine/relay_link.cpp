@@ -211,6 +211,10 @@ Task<void> RelayLink::run(RelayLink* self) {
             o.tls = hub.tls();  // the first wss:// connect makes the node's TLS context
         }
         o.resolver = &hub.resolver();
+        // A request's `relays` entry is the customer's choice: unless the operator allows it,
+        // it may not lead the node to loopback or private hosts, however its name is written
+        // (127.1, a decimal address, a name that resolves there).
+        o.public_only = self->temporary() && !c.reply_relays_private;
         auto ws = co_await net::WebSocket::connect(self->url_, o, self->stop_.token());
         if (ws.ok()) {
             failed_connects = 0;

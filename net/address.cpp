@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace pylon::net {
@@ -20,6 +21,34 @@ std::string_view strip_brackets(std::string_view host) {
 }
 
 }  // namespace
+
+namespace {
+
+bool ipv4_private(const std::uint8_t a[4]) noexcept {
+    return a[0] == 127 || a[0] == 10 || a[0] == 0 || (a[0] == 172 && (a[1] & 0xf0) == 16) ||
+           (a[0] == 192 && a[1] == 168) || (a[0] == 169 && a[1] == 254) ||
+           (a[0] == 100 && (a[1] & 0xc0) == 64);
+}
+
+}  // namespace
+
+bool Address::is_private() const noexcept {
+    if (family() == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&storage);
+        return ipv4_private(reinterpret_cast<const std::uint8_t*>(&in->sin_addr));
+    }
+    if (family() != AF_INET6) {
+        return false;
+    }
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    const auto* v6 = reinterpret_cast<const std::uint8_t*>(&in6->sin6_addr);
+    bool zero10 = std::all_of(v6, v6 + 10, [](std::uint8_t b) { return b == 0; });
+    bool mapped = zero10 && v6[10] == 0xff && v6[11] == 0xff;
+    bool loopback_or_unspecified = zero10 && v6[10] == 0 && v6[11] == 0 && v6[12] == 0 &&
+                                   v6[13] == 0 && v6[14] == 0 && v6[15] <= 1;
+    return loopback_or_unspecified || (v6[0] & 0xfe) == 0xfc ||
+           (v6[0] == 0xfe && (v6[1] & 0xc0) == 0x80) || (mapped && ipv4_private(v6 + 12));
+}
 
 std::uint16_t Address::port() const noexcept {
     if (family() == AF_INET) {

@@ -32,6 +32,9 @@ struct Address {
 
     // "1.2.3.4:80", "[::1]:80" or the Unix path.
     std::string to_string() const;
+    // Loopback, private (RFC 1918, fc00::/7), link-local, carrier-grade NAT (100.64/10),
+    // unspecified, or an IPv4-mapped one of those: not a public Internet host.
+    bool is_private() const noexcept;
 };
 
 // True when `host` is a numeric IPv4/IPv6 literal (the resolver is then not needed).

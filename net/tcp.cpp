@@ -74,6 +74,13 @@ Task<Result<std::unique_ptr<SocketStream>>> tcp_connect(std::string host, std::u
         }
         addresses = std::move(found).value();
     }
+    if (options.public_only) {
+        std::erase_if(addresses, [](const Address& a) { return a.is_private(); });
+        if (addresses.empty()) {
+            co_return Error(Errc::refused,
+                            peer + ": a loopback or private address, not allowed here");
+        }
+    }
     std::optional<Error> last;
     for (const Address& a : addresses) {
         Result<std::unique_ptr<SocketStream>> s = co_await tcp_connect(a, options, peer, token);

@@ -23,6 +23,9 @@ struct TcpOptions {
     std::int64_t connect_timeout_ms = 5000;  // per address tried
     bool nodelay = true;
     StreamOptions stream{};
+    // Connect only to public addresses: a host that resolves to loopback, private or link-local
+    // ones only (numeric shortcuts such as 127.1 included) is refused before any connect.
+    bool public_only = false;
 };
 
 // (No class-type default arguments on coroutines here: g++ 12 mishandles them.)

@@ -365,7 +365,7 @@ Task<Result<std::unique_ptr<WebSocket>>> WebSocket::connect(std::string url_text
     if (!url.ok()) {
         co_return std::move(url).error();
     }
-    TcpOptions tcp{options.connect_timeout_ms, true, options.stream};
+    TcpOptions tcp{options.connect_timeout_ms, true, options.stream, options.public_only};
     auto sock = co_await tcp_connect(url->host, url->port, options.resolver, tcp, token);
     if (!sock.ok()) {
         co_return std::move(sock).error();

@@ -57,6 +57,7 @@ struct WebSocketOptions {
     std::string ca_file;              // wss: trust this CA file instead of the system store
     std::shared_ptr<TlsContext> tls;  // wss: a shared context (overrides ca_file)
     Resolver* resolver = nullptr;     // for names (numeric hosts need none)
+    bool public_only = false;         // TcpOptions::public_only
     StreamOptions stream{};
 };
 

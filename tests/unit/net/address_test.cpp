@@ -27,6 +27,22 @@ TEST(Address, NumericHosts) {
     EXPECT_FALSE(is_numeric_host("relay.example.com"));
 }
 
+TEST(Address, PrivateAddresses) {
+    for (const char* host : {"127.0.0.1", "10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.1.1",
+                             "169.254.0.1", "100.64.0.1", "0.0.0.0", "::1", "::", "fd00::1",
+                             "fe80::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1"}) {
+        auto a = Address::numeric(host, 80);
+        ASSERT_TRUE(a.has_value()) << host;
+        EXPECT_TRUE(a->is_private()) << host;
+    }
+    for (const char* host : {"1.1.1.1", "172.32.0.1", "100.128.0.1", "8.8.8.8", "2001:db8::1",
+                             "2606:4700::1111", "::ffff:1.1.1.1"}) {
+        auto a = Address::numeric(host, 80);
+        ASSERT_TRUE(a.has_value()) << host;
+        EXPECT_FALSE(a->is_private()) << host;
+    }
+}
+
 TEST(Address, UnixPathBounds) {
     auto a = Address::unix_path("/tmp/x.sock");
     ASSERT_TRUE(a);

@@ -1,8 +1,10 @@
 #include "net/tcp.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <string>
+#include <vector>
 
 #include "net/resolver.hpp"
 #include "net/socket_stream.hpp"
@@ -192,6 +194,38 @@ TEST(Tcp, ConnectByNameThroughTheResolver) {
         }(l.fd, l.port, &resolver, &got);
     });
     EXPECT_EQ(got, "by name");
+}
+
+// public_only: however a loopback host is written (a name, 127.1, a decimal number, ::1), no
+// connection is made; the listener never sees one.
+TEST(Tcp, PublicOnlyRefusesLoopbackHostsHoweverWritten) {
+    Listener l;
+    testutil::listen_loopback(l);
+    ASSERT_GE(l.fd, 0);
+    Resolver resolver;
+    std::vector<std::string> errors;
+    testutil::run([&]() -> Task<void> {
+        return [](std::uint16_t port, Resolver* r, std::vector<std::string>* out) -> Task<void> {
+            TcpOptions o;
+            o.public_only = true;
+            for (const char* host : {"localhost", "127.1", "2130706433", "127.0.0.1", "[::1]"}) {
+                auto s = co_await tcp_connect(host, port, r, o, reactor::CancelToken{});
+                EXPECT_FALSE(s.ok()) << host;
+                out->push_back(s.ok() ? std::string("connected") : s.error().message());
+                if (s.ok()) {
+                    co_await (*s)->close();
+                }
+            }
+        }(l.port, &resolver, &errors);
+    });
+    ASSERT_EQ(errors.size(), 5u);
+    for (const std::string& e : errors) {
+        EXPECT_NE(e.find("a loopback or private address, not allowed here"), std::string::npos)
+            << e;
+    }
+    // Nothing reached the listener: its backlog is empty.
+    pollfd p{l.fd, POLLIN, 0};
+    EXPECT_EQ(::poll(&p, 1, 0), 0);
 }
 
 }  // namespace
