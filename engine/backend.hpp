@@ -52,6 +52,8 @@ class Backend {
     virtual std::string_view id() const noexcept { return backend_kind_name(kind()); }
     // "http://127.0.0.1:11434", for messages.
     virtual const std::string& url() const noexcept = 0;
+    // A reloaded request_timeout_ms, for the generations started from now on.
+    virtual void set_request_timeout_ms(std::int64_t ms) noexcept { (void)ms; }
 
     virtual reactor::Task<BackendProbe> probe(reactor::CancelToken token) = 0;
     // Starts a generation. Errors before the stream starts (refused connection, 404 unknown

@@ -26,14 +26,26 @@ HttpBackendOptions http_options(net::Endpoint endpoint, std::int64_t request_tim
         h.http.timeouts.idle_timeout_ms = backend_probe_timeout_ms;
         h.http.timeouts.total_timeout_ms = 2 * backend_probe_timeout_ms;
     } else {
-        h.http.timeouts.first_byte_timeout_ms = request_timeout_ms;
-        h.http.timeouts.idle_timeout_ms = std::min(request_timeout_ms, backend_token_gap_ms_max);
-        h.http.timeouts.total_timeout_ms = request_timeout_ms;
+        h.http.timeouts = generation_timeouts(request_timeout_ms);
     }
     return h;
 }
 
 }  // namespace
+
+net::HttpTimeouts generation_timeouts(std::int64_t request_timeout_ms) {
+    net::HttpTimeouts t;
+    t.connect_timeout_ms = backend_connect_timeout_ms;
+    t.first_byte_timeout_ms = request_timeout_ms;
+    t.idle_timeout_ms = std::min(request_timeout_ms, backend_token_gap_ms_max);
+    t.total_timeout_ms = request_timeout_ms;
+    return t;
+}
+
+std::int64_t request_timeout_ms(BackendKind kind, const Config& config) {
+    return kind == BackendKind::ollama ? config.backends.ollama.request_timeout_ms
+                                       : config.backends.llamacpp.request_timeout_ms;
+}
 
 Result<net::Endpoint> parse_backend_url(std::string_view url) {
     constexpr std::string_view scheme = "http://";

@@ -15,6 +15,7 @@
 #include "engine/backend.hpp"
 #include "engine/config.hpp"
 #include "net/connection_pool.hpp"
+#include "net/http_client.hpp"
 #include "reactor/result.hpp"
 
 namespace pylon::engine {
@@ -36,6 +37,12 @@ Result<net::Endpoint> parse_backend_url(std::string_view url);
 // The URL the node uses for `kind`: [backends.*] url, or for a llama-server Pylon spawns
 // itself, http://127.0.0.1:<port>.
 std::string backend_url(BackendKind kind, const Config& config);
+
+// The HTTP timeouts of a generation bounded by request_timeout_ms (first byte and whole
+// exchange; at most a minute of silence between tokens).
+net::HttpTimeouts generation_timeouts(std::int64_t request_timeout_ms);
+// [backends.<kind>] request_timeout_ms.
+std::int64_t request_timeout_ms(BackendKind kind, const Config& config);
 
 Result<std::unique_ptr<Backend>> make_backend(BackendKind kind, const std::string& url,
                                               const Config& config, BackendUse use);

@@ -1,5 +1,7 @@
 #include "engine/http_backend.hpp"
 
+#include "engine/backend_factory.hpp"
+
 namespace pylon::engine {
 
 using reactor::CancelToken;
@@ -9,6 +11,11 @@ HttpBackend::HttpBackend(HttpBackendOptions options)
     : options_(std::move(options)),
       url_("http://" + options_.endpoint.name()),
       client_(std::make_unique<net::HttpClient>(options_.endpoint, options_.http)) {}
+
+void HttpBackend::set_request_timeout_ms(std::int64_t ms) noexcept {
+    options_.http.timeouts = generation_timeouts(ms);
+    client_->set_timeouts(options_.http.timeouts);
+}
 
 Task<void> HttpBackend::close() {
     co_await client_->close();

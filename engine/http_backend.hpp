@@ -31,6 +31,7 @@ class HttpBackend : public Backend {
   public:
     explicit HttpBackend(HttpBackendOptions options);
     const std::string& url() const noexcept override { return url_; }
+    void set_request_timeout_ms(std::int64_t ms) noexcept override;
     reactor::Task<void> close() override;
     // Keep-alive connections waiting in this client's pool (tests, diagnostics).
     std::size_t idle_connections() noexcept { return client_->pool().idle_count(); }

@@ -65,6 +65,7 @@ Intake::Intake(ServiceContext& context, std::shared_ptr<ProviderHub> hub)
     : context_(context),
       hub_(std::move(hub)),
       refusal_budget_(refusal_rate(context.config(), context.shard_count()), RateLimit{0, 0}, 1),
+      refusals_silent_(context.config().provider.refusal_feedback_per_second == 0),
       reader_(proto::received_limits()) {}
 
 Intake::~Intake() = default;
@@ -111,6 +112,7 @@ Task<void> Intake::stop() {
 void Intake::reload(const Config& next) {
     screen_->set_policy(IntakePolicy::from(next, context_.shard_count()));
     refusal_budget_.reconfigure(refusal_rate(next, context_.shard_count()), RateLimit{0, 0});
+    refusals_silent_ = next.provider.refusal_feedback_per_second == 0;
 }
 
 void Intake::apply_pause(bool paused) {
@@ -326,8 +328,9 @@ Task<void> Intake::refuse(Intake* self, std::unique_ptr<Job> job, IntakeReason r
     if (fresh.ok() && !fresh.value()) {
         co_return;  // answered before (another relay, or before a restart)
     }
-    if (self->refusal_budget_.admit(refusal_key(), reactor::monotonic_ms()) !=
-        RateLimiter::Verdict::admit) {
+    if (self->refusals_silent_ ||
+        self->refusal_budget_.admit(refusal_key(), reactor::monotonic_ms()) !=
+            RateLimiter::Verdict::admit) {
         self->counters_.add(IntakeReason::feedback_suppressed);
         co_return;
     }

@@ -106,6 +106,8 @@ class Intake final : public Service {
     std::shared_ptr<ProviderHub> hub_;
     std::unique_ptr<IntakeScreen> screen_;
     RateLimiter refusal_budget_;
+    bool refusals_silent_ =
+        false;  // refusal_feedback_per_second = 0: none (the limiter's 0 is "off")
     IntakeCounters counters_;
     proto::JsonReader reader_;
     bool open_ = false;

@@ -116,6 +116,14 @@ Task<Status> JobRunner::start() {
     co_return Ok{};
 }
 
+void JobRunner::reload(const Config& next) {
+    for (BackendKind kind : {BackendKind::ollama, BackendKind::llamacpp}) {
+        if (const auto& client = clients_[backend_slot_index(kind)]) {
+            client->set_request_timeout_ms(request_timeout_ms(kind, next));
+        }
+    }
+}
+
 Task<void> JobRunner::stop() {
     stopping_ = true;
     std::int64_t deadline = now_ms() + context_.config().provider.shutdown_grace_ms;

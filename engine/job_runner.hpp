@@ -78,6 +78,8 @@ class JobRunner final : public Service {
 
     reactor::Task<Status> start() override;
     reactor::Task<void> stop() override;
+    // [backends.*] request_timeout_ms for the generations started from now on.
+    void reload(const Config& next) override;
 
     // -- From Intake (this shard) --
     const BackendDirectory* directory() const noexcept { return directory_.get(); }

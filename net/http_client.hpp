@@ -114,6 +114,8 @@ class HttpClient {
     const Endpoint& endpoint() const noexcept { return pool_.endpoint(); }
     ConnectionPool& pool() noexcept { return pool_; }
     const HttpClientOptions& options() const noexcept { return options_; }
+    // For the requests sent from now on (a reload); a response under way keeps its total.
+    void set_timeouts(const HttpTimeouts& timeouts) noexcept { options_.timeouts = timeouts; }
 
     // Sends `request` and waits for the response head. A reused keep-alive connection that
     // turns out to be closed before any response byte is retried once on a fresh one.

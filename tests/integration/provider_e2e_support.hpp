@@ -94,6 +94,11 @@ class PylonNode {
     ~PylonNode() { stop(); }
 
     const std::string& home() const { return home_->path(); }
+    // Writes config.toml anew (a reload or restart then reads it).
+    void rewrite(NodeConfig config) {
+        config_ = std::move(config);
+        write_files();
+    }
 
     // Starts the daemon and waits until every relay's subscription is live.
     void start() {

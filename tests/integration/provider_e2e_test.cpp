@@ -708,6 +708,47 @@ TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
     EXPECT_TRUE(matched) << relayed << " relayed, " << node.intake()["received"] << " received";
 }
 
+// [backends.ollama] request_timeout_ms is marked reload: a reload bounds the generations started
+// after it (the job runner's clients kept the start-time value until a restart).
+TEST(ProviderEndToEnd, AReloadedRequestTimeoutBoundsTheNextGeneration) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "3", "--token-delay-ms", "2500"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.ollama_extra = "request_timeout_ms = 60000";
+    config.shards = 1;
+    PylonNode node(config);
+    node.start();
+    config.ollama_extra = "request_timeout_ms = 1000";
+    node.rewrite(config);
+    std::string reloaded = node.control("\"Reload\"");
+    EXPECT_NE(reloaded.find("backends.ollama.request_timeout_ms"), std::string::npos) << reloaded;
+    ClientRun run = run_client(client_args({relay.url()}, 2, {"--timeout-ms", "15000"}));
+    EXPECT_TRUE(run.of("result").empty()) << run.raw;
+    ASSERT_NE(run.error(), nullptr) << run.raw;
+    EXPECT_NE(run.error()->extra.find("1000 ms"), std::string::npos) << run.error()->extra;
+    EXPECT_EQ(node.stop().code, 0);
+}
+
+// refusal_feedback_per_second = 0 silences refusals (the rate limiter reads 0 as "off", so
+// every refusal was answered).
+TEST(ProviderEndToEnd, ZeroRefusalFeedbackPerSecondAnswersNoRefusal) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "2"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.extra = "[provider]\nrefusal_feedback_per_second = 0";
+    PylonNode node(config);
+    node.start();
+    ClientRun refused =
+        run_client(client_args({relay.url()}, 2, {"--model", "nope", "--timeout-ms", "2000"}));
+    EXPECT_TRUE(refused.of("feedback").empty()) << refused.raw;
+    EXPECT_EQ(refused.of("timeout").size(), 1u) << refused.raw;
+    EXPECT_EQ(node.intake()["refused_unknown_model"], 1u);
+    EXPECT_EQ(node.intake()["feedback_suppressed"], 1u);
+    EXPECT_EQ(node.stop().code, 0);
+}
+
 // Prompts are bounded by prompt_bytes_max, not by the 1,024 bytes relays allow indexed tag
 // values: 2,000 and 60,000 bytes run, 120,000 bytes get an error feedback. A request over the
 // link's message bound (1 MiB + 64 KiB) is skipped and counted, the relay connection stays up
