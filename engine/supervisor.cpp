@@ -276,9 +276,23 @@ Task<Status> Supervisor::start() {
             c->machine.start();
         }
     }
+    if (options_.adopt_orphans && options_.orphan_scan_interval_ms > 0) {
+        gate_.spawn(orphan_scan_loop(this));
+    }
     LOG_INFO("supervisor: %zu child(ren), exit watch %s", children_.size(),
              exit_watch_name(options_.exit_watch));
     co_return Ok{};
+}
+
+Task<void> Supervisor::orphan_scan_loop(Supervisor* s) {
+    for (;;) {
+        bool slept = co_await reactor::sleep_ms(s->options_.orphan_scan_interval_ms,
+                                                s->shutdown_.token());
+        if (!slept || s->stopping_) {
+            break;
+        }
+        s->adopt_orphans();
+    }
 }
 
 Task<void> Supervisor::reconcile() {
@@ -345,7 +359,9 @@ Task<void> Supervisor::stop() {
         }
     }
     for (auto& [pid, orphan] : orphans_) {
-        orphan.terminate = true;
+        // Ours are leftovers: terminated. Others (reap_all_orphans) are never signalled: no
+        // longer waited for either; init reaps them once we are gone.
+        (orphan.ours ? orphan.terminate : orphan.abandon) = true;
         if (orphan.wake != nullptr) {
             orphan.wake->cancel();
         }
@@ -374,7 +390,9 @@ Task<void> Supervisor::spawn_child(Supervisor* s, Child* c, std::uint64_t genera
     SpawnSpec spec = c->config.spawn;
     c->token = s->instance_ + "-" + c->config.name + "-" + std::to_string(generation);
     spec.env.push_back(std::string(child_token_env) + "=" + c->token);
+    s->spawning_++;  // until its pid is recorded, an orphan scan could take it for an orphan
     auto spawned = co_await ChildProcess::spawn(spec);
+    s->spawning_--;
     if (!spawned.ok()) {
         s->counters_.spawn_failures++;
         std::string msg = spawned.error().message();
@@ -500,6 +518,9 @@ bool Supervisor::is_our_descendant(pid_t pid, const ProcStat& st) const {
 }
 
 void Supervisor::adopt_orphans() {
+    if (spawning_ > 0) {
+        return;  // a new child's pid is not recorded yet; the next scan comes soon
+    }
     auto& table = orphans_;
     for (pid_t pid : proc_.children_of(::getpid())) {
         if (owns_pid(pid) || table.count(pid) != 0) {
@@ -525,7 +546,7 @@ void Supervisor::adopt_orphans() {
         // An orphan of ours whose session leader (our child) is gone is a leftover: terminate it.
         // Others are only reaped when they exit.
         bool terminate = ours && !owns_pid(st->session);
-        table[pid] = OrphanEntry{st->session, terminate, nullptr};
+        table[pid] = OrphanEntry{st->session, ours, terminate, false, nullptr};
         LOG_INFO("supervisor: adopted orphan pid %d (%s) of session %d", pid, st->comm.c_str(),
                  st->session);
         gate_.spawn(reap_orphan(this, pid, fd));
@@ -539,6 +560,11 @@ Task<void> Supervisor::reap_orphan(Supervisor* s, pid_t pid, int pidfd) {
     std::int64_t kill_at = 0;
     for (;;) {
         OrphanEntry& entry = table[pid];
+        if (entry.abandon) {
+            ::close(pidfd);
+            table.erase(pid);
+            co_return;
+        }
         if (entry.terminate && !term_sent) {
             pidfd_signal(pidfd, SIGTERM);
             term_sent = true;
@@ -554,9 +580,11 @@ Task<void> Supervisor::reap_orphan(Supervisor* s, pid_t pid, int pidfd) {
         }
         CancelSource wake;
         entry.wake = &wake;
+        // After SIGTERM the wait must end (0 would mean "no limit": the SIGKILL never sent).
         int res = co_await reactor::poll(
             pidfd, POLLIN,
-            {.timeout_ms = std::max<std::int64_t>(timeout, 0), .token = wake.token()});
+            {.timeout_ms = std::max<std::int64_t>(timeout, term_sent ? 1 : 0),
+             .token = wake.token()});
         table[pid].wake = nullptr;
         if (res >= 0 || (kill_sent && res == -ETIME)) {
             break;

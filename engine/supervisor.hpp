@@ -89,6 +89,10 @@ struct SupervisorOptions {
     // process with children of its own (a test, an embedding host): those would be reaped.
     bool reap_all_orphans = false;
     std::int64_t orphan_grace_ms = 5000;
+    // How often orphans are looked for besides a child's exit (a descendant of a healthy child,
+    // e.g. `sh -c "tool &"`, is reparented to us and would stay a zombie until then); 0 = only
+    // at a child's exit.
+    std::int64_t orphan_scan_interval_ms = 2000;
     std::int64_t reconcile_grace_ms = 5000;
     std::string proc_root = "/proc";
     std::size_t children_max = 64;
@@ -186,7 +190,9 @@ class Supervisor {
     // An adopted orphan (a descendant reparented to us), waited for and reaped.
     struct OrphanEntry {
         pid_t sid = 0;
+        bool ours = false;                      // traced to one of our children (session or token)
         bool terminate = false;                 // its session leader is gone: SIGTERM it
+        bool abandon = false;                   // shutdown: stop waiting for one we may not signal
         reactor::CancelSource* wake = nullptr;  // owned by the reap_orphan frame
     };
 
@@ -203,6 +209,7 @@ class Supervisor {
     static reactor::Task<void> run_health(Child* c, std::uint64_t generation);
     static reactor::Task<void> reap_orphan(Supervisor* s, pid_t pid, int pidfd);
     static reactor::Task<void> write_run_file_loop(Supervisor* s);
+    static reactor::Task<void> orphan_scan_loop(Supervisor* s);
     reactor::Task<void> reconcile();
 
     SupervisorOptions options_;
@@ -220,6 +227,7 @@ class Supervisor {
     bool stopping_ = false;
     bool run_file_dirty_ = false;
     bool run_file_writer_active_ = false;
+    unsigned spawning_ = 0;  // spawns awaiting their exec: their pids are not recorded yet
     SupervisorCounters counters_;
     reactor::CancelSource shutdown_;
     reactor::Gate gate_;

@@ -5,6 +5,9 @@
 //   --hog-bytes N          allocate N bytes and touch every page (a memory hog)
 //   --grandchild           fork a grandchild that sleeps forever (same session and group)
 //                          and print "GRANDCHILD <pid>"
+//   --detached-ms N        as `sh -c "tool &"`: fork a child that forks a grandchild and exits
+//                          at once (reaped here); the grandchild, reparented to the subreaper,
+//                          exits after N ms; prints "DETACHED <pid>"
 //   --stdout-bytes N       write N bytes of numbered text lines to stdout as fast as possible
 //   --done-file PATH       then create PATH (proof that the writes above did not stall)
 //   --ready-after-ms N     then sleep N ms and print "READY" on stdout
@@ -14,6 +17,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -30,6 +34,7 @@ struct Options {
     bool ignore_term = false;
     std::uint64_t hog_bytes = 0;
     bool grandchild = false;
+    long detached_ms = -1;
     std::uint64_t stdout_bytes = 0;
     std::string done_file;
     long ready_after_ms = -1;
@@ -54,6 +59,9 @@ bool parse(int argc, char** argv, Options& o) {
             o.grandchild = true;
         } else if (v == nullptr) {
             return false;
+        } else if (a == "--detached-ms") {
+            o.detached_ms = std::atol(v);
+            i++;
         } else if (a == "--hog-bytes") {
             o.hog_bytes = std::strtoull(v, nullptr, 10);
             i++;
@@ -151,6 +159,27 @@ int main(int argc, char** argv) {
             }
         }
         std::printf("GRANDCHILD %d\n", static_cast<int>(pid));
+        std::fflush(stdout);
+    }
+    if (o.detached_ms >= 0) {
+        int link[2];
+        if (::pipe(link) != 0) {
+            return 3;
+        }
+        pid_t middle = ::fork();
+        if (middle == 0) {
+            pid_t detached = ::fork();
+            if (detached == 0) {
+                sleep_ms(o.detached_ms);
+                ::_exit(0);
+            }
+            write_all(link[1], reinterpret_cast<const char*>(&detached), sizeof detached);
+            ::_exit(0);
+        }
+        pid_t detached = 0;
+        (void)::read(link[0], &detached, sizeof detached);
+        ::waitpid(middle, nullptr, 0);
+        std::printf("DETACHED %d\n", static_cast<int>(detached));
         std::fflush(stdout);
     }
     if (o.stdout_bytes > 0) {

@@ -355,6 +355,37 @@ TEST_P(SupervisorTest, OrphanedGrandchildrenAreReaped) {
     ::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
+// -- A descendant of a healthy child that is reparented to us (`sh -c "tool &"`) and exits is
+// reaped by the periodic scan, not left a zombie until some child exits.
+Task<void> detached(World* w) {
+    w->options.orphan_scan_interval_ms = 200;
+    Supervisor s(w->options);
+    ChildConfig c = child("holder", {"--detached-ms", "300", "--ready-after-ms", "0"});
+    c.health.kind = HealthKind::ready_line;
+    c.health.ready_line = "READY";
+    EXPECT_TRUE(s.add(c).ok());
+    EXPECT_TRUE((co_await s.start()).ok());
+    EXPECT_TRUE(co_await s.wait_for_state("holder", ChildState::running, 5000));
+    std::int64_t deadline = reactor::monotonic_ms() + 5000;
+    while (s.counters().orphans_reaped < 1 && reactor::monotonic_ms() < deadline) {
+        co_await reactor::sleep_ms(20);
+    }
+    EXPECT_EQ(s.counters().orphans_reaped, 1U);
+    EXPECT_EQ(s.view("holder")->status.state, ChildState::running);  // its parent still runs
+    for (pid_t pid : ProcFs().children_of(::getpid())) {
+        auto st = ProcFs().stat(pid);
+        EXPECT_TRUE(!st.ok() || st->state != 'Z') << "zombie " << pid;
+    }
+    co_await s.stop();
+}
+
+TEST_P(SupervisorTest, ADetachedDescendantThatExitsIsReapedWhileItsParentRuns) {
+    World w(GetParam());
+    ASSERT_TRUE(become_subreaper().ok());
+    reactor::testing::run_on_shard([&w]() { return detached(&w); });
+    ::prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
 // -- The run file names the running children and is removed by a clean stop.
 Task<void> run_file(World* w) {
     Supervisor s(w->options);
