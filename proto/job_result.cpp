@@ -61,7 +61,8 @@ Reject build_result(const JobRequest& request, std::string_view relay_hint, cons
         fit.peer = &request.customer;
         fit.random = &random;
     }
-    // Cheapest cuts first: echoed inputs, then content, then (as a last resort) the request.
+    // Cheapest cuts first: the echoed inputs, then the request echo; the content (what the
+    // customer paid for) is cut only when even the bare result does not fit.
     const Shape shapes[] = {{true, true}, {true, false}, {false, false}};
     Reject r = Reject::event_too_large;
     for (const Shape& shape : shapes) {
@@ -69,7 +70,7 @@ Reject build_result(const JobRequest& request, std::string_view relay_hint, cons
         bool truncated = false;
         r = fit_content(out, text, fit, truncated);
         bool last = !shape.with_request;
-        if (r == Reject::none && (!truncated || !shape.with_inputs || last)) {
+        if (r == Reject::none && (!truncated || last)) {
             rep.inputs_dropped =
                 !shape.with_inputs && !request.inputs.empty() && !request.encrypted;
             rep.request_dropped = !shape.with_request;
