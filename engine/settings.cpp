@@ -198,6 +198,9 @@ const SettingRule k_rules[] = {
     {"provider.max_tokens_default", "provider.max_tokens_max"},
     {"relay_pool.backoff_initial_ms", "relay_pool.backoff_max_ms"},
     {"supervisor.backoff_initial_ms", "supervisor.backoff_max_ms"},
+    // Counting as started after alive_after_ms needs that long before the start timeout.
+    {"worker.alive_after_ms", "worker.start_timeout_ms"},
+    {"agents.alive_after_ms", "agents.start_timeout_ms"},
 };
 
 bool is_choice(std::string_view choices, std::string_view text) {

@@ -35,6 +35,15 @@ void apply_overrides(const ChildTable& t, RestartPolicy& p) {
     if (t.failures_max >= 0) {
         p.failures_max = static_cast<unsigned>(std::max<std::int64_t>(t.failures_max, 1));
     }
+    // A child's own bound wins over the one it inherits: [worker] backoff_max_ms = 500 under
+    // the default supervisor.backoff_initial_ms (1000) means delays of at most 500 ms.
+    if (p.backoff_base_ms > p.backoff_max_ms) {
+        if (t.backoff_max_ms >= 0) {
+            p.backoff_base_ms = p.backoff_max_ms;
+        } else {
+            p.backoff_max_ms = p.backoff_base_ms;
+        }
+    }
 }
 
 }  // namespace

@@ -286,8 +286,8 @@ Task<Status> Supervisor::start() {
 
 Task<void> Supervisor::orphan_scan_loop(Supervisor* s) {
     for (;;) {
-        bool slept = co_await reactor::sleep_ms(s->options_.orphan_scan_interval_ms,
-                                                s->shutdown_.token());
+        bool slept =
+            co_await reactor::sleep_ms(s->options_.orphan_scan_interval_ms, s->shutdown_.token());
         if (!slept || s->stopping_) {
             break;
         }

@@ -152,6 +152,20 @@ TEST(ConfigFile, AgentAccountsDropRepeats) {
     EXPECT_TRUE(r->warnings.empty());
 }
 
+// An agent or worker that counts as started only after alive_after_ms can never start when
+// that is beyond its start_timeout_ms: refused at load, naming the key the file sets.
+TEST(ConfigFile, AliveAfterMustFitTheStartTimeout) {
+    auto r = parse_config_text("[agents]\nalive_after_ms = 90000\n", "c.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.error().message().find("agents.alive_after_ms"), std::string::npos)
+        << r.error().message();
+    EXPECT_NE(r.error().message().find("start_timeout_ms"), std::string::npos)
+        << r.error().message();
+    r = parse_config_text("[worker]\nalive_after_ms = 9000\nstart_timeout_ms = 5000\n", "c.toml");
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(parse_config_text("[worker]\nalive_after_ms = 9000\n", "c.toml").ok());
+}
+
 // ["ollama", "ollama"] means only Ollama: the repeat is dropped with a warning, so the list has
 // the one entry that keeps only that backend. An empty list stays allowed (every enabled one).
 TEST(ConfigFile, BackendPreferenceDropsRepeats) {

@@ -113,12 +113,15 @@ TEST(Settings, RulesBindIntegersOfOneTableAndAreDocumentedNextToBothKeys) {
         EXPECT_EQ(low->table, high->table) << r.low;
         std::string low_row = "| `" + std::string(low->key) + "` |";
         std::string high_row = "| `" + std::string(high->key) + "` |";
-        std::size_t at = md.find(low_row);
+        // The rows of the rule's own table (keys such as start_timeout_ms recur in others).
+        std::size_t section = md.find("\n## [" + std::string(low->table) + "]");
+        ASSERT_NE(section, std::string::npos) << r.low;
+        std::size_t at = md.find(low_row, section);
         ASSERT_NE(at, std::string::npos) << r.low;
         EXPECT_NE(md.substr(at, md.find('\n', at) - at).find("at most `" + std::string(high->key)),
                   std::string::npos)
             << r.low;
-        at = md.find(high_row);
+        at = md.find(high_row, section);
         ASSERT_NE(at, std::string::npos) << r.high;
         EXPECT_NE(md.substr(at, md.find('\n', at) - at).find("at least `" + std::string(low->key)),
                   std::string::npos)

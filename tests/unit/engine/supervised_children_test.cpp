@@ -178,6 +178,21 @@ TEST(SupervisedChildren, PerChildPolicyOverrides) {
     ASSERT_TRUE(l.has_value());
     EXPECT_EQ(l->policy.failures_max, 3U);
     EXPECT_EQ(l->policy.stable_ms, 60000);
+
+    // A child's own bound wins over the one it inherits, either way round.
+    Config d;
+    d.worker.command = {"/bin/true"};
+    d.worker.backoff_max_ms = 500;  // under the default supervisor.backoff_initial_ms (1000)
+    auto capped = worker_child(d, home);
+    ASSERT_TRUE(capped.has_value());
+    EXPECT_EQ(capped->policy.backoff_max_ms, 500);
+    EXPECT_EQ(capped->policy.backoff_base_ms, 500);
+    d.worker.backoff_max_ms = -1;
+    d.worker.backoff_initial_ms = 120000;  // over the default supervisor.backoff_max_ms (60000)
+    auto slow = worker_child(d, home);
+    ASSERT_TRUE(slow.has_value());
+    EXPECT_EQ(slow->policy.backoff_base_ms, 120000);
+    EXPECT_EQ(slow->policy.backoff_max_ms, 120000);
 }
 
 }  // namespace
