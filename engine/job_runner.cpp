@@ -420,6 +420,7 @@ Task<void> JobRunner::resend(JobRunner* self, Job* job) {
         pub->job = job->request.id;
         pub->frame = std::move(stored.frame);
         pub->extra_relays = job->reply_relays;
+        pub->customer = job->request.customer.bytes();
         pub->created_ms = now_ms();
         end.result_event_id = std::move(stored.event_id);
         co_await self->publish_result(job, std::move(pub), &end);

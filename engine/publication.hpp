@@ -9,6 +9,7 @@
 // mark. Immutable once shared; any shard.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,12 +29,13 @@ struct Publication {
     proto::EventId id{};
     std::uint32_t kind = 0;
     PublishClass cls = PublishClass::terminal;
-    proto::EventId job{};                   // the request it answers (zero: none)
-    std::string frame;                      // ["EVENT",{...}]
-    std::vector<std::string> extra_relays;  // normalised, not among the node's own relays
-    unsigned owner_shard = 0;               // where outcomes go (tracked only)
-    std::uint64_t ticket = 0;               // 0: nobody waits for the outcome
-    std::int64_t created_ms = 0;            // monotonic; the TTL counts from here
+    proto::EventId job{};                     // the request it answers (zero: none)
+    std::string frame;                        // ["EVENT",{...}]
+    std::vector<std::string> extra_relays;    // normalised, not among the node's own relays
+    std::array<std::uint8_t, 32> customer{};  // whose request named them (their share of links)
+    unsigned owner_shard = 0;                 // where outcomes go (tracked only)
+    std::uint64_t ticket = 0;                 // 0: nobody waits for the outcome
+    std::int64_t created_ms = 0;              // monotonic; the TTL counts from here
 };
 
 using PublicationRef = std::shared_ptr<const Publication>;

@@ -138,6 +138,7 @@ Task<void> RelayPool::stop() {
     }
     links_.clear();
     temp_.clear();
+    temp_openers_.clear();
     spare_.clear();
     if (reactor::Shard::current().id() == 0) {
         proto::DomainEvent off;
@@ -189,9 +190,21 @@ void RelayPool::deliver_extra(std::size_t extra, const PublicationRef& pub) {
             report(pub, false, url + ": too many temporary relay connections");
             return;
         }
+        // One customer's requests (any number of them, each naming slow relays) may not hold
+        // every slot: the others' `relays` answers would all be refused.
+        std::size_t share = std::max<std::size_t>(1, max / 4);
+        auto mine = static_cast<std::size_t>(
+            std::count_if(temp_openers_.begin(), temp_openers_.end(),
+                          [&pub](const auto& kv) { return kv.second == pub->customer; }));
+        if (mine >= share) {
+            report(pub, false,
+                   url + ": this customer's share of temporary relay connections is in use");
+            return;
+        }
         auto link = std::make_unique<RelayLink>(this, url, -1, 0);
         link->start();
         it = temp_.emplace(url, std::move(link)).first;
+        temp_openers_[url] = pub->customer;
     }
     it->second->enqueue(pub);
 }
@@ -447,6 +460,7 @@ Task<void> RelayPool::persist_cursors() {
 // A temporary link ends by itself once idle for temp_idle_ms (or after failing to connect).
 void RelayPool::reap_temporary() {
     std::erase_if(temp_, [](const auto& kv) { return kv.second->finished(); });
+    std::erase_if(temp_openers_, [this](const auto& kv) { return temp_.count(kv.first) == 0; });
 }
 
 // Counters to the board, cursors to the store, idle temporary links closed.

@@ -33,6 +33,7 @@
 // counters every status_refresh_ms). Its shard only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -119,6 +120,8 @@ class RelayPool final : public Service {
     std::vector<std::string> urls_;                  // configured, normalised
     std::vector<std::unique_ptr<RelayLink>> links_;  // by index; null when another shard owns it
     std::unordered_map<std::string, std::unique_ptr<RelayLink>> temp_;
+    // Who opened each temporary link: one customer may hold a quarter of temp_relays_max.
+    std::unordered_map<std::string, std::array<std::uint8_t, 32>> temp_openers_;
     std::vector<std::int64_t> persisted_;  // by index: cursor last written
     std::vector<std::unique_ptr<proto::Event>> spare_;
     std::size_t transfers_ = 0;

@@ -30,6 +30,7 @@ std::shared_ptr<Publication> ResponseBuilder::finish(const Job& job, std::int64_
     proto::write_client_event(pub->frame, event_, canonical_);  // copies the escaped tags
     pub->job = job.request.id;
     pub->extra_relays = job.reply_relays;
+    pub->customer = job.request.customer.bytes();
     pub->created_ms = now_ms;
     return pub;
 }

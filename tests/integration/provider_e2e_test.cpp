@@ -172,6 +172,37 @@ TEST(ProviderEndToEnd, ATemporaryReplyRelayCannotPushRequests) {
     EXPECT_EQ(node.stop().code, 0);  // alive until asked to stop
 }
 
+// One customer may open a quarter of a shard's temporary relay connections: a request naming
+// two reply relays gets one (temp_relays_max = 4), and another customer's relay still gets its
+// answers (before, any customer could take every slot with requests naming slow relays).
+TEST(ProviderEndToEnd, OneCustomerGetsAShareOfTheTemporaryRelayConnections) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--models", "llama3.2", "--tokens", "2"});
+    RelayProcess a1 = start_relay("raw_relay.mjs");
+    RelayProcess a2 = start_relay("raw_relay.mjs");
+    RelayProcess b = start_relay("raw_relay.mjs");
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.extra = "[relay_pool]\nreply_relays_private = true\ntemp_relays_max = 4";
+    config.shards = 1;
+    PylonNode node(config);
+    node.start();
+    auto events = [](const RelayProcess& r) {
+        Json j(fetch(r.port, "GET", "/").body);
+        return j.num("/events");
+    };
+    ClientRun greedy = run_client(
+        client_args({relay.url()}, 6, {"--relays-tag", a1.url(), "--relays-tag", a2.url()}));
+    ASSERT_EQ(greedy.of("result").size(), 1u) << greedy.raw;
+    ClientRun other = run_client(client_args({relay.url()}, 7, {"--relays-tag", b.url()}));
+    ASSERT_EQ(other.of("result").size(), 1u) << other.raw;
+    EXPECT_TRUE(wait_until([&]() { return events(b) >= 2; }, 5000, 50)) << events(b);
+    EXPECT_TRUE(wait_until([&]() { return events(a1) + events(a2) >= 2; }, 5000, 50));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_TRUE(events(a1) == 0 || events(a2) == 0) << events(a1) << " and " << events(a2);
+    EXPECT_EQ(node.stop().code, 0);
+}
+
 TEST(ProviderEndToEnd, TheSameRequestFromTwoRelaysRunsOnce) {
     SKIP_WITHOUT_NODE();
     RelayProcess a = start_relay();
