@@ -98,6 +98,9 @@ int kill_now(CliContext& ctx, int pidfd) {
 
 // -t when given (with a note when it is shorter than the node's grace), else the default.
 std::int64_t stop_timeout_ms(CliContext& ctx, pid_t pid, std::int64_t secs) {
+    if (ctx.args.has("force")) {
+        return secs * 1000;  // SIGKILL at once: the node is not asked anything, not even Health
+    }
     std::int64_t grace_ms = 0;
     std::int64_t timeout_ms = default_timeout_ms(ctx.home, pid, grace_ms);
     if (!ctx.args.has("timeout")) {

@@ -417,12 +417,14 @@ ControlCommands& ServiceContext::control_commands() const noexcept {
 }
 
 void ServiceContext::request_stop(std::string_view reason) const {
-    if (core_->stop_flag.exchange(true)) {
+    std::lock_guard lock(core_->mutex);
+    // The reason is in place before the flag is seen (coordinate() reads it once it stops).
+    if (core_->stop_flag.load()) {
         return;
     }
-    LOG_INFO("shutdown requested: %.*s", static_cast<int>(reason.size()), reason.data());
-    std::lock_guard lock(core_->mutex);
     core_->stop_reason.assign(reason);
+    core_->stop_flag.store(true);
+    LOG_INFO("shutdown requested: %.*s", static_cast<int>(reason.size()), reason.data());
     if (core_->shard0 != nullptr) {
         RuntimeCore* core = core_;
         core_->shard0->post_foreign(reactor::Message([core]() { core->stop_requested.set(); }));

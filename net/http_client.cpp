@@ -77,7 +77,10 @@ Result<std::string> write_request_head(const HttpRequest& request, std::string_v
 
 HttpResponse::HttpResponse(HttpClient* client, std::int64_t total_timeout_ms,
                            reactor::CancelToken token)
-    : client_(client), total_(total_timeout_ms, token), parser_(client->options_.limits) {}
+    : client_(client),
+      timeouts_(client->options_.timeouts),
+      total_(total_timeout_ms, token),
+      parser_(client->options_.limits) {}
 
 HttpResponse::~HttpResponse() {
     if (stream_) {
@@ -87,7 +90,7 @@ HttpResponse::~HttpResponse() {
 
 Error HttpResponse::stream_error(const Error& e, bool mid_body) const {
     const std::string& peer = client_->endpoint().name();
-    const HttpTimeouts& t = client_->options_.timeouts;
+    const HttpTimeouts& t = timeouts_;
     std::string after = " after " + std::to_string(parser_.body_bytes()) + " bytes";
     if (total_.expired()) {
         return Error(Errc::timeout, peer + ": response not complete within " +
@@ -145,8 +148,7 @@ Task<Result<Bytes>> HttpResponse::next_body() {
             co_return Error(Errc::protocol, peer + ": " + http_error_name(parser_.error()));
         }
         PYLON_ASSERT(rest_.empty());  // need_more: everything received was parsed
-        Result<Bytes> got =
-            co_await stream_->read(client_->options_.timeouts.idle_timeout_ms, total_.token());
+        Result<Bytes> got = co_await stream_->read(timeouts_.idle_timeout_ms, total_.token());
         if (!got.ok()) {
             Error e = stream_error(got.error(), true);
             client_->pool_.discard(std::move(stream_));

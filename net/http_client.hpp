@@ -97,6 +97,7 @@ class HttpResponse {
     static reactor::Task<void> finish_in_background(std::unique_ptr<HttpResponse> self);
 
     HttpClient* client_;
+    HttpTimeouts timeouts_;  // the client's when it was sent (a later set_timeouts: not this one)
     Deadline total_;
     std::unique_ptr<SocketStream> stream_;
     HttpResponseParser parser_;
@@ -114,7 +115,7 @@ class HttpClient {
     const Endpoint& endpoint() const noexcept { return pool_.endpoint(); }
     ConnectionPool& pool() noexcept { return pool_; }
     const HttpClientOptions& options() const noexcept { return options_; }
-    // For the requests sent from now on (a reload); a response under way keeps its total.
+    // For the requests sent from now on (a reload); a response under way keeps its bounds.
     void set_timeouts(const HttpTimeouts& timeouts) noexcept { options_.timeouts = timeouts; }
 
     // Sends `request` and waits for the response head. A reused keep-alive connection that

@@ -5,8 +5,8 @@
 // and ["encrypted"] for an encrypted request, whose content is then encrypted under the cipher
 // the request used. The content (LLM output) is sanitised (no U+007F, no invalid UTF-8) and the
 // event is kept within Limits::event_bytes_max: first the echoed `i` tags are dropped, then the
-// content is cut, and only if the request itself is too large is the `request` tag dropped (NDK
-// then finds the request through the first `e`). ResultReport says what was cut. Echoed `i`
+// `request` tag (NDK then finds the request through the first `e`), and only then is the
+// content cut. ResultReport says what was cut. Echoed `i`
 // values above the single-letter tag bound are never echoed. Values; any thread.
 #pragma once
 

@@ -172,6 +172,27 @@ TEST(ProviderEndToEnd, ATemporaryReplyRelayCannotPushRequests) {
     EXPECT_EQ(node.stop().code, 0);  // alive until asked to stop
 }
 
+// reply_relays_private = false (the default): a `relays` entry that reaches loopback however
+// it is written (127.1 is no literal inet_pton knows, but it resolves to 127.0.0.1) gets
+// nothing; the job itself is answered on the node's relay.
+TEST(ProviderEndToEnd, AReplyRelayThatResolvesToLoopbackGetsNothing) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--models", "llama3.2", "--tokens", "2"});
+    RelayProcess local = start_relay("raw_relay.mjs");
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    PylonNode node(config);
+    node.start();
+    std::string sneaky = "ws://127.1:" + std::to_string(local.port);
+    ClientRun run = run_client(client_args({relay.url()}, 6, {"--relays-tag", sneaky}));
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    Json j(fetch(local.port, "GET", "/").body);
+    EXPECT_EQ(j.num("/events"), 0);
+    EXPECT_EQ(node.stop().code, 0);
+}
+
 // One customer may open a quarter of a shard's temporary relay connections: a request naming
 // two reply relays gets one (temp_relays_max = 4), and another customer's relay still gets its
 // answers (before, any customer could take every slot with requests naming slow relays).
