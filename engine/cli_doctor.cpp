@@ -269,13 +269,14 @@ void check_children(const Home& home, const Config& config, std::vector<Check>& 
         const std::string& why = c.not_spawning_reason;
         if (why.empty()) {
             out.push_back({name, Level::ok, "starts " + c.spawn.argv.front(), ""});
-        } else if (why == "backends.llamacpp.enabled is false") {
-            out.push_back({name, Level::info, "not started: " + why, ""});
         } else {
             out.push_back({name, Level::warn, "cannot start: " + why, fix});
         }
     };
-    if (auto llama = llamacpp_child(config)) {
+    if (!config.backends.llamacpp.enabled && !config.backends.llamacpp.binary.empty()) {
+        out.push_back(
+            {"llama-server", Level::info, "not started: backends.llamacpp.enabled is false", ""});
+    } else if (auto llama = llamacpp_child(config)) {
         report("llama-server", *llama,
                "fix [backends.llamacpp] binary and model (paths that exist), or set binary = \"\" "
                "to use a llama-server started elsewhere");

@@ -32,7 +32,7 @@ constexpr std::int64_t stop_margin_ms = 5000;
 // The default timeout: the node's shutdown_grace_ms + the margin (defaults when the file does
 // not load: the node would not have started with it either).
 std::int64_t default_timeout_ms(const Home& home, pid_t pid, std::int64_t& grace_ms) {
-    NodeConfigPath config = node_config_path(home, pid, nullptr);
+    NodeConfigPath config = node_config_path(home, pid);
     auto loaded = load_config_file(config.path, config.given);
     grace_ms = loaded.ok() ? loaded->config.provider.shutdown_grace_ms
                            : Config{}.provider.shutdown_grace_ms;

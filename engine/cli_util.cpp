@@ -92,16 +92,8 @@ DaemonLink find_daemon(const Home& home) {
     return link;
 }
 
-NodeConfigPath node_config_path(const Home& home, pid_t pid, ControlClient* client) {
-    std::optional<ControlClient> own;
-    if (client == nullptr) {
-        auto connected = ControlClient::connect(home.socket_path(), node_config_ask_ms);
-        if (connected.ok()) {
-            own.emplace(std::move(connected.value()));
-            client = &*own;
-        }
-    }
-    if (client != nullptr) {
+NodeConfigPath node_config_path(const Home& home, pid_t pid) {
+    if (auto client = ControlClient::connect(home.socket_path(), node_config_ask_ms); client.ok()) {
         auto reply = client->request("\"Health\"");
         proto::JsonReader reader;
         proto::HealthReply health;

@@ -32,13 +32,13 @@ DaemonLink find_daemon(const Home& home);
 
 // The config file the running node at `pid` loaded, and whether it was given (-c) rather than
 // the home's: what its Health says (`config`, absolute), else its command line's -c/--config
-// (relative: from this shell's folder), else the home's config.toml. `client`: the daemon's
-// control connection when there is one (else one is tried, briefly).
+// (relative: from this shell's folder), else the home's config.toml. The control socket is
+// tried briefly (1 s).
 struct NodeConfigPath {
     std::string path;
     bool given = false;
 };
-NodeConfigPath node_config_path(const Home& home, pid_t pid, ControlClient* client);
+NodeConfigPath node_config_path(const Home& home, pid_t pid);
 
 // "PID 1234", or "PID unknown" (a node without a pid file that refused to say).
 std::string pid_text(const PidInfo& pid);

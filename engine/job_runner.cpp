@@ -117,9 +117,9 @@ Task<Status> JobRunner::start() {
 }
 
 void JobRunner::reload(const Config& next) {
-    for (BackendKind kind : {BackendKind::ollama, BackendKind::llamacpp}) {
-        if (const auto& client = clients_[backend_slot_index(kind)]) {
-            client->set_request_timeout_ms(request_timeout_ms(kind, next));
+    for (const auto& client : clients_) {
+        if (client) {
+            client->set_request_timeout_ms(request_timeout_ms(client->kind(), next));
         }
     }
 }

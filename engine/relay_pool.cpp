@@ -108,8 +108,8 @@ Task<void> RelayPool::stop() {
                 return true;
             }
         }
-        for (auto& [url, l] : temp_) {
-            if (l->busy()) {
+        for (auto& [url, t] : temp_) {
+            if (t.link->busy()) {
                 return true;
             }
         }
@@ -126,8 +126,8 @@ Task<void> RelayPool::stop() {
             co_await l->stop();
         }
     }
-    for (auto& [url, l] : temp_) {
-        co_await l->stop();
+    for (auto& [url, t] : temp_) {
+        co_await t.link->stop();
     }
     co_await gate_.close();
     co_await persist_cursors();
@@ -138,7 +138,6 @@ Task<void> RelayPool::stop() {
     }
     links_.clear();
     temp_.clear();
-    temp_openers_.clear();
     spare_.clear();
     if (reactor::Shard::current().id() == 0) {
         proto::DomainEvent off;
@@ -194,8 +193,8 @@ void RelayPool::deliver_extra(std::size_t extra, const PublicationRef& pub) {
         // every slot: the others' `relays` answers would all be refused.
         std::size_t share = std::max<std::size_t>(1, max / 4);
         auto mine = static_cast<std::size_t>(
-            std::count_if(temp_openers_.begin(), temp_openers_.end(),
-                          [&pub](const auto& kv) { return kv.second == pub->customer; }));
+            std::count_if(temp_.begin(), temp_.end(),
+                          [&pub](const auto& kv) { return kv.second.opener == pub->customer; }));
         if (mine >= share) {
             report(pub, false,
                    url + ": this customer's share of temporary relay connections is in use");
@@ -203,10 +202,9 @@ void RelayPool::deliver_extra(std::size_t extra, const PublicationRef& pub) {
         }
         auto link = std::make_unique<RelayLink>(this, url, -1, 0);
         link->start();
-        it = temp_.emplace(url, std::move(link)).first;
-        temp_openers_[url] = pub->customer;
+        it = temp_.emplace(url, TempLink{std::move(link), pub->customer}).first;
     }
-    it->second->enqueue(pub);
+    it->second.link->enqueue(pub);
 }
 
 void RelayPool::report(const PublicationRef& pub, bool delivered, std::string reason) {
@@ -459,8 +457,7 @@ Task<void> RelayPool::persist_cursors() {
 
 // A temporary link ends by itself once idle for temp_idle_ms (or after failing to connect).
 void RelayPool::reap_temporary() {
-    std::erase_if(temp_, [](const auto& kv) { return kv.second->finished(); });
-    std::erase_if(temp_openers_, [this](const auto& kv) { return temp_.count(kv.first) == 0; });
+    std::erase_if(temp_, [](const auto& kv) { return kv.second.link->finished(); });
 }
 
 // Counters to the board, cursors to the store, idle temporary links closed.

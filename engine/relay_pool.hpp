@@ -119,9 +119,13 @@ class RelayPool final : public Service {
     std::shared_ptr<ProviderHub> hub_;
     std::vector<std::string> urls_;                  // configured, normalised
     std::vector<std::unique_ptr<RelayLink>> links_;  // by index; null when another shard owns it
-    std::unordered_map<std::string, std::unique_ptr<RelayLink>> temp_;
-    // Who opened each temporary link: one customer may hold a quarter of temp_relays_max.
-    std::unordered_map<std::string, std::array<std::uint8_t, 32>> temp_openers_;
+    // A temporary link and the customer whose request opened it (one customer may hold a
+    // quarter of temp_relays_max).
+    struct TempLink {
+        std::unique_ptr<RelayLink> link;
+        std::array<std::uint8_t, 32> opener{};
+    };
+    std::unordered_map<std::string, TempLink> temp_;
     std::vector<std::int64_t> persisted_;  // by index: cursor last written
     std::vector<std::unique_ptr<proto::Event>> spare_;
     std::size_t transfers_ = 0;

@@ -465,6 +465,34 @@ TEST_F(HttpClientTest, SlowFirstByteAndIdleStreamTimeOut) {
     EXPECT_EQ(idle_msg, peer + ": no data for 300 ms mid-stream after 24 bytes");
 }
 
+// set_timeouts (a reloaded request_timeout_ms) bounds the requests sent afterwards; a stream
+// already under way keeps the bounds it was sent with.
+TEST_F(HttpClientTest, NewTimeoutsApplyToLaterRequestsNotToAStreamUnderWay) {
+    std::size_t pieces_read = 0;
+    Status under_way = Ok{};
+    std::string later_msg;
+    run([&]() -> Task<void> {
+        return [](std::uint16_t p, std::size_t* n, Status* st, std::string* lm) -> Task<void> {
+            HttpClient client(Endpoint{"127.0.0.1", p, ""}, quick_options());  // idle 5 s
+            auto r = co_await client.send(get("/ndjson?lines=3&gap_ms=400"));
+            EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message());
+            HttpTimeouts tight = quick_options().timeouts;
+            tight.idle_timeout_ms = 100;
+            client.set_timeouts(tight);
+            if (r.ok()) {
+                std::vector<Piece> pieces;
+                *st = co_await read_pieces(r->get(), &pieces);
+                *n = pieces.size();
+            }
+            co_await expect_error(&client, "/ndjson?lines=3&gap_ms=400", Errc::timeout, lm);
+            co_await client.close();
+        }(port(), &pieces_read, &under_way, &later_msg);
+    });
+    EXPECT_TRUE(under_way.ok()) << under_way.error().message();
+    EXPECT_GE(pieces_read, 3u);
+    EXPECT_NE(later_msg.find("no data for 100 ms mid-stream"), std::string::npos) << later_msg;
+}
+
 TEST_F(HttpClientTest, ConnectionRefusedNamesTheBackend) {
     std::string msg;
     std::uint16_t dead = 1;  // nothing listens on port 1 here

@@ -45,6 +45,8 @@ struct RelayProcess {
     std::unique_ptr<ChildProcess> process;
     std::uint16_t port = 0;
     std::string url() const { return "ws://127.0.0.1:" + std::to_string(port); }
+    // EVENTs a raw_relay.mjs accepted so far (its GET / counters).
+    std::int64_t raw_events() const { return Json(fetch(port, "GET", "/").body).num("/events"); }
 };
 
 inline RelayProcess start_relay(const std::string& script = "relay.mjs", std::uint16_t port = 0,

@@ -93,12 +93,8 @@ TEST(ProviderEndToEnd, JobsFromNostrToolsAndTheCliComplete) {
     // on a loaded machine whose temporary connection is slower than the job it is not sent).
     ClientRun tagged = run_client(client_args({relay.url()}, 6, {"--relays-tag", elsewhere.url()}));
     ASSERT_EQ(tagged.of("result").size(), 1u) << tagged.raw;
-    auto elsewhere_events = [&]() {
-        Json j(fetch(elsewhere.port, "GET", "/").body);
-        return j.num("/events");
-    };
-    EXPECT_TRUE(wait_until([&]() { return elsewhere_events() >= 2; }, 5000, 50))
-        << elsewhere_events();
+    EXPECT_TRUE(wait_until([&]() { return elsewhere.raw_events() >= 2; }, 5000, 50))
+        << elsewhere.raw_events();
 
     // pylon job submit, with its own home and key.
     auto cli_home = TempDir::create("pylon-cli");
@@ -158,13 +154,9 @@ TEST(ProviderEndToEnd, ATemporaryReplyRelayCannotPushRequests) {
     node.start();
     ClientRun tagged = run_client(client_args({relay.url()}, 6, {"--relays-tag", hostile.url()}));
     ASSERT_EQ(tagged.of("result").size(), 1u) << tagged.raw;
-    auto hostile_events = [&]() {
-        Json j(fetch(hostile.port, "GET", "/").body);
-        return j.num("/events");
-    };
     // The node's answers reached the hostile relay: its connection was open, and was pushed to.
-    EXPECT_TRUE(wait_until([&]() { return hostile_events() >= 8 + 2; }, 5000, 50))
-        << hostile_events();
+    EXPECT_TRUE(wait_until([&]() { return hostile.raw_events() >= 8 + 2; }, 5000, 50))
+        << hostile.raw_events();
     std::this_thread::sleep_for(std::chrono::milliseconds(
         500));  // time for pushed requests to reach the intake, were they taken
     EXPECT_EQ(node.intake()["received"], 1u);
@@ -188,8 +180,7 @@ TEST(ProviderEndToEnd, AReplyRelayThatResolvesToLoopbackGetsNothing) {
     ClientRun run = run_client(client_args({relay.url()}, 6, {"--relays-tag", sneaky}));
     ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    Json j(fetch(local.port, "GET", "/").body);
-    EXPECT_EQ(j.num("/events"), 0);
+    EXPECT_EQ(local.raw_events(), 0);
     EXPECT_EQ(node.stop().code, 0);
 }
 
@@ -208,19 +199,16 @@ TEST(ProviderEndToEnd, OneCustomerGetsAShareOfTheTemporaryRelayConnections) {
     config.shards = 1;
     PylonNode node(config);
     node.start();
-    auto events = [](const RelayProcess& r) {
-        Json j(fetch(r.port, "GET", "/").body);
-        return j.num("/events");
-    };
     ClientRun greedy = run_client(
         client_args({relay.url()}, 6, {"--relays-tag", a1.url(), "--relays-tag", a2.url()}));
     ASSERT_EQ(greedy.of("result").size(), 1u) << greedy.raw;
     ClientRun other = run_client(client_args({relay.url()}, 7, {"--relays-tag", b.url()}));
     ASSERT_EQ(other.of("result").size(), 1u) << other.raw;
-    EXPECT_TRUE(wait_until([&]() { return events(b) >= 2; }, 5000, 50)) << events(b);
-    EXPECT_TRUE(wait_until([&]() { return events(a1) + events(a2) >= 2; }, 5000, 50));
+    EXPECT_TRUE(wait_until([&]() { return b.raw_events() >= 2; }, 5000, 50)) << b.raw_events();
+    EXPECT_TRUE(wait_until([&]() { return a1.raw_events() + a2.raw_events() >= 2; }, 5000, 50));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
-    EXPECT_TRUE(events(a1) == 0 || events(a2) == 0) << events(a1) << " and " << events(a2);
+    EXPECT_TRUE(a1.raw_events() == 0 || a2.raw_events() == 0)
+        << a1.raw_events() << " and " << a2.raw_events();
     EXPECT_EQ(node.stop().code, 0);
 }
 
