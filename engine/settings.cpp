@@ -190,7 +190,8 @@ const SettingTable k_tables[] = {
     {"log", "The daemon log (logs/pylon.log in the background, stderr in the foreground)."},
 };
 
-// Rules between two keys: low <= high. Both keys are integers; keep each pair in one table.
+// Rules between two keys: low <= high (low < high when strict). Both keys are integers; keep
+// each pair in one table.
 const SettingRule k_rules[] = {
     {"memory.critical_threshold_bytes", "memory.min_available_bytes"},
     {"memory.critical_available_percent", "memory.low_available_percent"},
@@ -198,9 +199,10 @@ const SettingRule k_rules[] = {
     {"provider.max_tokens_default", "provider.max_tokens_max"},
     {"relay_pool.backoff_initial_ms", "relay_pool.backoff_max_ms"},
     {"supervisor.backoff_initial_ms", "supervisor.backoff_max_ms"},
-    // Counting as started after alive_after_ms needs that long before the start timeout.
-    {"worker.alive_after_ms", "worker.start_timeout_ms"},
-    {"agents.alive_after_ms", "agents.start_timeout_ms"},
+    // Counting as started after alive_after_ms needs that long before the start timeout: at
+    // equal values the start timeout fires first and the child never counts as started.
+    {"worker.alive_after_ms", "worker.start_timeout_ms", true},
+    {"agents.alive_after_ms", "agents.start_timeout_ms", true},
 };
 
 bool is_choice(std::string_view choices, std::string_view text) {
@@ -521,15 +523,17 @@ std::optional<ConfigProblem> check_config(const Config& c, std::span<const std::
     for (const SettingRule& r : k_rules) {
         std::int64_t low = rule_value(r.low, c);
         std::int64_t high = rule_value(r.high, c);
-        if (low <= high) {
+        if (r.strict ? low < high : low <= high) {
             continue;
         }
         if (contains(set_paths, r.high) && !contains(set_paths, r.low)) {
-            return ConfigProblem{std::string(r.high), "must not be below " + std::string(r.low) +
-                                                          " (" + int_text(low) + ")"};
+            return ConfigProblem{std::string(r.high),
+                                 (r.strict ? "must be above " : "must not be below ") +
+                                     std::string(r.low) + " (" + int_text(low) + ")"};
         }
-        return ConfigProblem{std::string(r.low), "must not exceed " + std::string(r.high) + " (" +
-                                                     int_text(high) + ")"};
+        return ConfigProblem{std::string(r.low),
+                             (r.strict ? "must be below " : "must not exceed ") +
+                                 std::string(r.high) + " (" + int_text(high) + ")"};
     }
     return std::nullopt;
 }
@@ -701,9 +705,9 @@ std::string limits_text(const SettingSpec& s) {
     for (const SettingRule& r : k_rules) {
         std::string bound;
         if (r.low == s.path) {
-            bound = "at most `" + key_in(r.high, s.table) + "`";
+            bound = (r.strict ? "below `" : "at most `") + key_in(r.high, s.table) + "`";
         } else if (r.high == s.path) {
-            bound = "at least `" + key_in(r.low, s.table) + "`";
+            bound = (r.strict ? "above `" : "at least `") + key_in(r.low, s.table) + "`";
         } else {
             continue;
         }

@@ -96,6 +96,7 @@ std::optional<std::string> setting_string_problem(const SettingSpec& spec, std::
 struct SettingRule {
     std::string_view low;
     std::string_view high;
+    bool strict = false;  // low < high, not low <= high
 };
 std::span<const SettingRule> setting_rules();
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Quick start 2: set up, build and run the whole default test suite:
-#   1. normal build with g++ (Release at -O2, no debug info; benchmarks compiled so they cannot
-#      rot; the test executables' own code at -O1, see PYLON_TEST_OPT), ctest labels
-#      unit + integration
+#   1. normal build with g++ (Release at -O2, no debug info: the flags run.sh builds the node
+#      with, from scripts/release-flags.sh; benchmarks compiled so they cannot rot; the test
+#      executables' own code at -O1, see PYLON_TEST_OPT), ctest labels unit + integration
 #   2. ASan+UBSan build (Debug) with clang++ (it compiles our test code about 2.5x faster than
 #      g++ at -O0; a second compiler's warnings too), the same tests. Debug info is line tables
 #      only (sanitizer reports still name file and line) and our libraries are shared objects
@@ -48,8 +48,8 @@ fi
 run_tests() { (cd "$1" && ctest -L 'unit|integration' -j "$jobs" --output-on-failure --timeout 600); }
 
 phase setup scripts/setup.sh --test
-configure build/test -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS_RELEASE=-O2 -DNDEBUG" \
-  "-DCMAKE_C_FLAGS_RELEASE=-O2 -DNDEBUG" "-DPYLON_TEST_OPT=-O1 -foptimize-sibling-calls" \
+source scripts/release-flags.sh  # the flags run.sh builds the node with
+configure build/test "${release_flags[@]}" "-DPYLON_TEST_OPT=-O1 -foptimize-sibling-calls" \
   -DPYLON_BUILD_BENCH=ON
 phase "normal build" build build/test
 phase "normal tests" run_tests build/test

@@ -164,7 +164,12 @@ reactor::Task<void> RelaySim::accept_loop() {
 
 reactor::Task<void> RelaySim::watchdog() {
     std::int64_t last_progress_ms = 0;
-    while (co_await reactor::sleep_ms(50, stop_.token())) {
+    // (An explicit bool, not `while (co_await ...)`: see JobRunner::sweep_loop.)
+    for (;;) {
+        bool slept = co_await reactor::sleep_ms(50, stop_.token());
+        if (!slept) {
+            break;
+        }
         std::int64_t now = reactor::monotonic_ms();
         if (hooks_.on_progress && now - last_progress_ms >= options_.progress_interval_ms) {
             last_progress_ms = now;

@@ -118,15 +118,43 @@ TEST(Settings, RulesBindIntegersOfOneTableAndAreDocumentedNextToBothKeys) {
         ASSERT_NE(section, std::string::npos) << r.low;
         std::size_t at = md.find(low_row, section);
         ASSERT_NE(at, std::string::npos) << r.low;
-        EXPECT_NE(md.substr(at, md.find('\n', at) - at).find("at most `" + std::string(high->key)),
+        std::string below = r.strict ? "below `" : "at most `";
+        std::string above = r.strict ? "above `" : "at least `";
+        EXPECT_NE(md.substr(at, md.find('\n', at) - at).find(below + std::string(high->key)),
                   std::string::npos)
             << r.low;
         at = md.find(high_row, section);
         ASSERT_NE(at, std::string::npos) << r.high;
-        EXPECT_NE(md.substr(at, md.find('\n', at) - at).find("at least `" + std::string(low->key)),
+        EXPECT_NE(md.substr(at, md.find('\n', at) - at).find(above + std::string(low->key)),
                   std::string::npos)
             << r.high;
     }
+}
+
+// At equal values the start timeout fires when the child would have counted as started, so it
+// never starts: the rule is strict.
+TEST(Settings, AliveAfterMustBeBelowTheStartTimeout) {
+    Config c;
+    c.worker.alive_after_ms = c.worker.start_timeout_ms;
+    auto p = check_config(c);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->path, "worker.alive_after_ms");
+    EXPECT_EQ(p->reason, "must be below worker.start_timeout_ms (" +
+                             std::to_string(c.worker.start_timeout_ms) + ")");
+    std::vector<std::string> set = {"worker.start_timeout_ms"};
+    p = check_config(c, set);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->path, "worker.start_timeout_ms");
+    EXPECT_EQ(p->reason, "must be above worker.alive_after_ms (" +
+                             std::to_string(c.worker.alive_after_ms) + ")");
+    c.worker.alive_after_ms = c.worker.start_timeout_ms - 1;
+    EXPECT_FALSE(check_config(c).has_value());
+
+    c = Config{};
+    c.agents.alive_after_ms = c.agents.start_timeout_ms;
+    p = check_config(c);
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->path, "agents.alive_after_ms");
 }
 
 TEST(Settings, BrokenRuleBlamesTheKeyThatWasSet) {
