@@ -89,6 +89,9 @@ class RelayLink {
     void set_subscribed(bool on);
     // True while publications are waiting or unacknowledged.
     bool busy() const noexcept { return !queue_.empty(); }
+    // Busy and connected or connecting: what the pool's stop waits for (a link in its reconnect
+    // backoff cannot deliver before the stop's deadline, so waiting for it only delays the exit).
+    bool flushing() const noexcept { return busy() && state_ != "backoff"; }
     const PublishQueue& queue() const noexcept { return queue_; }
     // A temporary link that had nothing to do since `since_ms` (monotonic), or -1.
     std::int64_t idle_since_ms() const noexcept { return idle_since_ms_; }

@@ -102,20 +102,20 @@ Task<void> RelayPool::stop() {
     hub_->here().pool = nullptr;  // late messages now report "stopped" themselves
     set_subscribed(false);
     std::int64_t deadline = now_ms() + stop_flush_ms_max;
-    auto busy = [this]() {
+    auto flushing = [this]() {
         for (auto& l : links_) {
-            if (l && l->busy()) {
+            if (l && l->flushing()) {
                 return true;
             }
         }
         for (auto& [url, t] : temp_) {
-            if (t.link->busy()) {
+            if (t.link->flushing()) {
                 return true;
             }
         }
         return false;
     };
-    while (busy() && now_ms() < deadline) {
+    while (flushing() && now_ms() < deadline) {
         co_await reactor::sleep_ms(50);
     }
     stop_.cancel();

@@ -3,6 +3,10 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <regex>
+#include <string>
+
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"
@@ -10,9 +14,25 @@
 namespace pylon {
 namespace {
 
+// Loopback only: a config naming a closed loopback port (`closed`, "127.0.0.1:<port>") for the
+// relay and both backends (the default config's relays are public).
+void write_loopback_config(const std::string& path, std::string* closed) {
+    auto port = test::free_loopback_port();
+    ASSERT_TRUE(port.ok());
+    *closed = "127.0.0.1:" + std::to_string(*port);
+    ASSERT_TRUE(test::write_file(path, "relays = [\"ws://" + *closed +
+                                           "\"]\n[backends.ollama]\nurl = \"http://" + *closed +
+                                           "\"\n[backends.llamacpp]\nurl = \"http://" + *closed +
+                                           "\"\n")
+                    .ok());
+}
+
 void start_then_signal(int sig, const char* shards) {
     auto home = test::TempDir::create("pylon-start");
     ASSERT_TRUE(home.ok());
+    std::string config = home->file("c.toml");
+    std::string closed;
+    ASSERT_NO_FATAL_FAILURE(write_loopback_config(config, &closed));
     // The node's identity (what `pylon init` writes): a BIP-39 test phrase.
     std::string id = home->file("identity.mnemonic");
     ASSERT_TRUE(test::write_file(id,
@@ -27,7 +47,9 @@ void start_then_signal(int sig, const char* shards) {
                  "--shards",
                  shards,
                  "--home",
-                 home->path()};
+                 home->path(),
+                 "-c",
+                 config};
     auto child = test::ChildProcess::spawn(spec);
     ASSERT_TRUE(child.ok()) << child.error().message();
     auto& p = *child.value();
@@ -35,9 +57,20 @@ void start_then_signal(int sig, const char* shards) {
     ASSERT_TRUE(line.has_value()) << p.describe();
     ASSERT_TRUE(p.wait_for_line(std::regex("started on"), 10'000, test::Stream::err).has_value())
         << p.describe();
+    // The NIP-89 announcement waits in the queue of a relay that refuses connections: the stop
+    // does not wait for a link in its reconnect backoff (it waited its whole 2 s flush bound).
+    ASSERT_TRUE(test::wait_until(
+        [&p]() {
+            auto lines = p.lines(test::Stream::err);
+            return std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+                return l.find("reconnecting in") != std::string::npos;
+            });
+        },
+        10'000))
+        << p.describe();
     ASSERT_TRUE(p.signal(sig).ok());
-    auto exit = p.wait_exit(10'000);
-    ASSERT_TRUE(exit.has_value()) << "did not stop after the signal\n" << p.describe();
+    auto exit = p.wait_exit(1500);
+    ASSERT_TRUE(exit.has_value()) << "did not stop within 1.5 s of the signal\n" << p.describe();
     EXPECT_TRUE(exit->exited) << p.describe();
     EXPECT_EQ(exit->code, 0) << p.describe();
 }
@@ -47,6 +80,93 @@ TEST(PylonStart, SigtermStopsCleanlyWithTwoShards) {
 }
 TEST(PylonStart, SigintStopsCleanlyWithOneShard) {
     start_then_signal(SIGINT, "1");
+}
+
+// Quick start 1 on a machine with no prior state: scripts/start-node.sh (what run.sh runs once it
+// has built the node) creates the identity in a home that does not exist yet, and the node keeps
+// running with no backend and no relay reachable, saying what it waits for and retrying. Loopback
+// only: the config names a closed loopback port for the relay and both backends (the default
+// config's relays are public).
+TEST(PylonStart, QuickStartOnAFreshHomeCreatesAnIdentityAndWaits) {
+    auto dir = test::TempDir::create("pylon-quick");
+    ASSERT_TRUE(dir.ok());
+    std::string config = dir->file("c.toml");
+    std::string closed;
+    ASSERT_NO_FATAL_FAILURE(write_loopback_config(config, &closed));
+    std::string home = dir->file("fresh-home");
+    std::string mnemonic_path = home + "/identity.mnemonic";
+    test::ChildSpec spec;
+    spec.argv = {"/bin/bash",
+                 test::source_dir() + "/scripts/start-node.sh",
+                 test::tool_path("pylon"),
+                 "--shards",
+                 "1",
+                 "--home",
+                 home,
+                 "-c",
+                 config};
+    std::string mnemonic;
+    for (int run = 0; run < 2; run++) {
+        auto child = test::ChildProcess::spawn(spec);
+        ASSERT_TRUE(child.ok()) << child.error().message();
+        auto& p = *child.value();
+        if (run == 0) {
+            ASSERT_TRUE(p.wait_for_line("Identity saved to", 10'000).has_value()) << p.describe();
+        }
+        ASSERT_TRUE(
+            p.wait_for_line(std::regex("started on"), 10'000, test::Stream::err).has_value())
+            << p.describe();
+        ASSERT_TRUE(p.wait_for_line(
+                         std::regex("waiting for an inference backend: ollama at http://" + closed),
+                         10'000, test::Stream::err)
+                        .has_value())
+            << p.describe();
+        // Retried: at least two refusals of the relay, each with its next attempt.
+        std::regex refused("relay ws://" + closed + ": .*reconnecting in");
+        auto refusals = [&p, &refused]() {
+            auto lines = p.lines(test::Stream::err);
+            return std::count_if(lines.begin(), lines.end(), [&refused](const std::string& l) {
+                return std::regex_search(l, refused);
+            });
+        };
+        EXPECT_TRUE(test::wait_until([&refusals]() { return refusals() >= 2; }, 10'000))
+            << p.describe();
+        struct stat st {};
+        ASSERT_EQ(::stat(mnemonic_path.c_str(), &st), 0);
+        EXPECT_EQ(st.st_mode & 0777, 0600U);
+        auto text = test::read_file(mnemonic_path);
+        ASSERT_TRUE(text.ok());
+        if (run == 0) {
+            mnemonic = *text;
+            EXPECT_GE(std::count(mnemonic.begin(), mnemonic.end(), ' '), 11) << mnemonic;
+        } else {
+            EXPECT_EQ(*text, mnemonic) << "the second start made a new identity";
+            auto out = p.lines(test::Stream::out);
+            EXPECT_EQ(std::count_if(
+                          out.begin(), out.end(),
+                          [](const std::string& l) { return l.starts_with("Identity saved to"); }),
+                      0)
+                << p.describe();
+        }
+        ASSERT_TRUE(p.signal(SIGTERM).ok());  // the script exec'd the node: same pid
+        auto exit = p.wait_exit(15'000);
+        ASSERT_TRUE(exit.has_value()) << "did not stop after SIGTERM\n" << p.describe();
+        EXPECT_TRUE(exit->exited) << p.describe();
+        EXPECT_EQ(exit->code, 0) << p.describe();
+    }
+}
+
+TEST(PylonStart, StartNodeScriptNeedsTheBinary) {
+    test::ChildSpec spec;
+    spec.argv = {"/bin/bash", test::source_dir() + "/scripts/start-node.sh"};
+    auto child = test::ChildProcess::spawn(spec);
+    ASSERT_TRUE(child.ok()) << child.error().message();
+    auto exit = child.value()->wait_exit(10'000);
+    ASSERT_TRUE(exit.has_value());
+    EXPECT_EQ(exit->code, 2);
+    EXPECT_TRUE(
+        child.value()->wait_for_line("usage: scripts/start-node.sh", 1000, test::Stream::err))
+        << child.value()->describe();
 }
 
 TEST(PylonStart, RejectsABadShardCount) {

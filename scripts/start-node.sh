@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Usage: scripts/start-node.sh PYLON_BINARY [pylon start options...]
+# The second half of Quick start 1 (run.sh builds, then comes here): a home with no identity gets
+# one (`pylon init`: a new mnemonic, 0600, and a default config.toml), then the node runs in the
+# foreground. CI runs this file with the tested binary (tests/integration/pylon_start_test.cpp).
+set -euo pipefail
+if [[ $# -lt 1 || ! -x $1 ]]; then
+  echo "usage: scripts/start-node.sh PYLON_BINARY [pylon start options...]" >&2
+  exit 2
+fi
+pylon=$1
+shift
+# Only the home folder of the start arguments matters for the identity.
+home=()
+args=("$@")
+for (( i = 0; i < ${#args[@]}; i++ )); do
+  case "${args[i]}" in
+    --home) home=(--home "${args[i+1]:-}") ;;
+    --home=*) home=(--home "${args[i]#--home=}") ;;
+  esac
+done
+if ! "$pylon" identity "${home[@]}" >/dev/null 2>&1; then
+  "$pylon" init "${home[@]}"
+fi
+exec "$pylon" start --foreground "$@"
