@@ -93,8 +93,14 @@ Task<Status> BackendRegistry::start() {
     const Config& config = context_.config();
     std::vector<std::string> notes;
     std::vector<BackendKind> kinds = registered_backends(config, &notes);
+    // Pylon's default list names apple_fm (macOS only): with a backend left to use, what was
+    // skipped is information, not a warning on every start; with none left it is the reason.
     for (const std::string& n : notes) {
-        LOG_WARN("%s", n.c_str());
+        if (kinds.empty()) {
+            LOG_WARN("%s", n.c_str());
+        } else {
+            LOG_INFO("%s", n.c_str());
+        }
     }
     proto::DomainEvent registered;
     registered.kind = proto::EventKind::backends_registered;

@@ -131,6 +131,12 @@ TEST(PylonStart, QuickStartOnAFreshHomeCreatesAnIdentityAndWaits) {
         };
         EXPECT_TRUE(test::wait_until([&refusals]() { return refusals() >= 2; }, 10'000))
             << p.describe();
+        // The default backend_preference names apple_fm (macOS only): skipped without a warning
+        // while another backend is configured.
+        auto err = p.lines(test::Stream::err);
+        EXPECT_FALSE(std::any_of(err.begin(), err.end(), [](const std::string& l) {
+            return l.find("WARN") != std::string::npos && l.find("apple_fm") != std::string::npos;
+        })) << p.describe();
         struct stat st {};
         ASSERT_EQ(::stat(mnemonic_path.c_str(), &st), 0);
         EXPECT_EQ(st.st_mode & 0777, 0600U);
