@@ -216,9 +216,11 @@ void BackendRegistry::apply_probe(Entry* e, const BackendProbe& probe) {
     const Config& c = context_.config();
     std::int64_t configured =
         e->kind == BackendKind::ollama ? c.backends.ollama.slots : c.backends.llamacpp.slots;
+    // A slot count the backend reports is bounded like the `slots` key (1 to 1024): a server
+    // claiming four billion slots must not lift the bound on jobs sent to it at once.
     std::uint32_t slots = configured > 0            ? static_cast<std::uint32_t>(configured)
                           : e->supervised_slots > 0 ? e->supervised_slots
-                          : probe.slots > 0         ? probe.slots
+                          : probe.slots > 0         ? std::min(probe.slots, probed_slots_max)
                                                     : 1;
     std::vector<std::string> models;
     for (const proto::ModelInfo& m : probe.models) {

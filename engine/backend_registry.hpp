@@ -45,6 +45,8 @@ namespace pylon::engine {
 inline constexpr std::int64_t status_refresh_ms = 2000;
 inline constexpr std::int64_t waiting_log_interval_ms = 60000;
 inline constexpr std::int64_t probe_retry_initial_ms = 1000;
+// The most slots a backend's own report may give it (the `slots` key's bound).
+inline constexpr std::uint32_t probed_slots_max = 1024;
 
 class BackendRegistry final : public Service {
   public:

@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "reactor/clock.hpp"
+
 namespace pylon::net {
 
 using reactor::Task;
@@ -215,12 +217,15 @@ Task<void> HttpResponse::finish_in_background(std::unique_ptr<HttpResponse> self
     HttpClient* client = self->client_;
     const HttpClientOptions& o = client->options_;
     std::uint64_t start_bytes = self->parser_.body_bytes();
+    // One deadline for the whole rest (not per read: a server trickling a byte just inside each
+    // read's timeout held the connection for hours).
+    std::int64_t deadline_ms = reactor::monotonic_ms() + o.finish_timeout_ms;
     while (self->stream_) {
-        if (self->parser_.body_bytes() - start_bytes > o.finish_bytes_max) {
+        std::int64_t left_ms = deadline_ms - reactor::monotonic_ms();
+        if (self->parser_.body_bytes() - start_bytes > o.finish_bytes_max || left_ms <= 0) {
             break;
         }
-        Result<Bytes> got =
-            co_await self->stream_->read(o.finish_timeout_ms, client->finish_stop_.token());
+        Result<Bytes> got = co_await self->stream_->read(left_ms, client->finish_stop_.token());
         if (!got.ok() || got->empty()) {
             break;
         }

@@ -64,9 +64,13 @@ class SocketStream final : public ByteStream {
     bool closed() const noexcept override { return closed_; }
 
     // False once the stream failed, is closing, or the peer closed its side (a pooled idle
-    // connection the server dropped). True does not promise the next request will succeed.
+    // connection the server dropped), and while received bytes wait unread: on a connection
+    // between requests they belong to no request (a faulty or hostile server's stray response),
+    // and the next request would read them as its own answer. True does not promise the next
+    // request will succeed.
     bool maybe_reusable() const noexcept {
-        return !failed_ && !closing_ && !closed_ && !recv_.finished() && out_.empty();
+        return !failed_ && !closing_ && !closed_ && !recv_.finished() &&
+               recv_.queued_chunks() == 0 && out_.empty();
     }
     // The error that ended the stream, if any.
     const std::optional<Error>& failure() const noexcept { return failed_; }

@@ -237,8 +237,9 @@ Reject LlamaCppCodec::parse_models(std::string_view body, std::vector<ModelInfo>
     for (element m : arr) {
         element e;
         std::string_view id;
-        if (m["id"].get(e) != simdjson::SUCCESS || json_string(e, 4096, id) != Reject::none) {
-            continue;
+        if (m["id"].get(e) != simdjson::SUCCESS || json_string(e, 4096, id) != Reject::none ||
+            id.empty()) {
+            continue;  // unreadable, or no name a request could use (the node routes by name)
         }
         ModelInfo info;
         info.name = std::string(id);

@@ -162,10 +162,11 @@ Reject OllamaCodec::parse_models(std::string_view body, bool loaded, std::vector
     for (element m : arr) {
         element e;
         std::string_view name;
-        if (m["name"].get(e) != simdjson::SUCCESS || json_string(e, 1024, name) != Reject::none) {
+        if (m["name"].get(e) != simdjson::SUCCESS || json_string(e, 1024, name) != Reject::none ||
+            name.empty()) {
             if (m["model"].get(e) != simdjson::SUCCESS ||
-                json_string(e, 1024, name) != Reject::none) {
-                continue;  // tolerate entries we cannot read
+                json_string(e, 1024, name) != Reject::none || name.empty()) {
+                continue;  // tolerate entries we cannot read, or with no usable name
             }
         }
         ModelInfo info;

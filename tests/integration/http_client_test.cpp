@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -269,9 +270,16 @@ TEST_F(HttpClientTest, IdleConnectionsAreBoundedAndExpire) {
 // reads the second and closes (the race of a server dropping an idle connection just as the
 // client reuses it), or with `partial` sends half a response head first; later connections
 // answer "fresh". Counts accepted connections and requests.
+// How the first connection misbehaves after its first response ("ok").
+enum class FirstConnection {
+    close_before_response,  // reads the second request, closes without a byte
+    close_mid_response,     // reads the second request, sends part of a head, closes
+    stray_response,         // sends a second response nobody asked for, 100 ms later
+};
+
 class ClosingServer {
   public:
-    explicit ClosingServer(bool partial) : partial_(partial) {
+    explicit ClosingServer(FirstConnection mode) : mode_(mode) {
         net::testutil::listen_loopback(listener_, AF_INET, 8);
         EXPECT_GE(listener_.fd, 0);
         thread_ = std::thread([this] { serve(); });
@@ -305,7 +313,11 @@ class ClosingServer {
             accepted_++;
             if (conn == 0 && read_request(c)) {
                 send_text(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
-                if (read_request(c) && partial_) {
+                if (mode_ == FirstConnection::stray_response) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+                    send_text(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray");
+                }
+                if (read_request(c) && mode_ == FirstConnection::close_mid_response) {
                     send_text(c, "HTTP/1.1 200 OK\r\nContent-Le");
                 }
                 ::close(c);
@@ -318,7 +330,7 @@ class ClosingServer {
         }
     }
 
-    bool partial_;
+    FirstConnection mode_;
     net::testutil::Listener listener_;
     std::thread thread_;
     std::atomic<int> accepted_{0};
@@ -333,10 +345,11 @@ struct ReuseOutcome {
     std::uint64_t connects = 0;
 };
 
-ReuseOutcome two_requests(std::uint16_t port) {
+// Two GETs on one client, `pause_ms` apart.
+ReuseOutcome two_requests(std::uint16_t port, std::int64_t pause_ms) {
     ReuseOutcome out;
     run([&]() -> Task<void> {
-        return [](std::uint16_t p, ReuseOutcome* o) -> Task<void> {
+        return [](std::uint16_t p, ReuseOutcome* o, std::int64_t pause) -> Task<void> {
             HttpClient client(Endpoint{"127.0.0.1", p, ""}, quick_options());
             auto r1 = co_await client.send(get("/one"));
             if (r1.ok()) {
@@ -344,6 +357,9 @@ ReuseOutcome two_requests(std::uint16_t port) {
                 o->first = all.ok() ? *all : all.error().message();
             }
             r1 = Error(Errc::closed, "");  // the connection goes back to the pool
+            if (pause > 0) {
+                co_await reactor::sleep_ms(pause);
+            }
             auto r2 = co_await client.send(get("/two"));
             o->second_ok = r2.ok();
             if (r2.ok()) {
@@ -356,14 +372,14 @@ ReuseOutcome two_requests(std::uint16_t port) {
             r2 = Error(Errc::closed, "");
             o->connects = client.pool().connects();
             co_await client.close();
-        }(port, &out);
+        }(port, &out, pause_ms);
     });
     return out;
 }
 
 TEST(HttpClientKeepAlive, AReusedConnectionClosedBeforeAnyByteIsRetriedOnceOnAFreshOne) {
-    ClosingServer server(false);
-    ReuseOutcome out = two_requests(server.port());
+    ClosingServer server(FirstConnection::close_before_response);
+    ReuseOutcome out = two_requests(server.port(), 0);
     EXPECT_EQ(out.first, "ok");
     EXPECT_TRUE(out.second_ok) << out.second;
     EXPECT_EQ(out.second, "fresh") << "the request went again on a new connection";
@@ -374,12 +390,112 @@ TEST(HttpClientKeepAlive, AReusedConnectionClosedBeforeAnyByteIsRetriedOnceOnAFr
 }
 
 TEST(HttpClientKeepAlive, AReusedConnectionClosedMidResponseIsAnErrorNotARetry) {
-    ClosingServer server(true);
-    ReuseOutcome out = two_requests(server.port());
+    ClosingServer server(FirstConnection::close_mid_response);
+    ReuseOutcome out = two_requests(server.port(), 0);
     EXPECT_EQ(out.first, "ok");
     EXPECT_FALSE(out.second_ok) << "part of a response arrived: the request may have run";
     EXPECT_EQ(out.connects, 1u);
     EXPECT_EQ(server.accepted(), 1);
+}
+
+// Audit (session 13): bytes that arrive on an idle pooled connection answer no request. The
+// connection was reused and the next request read them as its own response ("stray"), so a
+// job got another answer than its own; it must go on a fresh connection instead.
+TEST(HttpClientKeepAlive, AConnectionWithUnreadBytesIsNotReused) {
+    ClosingServer server(FirstConnection::stray_response);
+    ReuseOutcome out = two_requests(server.port(), 400);
+    EXPECT_EQ(out.first, "ok");
+    EXPECT_TRUE(out.second_ok) << out.second;
+    EXPECT_EQ(out.second, "fresh");
+    EXPECT_FALSE(out.second_reused);
+    EXPECT_EQ(out.connects, 2u);
+    EXPECT_EQ(server.accepted(), 2);
+}
+
+// A server that sends a stream's final record and then trickles the rest of its chunked body, a
+// byte every 200 ms (each inside the read timeout), for up to 10 s. Records how long after the
+// first trickled byte it saw the client close the connection.
+class TricklingServer {
+  public:
+    TricklingServer() {
+        net::testutil::listen_loopback(listener_, AF_INET, 4);
+        EXPECT_GE(listener_.fd, 0);
+        thread_ = std::thread([this] { serve(); });
+    }
+    ~TricklingServer() {
+        ::shutdown(listener_.fd, SHUT_RDWR);
+        thread_.join();
+    }
+    std::uint16_t port() const { return listener_.port; }
+    // -1 while the client has not closed (or the server gave up after 10 s).
+    std::int64_t closed_after_ms() const { return closed_after_ms_.load(); }
+
+  private:
+    void serve() {
+        int c = ::accept4(listener_.fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) {
+            return;
+        }
+        if (!net::testutil::read_request_head(c).empty()) {
+            std::string head =
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "e\r\n{\"done\":true}\n\r\n"
+                "20\r\n";  // a 32-byte chunk, sent one byte at a time
+            ::send(c, head.data(), head.size(), MSG_NOSIGNAL);
+            std::int64_t start = reactor::monotonic_ms();
+            for (int i = 0; i < 50; i++) {
+                pollfd p{c, POLLIN, 0};
+                if (::poll(&p, 1, 200) > 0) {  // the client closed (EOF) or reset
+                    char b;
+                    if (::recv(c, &b, 1, MSG_DONTWAIT) <= 0) {
+                        closed_after_ms_ = reactor::monotonic_ms() - start;
+                        break;
+                    }
+                }
+                if (::send(c, " ", 1, MSG_NOSIGNAL) != 1) {
+                    closed_after_ms_ = reactor::monotonic_ms() - start;
+                    break;
+                }
+            }
+        }
+        ::close(c);
+    }
+
+    net::testutil::Listener listener_;
+    std::thread thread_;
+    std::atomic<std::int64_t> closed_after_ms_{-1};
+};
+
+// Audit (session 13): HttpResponse::finish() reads the rest of a body within finish_timeout_ms
+// in all, not per read: a server trickling a byte inside each read's timeout held the
+// connection (and a coroutine) until it stopped on its own.
+TEST(HttpClientKeepAlive, TheRestOfABodyIsReadWithinOneDeadline) {
+    TricklingServer server;
+    run([&]() -> Task<void> {
+        return [](std::uint16_t p) -> Task<void> {
+            HttpClientOptions o = quick_options();
+            o.finish_timeout_ms = 500;
+            HttpClient client(Endpoint{"127.0.0.1", p, ""}, o);
+            auto r = co_await client.send(get("/stream"));
+            EXPECT_TRUE(r.ok());
+            if (r.ok()) {
+                std::string body;
+                while (body.find('\n') == std::string::npos) {
+                    Result<Bytes> piece = co_await (*r)->next_body();
+                    if (!piece.ok() || piece->empty()) {
+                        break;
+                    }
+                    body += as_text(*piece);
+                }
+                EXPECT_EQ(body, "{\"done\":true}\n");
+                HttpResponse::finish(std::move(r).value());
+            }
+            co_await reactor::sleep_ms(3000);
+            co_await client.close();
+        }(server.port());
+    });
+    EXPECT_GE(server.closed_after_ms(), 0) << "the client kept reading the trickle";
+    EXPECT_LT(server.closed_after_ms(), 2500);
 }
 
 TEST_F(HttpClientTest, PostJsonBodyIsSentWithHeaders) {

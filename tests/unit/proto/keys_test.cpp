@@ -80,6 +80,45 @@ TEST(Keys, Bip340CsvVectors) {
     EXPECT_EQ(signed_rows, 8u);
 }
 
+// verify() keeps the keys it parsed (a per-thread cache): a key seen before must give the same
+// answers as a fresh parse, a key sharing its slot (same first bytes) must not be mistaken for it,
+// and more keys than the cache holds must all still verify.
+TEST(Keys, VerifyGivesTheSameAnswersForKeysItHasSeen) {
+    std::array<uint8_t, 32> msg{};
+    msg[0] = 7;
+    std::vector<Keypair> keys;
+    std::vector<SignatureBytes> sigs;
+    for (int i = 0; i < 600; i++) {
+        auto kp = Keypair::from_secret(SecretKey::generate(csprng()));
+        ASSERT_TRUE(kp.ok());
+        sigs.push_back(kp->sign32(msg, csprng()));
+        keys.push_back(std::move(kp).value());
+    }
+    for (int round = 0; round < 3; round++) {
+        SCOPED_TRACE("round " + std::to_string(round));
+        for (std::size_t i = 0; i < keys.size(); i++) {
+            const PublicKey& pub = keys[i].public_key();
+            ASSERT_TRUE(schnorr_verify(pub, msg, sigs[i])) << i;
+            // Another key's signature, and this signature for another message: refused.
+            ASSERT_FALSE(schnorr_verify(pub, msg, sigs[(i + 1) % sigs.size()])) << i;
+            std::array<uint8_t, 32> other = msg;
+            other[1] = 1;
+            ASSERT_FALSE(schnorr_verify(pub, other, sigs[i])) << i;
+            // The same first bytes (the same cache slot), another last byte: not this key.
+            PublicKey near = pub;
+            near.bytes()[31] ^= 1;
+            ASSERT_FALSE(schnorr_verify(near, msg, sigs[i])) << i;
+            ASSERT_TRUE(schnorr_verify(pub, msg, sigs[i])) << i;
+        }
+    }
+    // A key that is not on the curve is refused every time (never kept).
+    PublicKey off;
+    ASSERT_TRUE(off.set_hex(std::string(64, 'f')));
+    for (int i = 0; i < 3; i++) {
+        EXPECT_FALSE(schnorr_verify(off, msg, sigs[0]));
+    }
+}
+
 TEST(Keys, SecretKeyRange) {
     EXPECT_FALSE(SecretKey::from_hex(std::string(64, '0')).ok());
     EXPECT_FALSE(

@@ -136,6 +136,12 @@ TEST(LlamaCppCodec, ParsesPropsAndModels) {
     EXPECT_EQ(models[0].name, "fake-model");
     ASSERT_EQ(c.parse_models(R"([{"id":"a"},{"id":"b"}])", models), Reject::none);
     EXPECT_EQ(models.size(), 2u);
+    // An id a request could not name is skipped (an empty one once reached an assertion).
+    ASSERT_EQ(c.parse_models(R"({"data":[{"id":""},{"id":"b"}]})", models), Reject::none);
+    ASSERT_EQ(models.size(), 1u);
+    EXPECT_EQ(models[0].name, "b");
+    ASSERT_EQ(c.parse_models(R"({"data":[{"id":""}]})", models), Reject::none);
+    EXPECT_TRUE(models.empty());
 }
 
 TEST(LlamaCppCodec, RefusesHostilePayloads) {

@@ -114,6 +114,15 @@ TEST(OllamaCodec, ParsesTagsPsVersionAndErrors) {
         Reject::none);
     EXPECT_TRUE(models[0].loaded);
     EXPECT_NE(c.parse_models(R"({"nope":[]})", false, models), Reject::none);
+    // An entry with no usable name is skipped (the node routes a job by its model's name; an
+    // empty one once reached an assertion): `model` stands in for an empty `name`.
+    ASSERT_EQ(c.parse_models(R"({"models":[{"name":""},{"name":"","model":"m:7b"},)"
+                             R"({"model":""},{"name":"a:latest"}]})",
+                             false, models),
+              Reject::none);
+    ASSERT_EQ(models.size(), 2u);
+    EXPECT_EQ(models[0].name, "m:7b");
+    EXPECT_EQ(models[1].name, "a:latest");
     std::string v;
     ASSERT_EQ(c.parse_version(R"({"version":"0.9.1"})", v), Reject::none);
     EXPECT_EQ(v, "0.9.1");
