@@ -675,7 +675,12 @@ Task<bool> JobRunner::publish_result(Job* job, std::shared_ptr<Publication> pub,
     co_return true;
 }
 
-// The terminal row, the last feedback of a failure, and the event.
+// The terminal row, then the last feedback of a failure, and the event. The row comes first: a
+// customer told `error` (cancelled, failed) while the row still said `processing` got the job
+// run again after a crash, and a result after all (audit, session 13). A completed job's result
+// and `success` are already out; its row is retried the same way, so a store that recovers within
+// end_write_retry_total_ms leaves no finished job open (a restart would run it again unless its
+// signed result was recorded).
 Task<void> JobRunner::record(Job* job, JobEnd end) {
     std::string id = job->job_id;
     std::int64_t at = unix_ms();
@@ -687,24 +692,24 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         done.result_event_id = std::move(end.result_event_id);
         done.metrics = end.metrics;
         done.pending_seq = job->pending_seq;
-        auto fn = [id, done = std::move(done)](StoreDb& db) { return db.complete_job(id, done); };
-        st = co_await context_.store().run(std::move(fn));
+        st = co_await write_end(id, [id, done](StoreDb& db) { return db.complete_job(id, done); });
         std::uint64_t total = static_cast<std::uint64_t>(end.metrics.total_ms.value_or(0));
         context_.emit(proto::DomainEvent::job_completed(id, std::nullopt, total));
         LOG_INFO("job %s: completed on %s/%s (%zu bytes)", id.c_str(), end.metrics.backend.c_str(),
                  end.metrics.model.c_str(), end.text.size());
     } else {
         bool cancelled = end.kind == JobEnd::Kind::cancelled;
-        send_feedback(*job, proto::FeedbackStatus::error, end.reason, end.reason);
         JobMetrics metrics = end.metrics;
         std::string reason = end.reason;
         std::int64_t seq = job->pending_seq;
-        auto fn = [id, metrics, reason, at, cancelled, seq](StoreDb& db) -> Status {
-            PYLON_TRY(db.record_metrics(id, metrics));
-            return cancelled ? db.cancel_job(id, reason, at, seq)
-                             : db.fail_job(id, reason, at, seq);
-        };
-        st = co_await context_.store().run(std::move(fn));
+        st = co_await write_end(id,
+                                [id, metrics, reason, at, cancelled, seq](StoreDb& db) -> Status {
+                                    PYLON_TRY(db.record_metrics(id, metrics));
+                                    return cancelled ? db.cancel_job(id, reason, at, seq)
+                                                     : db.fail_job(id, reason, at, seq);
+                                });
+        // Even when the row could not be written: the customer hears how the job ended.
+        send_feedback(*job, proto::FeedbackStatus::error, end.reason, end.reason);
         if (cancelled) {
             proto::DomainEvent ev;
             ev.kind = proto::EventKind::job_cancelled;
@@ -718,7 +723,37 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
                  end.reason.c_str());
     }
     if (!st.ok()) {
-        LOG_ERROR("job %s: could not record its end: %s", id.c_str(), st.error().message().c_str());
+        LOG_ERROR(
+            "job %s: could not record its end: %s (the row stays open: a restart within "
+            "rerun_window_s runs the job again unless its signed result was recorded)",
+            id.c_str(), st.error().message().c_str());
+    }
+}
+
+Task<Status> JobRunner::write_end(const std::string& id, std::function<Status(StoreDb&)> write) {
+    std::int64_t first_ms = now_ms();
+    std::int64_t delay_ms = end_write_retry_first_ms;
+    for (;;) {
+        std::function<Status(StoreDb&)> attempt = write;
+        Status st = co_await context_.store().run(std::move(attempt));
+        std::int64_t now = now_ms();
+        bool out_of_time = stopping_ ? now >= stop_deadline_ms_
+                                     : now - first_ms + delay_ms > end_write_retry_total_ms;
+        if (st.ok() || st.error().code() == Errc::not_found || out_of_time) {
+            co_return st;
+        }
+        LOG_WARN("job %s: could not record its end (%s); trying again in %lld ms", id.c_str(),
+                 st.error().message().c_str(), static_cast<long long>(delay_ms));
+        // In short steps, so that a stop that begins meanwhile is not held past its grace.
+        std::int64_t until = now + delay_ms;
+        for (;;) {
+            std::int64_t left = until - now_ms();
+            if (left <= 0 || (stopping_ && now_ms() >= stop_deadline_ms_)) {
+                break;
+            }
+            co_await reactor::sleep_ms(std::min<std::int64_t>(left, 250));
+        }
+        delay_ms = std::min(delay_ms * 2, end_write_retry_max_ms);
     }
 }
 

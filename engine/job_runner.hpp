@@ -32,6 +32,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -58,6 +59,13 @@ inline constexpr std::int64_t slot_linger_ms = 2000;
 inline constexpr std::int64_t result_delivery_slack_ms = 5000;
 // At shutdown, once the grace is over: how long a published result still waits for its OK.
 inline constexpr std::int64_t stop_delivery_slack_ms = 1000;
+// A job's final row that the store refused (a lock held past busy_timeout_ms, a full disk) is
+// written again end_write_retry_first_ms later, the wait doubling up to end_write_retry_max_ms,
+// for up to end_write_retry_total_ms (a stopping node: until its grace ends). Meanwhile the job
+// keeps its place among the shard's open jobs; its slot is already free.
+inline constexpr std::int64_t end_write_retry_first_ms = 500;
+inline constexpr std::int64_t end_write_retry_max_ms = 15000;
+inline constexpr std::int64_t end_write_retry_total_ms = 120000;
 inline constexpr const char* waiting_for_load_text = "waiting for llama-server to load the model";
 
 // How a job ended (before it is recorded).
@@ -164,6 +172,8 @@ class JobRunner final : public Service {
     reactor::Task<bool> deliver_result(Job* job, JobEnd* end);
     reactor::Task<bool> publish_result(Job* job, std::shared_ptr<Publication> pub, JobEnd* end);
     reactor::Task<void> record(Job* job, JobEnd end);
+    // The store write of a job's end, tried again as end_write_retry_* say; the last status.
+    reactor::Task<Status> write_end(const std::string& id, std::function<Status(StoreDb&)> write);
     static reactor::Task<void> sweep_loop(JobRunner* self);
     void sweep(std::int64_t now_ms);
     JobEnd ended(Job* job, JobEnd::Kind kind, std::string reason) const;

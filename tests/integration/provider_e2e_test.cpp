@@ -502,6 +502,48 @@ TEST(ProviderEndToEnd, ARequestTheStoreNeverRecordsIsAnsweredWithAnErrorNotRun) 
     EXPECT_EQ(fake_stat(t.fake.port, "streams_started"), 0);
 }
 
+// A job's end is recorded before its customer hears of it, and a store error on that write is
+// tried again (audit, session 13): the `error` of a cancelled job went out before the row said
+// `cancelled`, and the row stayed `processing` when that write failed, so a restart ran the
+// cancelled job again and published a result after all.
+TEST(ProviderEndToEnd, ACancelledJobsRowIsWrittenBeforeItsErrorAndRetried) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay("raw_relay.mjs");
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "60", "--token-delay-ms", "100"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = "[store]\nbusy_timeout_ms = 50";
+    PylonNode node(config);
+    node.start();
+    auto client = start_client(
+        client_args({relay.url()}, 2, {"--cancel-after", "partial", "--timeout-ms", "20000"}));
+    // Accepted (its row is written): now another connection takes the write lock.
+    ASSERT_TRUE(wait_until([&]() { return node.intake()["accepted"] == 1; }, 10000, 10))
+        << node.process().describe();
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((node.home() + "/pylon.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_TRUE(client->wait_for_line(std::regex(".*\"deletion\".*"), 10000)) << client->describe();
+    ASSERT_TRUE(node.process().wait_for_line(
+        std::regex(".*could not record its end.*trying again.*"), 10000, Stream::err))
+        << node.process().describe();
+    std::regex error_line(".*\"status\":\"error\".*");
+    auto lines = client->lines(Stream::out);
+    EXPECT_FALSE(std::any_of(lines.begin(), lines.end(),
+                             [&](const std::string& l) { return std::regex_match(l, error_line); }))
+        << "the customer heard `error` while the row was still open\n"
+        << client->describe();
+    EXPECT_EQ(sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    ClientRun run = finish_client(*client, 20000);
+    ASSERT_NE(run.error(), nullptr) << run.raw;
+    EXPECT_EQ(run.error()->extra, "cancelled by the customer (kind-5 deletion)");
+    EXPECT_TRUE(run.of("result").empty());
+    std::vector<proto::JobInfo> jobs = node.jobs();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status, "cancelled");
+}
+
 TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();
