@@ -31,7 +31,7 @@ Result<std::optional<proto::EarningsReport>> load_earnings(CliContext& ctx, std:
             return Error(Errc::internal, reply->error);
         }
         proto::EarningsReport report;
-        proto::JsonReader reader;
+        proto::JsonReader reader(control_reply_limits());
         if (proto::decode_earnings(reply->body_json, reader, report) != proto::Reject::none) {
             return Error(Errc::protocol, "unreadable Earnings reply");
         }

@@ -32,7 +32,7 @@ Result<std::vector<proto::JobInfo>> load_jobs(CliContext& ctx, const JobQuery& q
             return Error(Errc::internal, reply->error);
         }
         std::vector<proto::JobInfo> jobs;
-        proto::JsonReader reader;
+        proto::JsonReader reader(control_reply_limits());
         if (proto::decode_jobs(reply->body_json, reader, jobs) != proto::Reject::none) {
             return Error(Errc::protocol, "unreadable Jobs reply");
         }

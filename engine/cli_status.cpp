@@ -44,7 +44,7 @@ struct StatusView {
 
 // Asks the daemon for Status, Health, Relays, Backends and Intake.
 void ask_daemon(ControlClient& c, StatusView& v) {
-    proto::JsonReader reader;
+    proto::JsonReader reader(control_reply_limits());
     auto status = c.request("\"Status\"");
     if (!status.ok() || status->tag != "Status" ||
         proto::decode_status(status->body_json, reader, v.status) != proto::Reject::none) {

@@ -39,7 +39,7 @@ Result<Info> ask(ControlClient& c, const std::string& name,
     if (reply->tag != name) {
         return Error(Errc::protocol, reply->tag == "Error" ? reply->error : "unexpected reply");
     }
-    proto::JsonReader reader;
+    proto::JsonReader reader(control_reply_limits());
     Info info;
     if (decode(reply->body_json, reader, info) != proto::Reject::none) {
         return Error(Errc::protocol, "unreadable " + name + " reply");
@@ -294,7 +294,7 @@ int cmd_worker_status(CliContext& ctx) {
         std::fprintf(ctx.out, "%s\n", line->c_str());
         return exit_ok;
     }
-    proto::JsonReader reader;
+    proto::JsonReader reader(control_reply_limits());
     proto::WorkerReply w;
     if (proto::decode_worker_reply(*line, reader, w) != proto::Reject::none || !w.success) {
         return fail(ctx, "unexpected Status reply: " + *line);

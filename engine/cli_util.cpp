@@ -54,7 +54,7 @@ DaemonLink find_without_pid_file(const Home& home) {
     if (!reply.ok()) {
         return silent_node(home, reply.error().message());
     }
-    proto::JsonReader reader;
+    proto::JsonReader reader(control_reply_limits());
     proto::HealthReply health;
     if (reply->tag != "Health" ||
         proto::decode_health(reply->body_json, reader, health) != proto::Reject::none ||
@@ -95,7 +95,7 @@ DaemonLink find_daemon(const Home& home) {
 NodeConfigPath node_config_path(const Home& home, pid_t pid) {
     if (auto client = ControlClient::connect(home.socket_path(), node_config_ask_ms); client.ok()) {
         auto reply = client->request("\"Health\"");
-        proto::JsonReader reader;
+        proto::JsonReader reader(control_reply_limits());
         proto::HealthReply health;
         if (reply.ok() && reply->tag == "Health" &&
             proto::decode_health(reply->body_json, reader, health) == proto::Reject::none &&

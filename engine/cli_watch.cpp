@@ -44,7 +44,7 @@ int cmd_watch(CliContext& ctx) {
         std::fprintf(ctx.out, "Watching events (Ctrl-C to stop)...\n");
         std::fflush(ctx.out);
     }
-    proto::JsonReader reader;
+    proto::JsonReader reader(control_reply_limits());
     for (;;) {
         auto line = link.client->read_line(-1);
         if (!line.ok()) {

@@ -123,12 +123,16 @@ Result<std::string> ControlClient::read_line(int timeout_ms) {
     }
 }
 
+proto::Limits control_reply_limits() noexcept {
+    proto::Limits limits;
+    limits.message_bytes_max = control_reply_bytes_max;
+    return limits;
+}
+
 namespace {
 
 proto::Reject parse_reply(const std::string& line, proto::ControlReply& reply) {
-    proto::Limits limits;
-    limits.message_bytes_max = control_reply_bytes_max;
-    proto::JsonReader reader(limits);
+    proto::JsonReader reader(control_reply_limits());
     return proto::parse_control_reply(line, reader, reply);
 }
 

@@ -9,12 +9,16 @@
 #include <string_view>
 
 #include "proto/control_protocol.hpp"
+#include "proto/limits.hpp"
 #include "reactor/result.hpp"
 
 namespace pylon::engine {
 
 inline constexpr int control_client_timeout_ms = 5000;
 inline constexpr std::size_t control_reply_bytes_max = 16 * 1024 * 1024;
+// What a reply's body is parsed with (proto's default message bound, 128 KiB, is a relay's:
+// a Jobs reply of 1,000 rows is ~470 KB).
+proto::Limits control_reply_limits() noexcept;
 
 class ControlClient {
   public:

@@ -7,10 +7,12 @@
 #include <gtest/gtest.h>
 
 #include <sched.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -383,6 +385,43 @@ TEST(CliOps, StatusAndStopFollowTheConfigTheNodeLoaded) {
         << status.out;
     RunResult stop = run_pylon({"stop", "--home", home.path()});
     EXPECT_TRUE(has(stop.out, "(timeout: 25s)")) << stop.out;
+}
+
+// `pylon jobs -l N` through the daemon with more rows than a relay message holds (audit,
+// session 13): the reply (~470 bytes a row) was read with proto's 128 KiB message bound, so
+// above ~250 rows the CLI said "unreadable Jobs reply" while the daemon was running.
+TEST(CliOps, ALongJobsListThroughTheDaemon) {
+    TempDir home = home_with_identity(idle_config);
+    ASSERT_EQ(run_pylon({"start", "--home", home.path()}).code, 0);
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(home.file("pylon.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    std::string sql = "BEGIN;";
+    for (int i = 0; i < 400; i++) {  // ~190 KB of reply; the CLI output fits the child tail
+        char id[65];
+        std::snprintf(id, sizeof id, "%064x", i + 1);
+        sql +=
+            "INSERT INTO jobs (id, kind, customer_pubkey, status, started_at, request_id) "
+            "VALUES ('" +
+            std::string(id) + "', 5050, '" + std::string(64, 'a') +
+            "', 'completed', 1764000000, '" + std::string(id) + "');";
+    }
+    sql += "COMMIT;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+    RunResult json = run_pylon({"jobs", "-l", "1000", "--json", "--home", home.path()});
+    EXPECT_EQ(json.code, 0) << json.err;
+    std::size_t rows = 0;
+    for (std::size_t at = json.out.find("\"status\":\"completed\""); at != std::string::npos;
+         at = json.out.find("\"status\":\"completed\"", at + 1)) {
+        rows++;
+    }
+    EXPECT_EQ(rows, 400u) << json.err;
+    RunResult table = run_pylon({"jobs", "-l", "1000", "--home", home.path()});
+    EXPECT_EQ(table.code, 0) << table.err;
+    EXPECT_FALSE(has(table.err, "unreadable")) << table.err;
+    EXPECT_EQ(run_pylon({"stop", "--home", home.path()}).code, 0);
 }
 
 TEST(CliOps, StatusNamesAnUnavailableBackendsUrl) {
