@@ -340,7 +340,25 @@ Result<std::unique_ptr<StoreDb>> StoreDb::open(const StoreDbOptions& options) {
     if (rc != SQLITE_OK) {
         return store->sqlite_error(rc, "open " + path);
     }
-    PYLON_TRY(store->configure(options.busy_timeout_ms));
+    // SQLite falls back to read-only when the file cannot be written (its mode, its owner, a
+    // read-only mount) and says so only at the first write: the node then ran, refusing every
+    // request after its retries. Refused here, naming the files to check (the -wal and -shm
+    // files beside it are created with the database's mode, so a 0444 pylon.db leaves a 0444
+    // pylon.db-shm behind).
+    if (sqlite3_db_readonly(db, "main") == 1) {
+        return Error(Errc::permission,
+                     "open " + path +
+                         ": the database can only be read (check that it, its -wal and -shm "
+                         "files and their folder are writable by this user)");
+    }
+    Status configured = store->configure(options.busy_timeout_ms);
+    if (!configured.ok() && configured.error().code() == Errc::permission) {
+        return Error(Errc::permission,
+                     "open " + path + ": " + configured.error().message() +
+                         " (check that it, its -wal and -shm files and their folder are "
+                         "writable by this user)");
+    }
+    PYLON_TRY(configured);
     PYLON_TRY(store->migrate());
     PYLON_TRY(store->check_carried_over_requests());
     return store;

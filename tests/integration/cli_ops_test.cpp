@@ -110,6 +110,28 @@ TEST(CliOps, AnUnreadableHomeIsAPermissionErrorNeverStoppedOrEmpty) {
     EXPECT_EQ(run_pylon({"stop", "--home", home.path()}).code, 0);
 }
 
+// A pylon.db the node's user cannot write (audit, session 13): SQLite opened it read-only
+// without a word, and the node ran, refusing every request after its retries. Start refuses it,
+// naming what to check.
+TEST(CliOps, AReadOnlyDatabaseIsRefusedAtStart) {
+    if (::geteuid() != 0 || ::access("/usr/bin/setpriv", X_OK) != 0) {
+        GTEST_SKIP() << "needs root and setpriv to run the node as another user";
+    }
+    TempDir home = home_with_identity(idle_config);
+    for (const char* f : {"", "/identity.mnemonic", "/config.toml"}) {
+        ASSERT_EQ(::chown((home.path() + f).c_str(), 65534, 65534), 0) << f;
+    }
+    // The database, made by the node itself (as that user), then its write bit taken away.
+    RunResult first = run_as_nobody({"start", "--home", home.path()});
+    ASSERT_EQ(first.code, 0) << first.out << first.err;
+    ASSERT_EQ(run_as_nobody({"stop", "--home", home.path()}).code, 0);
+    ASSERT_EQ(::chmod(home.file("pylon.db").c_str(), 0444), 0);
+    RunResult start = run_as_nobody({"start", "--foreground", "--home", home.path()});
+    EXPECT_NE(start.code, 0) << start.out << start.err;
+    EXPECT_TRUE(has(start.err, "the database can only be read")) << start.err;
+    EXPECT_TRUE(has(start.err, "-wal and -shm")) << start.err;
+}
+
 TEST(CliOps, DoctorFailsWhatStartRefuses) {
     TempDir home = home_with_identity(
         "require_payment = true\nrelays = []\n[backends.ollama]\nenabled = false\n"
