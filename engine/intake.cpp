@@ -375,13 +375,26 @@ Task<void> Intake::reconcile(Intake* self) {
     const ProviderConfig& pc = self->context_.config().provider;
     std::int64_t now = reactor::unix_ms();
     std::int64_t window = pc.rerun_window_s * 1000;
-    auto fn = [now, window](StoreDb& db) {
-        return db.reconcile(now, window, "the node restarted before the job finished");
-    };
-    auto rec = co_await self->context_.store().run(std::move(fn));
-    if (!rec.ok()) {
-        LOG_ERROR("reconcile: %s", rec.error().message().c_str());
-        co_return;
+    // Tried again until it succeeds or the node stops (a full disk, another process holding the
+    // write lock): the unfinished jobs would otherwise stay open until the next restart, their
+    // customers unanswered and their requests taken for duplicates.
+    std::int64_t delay_ms = store_retry_first_ms;
+    Result<Reconciliation> rec = Error(Errc::internal, "not tried");
+    for (;;) {
+        auto fn = [now, window](StoreDb& db) {
+            return db.reconcile(now, window, "the node restarted before the job finished");
+        };
+        rec = co_await self->context_.store().run(std::move(fn));
+        if (rec.ok()) {
+            break;
+        }
+        LOG_ERROR("reconcile of the jobs left unfinished: %s; trying again in %lld s",
+                  rec.error().message().c_str(), static_cast<long long>(delay_ms / 1000));
+        bool slept = co_await reactor::sleep_ms(delay_ms, self->stop_.token());
+        if (!slept) {
+            co_return;
+        }
+        delay_ms = std::min(delay_ms * 2, reconcile_retry_max_ms);
     }
     if (!rec->rerun.empty() || !rec->failed.empty()) {
         LOG_INFO("after the restart: %zu unfinished job(s) run again, %zu too old (failed)",

@@ -53,6 +53,8 @@ inline constexpr std::size_t dedup_entries_max = 100'000;  // per shard; the sto
 // store_retry_first_ms, each wait twice the last (1 + 2 + 4 + 8 s), before its customer is told.
 inline constexpr int store_retries_max = 4;
 inline constexpr std::int64_t store_retry_first_ms = 1000;
+// The start-up reconcile is tried again until it succeeds, the wait doubling up to this.
+inline constexpr std::int64_t reconcile_retry_max_ms = 60000;
 
 class Intake final : public Service {
   public:

@@ -969,16 +969,19 @@ Result<Reconciliation> StoreDb::reconcile(std::int64_t now_ms, std::int64_t reru
     Reconciliation out;
     for (UnfinishedJob& j : jobs.value()) {
         // A signed result is published again, not generated again: its age does not matter.
-        bool young = now_ms - j.received_at_ms <= rerun_window_ms || !j.result_frame.empty();
+        bool signed_result = !j.result_frame.empty();
+        bool young = now_ms - j.received_at_ms <= rerun_window_ms || signed_result;
         bool fresh = young && !j.request_json.empty();
-        if (fresh) {
+        bool worn = !signed_result && j.attempts >= rerun_attempts_max;
+        if (fresh && !worn) {
             PYLON_STORE_RUN(
                 "UPDATE jobs SET status = 'pending', attempts = attempts + 1 WHERE id = ?",
                 "requeue job", q.text(j.id));
             j.attempts++;
             out.rerun.push_back(std::move(j));
         } else {
-            PYLON_TRY(fail_job(j.id, reason, now_ms, j.result_seq));
+            PYLON_TRY(
+                fail_job(j.id, worn && fresh ? rerun_attempts_text : reason, now_ms, j.result_seq));
             out.failed.push_back(std::move(j));
         }
     }

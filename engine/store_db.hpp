@@ -98,6 +98,13 @@ struct UnfinishedJob {
     std::int64_t result_seq = 0;  // its pending_results row (0: none)
 };
 
+// A job the node died running this many times after restarts is not run again (a request that
+// crashes the node would otherwise do so at every start within rerun_window_s): it fails with
+// rerun_attempts_text. A job whose result was signed is still published again.
+inline constexpr std::int64_t rerun_attempts_max = 3;
+inline constexpr const char* rerun_attempts_text =
+    "not run again: the node stopped before it finished 3 times after restarts";
+
 struct Reconciliation {
     // Young enough (or with a pending result, whatever its age): set back to pending, attempts + 1.
     std::vector<UnfinishedJob> rerun;
@@ -204,7 +211,8 @@ class StoreDb {
     Result<std::vector<UnfinishedJob>> unfinished_jobs();
     // Jobs received within rerun_window_ms of now go back to `pending` for another run; older
     // ones become `failed` with `reason`. A job with a pending result goes back whatever its age
-    // (its result is published again, not generated again).
+    // (its result is published again, not generated again). A job already run again
+    // rerun_attempts_max times becomes `failed` with rerun_attempts_text.
     Result<Reconciliation> reconcile(std::int64_t now_ms, std::int64_t rerun_window_ms,
                                      std::string_view reason);
 

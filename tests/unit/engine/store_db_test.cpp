@@ -345,6 +345,39 @@ TEST(StoreDb, ReconcileRerunsYoungJobsAndFailsOldOnes) {
     EXPECT_EQ(db->unfinished_jobs()->size(), 1u);
 }
 
+// A job the node died running after rerun_attempts_max restarts is not run again (audit,
+// session 13: a request that crashes the node was rerun at every start within the window); one
+// whose result was signed is still published again, however often.
+TEST(StoreDb, ReconcileStopsRerunningAJobAfterItsAttempts) {
+    auto db = memory_db();
+    std::int64_t now = 1'700'000'100'000;
+    NewJob poison = make_job(1, now - 10'000);
+    NewJob signed_result = make_job(2, now - 10'000);
+    for (const NewJob& j : {poison, signed_result}) {
+        ASSERT_TRUE(db->insert_job(j).ok());
+    }
+    ASSERT_TRUE(db->record_pending_result(signed_result.id, std::string(64, 'b'), "[\"EVENT\",{}]",
+                                          now - 1000, 0)
+                    .ok());
+    for (std::int64_t restart = 1; restart <= rerun_attempts_max; restart++) {
+        auto r = db->reconcile(now, 300'000, "interrupted by a restart");
+        ASSERT_TRUE(r.ok()) << r.error().message();
+        ASSERT_EQ(r->rerun.size(), 2u) << "restart " << restart;
+        EXPECT_TRUE(r->failed.empty());
+        for (const UnfinishedJob& u : r->rerun) {
+            EXPECT_EQ(u.attempts, restart);
+        }
+    }
+    auto r = db->reconcile(now, 300'000, "interrupted by a restart");
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->failed.size(), 1u);
+    EXPECT_EQ(r->failed[0].id, poison.id);
+    ASSERT_EQ(r->rerun.size(), 1u);
+    EXPECT_EQ(r->rerun[0].id, signed_result.id);
+    EXPECT_EQ(db->get_job(poison.id).value()->status, "failed");
+    EXPECT_EQ(db->get_job(poison.id).value()->error_message, rerun_attempts_text);
+}
+
 // A job's signed result is recorded before it is published and forgotten with the job's final
 // row; a job left unfinished brings it back (it is published again, never generated again),
 // whatever its age.
