@@ -692,7 +692,11 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         done.result_event_id = std::move(end.result_event_id);
         done.metrics = end.metrics;
         done.pending_seq = job->pending_seq;
-        st = co_await write_end(id, [id, done](StoreDb& db) { return db.complete_job(id, done); });
+        // Named first: g++ 12 destroys a lambda temporary of a co_await expression twice.
+        std::function<Status(StoreDb&)> write = [id, done](StoreDb& db) {
+            return db.complete_job(id, done);
+        };
+        st = co_await write_end(id, std::move(write));
         std::uint64_t total = static_cast<std::uint64_t>(end.metrics.total_ms.value_or(0));
         context_.emit(proto::DomainEvent::job_completed(id, std::nullopt, total));
         LOG_INFO("job %s: completed on %s/%s (%zu bytes)", id.c_str(), end.metrics.backend.c_str(),
@@ -702,12 +706,13 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         JobMetrics metrics = end.metrics;
         std::string reason = end.reason;
         std::int64_t seq = job->pending_seq;
-        st = co_await write_end(id,
-                                [id, metrics, reason, at, cancelled, seq](StoreDb& db) -> Status {
-                                    PYLON_TRY(db.record_metrics(id, metrics));
-                                    return cancelled ? db.cancel_job(id, reason, at, seq)
-                                                     : db.fail_job(id, reason, at, seq);
-                                });
+        std::function<Status(StoreDb&)> write = [id, metrics, reason, at, cancelled,
+                                                 seq](StoreDb& db) -> Status {
+            PYLON_TRY(db.record_metrics(id, metrics));
+            return cancelled ? db.cancel_job(id, reason, at, seq)
+                             : db.fail_job(id, reason, at, seq);
+        };
+        st = co_await write_end(id, std::move(write));
         // Even when the row could not be written: the customer hears how the job ended.
         send_feedback(*job, proto::FeedbackStatus::error, end.reason, end.reason);
         if (cancelled) {
