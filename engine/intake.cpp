@@ -373,7 +373,9 @@ Task<void> Intake::fail_row(Intake* self, std::string id, std::int64_t pending_s
 // The unfinished jobs of the previous run go to their owner shards.
 Task<void> Intake::reconcile(Intake* self) {
     const ProviderConfig& pc = self->context_.config().provider;
-    std::int64_t now = reactor::unix_ms();
+    // The previous run's jobs are those received before now: intake is open, and a retry below
+    // must not take this run's jobs for unfinished ones (it would start a running job again).
+    std::int64_t started = reactor::unix_ms();
     std::int64_t window = pc.rerun_window_s * 1000;
     // Tried again until it succeeds or the node stops (a full disk, another process holding the
     // write lock): the unfinished jobs would otherwise stay open until the next restart, their
@@ -381,8 +383,9 @@ Task<void> Intake::reconcile(Intake* self) {
     std::int64_t delay_ms = store_retry_first_ms;
     Result<Reconciliation> rec = Error(Errc::internal, "not tried");
     for (;;) {
-        auto fn = [now, window](StoreDb& db) {
-            return db.reconcile(now, window, "the node restarted before the job finished");
+        std::int64_t now = reactor::unix_ms();
+        auto fn = [now, window, started](StoreDb& db) {
+            return db.reconcile(now, window, "the node restarted before the job finished", started);
         };
         rec = co_await self->context_.store().run(std::move(fn));
         if (rec.ok()) {

@@ -60,8 +60,10 @@ struct Job {
     reactor::CancelSource cancel;
     std::string cancel_reason;  // set before cancel.cancel()
     bool by_customer = false;   // a kind-5 deletion (the row becomes `cancelled`)
-    enum class Phase : std::uint8_t { queued, running, delivering };
-    Phase phase = Phase::queued;  // waiting for a slot, generating, publishing the result
+    enum class Phase : std::uint8_t { queued, running, delivering, ending };
+    // Waiting for a slot, generating, publishing the result, recording its end (a cancel or
+    // the stop no longer applies).
+    Phase phase = Phase::queued;
 
     std::string_view prompt() const noexcept {
         std::string_view text = request.first_text_input();

@@ -137,7 +137,8 @@ Task<void> JobRunner::stop() {
         co_await reactor::sleep_ms(50);
     }
     for (auto& [id, job] : jobs_) {
-        if (job->phase != Job::Phase::delivering && !job->cancel.cancelled()) {
+        if (job->phase != Job::Phase::delivering && job->phase != Job::Phase::ending &&
+            !job->cancel.cancelled()) {
             job->cancel_reason = "the node is shutting down";
             job->cancel.cancel();
         }
@@ -280,7 +281,7 @@ bool JobRunner::cancel_job(const proto::EventId& request, const proto::PublicKey
     }
     Job& job = *it->second;
     if (job.request.customer != author || job.phase == Job::Phase::delivering ||
-        job.cancel.cancelled()) {
+        job.phase == Job::Phase::ending || job.cancel.cancelled()) {
         return false;
     }
     LOG_INFO("job %s: cancelled by its customer (kind-5 deletion)", job.job_id.c_str());
@@ -682,6 +683,7 @@ Task<bool> JobRunner::publish_result(Job* job, std::shared_ptr<Publication> pub,
 // end_write_retry_total_ms leaves no finished job open (a restart would run it again unless its
 // signed result was recorded).
 Task<void> JobRunner::record(Job* job, JobEnd end) {
+    job->phase = Job::Phase::ending;
     std::string id = job->job_id;
     std::int64_t at = unix_ms();
     Status st = Ok{};
@@ -735,7 +737,7 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
     }
 }
 
-Task<Status> JobRunner::write_end(const std::string& id, std::function<Status(StoreDb&)> write) {
+Task<Status> JobRunner::write_end(std::string id, std::function<Status(StoreDb&)> write) {
     std::int64_t first_ms = now_ms();
     std::int64_t delay_ms = end_write_retry_first_ms;
     for (;;) {
@@ -757,6 +759,9 @@ Task<Status> JobRunner::write_end(const std::string& id, std::function<Status(St
                 break;
             }
             co_await reactor::sleep_ms(std::min<std::int64_t>(left, 250));
+        }
+        if (stopping_ && now_ms() >= stop_deadline_ms_) {
+            co_return st;  // no attempt past the grace (it could wait busy_timeout_ms more)
         }
         delay_ms = std::min(delay_ms * 2, end_write_retry_max_ms);
     }

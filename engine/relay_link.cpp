@@ -241,6 +241,7 @@ Task<void> RelayLink::run(RelayLink* self) {
             break;
         }
         std::int64_t delay = self->backoff_.on_failure(now_ms(), self->rng_);
+        self->backoff_until_ms_ = now_ms() + delay;
         self->set_state("backoff");
         LOG_WARN("relay %s: %s; reconnecting in %.1f s", self->url_.c_str(),
                  self->last_error_.empty() ? "disconnected" : self->last_error_.c_str(),

@@ -89,9 +89,12 @@ class RelayLink {
     void set_subscribed(bool on);
     // True while publications are waiting or unacknowledged.
     bool busy() const noexcept { return !queue_.empty(); }
-    // Busy and connected or connecting: what the pool's stop waits for (a link in its reconnect
-    // backoff cannot deliver before the stop's deadline, so waiting for it only delays the exit).
-    bool flushing() const noexcept { return busy() && state_ != "backoff"; }
+    // Busy, and connected, connecting, or due to reconnect before deadline_ms (monotonic): what
+    // the pool's stop waits for. A link whose reconnect backoff ends later cannot deliver before
+    // the stop's deadline, so waiting for it only delays the exit.
+    bool flushing(std::int64_t deadline_ms) const noexcept {
+        return busy() && (state_ != "backoff" || backoff_until_ms_ < deadline_ms);
+    }
     const PublishQueue& queue() const noexcept { return queue_; }
     // A temporary link that had nothing to do since `since_ms` (monotonic), or -1.
     std::int64_t idle_since_ms() const noexcept { return idle_since_ms_; }
@@ -154,6 +157,7 @@ class RelayLink {
     reactor::Rng rng_;
     // Connection state.
     std::string state_ = "disconnected";
+    std::int64_t backoff_until_ms_ = 0;  // monotonic: the next connect attempt, while in backoff
     std::string last_error_;
     std::int64_t connected_since_ms_ = 0;  // unix ms
     bool connected_ = false;

@@ -102,14 +102,14 @@ Task<void> RelayPool::stop() {
     hub_->here().pool = nullptr;  // late messages now report "stopped" themselves
     set_subscribed(false);
     std::int64_t deadline = now_ms() + stop_flush_ms_max;
-    auto flushing = [this]() {
+    auto flushing = [this, deadline]() {
         for (auto& l : links_) {
-            if (l && l->flushing()) {
+            if (l && l->flushing(deadline)) {
                 return true;
             }
         }
         for (auto& [url, t] : temp_) {
-            if (t.link->flushing()) {
+            if (t.link->flushing(deadline)) {
                 return true;
             }
         }

@@ -961,13 +961,17 @@ Result<std::vector<UnfinishedJob>> StoreDb::unfinished_jobs() {
 }
 
 Result<Reconciliation> StoreDb::reconcile(std::int64_t now_ms, std::int64_t rerun_window_ms,
-                                          std::string_view reason) {
+                                          std::string_view reason,
+                                          std::int64_t received_before_ms) {
     auto jobs = unfinished_jobs();
     if (!jobs.ok()) {
         return std::move(jobs).error();
     }
     Reconciliation out;
     for (UnfinishedJob& j : jobs.value()) {
+        if (j.received_at_ms >= received_before_ms) {
+            continue;  // a job of this run (the reconcile was tried again after intake opened)
+        }
         // A signed result is published again, not generated again: its age does not matter.
         bool signed_result = !j.result_frame.empty();
         bool young = now_ms - j.received_at_ms <= rerun_window_ms || signed_result;

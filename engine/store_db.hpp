@@ -213,8 +213,11 @@ class StoreDb {
     // ones become `failed` with `reason`. A job with a pending result goes back whatever its age
     // (its result is published again, not generated again). A job already run again
     // rerun_attempts_max times becomes `failed` with rerun_attempts_text.
+    // Only jobs received before received_before_ms are touched: a reconcile tried again after
+    // the node's intake opened must leave the jobs of this run alone.
     Result<Reconciliation> reconcile(std::int64_t now_ms, std::int64_t rerun_window_ms,
-                                     std::string_view reason);
+                                     std::string_view reason,
+                                     std::int64_t received_before_ms = INT64_MAX);
 
     // -- Money --
     // Records an earning; for source "job", at most one per job (false if one exists).

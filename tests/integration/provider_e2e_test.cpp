@@ -522,6 +522,7 @@ TEST(ProviderEndToEnd, ACancelledJobsRowIsWrittenBeforeItsErrorAndRetried) {
         << node.process().describe();
     sqlite3* db = nullptr;
     ASSERT_EQ(sqlite3_open((node.home() + "/pylon.db").c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);  // the node's store may be mid-commit
     ASSERT_EQ(sqlite3_exec(db, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
     ASSERT_TRUE(client->wait_for_line(std::regex(".*\"deletion\".*"), 10000)) << client->describe();
     ASSERT_TRUE(node.process().wait_for_line(

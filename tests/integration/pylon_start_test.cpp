@@ -16,14 +16,15 @@ namespace {
 
 // Loopback only: a config naming a closed loopback port (`closed`, "127.0.0.1:<port>") for the
 // relay and both backends (the default config's relays are public).
-void write_loopback_config(const std::string& path, std::string* closed) {
+void write_loopback_config(const std::string& path, std::string* closed,
+                           const std::string& extra = "") {
     auto port = test::free_loopback_port();
     ASSERT_TRUE(port.ok());
     *closed = "127.0.0.1:" + std::to_string(*port);
     ASSERT_TRUE(test::write_file(path, "relays = [\"ws://" + *closed +
                                            "\"]\n[backends.ollama]\nurl = \"http://" + *closed +
                                            "\"\n[backends.llamacpp]\nurl = \"http://" + *closed +
-                                           "\"\n")
+                                           "\"\n" + extra)
                     .ok());
 }
 
@@ -32,7 +33,9 @@ void start_then_signal(int sig, const char* shards) {
     ASSERT_TRUE(home.ok());
     std::string config = home->file("c.toml");
     std::string closed;
-    ASSERT_NO_FATAL_FAILURE(write_loopback_config(config, &closed));
+    // The first reconnect comes after the stop's 2 s flush window: nothing can be delivered.
+    ASSERT_NO_FATAL_FAILURE(
+        write_loopback_config(config, &closed, "[relay_pool]\nbackoff_initial_ms = 5000\n"));
     // The node's identity (what `pylon init` writes): a BIP-39 test phrase.
     std::string id = home->file("identity.mnemonic");
     ASSERT_TRUE(test::write_file(id,
@@ -58,7 +61,11 @@ void start_then_signal(int sig, const char* shards) {
     ASSERT_TRUE(p.wait_for_line(std::regex("started on"), 10'000, test::Stream::err).has_value())
         << p.describe();
     // The NIP-89 announcement waits in the queue of a relay that refuses connections: the stop
-    // does not wait for a link in its reconnect backoff (it waited its whole 2 s flush bound).
+    // does not wait for a link whose next attempt is after its 2 s flush bound (it waited that
+    // whole bound).
+    ASSERT_TRUE(p.wait_for_line(std::regex("NIP-89 announcement queued"), 10'000, test::Stream::err)
+                    .has_value())
+        << p.describe();
     ASSERT_TRUE(test::wait_until(
         [&p]() {
             auto lines = p.lines(test::Stream::err);

@@ -378,6 +378,25 @@ TEST(StoreDb, ReconcileStopsRerunningAJobAfterItsAttempts) {
     EXPECT_EQ(db->get_job(poison.id).value()->error_message, rerun_attempts_text);
 }
 
+// A reconcile tried again after intake opened (a store error at start) leaves the jobs of this
+// run alone: taken for unfinished, a running job was started a second time (review, session 13).
+TEST(StoreDb, ReconcileLeavesTheJobsOfThisRunAlone) {
+    auto db = memory_db();
+    std::int64_t start = 1'700'000'100'000;
+    NewJob before = make_job(1, start - 10'000);
+    NewJob mine = make_job(2, start + 2'000);
+    for (const NewJob& j : {before, mine}) {
+        ASSERT_TRUE(db->insert_job(j).ok());
+    }
+    ASSERT_TRUE(db->mark_processing(mine.id, start + 2'500, "m").ok());
+    auto r = db->reconcile(start + 30'000, 300'000, "interrupted by a restart", start);
+    ASSERT_TRUE(r.ok()) << r.error().message();
+    ASSERT_EQ(r->rerun.size(), 1u);
+    EXPECT_EQ(r->rerun[0].id, before.id);
+    EXPECT_TRUE(r->failed.empty());
+    EXPECT_EQ(db->get_job(mine.id).value()->status, "processing");
+}
+
 // A job's signed result is recorded before it is published and forgotten with the job's final
 // row; a job left unfinished brings it back (it is published again, never generated again),
 // whatever its age.
