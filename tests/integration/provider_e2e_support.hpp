@@ -125,9 +125,12 @@ class PylonNode {
             return {};
         }
         ExitInfo e = process_->stop(grace_ms);
+        stopped_log_ = process_->describe();
         process_.reset();
         return e;
     }
+    // What the last stop()ped node wrote last (for failure messages after a stop).
+    const std::string& stopped_log() const { return stopped_log_; }
     void kill9() {
         ASSERT_TRUE(process_);
         ASSERT_TRUE(process_->signal(SIGKILL).ok());
@@ -213,6 +216,7 @@ class PylonNode {
     NodeConfig config_;
     std::unique_ptr<TempDir> home_;
     std::unique_ptr<ChildProcess> process_;
+    std::string stopped_log_;
     int starts_ = 0;
 };
 

@@ -274,7 +274,7 @@ TEST(ProviderEndToEnd, ARestartDuringAJobRunsItAgainOrSaysWhy) {
     ASSERT_TRUE(second->wait_for_line(std::regex(".*\"status\":\"processing\".*"), 10000));
     EXPECT_EQ(node.stop().code, 0);
     ClientRun stopped = finish_client(*second, 30000);
-    ASSERT_NE(stopped.error(), nullptr) << stopped.raw;
+    ASSERT_NE(stopped.error(), nullptr) << stopped.raw << node.stopped_log();
     EXPECT_EQ(stopped.error()->extra, "the node is shutting down");
     EXPECT_TRUE(stopped.of("result").empty());
 }
