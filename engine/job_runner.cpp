@@ -694,11 +694,12 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         done.result_event_id = std::move(end.result_event_id);
         done.metrics = end.metrics;
         done.pending_seq = job->pending_seq;
-        // Named first: g++ 12 destroys a lambda temporary of a co_await expression twice.
-        std::function<Status(StoreDb&)> write = [id, done](StoreDb& db) {
+        // Named first: g++ 12 destroys a lambda temporary of a co_await expression twice. By
+        // reference: this frame outlives the write (no copy of the row, no heap std::function).
+        std::function<Status(StoreDb&)> write = [&id, &done](StoreDb& db) {
             return db.complete_job(id, done);
         };
-        st = co_await write_end(id, std::move(write));
+        st = co_await write_end(job, std::move(write));
         std::uint64_t total = static_cast<std::uint64_t>(end.metrics.total_ms.value_or(0));
         context_.emit(proto::DomainEvent::job_completed(id, std::nullopt, total));
         LOG_INFO("job %s: completed on %s/%s (%zu bytes)", id.c_str(), end.metrics.backend.c_str(),
@@ -714,7 +715,7 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
             return cancelled ? db.cancel_job(id, reason, at, seq)
                              : db.fail_job(id, reason, at, seq);
         };
-        st = co_await write_end(id, std::move(write));
+        st = co_await write_end(job, std::move(write));
         // Even when the row could not be written: the customer hears how the job ended.
         send_feedback(*job, proto::FeedbackStatus::error, end.reason, end.reason);
         if (cancelled) {
@@ -737,20 +738,21 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
     }
 }
 
-Task<Status> JobRunner::write_end(std::string id, std::function<Status(StoreDb&)> write) {
+Task<Status> JobRunner::write_end(const Job* job, std::function<Status(StoreDb&)> write) {
     std::int64_t first_ms = now_ms();
     std::int64_t delay_ms = end_write_retry_first_ms;
     for (;;) {
-        std::function<Status(StoreDb&)> attempt = write;
-        Status st = co_await context_.store().run(std::move(attempt));
+        auto attempt = [&write](StoreDb& db) { return write(db); };  // no copy of `write`
+        Status st = co_await context_.store().run(attempt);
         std::int64_t now = now_ms();
         bool out_of_time = stopping_ ? now >= stop_deadline_ms_
                                      : now - first_ms + delay_ms > end_write_retry_total_ms;
         if (st.ok() || st.error().code() == Errc::not_found || out_of_time) {
             co_return st;
         }
-        LOG_WARN("job %s: could not record its end (%s); trying again in %lld ms", id.c_str(),
-                 st.error().message().c_str(), static_cast<long long>(delay_ms));
+        LOG_WARN("job %s: could not record its end (%s); trying again in %lld ms",
+                 job->job_id.c_str(), st.error().message().c_str(),
+                 static_cast<long long>(delay_ms));
         // In short steps, so that a stop that begins meanwhile is not held past its grace.
         std::int64_t until = now + delay_ms;
         for (;;) {

@@ -173,7 +173,7 @@ class JobRunner final : public Service {
     reactor::Task<bool> publish_result(Job* job, std::shared_ptr<Publication> pub, JobEnd* end);
     reactor::Task<void> record(Job* job, JobEnd end);
     // The store write of a job's end, tried again as end_write_retry_* say; the last status.
-    reactor::Task<Status> write_end(std::string id, std::function<Status(StoreDb&)> write);
+    reactor::Task<Status> write_end(const Job* job, std::function<Status(StoreDb&)> write);
     static reactor::Task<void> sweep_loop(JobRunner* self);
     void sweep(std::int64_t now_ms);
     JobEnd ended(Job* job, JobEnd::Kind kind, std::string reason) const;
