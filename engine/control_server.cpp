@@ -328,14 +328,14 @@ reactor::Task<std::string> ControlServer::answer(ControlServer* self, proto::Con
         proto::encode_backends(ctx.board().backends(), out);
     } else if (name == "Jobs") {
         JobQuery query{req.limit, req.status};  // named: see Store::run on g++ 12
-        auto jobs = co_await ctx.store().call(&StoreDb::list_jobs, query);
+        auto jobs = co_await ctx.store().read_call(&StoreDb::list_jobs, query);
         if (jobs.ok()) {
             proto::encode_jobs(jobs.value(), out);
         } else {
             out = error_line("jobs: " + jobs.error().message());
         }
     } else if (name == "Earnings") {
-        auto report = co_await ctx.store().call(&StoreDb::earnings, req.limit);
+        auto report = co_await ctx.store().read_call(&StoreDb::earnings, req.limit);
         if (report.ok()) {
             proto::encode_earnings(report.value(), out);
         } else {

@@ -136,8 +136,8 @@ bool Intake::memory_ok() const noexcept {
 Task<void> Intake::fill_dedup() {
     const ProviderConfig& pc = context_.config().provider;
     std::int64_t since = reactor::unix_ms() / 1000 - pc.request_age_max_s;
-    auto ids = co_await context_.store().call(&StoreDb::requests_created_since, since,
-                                              dedup_entries_max * hub_->shard_count());
+    auto ids = co_await context_.store().read_call(&StoreDb::requests_created_since, since,
+                                                   dedup_entries_max * hub_->shard_count());
     if (!ids.ok()) {
         LOG_WARN(
             "intake: could not read recent request ids: %s (the store still refuses "

@@ -74,7 +74,7 @@ Task<Status> RelayPool::start() {
         if (hub_->relay_owner(urls_[i]) != here) {
             continue;
         }
-        auto cursor = co_await context_.store().call(&StoreDb::relay_cursor, urls_[i]);
+        auto cursor = co_await context_.store().read_call(&StoreDb::relay_cursor, urls_[i]);
         std::int64_t from = cursor.ok() && cursor->has_value() ? **cursor : 0;
         persisted_[i] = from;
         links_[i] = std::make_unique<RelayLink>(this, urls_[i], static_cast<int>(i), from);

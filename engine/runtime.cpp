@@ -361,7 +361,7 @@ Status open_store(RuntimeCore& core) {
                      "database " + so.db.path + ": " + store.error().message());
     }
     core.store = std::move(store.value());
-    auto counts = core.store->run_sync([](StoreDb& db) { return db.counts(); });
+    auto counts = core.store->read_sync([](StoreDb& db) { return db.counts(); });
     if (!counts.ok()) {
         return std::move(counts).error();
     }

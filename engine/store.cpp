@@ -11,6 +11,10 @@
 
 namespace pylon::engine {
 
+namespace {
+constexpr std::chrono::seconds first_maintenance{30};
+}  // namespace
+
 Store::Store(StoreOptions options) : options_(std::move(options)) {
     PYLON_ASSERT(options_.shard_count > 0 && options_.queue_max > 0);
     auto per_shard = static_cast<std::uint32_t>(
@@ -116,15 +120,17 @@ StoreStats Store::stats() const {
 }
 
 void Store::thread_main(std::unique_ptr<StoreDb> db) {
-    maintenance(*db);
     std::vector<StoreRequest*> batch;
     batch.reserve(options_.batch_writes_max);
     using Clock = std::chrono::steady_clock;
     const auto interval = std::chrono::milliseconds(options_.maintenance_interval_ms);
     const auto trim_idle = std::chrono::milliseconds(heap_trim_idle_ms);
     // Maintenance is due every interval, busy or idle (a busy node must prune too); the heap
-    // trim once the thread has been idle for trim_idle after some work.
-    auto next_maintenance = Clock::now() + interval;
+    // trim once the thread has been idle for trim_idle after some work. The first prune comes
+    // soon after the start (a node restarted more often than the interval prunes too), but not
+    // before the start-up's own requests: with the write lock held by another process it would
+    // hold them up for busy_timeout_ms.
+    auto next_maintenance = Clock::now() + std::min<Clock::duration>(interval, first_maintenance);
     auto last_work = Clock::now();
     CommitPacer pacer(
         CommitPacer::Options{options_.group_commit_wait_us, options_.group_commit_jobs_min,
@@ -234,7 +240,11 @@ Status Store::execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch) 
 }
 
 Status Store::execute_in_transaction(StoreDb& db, std::vector<StoreRequest*>& batch, bool* rerun) {
-    PYLON_TRY(db.begin());
+    bool reads_only = true;
+    for (const StoreRequest* r : batch) {
+        reads_only = reads_only && r->reads_only;
+    }
+    PYLON_TRY(reads_only ? db.begin_read() : db.begin());
     bool all_ok = true;
     for (StoreRequest* r : batch) {
         all_ok = r->execute(db) && all_ok;
@@ -247,7 +257,7 @@ Status Store::execute_in_transaction(StoreDb& db, std::vector<StoreRequest*>& ba
             return Ok{};  // nothing else to keep: the request's own error is its answer
         }
         *rerun = true;
-        PYLON_TRY(db.begin());
+        PYLON_TRY(reads_only ? db.begin_read() : db.begin());
         for (StoreRequest* r : batch) {
             bool sp = db.savepoint().ok();
             bool ok = r->execute(db);

@@ -26,8 +26,9 @@
 // (queue_max / shard_count); a shard at its quota waits (an AsyncSemaphore of that shard)
 // before queueing more: backpressure, never growth. flush() returns once everything queued
 // before it has committed. close() answers what is queued, commits, closes the database and
-// joins the thread; requests after close() fail with Errc::closed. Once an hour (between batches,
-// busy or idle) the thread prunes processed request ids older than processed_requests_keep_ms;
+// joins the thread; requests after close() fail with Errc::closed. 30 s after the start, then once
+// an hour (between batches, busy or idle), the thread prunes processed request ids older than
+// processed_requests_keep_ms;
 // two seconds after its last batch it hands its free heap pages back (engine/heap_trim.hpp).
 //
 // Thread rules: run() from a shard of the ShardSet sized at open (shard_count); run_sync() from
@@ -88,6 +89,8 @@ class StoreRequest {
     virtual void fail(const Error& error) = 0;
     // On the store thread, after the commit: hand the result back to the caller.
     virtual void complete() = 0;
+    // Set by Store::read and its kin: the request only reads.
+    bool reads_only = false;
 };
 
 class Store {
@@ -104,15 +107,38 @@ class Store {
     // (`auto fn = [...](StoreDb& db) {...}; co_await store.run(std::move(fn));`); constructor
     // calls (`std::string(..)`), named values and std::move of them are safe.
     template <typename F>
-    reactor::Task<std::invoke_result_t<F&, StoreDb&>> run(F fn);
+    reactor::Task<std::invoke_result_t<F&, StoreDb&>> run(F fn) {
+        return submit<false>(std::move(fn));
+    }
     // Shard side: runs db.*method(args...) on the store thread, e.g.
     //   Status st = co_await store.call(&StoreDb::fail_job, job_id, reason, now_ms);
     // The arguments are copied (std::string for string_view parameters is fine).
     template <typename M, typename... A>
-    reactor::Task<std::invoke_result_t<M, StoreDb&, A&...>> call(M method, A... args);
+    reactor::Task<std::invoke_result_t<M, StoreDb&, A&...>> call(M method, A... args) {
+        return submit<false>(bind_method(method, std::move(args)...));
+    }
     // Any non-shard thread: the same, blocking until committed.
     template <typename F>
-    std::invoke_result_t<F&, StoreDb&> run_sync(F fn);
+    std::invoke_result_t<F&, StoreDb&> run_sync(F fn) {
+        return submit_sync<false>(std::move(fn));
+    }
+    // The same three for a request that only reads (the CLI's jobs and earnings, the start-up
+    // counts, cursors): a batch of nothing but reads takes no write lock (a WAL snapshot), so it
+    // is answered at once while another process holds the database's write lock (a backup, an
+    // operator's sqlite3 session), where a write waits busy_timeout_ms and fails. A batch that
+    // mixes reads and writes runs them in one write transaction, in queue order.
+    template <typename F>
+    reactor::Task<std::invoke_result_t<F&, StoreDb&>> read(F fn) {
+        return submit<true>(std::move(fn));
+    }
+    template <typename M, typename... A>
+    reactor::Task<std::invoke_result_t<M, StoreDb&, A&...>> read_call(M method, A... args) {
+        return submit<true>(bind_method(method, std::move(args)...));
+    }
+    template <typename F>
+    std::invoke_result_t<F&, StoreDb&> read_sync(F fn) {
+        return submit_sync<true>(std::move(fn));
+    }
     // Shard side: resumes once every request queued before it has committed.
     reactor::Task<Status> flush();
 
@@ -138,6 +164,17 @@ class Store {
         std::uint64_t requests = 0;
         std::atomic<std::uint32_t> open_jobs{0};  // written by its shard, read by the store
     };
+
+    template <bool Reads, typename F>
+    reactor::Task<std::invoke_result_t<F&, StoreDb&>> submit(F fn);
+    template <bool Reads, typename F>
+    std::invoke_result_t<F&, StoreDb&> submit_sync(F fn);
+    template <typename M, typename... A>
+    static auto bind_method(M method, A... args) {
+        return [method, ... captured = std::move(args)](StoreDb& db) mutable {
+            return (db.*method)(captured...);
+        };
+    }
 
     explicit Store(StoreOptions options);
     bool enqueue(StoreRequest* request);  // false once closing
@@ -233,8 +270,8 @@ struct Store::Enqueue {
     bool await_resume() const noexcept { return queued; }
 };
 
-template <typename F>
-reactor::Task<std::invoke_result_t<F&, StoreDb&>> Store::run(F fn) {
+template <bool Reads, typename F>
+reactor::Task<std::invoke_result_t<F&, StoreDb&>> Store::submit(F fn) {
     using R = std::invoke_result_t<F&, StoreDb&>;
     ShardQuota& q = quota();
     if (closed() || !(co_await q.slots.acquire())) {
@@ -242,6 +279,7 @@ reactor::Task<std::invoke_result_t<F&, StoreDb&>> Store::run(F fn) {
     }
     q.requests++;
     ShardRequest<F, R> request(std::move(fn), &reactor::Shard::current());
+    request.reads_only = Reads;
     bool queued = co_await Enqueue<ShardRequest<F, R>>{this, &request};
     q.slots.release();
     if (!queued) {
@@ -250,18 +288,11 @@ reactor::Task<std::invoke_result_t<F&, StoreDb&>> Store::run(F fn) {
     co_return request.take();
 }
 
-template <typename M, typename... A>
-reactor::Task<std::invoke_result_t<M, StoreDb&, A&...>> Store::call(M method, A... args) {
-    auto fn = [method, ... captured = std::move(args)](StoreDb& db) mutable {
-        return (db.*method)(captured...);
-    };
-    co_return co_await run(std::move(fn));
-}
-
-template <typename F>
-std::invoke_result_t<F&, StoreDb&> Store::run_sync(F fn) {
+template <bool Reads, typename F>
+std::invoke_result_t<F&, StoreDb&> Store::submit_sync(F fn) {
     using R = std::invoke_result_t<F&, StoreDb&>;
     SyncRequest<F, R> request(std::move(fn));
+    request.reads_only = Reads;
     if (!enqueue(&request)) {
         return R(Error(Errc::closed, "the store is closed"));
     }

@@ -382,6 +382,9 @@ Error StoreDb::sqlite_error(int rc, std::string_view context) const {
     msg += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
         msg += " (the database is damaged; it was left untouched: move it aside to start afresh)";
+    } else if ((rc & 0xff) == SQLITE_BUSY) {
+        msg += " (another process held the database's write lock for " +
+               std::to_string(busy_timeout_ms_) + " ms: [store] busy_timeout_ms)";
     }
     return Error(errc_of(rc), std::move(msg));
 }
@@ -399,6 +402,7 @@ Status StoreDb::exec(std::string_view sql) {
 }
 
 Status StoreDb::configure(std::int64_t busy_timeout_ms) {
+    busy_timeout_ms_ = busy_timeout_ms;
     sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_ms));
     sqlite3_extended_result_codes(db_, 1);
     if (read_only_) {
@@ -576,6 +580,9 @@ Status StoreDb::control(std::string_view sql) {
 
 Status StoreDb::begin() {
     return control("BEGIN IMMEDIATE");
+}
+Status StoreDb::begin_read() {
+    return control("BEGIN DEFERRED");
 }
 Status StoreDb::commit() {
     return control("COMMIT");

@@ -162,8 +162,11 @@ class StoreDb {
     // Names of the applied migrations, in order.
     Result<std::vector<std::string>> applied_migrations();
 
-    // Transactions (the store thread batches requests with these).
+    // Transactions (the store thread batches requests with these). begin() takes the write lock
+    // at once (BEGIN IMMEDIATE); begin_read() takes none (a snapshot in WAL mode), so a batch of
+    // reads proceeds while another process holds the write lock.
     Status begin();
+    Status begin_read();
     Status commit();
     Status rollback();
     Status savepoint();
@@ -276,6 +279,7 @@ class StoreDb {
 
     sqlite3* db_;
     bool read_only_;
+    std::int64_t busy_timeout_ms_ = 0;  // for the message of a lock held too long
     // processed_requests still holds rows carried over by migration 008 (created_at = -1): a
     // request must then also be looked up by id among them. Cleared once pruning removed them.
     bool carried_over_requests_ = false;

@@ -1,6 +1,7 @@
 // `pylon start --foreground` runs its shards until SIGINT or SIGTERM and then exits 0.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -167,6 +168,91 @@ TEST(PylonStart, QuickStartOnAFreshHomeCreatesAnIdentityAndWaits) {
         EXPECT_TRUE(exit->exited) << p.describe();
         EXPECT_EQ(exit->code, 0) << p.describe();
     }
+}
+
+// Another process holding pylon.db's write lock (a backup, an operator's sqlite3 session) at the
+// start: the node starts anyway and answers the CLI from a snapshot (its start-up counts and
+// `pylon jobs` only read), says what it waits for, and runs the reconcile of the previous run's
+// unfinished jobs once the lock is released. It used to stop after 2 x busy_timeout_ms with
+// "BEGIN IMMEDIATE: database is locked".
+TEST(PylonStart, AWriteLockHeldByAnotherProcessDelaysTheReconcileNotTheStart) {
+    auto home = test::TempDir::create("pylon-locked");
+    ASSERT_TRUE(home.ok());
+    std::string config = home->file("c.toml");
+    std::string closed;
+    ASSERT_NO_FATAL_FAILURE(
+        write_loopback_config(config, &closed, "[store]\nbusy_timeout_ms = 200\n"));
+    std::string id = home->file("identity.mnemonic");
+    ASSERT_TRUE(test::write_file(id,
+                                 "abandon abandon abandon abandon abandon abandon abandon "
+                                 "abandon abandon abandon abandon about\n")
+                    .ok());
+    ::chmod(id.c_str(), 0600);
+    test::ChildSpec spec;
+    spec.argv = {test::tool_path("pylon"),
+                 "start",
+                 "--foreground",
+                 "--shards",
+                 "1",
+                 "--home",
+                 home->path(),
+                 "-c",
+                 config};
+    {
+        // A first run makes the database.
+        auto first = test::ChildProcess::spawn(spec);
+        ASSERT_TRUE(first.ok()) << first.error().message();
+        ASSERT_TRUE((*first)->wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
+            << (*first)->describe();
+        ASSERT_EQ((*first)->stop(10'000).code, 0) << (*first)->describe();
+    }
+    // A job the previous run left processing, received long ago: the reconcile fails it.
+    std::string db_path = home->file("pylon.db");
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(db_path.c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other,
+                           "INSERT INTO jobs (id, kind, customer_pubkey, status, started_at, "
+                           "received_at_ms) VALUES ('job_00000000000000aa', 5050, "
+                           "'cc', 'processing', 1000, 1000000)",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+    auto child = test::ChildProcess::spawn(spec);
+    ASSERT_TRUE(child.ok()) << child.error().message();
+    auto& p = *child.value();
+    ASSERT_TRUE(p.wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
+        << p.describe();
+    ASSERT_TRUE(p.wait_for_line(std::regex("reconcile of the jobs left unfinished: .*database is "
+                                           "locked.*busy_timeout_ms.*trying again"),
+                                10'000, test::Stream::err))
+        << p.describe();
+    test::ChildSpec jobs_spec;
+    jobs_spec.argv = {test::tool_path("pylon"), "jobs", "--home", home->path(), "--json"};
+    auto jobs = test::ChildProcess::spawn(jobs_spec);
+    ASSERT_TRUE(jobs.ok());
+    auto jobs_exit = (*jobs)->wait_exit(10'000);
+    ASSERT_TRUE(jobs_exit.has_value()) << (*jobs)->describe();
+    EXPECT_EQ(jobs_exit->code, 0) << (*jobs)->describe();
+    EXPECT_NE((*jobs)->tail(test::Stream::out).find("job_00000000000000aa"), std::string::npos)
+        << (*jobs)->describe();
+    EXPECT_TRUE(p.running()) << p.describe();
+
+    ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_TRUE(p.wait_for_line(std::regex("after the restart: 0 unfinished job\\(s\\) run again, "
+                                           "1 too old \\(failed\\)"),
+                                10'000, test::Stream::err))
+        << p.describe();
+    auto exit = p.stop(10'000);
+    EXPECT_TRUE(exit.exited && exit.code == 0) << p.describe();
+    sqlite3_stmt* q = nullptr;
+    ASSERT_EQ(sqlite3_prepare_v2(other, "SELECT status FROM jobs WHERE id = 'job_00000000000000aa'",
+                                 -1, &q, nullptr),
+              SQLITE_OK);
+    ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "failed");
+    sqlite3_finalize(q);
+    sqlite3_close(other);
 }
 
 TEST(PylonStart, StartNodeScriptNeedsTheBinary) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <atomic>
@@ -479,6 +480,44 @@ TEST(Store, AnIdleStoreThreadTrimsItsHeapOnce) {
     EXPECT_EQ(after_first, 1) << "trimmed within 10 s of its last request";
     EXPECT_TRUE(g_trimmed_on_store_thread.load());
     EXPECT_EQ(later, 1);
+}
+
+// Another process holding the database's write lock (a backup, an operator's sqlite3 session)
+// holds up writes for busy_timeout_ms, never reads: the start-up's counts and the CLI's jobs
+// and earnings are answered from a snapshot. They used to wait for the lock and fail, which
+// stopped the node at its start.
+TEST(Store, AnotherConnectionsWriteLockHoldsUpWritesNotReads) {
+    auto dir = test::TempDir::create("pylon-store");
+    ASSERT_TRUE(dir.ok());
+    StoreOptions o;
+    o.db.path = dir->file("pylon.db");
+    o.db.busy_timeout_ms = 1500;
+    auto opened = Store::open(o);
+    ASSERT_TRUE(opened.ok()) << opened.error().message();
+    auto store = std::move(opened.value());
+    ASSERT_TRUE(store->run_sync([](StoreDb& db) { return db.insert_job(make_job(1)); }).ok());
+
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(o.db.path.c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+    auto counts = store->read_sync([](StoreDb& db) { return db.counts(); });
+    ASSERT_TRUE(counts.ok()) << counts.error().message();
+    EXPECT_EQ(counts->jobs_total, 1u);
+    auto listed = store->read_sync([](StoreDb& db) { return db.list_jobs(JobQuery{}); });
+    ASSERT_TRUE(listed.ok()) << listed.error().message();
+    EXPECT_EQ(listed->size(), 1u);
+    // The lock is real: a write waits busy_timeout_ms for it, then fails saying why.
+    Status write = store->run_sync([](StoreDb& db) { return db.insert_job(make_job(2)); });
+    ASSERT_FALSE(write.ok());
+    EXPECT_EQ(write.error().code(), Errc::busy);
+    EXPECT_NE(write.error().message().find("busy_timeout_ms"), std::string::npos)
+        << write.error().message();
+
+    ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(other);
+    EXPECT_TRUE(store->run_sync([](StoreDb& db) { return db.insert_job(make_job(2)); }).ok());
+    EXPECT_EQ(store->read_sync([](StoreDb& db) { return db.counts(); })->jobs_total, 2u);
 }
 
 TEST(Store, OpenFailureIsReported) {
