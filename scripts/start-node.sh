@@ -19,7 +19,15 @@ for (( i = 0; i < ${#args[@]}; i++ )); do
     --home=*) home=(--home "${args[i]#--home=}") ;;
   esac
 done
-if ! "$pylon" identity "${home[@]}" >/dev/null 2>&1; then
+# Only a missing identity is made; any other failure (an unreadable or damaged mnemonic, a home
+# that cannot be read) is shown as it is and stops here: `pylon init` would only answer that an
+# identity exists.
+if ! err=$("$pylon" identity "${home[@]}" 2>&1 >/dev/null); then
+  if [[ $err != *"No identity found"* ]]; then
+    echo "$err" >&2
+    echo "scripts/start-node.sh: the node's identity cannot be used; fix it or move it aside" >&2
+    exit 1
+  fi
   "$pylon" init "${home[@]}"
 fi
 exec "$pylon" start --foreground "$@"

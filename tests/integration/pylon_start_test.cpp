@@ -268,6 +268,34 @@ TEST(PylonStart, StartNodeScriptNeedsTheBinary) {
         << child.value()->describe();
 }
 
+// A damaged identity is shown as it is and stops the script: it used to be hidden, and `pylon
+// init` then answered only that an identity exists.
+TEST(PylonStart, StartNodeScriptShowsWhyAnIdentityCannotBeUsed) {
+    auto home = test::TempDir::create("pylon-badid");
+    ASSERT_TRUE(home.ok());
+    std::string id = home->file("identity.mnemonic");
+    ASSERT_TRUE(test::write_file(id, "garbage words\n").ok());
+    ::chmod(id.c_str(), 0600);
+    test::ChildSpec spec;
+    spec.argv = {"/bin/bash", test::source_dir() + "/scripts/start-node.sh",
+                 test::tool_path("pylon"), "--home", home->path()};
+    auto child = test::ChildProcess::spawn(spec);
+    ASSERT_TRUE(child.ok()) << child.error().message();
+    auto& p = *child.value();
+    auto exit = p.wait_exit(10'000);
+    ASSERT_TRUE(exit.has_value()) << p.describe();
+    EXPECT_EQ(exit->code, 1) << p.describe();
+    EXPECT_TRUE(p.wait_for_line(std::regex("identity.mnemonic: expected 12, 15, 18, 21 or 24 "
+                                           "words, got 2"),
+                                1000, test::Stream::err))
+        << p.describe();
+    EXPECT_FALSE(p.wait_for_line(std::regex("already exists"), 0, test::Stream::out))
+        << p.describe();
+    auto text = test::read_file(id);
+    ASSERT_TRUE(text.ok());
+    EXPECT_EQ(*text, "garbage words\n");
+}
+
 TEST(PylonStart, RejectsABadShardCount) {
     auto home = test::TempDir::create("pylon-start");
     ASSERT_TRUE(home.ok());
