@@ -118,7 +118,11 @@ Errc errc_of(int rc) {
         case SQLITE_CONSTRAINT:
             return Errc::exists;
         case SQLITE_CANTOPEN:
-            return Errc::not_found;
+            // Not "no such row": the file (or its -wal, -shm, a temporary file) could not be
+            // opened, often for a passing reason (no file descriptor left). Callers that treat
+            // not_found as final (a job's last write) must try it again. A missing database is
+            // found before SQLite is asked (StoreDb::open).
+            return Errc::io;
         case SQLITE_READONLY:
         case SQLITE_PERM:
         case SQLITE_AUTH:

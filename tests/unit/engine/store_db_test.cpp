@@ -48,6 +48,16 @@ TEST(StoreDb, FreshDatabaseHasEveryMigrationInOrder) {
     EXPECT_EQ((*applied)[1], "002_invoices");
 }
 
+// A file SQLite cannot open (here: an attached database in a folder that does not exist; in a
+// running node: no file descriptor left for a temporary file) is an I/O error, not "no such row":
+// a job's last write treats not_found as final and would not try again.
+TEST(StoreDb, AFileSqliteCannotOpenIsAnIoErrorNotAMissingRow) {
+    auto db = memory_db();
+    Status st = db->exec("ATTACH DATABASE '/nonexistent-pylon-folder/x.db' AS x");
+    ASSERT_FALSE(st.ok());
+    EXPECT_EQ(st.error().code(), Errc::io) << st.error().message();
+}
+
 // The schema keeps Pylon's CHECK constraints; the store's connection does not evaluate them
 // (PRAGMA ignore_check_constraints, for speed), so they are shown with evaluation back on, and
 // the next test shows the writers refusing the same values themselves.
