@@ -54,13 +54,15 @@ class ProcFs {
     Result<std::optional<std::string>> environ_value(pid_t pid, std::string_view key) const;
     // The numeric entries of the root, ascending.
     std::vector<pid_t> pids() const;
-    // Live processes whose parent is `parent` (a scan of every stat).
+    // Processes whose parent is `parent`, ascending: from the kernel's children lists of its
+    // threads, or a scan of every stat where those lists do not exist.
     std::vector<pid_t> children_of(pid_t parent) const;
 
     static std::uint64_t page_bytes();
 
   private:
     Result<std::string> read(const std::string& path) const;
+    std::optional<std::vector<pid_t>> children_listed(pid_t parent) const;
 
     std::string root_;
 };

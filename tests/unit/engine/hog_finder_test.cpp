@@ -4,8 +4,12 @@
 #include "engine/hog_finder.hpp"
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 #include "tests/support/temp_dir.hpp"
@@ -89,6 +93,44 @@ TEST(ProcStat, HostileCommCannotFakeFields) {
     EXPECT_EQ(st->starttime_ticks, 555U);
     EXPECT_EQ(st->rss_pages, 77U);
     EXPECT_FALSE(parse_proc_stat("42 (short) S 1 2").has_value());
+}
+
+// children_of reads the kernel's per-thread children lists (every thread: an orphan is
+// reparented to any live thread of its subreaper); a stat of every process is the fallback where
+// the lists do not exist. The scan of every stat ran every 2 s on shard 0 (the orphan scan).
+TEST(ProcFs, ChildrenComeFromEveryThreadsChildrenList) {
+    FakeProc p;
+    p.add(10, "pylon", 'S', 1, 0);
+    p.add(11, "child-a", 'S', 10, 0);
+    p.add(12, "child-b", 'S', 10, 0);
+    p.add(13, "grandchild", 'S', 11, 0);
+    p.add(14, "unlisted", 'S', 10, 0);  // its stat says 10: the lists win when they exist
+    std::string task = p.dir.file("10/task");
+    ::mkdir(task.c_str(), 0700);
+    ::mkdir((task + "/10").c_str(), 0700);
+    ::mkdir((task + "/15").c_str(), 0700);
+    ASSERT_TRUE(test::write_file(task + "/10/children", "12 11 ").ok());
+    ASSERT_TRUE(test::write_file(task + "/15/children", "20 11 ").ok());
+    ProcFs proc(p.dir.path());
+    EXPECT_EQ(proc.children_of(10), (std::vector<pid_t>{11, 12, 20}));
+    // Without the lists (no file, or a kernel without them): every stat.
+    ASSERT_EQ(::unlink((task + "/15/children").c_str()), 0);
+    ASSERT_EQ(::unlink((task + "/10/children").c_str()), 0);
+    EXPECT_EQ(proc.children_of(10), (std::vector<pid_t>{11, 12, 14}));
+    EXPECT_EQ(proc.children_of(11), (std::vector<pid_t>{13}));
+}
+
+TEST(ProcFs, ChildrenOfThisProcessOnTheRealProc) {
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::pause();
+        ::_exit(0);
+    }
+    std::vector<pid_t> children = ProcFs().children_of(::getpid());
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+    EXPECT_NE(std::find(children.begin(), children.end(), child), children.end());
 }
 
 }  // namespace
