@@ -29,17 +29,15 @@ void write_loopback_config(const std::string& path, std::string* closed,
                     .ok());
 }
 
-void start_then_signal(int sig, const char* shards) {
-    auto home = test::TempDir::create("pylon-start");
-    ASSERT_TRUE(home.ok());
-    std::string config = home->file("c.toml");
+// A home for `pylon start -f` with the node's identity (what `pylon init` writes: a BIP-39 test
+// phrase) and a loopback config (write_loopback_config, plus `extra`); the spec that starts it.
+test::ChildSpec prepare_start(const test::TempDir& home, const char* shards,
+                              const std::string& extra) {
+    std::string config = home.file("c.toml");
     std::string closed;
-    // The first reconnect comes after the stop's 2 s flush window: nothing can be delivered.
-    ASSERT_NO_FATAL_FAILURE(
-        write_loopback_config(config, &closed, "[relay_pool]\nbackoff_initial_ms = 5000\n"));
-    // The node's identity (what `pylon init` writes): a BIP-39 test phrase.
-    std::string id = home->file("identity.mnemonic");
-    ASSERT_TRUE(test::write_file(id,
+    write_loopback_config(config, &closed, extra);
+    std::string id = home.file("identity.mnemonic");
+    EXPECT_TRUE(test::write_file(id,
                                  "abandon abandon abandon abandon abandon abandon abandon "
                                  "abandon abandon abandon abandon about\n")
                     .ok());
@@ -51,9 +49,18 @@ void start_then_signal(int sig, const char* shards) {
                  "--shards",
                  shards,
                  "--home",
-                 home->path(),
+                 home.path(),
                  "-c",
                  config};
+    return spec;
+}
+
+void start_then_signal(int sig, const char* shards) {
+    auto home = test::TempDir::create("pylon-start");
+    ASSERT_TRUE(home.ok());
+    // The first reconnect comes after the stop's 2 s flush window: nothing can be delivered.
+    test::ChildSpec spec =
+        prepare_start(*home, shards, "[relay_pool]\nbackoff_initial_ms = 5000\n");
     auto child = test::ChildProcess::spawn(spec);
     ASSERT_TRUE(child.ok()) << child.error().message();
     auto& p = *child.value();
@@ -178,26 +185,7 @@ TEST(PylonStart, QuickStartOnAFreshHomeCreatesAnIdentityAndWaits) {
 TEST(PylonStart, AWriteLockHeldByAnotherProcessDelaysTheReconcileNotTheStart) {
     auto home = test::TempDir::create("pylon-locked");
     ASSERT_TRUE(home.ok());
-    std::string config = home->file("c.toml");
-    std::string closed;
-    ASSERT_NO_FATAL_FAILURE(
-        write_loopback_config(config, &closed, "[store]\nbusy_timeout_ms = 200\n"));
-    std::string id = home->file("identity.mnemonic");
-    ASSERT_TRUE(test::write_file(id,
-                                 "abandon abandon abandon abandon abandon abandon abandon "
-                                 "abandon abandon abandon abandon about\n")
-                    .ok());
-    ::chmod(id.c_str(), 0600);
-    test::ChildSpec spec;
-    spec.argv = {test::tool_path("pylon"),
-                 "start",
-                 "--foreground",
-                 "--shards",
-                 "1",
-                 "--home",
-                 home->path(),
-                 "-c",
-                 config};
+    test::ChildSpec spec = prepare_start(*home, "1", "[store]\nbusy_timeout_ms = 200\n");
     {
         // A first run makes the database.
         auto first = test::ChildProcess::spawn(spec);
