@@ -55,6 +55,13 @@
 namespace pylon::engine {
 
 inline constexpr std::int64_t runner_sweep_interval_ms = 1000;
+// The relays are asked for the kind-5 deletions of the jobs open this long or longer (with or
+// without a `k` tag; the `#k` subscription sees only those with one), at most this many ids
+// node-wide (the oldest jobs first; each shard's share is the count over the shards). A job
+// that ends sooner needs no cancel; a deletion published before its id was asked for is still
+// sent, from the relay's store, when the watch's REQ arrives.
+inline constexpr std::int64_t deletion_watch_after_ms = 1000;
+inline constexpr std::size_t deletion_watch_ids_max = 256;
 inline constexpr std::int64_t slot_linger_ms = 2000;
 inline constexpr std::int64_t result_delivery_slack_ms = 5000;
 // At shutdown, once the grace is over: how long a published result still waits for its OK.
@@ -176,6 +183,9 @@ class JobRunner final : public Service {
     reactor::Task<Status> write_end(const Job* job, std::function<Status(StoreDb&)> write);
     static reactor::Task<void> sweep_loop(JobRunner* self);
     void sweep(std::int64_t now_ms);
+    // The ids of this shard's jobs open deletion_watch_after_ms or longer, sent to every shard's
+    // RelayPool (set_watched) when they change.
+    void share_watch(std::int64_t now_ms);
     JobEnd ended(Job* job, JobEnd::Kind kind, std::string reason) const;
     // `kind`'s entry in the current directory, or nullptr.
     const BackendView* backend_view(BackendKind kind) const noexcept;
@@ -193,6 +203,7 @@ class JobRunner final : public Service {
     std::array<std::uint32_t, backend_kinds_count> reserved_{};
     std::unordered_map<proto::EventId, std::unique_ptr<Job>, IdHash> jobs_;
     std::unordered_map<std::uint64_t, Delivery*> deliveries_;
+    std::vector<proto::EventId> watch_shared_;  // share_watch's last list
     std::uint64_t next_ticket_ = 1;
     ResponseBuilder responses_;
     LatencyHistogram token_latency_;

@@ -9,6 +9,7 @@
 #include "net/url.hpp"
 #include "proto/auth_event.hpp"
 #include "proto/client_message.hpp"
+#include "proto/deletion.hpp"
 #include "proto/handler_announcement.hpp"
 #include "proto/hex.hpp"
 #include "reactor/clock.hpp"
@@ -67,6 +68,7 @@ RelayLink::RelayLink(RelayPool* pool, std::string url, int index, std::int64_t c
           static_cast<std::size_t>(pool->config().relay_pool.publish_queue_max))),
       reader_(proto::received_limits()) {
     sub_id_ = "pylon-jobs-" + pool_->hub().pubkey_hex().substr(0, 8);
+    watch_sub_id_ = "pylon-cancels-" + pool_->hub().pubkey_hex().substr(0, 8);
 }
 
 RelayLink::~RelayLink() {
@@ -115,6 +117,15 @@ void RelayLink::set_subscribed(bool on) {
     if (!on && sub_active_) {
         need_close_ = true;
     }
+    wake();
+}
+
+void RelayLink::watch(std::shared_ptr<const std::vector<proto::EventId>> ids) {
+    if (temporary()) {
+        return;
+    }
+    watch_ids_ = std::move(ids);
+    watch_rev_++;
     wake();
 }
 
@@ -286,6 +297,10 @@ Task<void> RelayLink::session(net::WebSocket* ws) {
     sub_active_ = false;
     need_close_ = false;
     sub_refused_ = false;
+    watch_active_ = false;
+    watch_sent_rev_ = 0;
+    watch_refused_ = false;
+    watch_retry_at_ms_ = 0;
     authed_ = false;
     auth_pending_ = false;
     auth_due_ = false;
@@ -400,6 +415,19 @@ Task<Status> RelayLink::send_due(net::WebSocket* ws) {
         std::string frame = pool_->subscription_frame(sub_id_, cursor_.take_since_for_req());
         LINK_TRY(co_await ws->send_text(frame));
     }
+    if (watch_sent_rev_ != watch_rev_ && !watch_refused_ && !auth_pending_ && !temporary() &&
+        now >= watch_retry_at_ms_) {
+        watch_sent_rev_ = watch_rev_;
+        bool any = watch_ids_ != nullptr && !watch_ids_->empty();
+        if (any || watch_active_) {
+            watch_active_ = any;
+            std::string frame = any ? pool_->watch_frame(watch_sub_id_, *watch_ids_) : "";
+            if (!any) {
+                proto::write_client_close(frame, watch_sub_id_);
+            }
+            LINK_TRY(co_await ws->send_text(frame));
+        }
+    }
     const RelayPoolConfig& c = pool_->config().relay_pool;
     batch_.clear();
     for (PublishQueue::Entry& o : queue_) {
@@ -428,8 +456,11 @@ bool RelayLink::on_message(proto::PaddedJson json) {
         case proto::RelayMessageType::event:
             // A temporary link (a request's `relays` entry) only publishes: it never sent a REQ,
             // so an EVENT on it is pushed by a relay that guessed the subscription id.
-            if (temporary() || msg_.subid != sub_id_) {
+            if (temporary() || (msg_.subid != sub_id_ && msg_.subid != watch_sub_id_)) {
                 return true;
+            }
+            if (msg_.subid == watch_sub_id_ && msg_.event.kind() != proto::deletion_kind) {
+                return true;  // the watch asks for deletions only
             }
             events_received_++;
             revision_++;  // the status board shows it within pool_status_refresh_ms
@@ -508,6 +539,10 @@ void RelayLink::on_ok() {
 }
 
 void RelayLink::on_closed() {
+    if (msg_.subid == watch_sub_id_) {
+        on_watch_closed();
+        return;
+    }
     if (msg_.subid != sub_id_) {
         return;
     }
@@ -526,6 +561,24 @@ void RelayLink::on_closed() {
     LOG_INFO("relay %s: closed our subscription (%s); subscribing again", url_.c_str(),
              msg_.text.c_str());
     resubscribe_at_ms_ = now_ms() + (msg_.prefix == P::auth_required ? 0 : resubscribe_delay_ms);
+    wake();
+}
+
+// The relay ended the deletion watch: refused for good on this connection (blocked:,
+// restricted:), or sent again later (after the AUTH it asked for, or resubscribe_delay_ms).
+void RelayLink::on_watch_closed() {
+    watch_active_ = false;
+    using P = proto::MachinePrefix;
+    if (msg_.prefix == P::blocked || msg_.prefix == P::restricted) {
+        watch_refused_ = true;
+        LOG_WARN(
+            "relay %s: refused the watch for cancellations (deletions without a `k` tag are "
+            "not seen there): %s",
+            url_.c_str(), msg_.text.c_str());
+        return;
+    }
+    watch_sent_rev_ = 0;
+    watch_retry_at_ms_ = now_ms() + (msg_.prefix == P::auth_required ? 0 : resubscribe_delay_ms);
     wake();
 }
 

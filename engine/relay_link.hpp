@@ -123,6 +123,11 @@ class RelayLink {
     // resume's REQ went out before this news arrived, the link subscribes again (the new REQ
     // replaces the live one) so the relay sends it.
     void leave(std::int64_t created_at);
+    // The requests whose kind-5 deletions this relay should send, whether or not they carry a
+    // `k` tag: a second subscription ({"kinds":[5],"#e":[ids]}) sent again when the set changes
+    // and CLOSEd when it empties (RelayPool::set_watched). Kept while intake is paused: running
+    // jobs can still be cancelled.
+    void watch(std::shared_ptr<const std::vector<proto::EventId>> ids);
     proto::RelayInfo info() const;
     std::uint64_t revision() const noexcept { return revision_; }  // changes with info()
 
@@ -136,6 +141,7 @@ class RelayLink {
     bool on_message(proto::PaddedJson json);
     void on_ok();
     void on_closed();
+    void on_watch_closed();
     void on_auth_challenge();
     void build_auth();
     void on_notice();
@@ -178,6 +184,15 @@ class RelayLink {
     std::uint64_t auth_signed_ = 0;      // answers signed on this connection
     std::string sub_id_;
     std::string req_frame_;
+    // The deletion watch (watch()): the ids wanted, their revision, the revision sent on this
+    // connection (0: none), whether a REQ is open, and a relay's refusal (until reconnect).
+    std::string watch_sub_id_;
+    std::shared_ptr<const std::vector<proto::EventId>> watch_ids_;
+    std::uint64_t watch_rev_ = 0;
+    std::uint64_t watch_sent_rev_ = 0;
+    bool watch_active_ = false;
+    bool watch_refused_ = false;
+    std::int64_t watch_retry_at_ms_ = 0;
     std::size_t passed_while_paused_ = 0;  // requests routed on during this pause
     // Outgoing.
     PublishQueue queue_;

@@ -11,6 +11,7 @@
 #include "proto/deletion.hpp"
 #include "proto/filter.hpp"
 #include "proto/handler_announcement.hpp"
+#include "proto/hex.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
 #include "reactor/ops.hpp"
@@ -291,6 +292,45 @@ void RelayPool::mark_link(std::size_t index, std::int64_t created_at, bool held)
     }
 }
 
+std::string RelayPool::watch_frame(std::string_view subid, const std::vector<proto::EventId>& ids) {
+    proto::Filter f;
+    f.kinds = std::vector<std::uint32_t>{proto::deletion_kind};
+    for (const proto::EventId& id : ids) {
+        f.add_tag_value('e', proto::hex_encode(id));
+    }
+    proto::Filter filters[] = {std::move(f)};
+    std::string out;
+    proto::write_client_req(out, subid, filters);
+    return out;
+}
+
+void RelayPool::set_watched(unsigned from, std::shared_ptr<const std::vector<proto::EventId>> ids) {
+    if (from >= watched_.size()) {
+        watched_.resize(hub_->shard_count());
+    }
+    if (from >= watched_.size()) {
+        return;
+    }
+    watched_[from] = std::move(ids);
+    auto all = std::make_shared<std::vector<proto::EventId>>();
+    for (const auto& list : watched_) {
+        if (list != nullptr) {
+            all->insert(all->end(), list->begin(), list->end());
+        }
+    }
+    std::sort(all->begin(), all->end());
+    all->erase(std::unique(all->begin(), all->end()), all->end());
+    if (watch_union_ != nullptr ? *watch_union_ == *all : all->empty()) {
+        return;
+    }
+    watch_union_ = std::move(all);
+    for (auto& link : links_) {
+        if (link != nullptr) {
+            link->watch(watch_union_);
+        }
+    }
+}
+
 std::string RelayPool::subscription_frame(std::string_view subid, std::int64_t cursor) const {
     const Config& c = config();
     std::int64_t now = reactor::unix_ms() / 1000;
@@ -401,7 +441,9 @@ void RelayPool::route_deletion(proto::Event& event) {
     if (d.read(event) != proto::Reject::none) {
         return;
     }
-    bool ours = false;
+    // No `k` tag: it may name one of our jobs (the owner checks the id and the author); one
+    // naming only other kinds is not ours.
+    bool ours = d.kinds.empty();
     for (std::uint32_t k : d.kinds) {
         for (std::int64_t served : config().provider.job_kinds) {
             ours = ours || static_cast<std::int64_t>(k) == served;

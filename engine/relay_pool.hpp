@@ -85,6 +85,10 @@ class RelayPool final : public Service {
     static void mark_cursor(ProviderHub* hub, const std::string& url, std::int64_t created_at,
                             bool held);
     bool paused() const noexcept { return paused_; }
+    // Shard `from`'s jobs open for a while (JobRunner::sweep): the links ask their relays for
+    // the deletions of every shard's, so a deletion without a `k` tag cancels too. On this
+    // shard; JobRunner::share_watch sends it to every shard.
+    void set_watched(unsigned from, std::shared_ptr<const std::vector<proto::EventId>> ids);
 
     // -- For this shard's links --
     const Config& config() const noexcept { return context_.config(); }
@@ -98,6 +102,8 @@ class RelayPool final : public Service {
     void report(const PublicationRef& pub, bool delivered, std::string reason);
     // The REQ for a link's job subscription, starting after its cursor.
     std::string subscription_frame(std::string_view subid, std::int64_t cursor) const;
+    // The REQ for a link's deletion watch: {"kinds":[5],"#e":[ids]}.
+    static std::string watch_frame(std::string_view subid, const std::vector<proto::EventId>& ids);
     void link_changed(RelayLink* link, bool state_change);
     // A link came up or went down (events, logs).
     void link_connected(RelayLink* link, bool up, const std::string& reason);
@@ -126,6 +132,9 @@ class RelayPool final : public Service {
         std::array<std::uint8_t, 32> opener{};
     };
     std::unordered_map<std::string, TempLink> temp_;
+    // set_watched(): each shard's list, and their union as the links have it.
+    std::vector<std::shared_ptr<const std::vector<proto::EventId>>> watched_;
+    std::shared_ptr<const std::vector<proto::EventId>> watch_union_;
     std::vector<std::int64_t> persisted_;  // by index: cursor last written
     std::vector<std::unique_ptr<proto::Event>> spare_;
     std::size_t transfers_ = 0;

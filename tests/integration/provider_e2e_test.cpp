@@ -702,6 +702,33 @@ TEST(ProviderEndToEnd, AKind5DeletionCancelsTheJobAndClosesTheBackendStream) {
     EXPECT_EQ(node.intake()["cancellations"], 1u);
 }
 
+// A deletion without a `k` tag (NIP-09 makes it optional) cancels too: the node asks its relays
+// for the deletions of its jobs open a second or more, by their ids ({"kinds":[5],"#e":[...]}).
+// raw_relay.mjs --match-filters sends a subscription only what its filters match, and keeps
+// kind-5 events for later REQs, as NIP-09 asks of relays (relay.mjs's @nostr-relay/core 0.0.40
+// neither stores nor forwards deletions). On two shards: the job's and the relay link's may
+// differ. The `#k` subscription alone never saw such a deletion.
+TEST(ProviderEndToEnd, AKind5DeletionWithoutAKTagCancelsTheJobToo) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay("raw_relay.mjs", 0, {"--match-filters"});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "60", "--token-delay-ms", "100"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 2;
+    PylonNode node(config);
+    node.start();
+    ClientRun run = run_client(
+        client_args({relay.url()}, 2,
+                    {"--cancel-after", "partial", "--cancel-without-k", "--timeout-ms", "10000"}));
+    ASSERT_EQ(run.of("deletion").size(), 1u) << run.raw;
+    ASSERT_NE(run.error(), nullptr) << run.raw << node.process().describe();
+    EXPECT_EQ(run.error()->extra, "cancelled by the customer (kind-5 deletion)");
+    EXPECT_TRUE(run.of("result").empty()) << run.raw;
+    std::vector<proto::JobInfo> jobs = node.jobs();
+    ASSERT_EQ(jobs.size(), 1u);
+    EXPECT_EQ(jobs[0].status, "cancelled");
+    EXPECT_EQ(node.intake()["cancellations"], 1u);
+}
+
 TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();

@@ -19,6 +19,7 @@
 //   --relays-tag URL         a ["relays", ...] entry (repeatable)
 //   --count N                publish N distinct requests (default 1)
 //   --cancel-after STATUS    publish a kind-5 deletion once feedback STATUS arrives
+//   --cancel-without-k       that deletion has only its `e` tag (NIP-09 makes `k` optional)
 //   --wait none|result       stop after publishing, or wait for every request's result or error
 //   --timeout-ms T           give up waiting after T ms (default 15000)
 //   --auth                   answer NIP-42 AUTH challenges (and wait for the relay's OK)
@@ -60,6 +61,7 @@ function parseArgs(argv) {
     else if (a === '--relays-tag') o.relaysTag.push(v());
     else if (a === '--count') o.count = Number(v());
     else if (a === '--cancel-after') o.cancelAfter = v();
+    else if (a === '--cancel-without-k') o.cancelWithoutK = true;
     else if (a === '--wait') o.wait = v();
     else if (a === '--timeout-ms') o.timeoutMs = Number(v());
     else if (a === '--auth') o.auth = true;
@@ -147,7 +149,8 @@ async function main() {
       if (o.cancelAfter && status[1] === o.cancelAfter && !cancelled.has(request)) {
         cancelled.add(request);
         const del = finalizeEvent({ kind: 5, created_at: Math.floor(Date.now() / 1000),
-                                    tags: [['e', request], ['k', String(o.kind)]],
+                                    tags: o.cancelWithoutK ? [['e', request]]
+                                      : [['e', request], ['k', String(o.kind)]],
                                     content: 'cancel' }, hexToBytes(o.secret));
         for (const s of sockets) s.send(JSON.stringify(['EVENT', del]));
         out({ event: 'deletion', id: del.id, request });

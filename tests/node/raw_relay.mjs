@@ -24,12 +24,17 @@
 //   --push-sub SUBID     on each new connection, send every stored job request (--store-jobs) as
 //                        ["EVENT", SUBID, ev] at once, without any REQ (a hostile relay pushing
 //                        events under a subscription id it guessed)
+//   --match-filters      behave like a relay for subscriptions: an EVENT goes only to the
+//                        subscriptions whose filters match it (nostr-tools' matchFilters), and
+//                        every event (at most 10,000) is kept and sent to a later REQ whose
+//                        filters match (kind-5 deletions included, as NIP-09 asks of relays)
 //   --log                print each message received on stderr
 // First stdout line: "READY port=<n>". A plain GET answers {"events":N,"refused":M,"silent":S,
 // "auths":A} (A: AUTH messages received; each is answered ["OK", id, true, ""]).
 import http from 'node:http';
 import process from 'node:process';
 
+import { matchFilters } from 'nostr-tools/filter';
 import { WebSocketServer } from 'ws';
 
 import { runPeer, servePeer } from './peer_common.mjs';
@@ -38,7 +43,7 @@ function parseArgs(argv) {
   const o = { port: 0, maxRuntimeS: 900, refuseFirst: 0, refuseWith: 'rate-limited: slow down',
               refuseAuthor: '', silentFirst: 0, storeJobs: false, ignoreClose: false,
               log: false, maxPayloadBytes: 1024 * 1024, authFlood: 0,
-              noticeFlood: 0, pushSub: '' };
+              noticeFlood: 0, pushSub: '', matchFilters: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--port') o.port = Number(argv[++i]);
@@ -53,6 +58,7 @@ function parseArgs(argv) {
     else if (a === '--auth-flood') o.authFlood = Number(argv[++i]);
     else if (a === '--notice-flood') o.noticeFlood = Number(argv[++i]);
     else if (a === '--push-sub') o.pushSub = argv[++i];
+    else if (a === '--match-filters') o.matchFilters = true;
     else if (a === '--log') o.log = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -67,11 +73,11 @@ async function main() {
     res.end(JSON.stringify(counts));
   });
   const wss = new WebSocketServer({ server, maxPayload: o.maxPayloadBytes });
-  const subs = new Map();  // ws -> Set(subid)
+  const subs = new Map();  // ws -> Map(subid -> filters)
   const stored = [];  // job requests, --store-jobs
   const storedMax = 10000;
   wss.on('connection', (ws) => {
-    subs.set(ws, new Set());
+    subs.set(ws, new Map());
     ws.on('close', () => subs.delete(ws));
     for (let i = 0; i < o.authFlood; i++) ws.send(JSON.stringify(['AUTH', `ch${i}`]));
     for (let i = 0; i < o.noticeFlood; i++) ws.send(JSON.stringify(['NOTICE', `n${i}`]));
@@ -90,13 +96,14 @@ async function main() {
         counts.auths++;
         if (m[1] && typeof m[1] === 'object') ws.send(JSON.stringify(['OK', m[1].id, true, '']));
       } else if (m[0] === 'REQ') {
-        subs.get(ws).add(m[1]);
-        const f = (m[2] && typeof m[2] === 'object') ? m[2] : {};
+        const filters = m.slice(2).filter((x) => x && typeof x === 'object');
+        subs.get(ws).set(m[1], filters);
+        const f = filters[0] || {};
         for (const ev of stored) {
           const kindOk = !Array.isArray(f.kinds) || f.kinds.includes(ev.kind);
-          if (kindOk && ev.created_at >= (f.since || 0)) {
-            ws.send(JSON.stringify(['EVENT', m[1], ev]));
-          }
+          const match = o.matchFilters ? matchFilters(filters, ev)
+            : kindOk && ev.created_at >= (f.since || 0);
+          if (match) ws.send(JSON.stringify(['EVENT', m[1], ev]));
         }
         ws.send(JSON.stringify(['EOSE', m[1]]));
       } else if (m[0] === 'CLOSE' && !o.ignoreClose) {
@@ -110,7 +117,8 @@ async function main() {
           return;
         }
         counts.events++;
-        if (o.storeJobs && ev.kind >= 5000 && ev.kind < 6000 && stored.length < storedMax) {
+        const keep = o.matchFilters || (o.storeJobs && ev.kind >= 5000 && ev.kind < 6000);
+        if (keep && stored.length < storedMax) {
           stored.push(ev);
         }
         if (counted && counts.silent < o.silentFirst) {
@@ -119,7 +127,11 @@ async function main() {
           ws.send(JSON.stringify(['OK', ev.id, true, '']));
         }
         for (const [peer, ids] of subs) {
-          for (const sub of ids) peer.send(JSON.stringify(['EVENT', sub, ev]));
+          for (const [sub, filters] of ids) {
+            if (!o.matchFilters || matchFilters(filters, ev)) {
+              peer.send(JSON.stringify(['EVENT', sub, ev]));
+            }
+          }
         }
       }
     });
