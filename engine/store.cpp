@@ -215,8 +215,14 @@ void Store::run_batch(StoreDb& db, std::vector<StoreRequest*>& batch) {
     if (!committed.ok()) {
         LOG_ERROR("store: a batch of %zu request(s) failed: %s", batch.size(),
                   committed.error().message().c_str());
+        // Another process held the write lock: the batch's reads are answered all the same,
+        // from a snapshot (they see what was committed; the batch's writes did not happen).
+        bool reads_answered =
+            committed.error().code() == Errc::busy && !db.read_only() && answer_reads(db, batch);
         for (StoreRequest* r : batch) {
-            r->fail(committed.error());
+            if (!(reads_answered && r->reads_only)) {
+                r->fail(committed.error());
+            }
         }
     }
     {
@@ -230,6 +236,17 @@ void Store::run_batch(StoreDb& db, std::vector<StoreRequest*>& batch) {
     for (StoreRequest* r : batch) {
         r->complete();  // r may be gone after this (its caller resumed)
     }
+}
+
+bool Store::answer_reads(StoreDb& db, const std::vector<StoreRequest*>& batch) {
+    std::vector<StoreRequest*> reads;
+    for (StoreRequest* r : batch) {
+        if (r->reads_only) {
+            reads.push_back(r);
+        }
+    }
+    bool rerun = false;
+    return !reads.empty() && execute_in_transaction(db, reads, &rerun).ok();
 }
 
 Status Store::execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch) {

@@ -126,7 +126,9 @@ class Store {
     // counts, cursors): a batch of nothing but reads takes no write lock (a WAL snapshot), so it
     // is answered at once while another process holds the database's write lock (a backup, an
     // operator's sqlite3 session), where a write waits busy_timeout_ms and fails. A batch that
-    // mixes reads and writes runs them in one write transaction, in queue order.
+    // mixes reads and writes runs them in one write transaction, in queue order; if it cannot
+    // have the lock, its reads are answered from a snapshot and only its writes fail. A read
+    // queued behind a write that waits for the lock waits with it (the thread is one).
     template <typename F>
     reactor::Task<std::invoke_result_t<F&, StoreDb&>> read(F fn) {
         return submit<true>(std::move(fn));
@@ -183,6 +185,9 @@ class Store {
     static Status execute_in_transaction(StoreDb& db, std::vector<StoreRequest*>& batch,
                                          bool* rerun);
     static Status execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch);
+    // After a batch failed for the write lock: runs its reads alone in a read transaction; true
+    // if there were some and they ran.
+    static bool answer_reads(StoreDb& db, const std::vector<StoreRequest*>& batch);
     void maintenance(StoreDb& db);
     std::uint64_t open_jobs() const noexcept;  // summed over the shards
     ShardQuota& quota();

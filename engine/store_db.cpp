@@ -386,7 +386,8 @@ Error StoreDb::sqlite_error(int rc, std::string_view context) const {
     msg += db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
         msg += " (the database is damaged; it was left untouched: move it aside to start afresh)";
-    } else if ((rc & 0xff) == SQLITE_BUSY) {
+    } else if (rc == SQLITE_BUSY || rc == SQLITE_BUSY_TIMEOUT) {
+        // A lock wait that ran out (not SQLITE_BUSY_SNAPSHOT or _RECOVERY, which never wait).
         msg += " (another process held the database's write lock for " +
                std::to_string(busy_timeout_ms_) + " ms: [store] busy_timeout_ms)";
     }

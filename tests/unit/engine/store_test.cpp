@@ -482,24 +482,41 @@ TEST(Store, AnIdleStoreThreadTrimsItsHeapOnce) {
     EXPECT_EQ(later, 1);
 }
 
+// A file store (busy_timeout_ms 1500) holding one job, and another connection that holds the
+// database's write lock until unlock().
+struct LockedStore {
+    test::TempDir dir = std::move(test::TempDir::create("pylon-store")).value();
+    std::unique_ptr<Store> store;
+    sqlite3* other = nullptr;
+
+    LockedStore() {
+        StoreOptions o;
+        o.db.path = dir.file("pylon.db");
+        o.db.busy_timeout_ms = 1500;
+        auto opened = Store::open(o);
+        EXPECT_TRUE(opened.ok()) << opened.error().message();
+        store = std::move(opened.value());
+        EXPECT_TRUE(store->run_sync([](StoreDb& db) { return db.insert_job(make_job(1)); }).ok());
+        EXPECT_EQ(sqlite3_open(o.db.path.c_str(), &other), SQLITE_OK);
+        EXPECT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    }
+    ~LockedStore() { unlock(); }
+    void unlock() {
+        if (other != nullptr) {
+            sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+            sqlite3_close(other);
+            other = nullptr;
+        }
+    }
+};
+
 // Another process holding the database's write lock (a backup, an operator's sqlite3 session)
 // holds up writes for busy_timeout_ms, never reads: the start-up's counts and the CLI's jobs
 // and earnings are answered from a snapshot. They used to wait for the lock and fail, which
 // stopped the node at its start.
 TEST(Store, AnotherConnectionsWriteLockHoldsUpWritesNotReads) {
-    auto dir = test::TempDir::create("pylon-store");
-    ASSERT_TRUE(dir.ok());
-    StoreOptions o;
-    o.db.path = dir->file("pylon.db");
-    o.db.busy_timeout_ms = 1500;
-    auto opened = Store::open(o);
-    ASSERT_TRUE(opened.ok()) << opened.error().message();
-    auto store = std::move(opened.value());
-    ASSERT_TRUE(store->run_sync([](StoreDb& db) { return db.insert_job(make_job(1)); }).ok());
-
-    sqlite3* other = nullptr;
-    ASSERT_EQ(sqlite3_open(o.db.path.c_str(), &other), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    LockedStore locked;
+    Store* store = locked.store.get();
 
     auto counts = store->read_sync([](StoreDb& db) { return db.counts(); });
     ASSERT_TRUE(counts.ok()) << counts.error().message();
@@ -514,10 +531,38 @@ TEST(Store, AnotherConnectionsWriteLockHoldsUpWritesNotReads) {
     EXPECT_NE(write.error().message().find("busy_timeout_ms"), std::string::npos)
         << write.error().message();
 
-    ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(other);
+    locked.unlock();
     EXPECT_TRUE(store->run_sync([](StoreDb& db) { return db.insert_job(make_job(2)); }).ok());
     EXPECT_EQ(store->read_sync([](StoreDb& db) { return db.counts(); })->jobs_total, 2u);
+}
+
+// A batch of reads and writes that cannot have the write lock answers its reads from a snapshot
+// and fails only its writes (it failed them all). The batch is made deterministic by a first
+// write that holds the store thread while it waits for the lock.
+TEST(Store, AMixedBatchWithoutTheWriteLockStillAnswersItsReads) {
+    LockedStore locked;
+    Store* store = locked.store.get();
+
+    Status first = Ok{};
+    Status second = Ok{};
+    Result<StoreCounts> read = Error(Errc::internal, "not run");
+    std::thread holder(
+        [&] { first = store->run_sync([](StoreDb& db) { return db.insert_job(make_job(2)); }); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the thread waits for the lock
+    std::thread writer(
+        [&] { second = store->run_sync([](StoreDb& db) { return db.insert_job(make_job(3)); }); });
+    std::thread reader([&] { read = store->read_sync([](StoreDb& db) { return db.counts(); }); });
+    holder.join();
+    writer.join();
+    reader.join();
+    locked.unlock();
+
+    EXPECT_EQ(store->stats().batch_max, 2u) << "the read and the second write were one batch";
+    ASSERT_FALSE(first.ok());
+    ASSERT_FALSE(second.ok());
+    EXPECT_EQ(second.error().code(), Errc::busy);
+    ASSERT_TRUE(read.ok()) << read.error().message();
+    EXPECT_EQ(read->jobs_total, 1u);
 }
 
 TEST(Store, OpenFailureIsReported) {
