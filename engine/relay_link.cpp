@@ -496,6 +496,10 @@ void RelayLink::on_ok() {
         if (!authed_) {
             LOG_WARN("relay %s: refused our AUTH: %s", url_.c_str(), msg_.text.c_str());
             last_error_ = "AUTH refused: " + msg_.text;
+        } else {
+            // Subscriptions the relay closed for want of AUTH go again now.
+            resubscribe_at_ms_ = 0;
+            watch_retry_at_ms_ = 0;
         }
         for (PublishQueue::Entry& o : queue_) {
             o.wait_auth = false;
@@ -558,9 +562,12 @@ void RelayLink::on_closed() {
         wake();  // the REQ goes again once AUTH is accepted
         return;
     }
+    // An auth-required: with no AUTH under way (answering is off, the relay refused ours, or it
+    // asks again after accepting it) waits like any other CLOSED: at once, it looped REQ/CLOSED
+    // as fast as the relay answered. An accepted AUTH sends it again at once (on_ok).
     LOG_INFO("relay %s: closed our subscription (%s); subscribing again", url_.c_str(),
              msg_.text.c_str());
-    resubscribe_at_ms_ = now_ms() + (msg_.prefix == P::auth_required ? 0 : resubscribe_delay_ms);
+    resubscribe_at_ms_ = now_ms() + resubscribe_delay_ms;
     wake();
 }
 
@@ -578,7 +585,8 @@ void RelayLink::on_watch_closed() {
         return;
     }
     watch_sent_rev_ = 0;
-    watch_retry_at_ms_ = now_ms() + (msg_.prefix == P::auth_required ? 0 : resubscribe_delay_ms);
+    watch_retry_at_ms_ =
+        now_ms() + (msg_.prefix == P::auth_required && auth_pending_ ? 0 : resubscribe_delay_ms);
     wake();
 }
 

@@ -102,8 +102,9 @@ class PylonNode {
         write_files();
     }
 
-    // Starts the daemon and waits until every relay's subscription is live.
-    void start() {
+    // Starts the daemon and waits until every relay's subscription is live (or, with
+    // `subscribed` false, until it logged that it started).
+    void start(bool subscribed = true) {
         ChildSpec spec;
         spec.argv = {tool_path("pylon"),
                      "start",
@@ -117,6 +118,12 @@ class PylonNode {
         ASSERT_TRUE(child.ok()) << child.error().message();
         process_ = std::move(child.value());
         starts_++;
+        if (!subscribed) {
+            ASSERT_TRUE(process_->wait_for_line(std::regex("started on"), node_start_timeout_ms,
+                                                Stream::err))
+                << process_->describe();
+            return;
+        }
         ASSERT_TRUE(wait_subscribed(0, node_start_timeout_ms)) << process_->describe();
     }
     // SIGTERM, wait; returns how it ended.

@@ -248,6 +248,26 @@ TEST(ProviderEndToEnd, AnAuthRelayIsServedAfterNip42) {
     EXPECT_EQ(run.of("result")[0].content, "alpha bravo charlie");
 }
 
+// A relay that wants AUTH from a node that does not answer (`[relay_pool] auth = false`) closes
+// each REQ with auth-required: the node subscribes again every resubscribe_delay_ms (5 s), not
+// at once: it sent REQ after REQ as fast as the relay answered.
+TEST(ProviderEndToEnd, AnAuthRequiredRelayIsNotAskedAgainAndAgainWithoutAuth) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay("relay.mjs", 0, {"--auth"});
+    NodeConfig config = node_config({relay.url()}, "");
+    config.shards = 1;
+    config.extra = "[relay_pool]\nauth = false";
+    PylonNode node(config);
+    node.start(false);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    auto lines = node.process().lines(Stream::err);
+    auto closed = std::count_if(lines.begin(), lines.end(), [](const std::string& l) {
+        return l.find("closed our subscription (auth-required") != std::string::npos;
+    });
+    EXPECT_GE(closed, 1) << node.process().describe();
+    EXPECT_LE(closed, 2) << node.process().describe();
+}
+
 TEST(ProviderEndToEnd, ARestartDuringAJobRunsItAgainOrSaysWhy) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();
