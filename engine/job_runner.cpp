@@ -188,7 +188,10 @@ void JobRunner::share_watch(std::int64_t now) {
         ids.push_back(id);
     }
     std::sort(ids.begin(), ids.end());
-    if (ids == watch_shared_) {
+    // Unchanged: nothing to send, except now and then (a pool that was not running when a list
+    // came, at its start or a restart of the service, has it again within that time).
+    bool refresh = ++watch_sweeps_ % deletion_watch_refresh_sweeps == 0 && !ids.empty();
+    if (ids == watch_shared_ && !refresh) {
         return;
     }
     watch_shared_ = ids;

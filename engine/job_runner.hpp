@@ -62,6 +62,7 @@ inline constexpr std::int64_t runner_sweep_interval_ms = 1000;
 // sent, from the relay's store, when the watch's REQ arrives.
 inline constexpr std::int64_t deletion_watch_after_ms = 1000;
 inline constexpr std::size_t deletion_watch_ids_max = 256;
+inline constexpr std::uint64_t deletion_watch_refresh_sweeps = 30;  // an unchanged list, again
 inline constexpr std::int64_t slot_linger_ms = 2000;
 inline constexpr std::int64_t result_delivery_slack_ms = 5000;
 // At shutdown, once the grace is over: how long a published result still waits for its OK.
@@ -204,6 +205,7 @@ class JobRunner final : public Service {
     std::unordered_map<proto::EventId, std::unique_ptr<Job>, IdHash> jobs_;
     std::unordered_map<std::uint64_t, Delivery*> deliveries_;
     std::vector<proto::EventId> watch_shared_;  // share_watch's last list
+    std::uint64_t watch_sweeps_ = 0;
     std::uint64_t next_ticket_ = 1;
     ResponseBuilder responses_;
     LatencyHistogram token_latency_;

@@ -324,9 +324,20 @@ void RelayPool::set_watched(unsigned from, std::shared_ptr<const std::vector<pro
         return;
     }
     watch_union_ = std::move(all);
+    // The links' REQ changes when ids are added, or closes when none is left: an id whose job
+    // ended stays in it until then (a REQ a second to each relay for every job that ends would
+    // cost the relays more than the stale ids do).
+    bool added =
+        watch_links_ == nullptr || !std::includes(watch_links_->begin(), watch_links_->end(),
+                                                  watch_union_->begin(), watch_union_->end());
+    bool emptied = watch_union_->empty() && watch_links_ != nullptr && !watch_links_->empty();
+    if (!added && !emptied) {
+        return;
+    }
+    watch_links_ = watch_union_;
     for (auto& link : links_) {
         if (link != nullptr) {
-            link->watch(watch_union_);
+            link->watch(watch_links_);
         }
     }
 }
@@ -433,8 +444,9 @@ void RelayPool::recycle(std::unique_ptr<proto::Event> box) {
     }
 }
 
-// A kind-5 deletion naming a served kind: verified once here, then sent to the owner of each
-// request it names (the owner cancels only a job of the same author).
+// A kind-5 deletion naming a served kind, or with no `k` tag naming requests of the deletion
+// watch: verified once here, then sent to the owner of each request it names (the owner cancels
+// only a job of the same author).
 void RelayPool::route_deletion(proto::Event& event) {
     Intake* intake = hub_->here().intake;
     proto::Deletion d;
@@ -448,6 +460,14 @@ void RelayPool::route_deletion(proto::Event& event) {
         for (std::int64_t served : config().provider.job_kinds) {
             ours = ours || static_cast<std::int64_t>(k) == served;
         }
+    }
+    if (d.kinds.empty()) {
+        // Only the requests this node asked about (a relay that ignores filters would otherwise
+        // make it verify every deletion it has).
+        std::erase_if(d.event_ids, [this](const proto::EventId& id) {
+            return watch_union_ == nullptr ||
+                   !std::binary_search(watch_union_->begin(), watch_union_->end(), id);
+        });
     }
     if (!ours || d.event_ids.empty()) {
         return;

@@ -132,9 +132,11 @@ class RelayPool final : public Service {
         std::array<std::uint8_t, 32> opener{};
     };
     std::unordered_map<std::string, TempLink> temp_;
-    // set_watched(): each shard's list, and their union as the links have it.
+    // set_watched(): each shard's list, their union now (sorted), and the union the links
+    // were last given (a superset of the one now until ids are added or none is left).
     std::vector<std::shared_ptr<const std::vector<proto::EventId>>> watched_;
     std::shared_ptr<const std::vector<proto::EventId>> watch_union_;
+    std::shared_ptr<const std::vector<proto::EventId>> watch_links_;
     std::vector<std::int64_t> persisted_;  // by index: cursor last written
     std::vector<std::unique_ptr<proto::Event>> spare_;
     std::size_t transfers_ = 0;
