@@ -121,6 +121,10 @@ TEST(ProcFs, ChildrenComeFromEveryThreadsChildrenList) {
 }
 
 TEST(ProcFs, ChildrenOfThisProcessOnTheRealProc) {
+    // This kernel has the children lists, so the list path is the one read here.
+    std::string list =
+        "/proc/" + std::to_string(::getpid()) + "/task/" + std::to_string(::gettid()) + "/children";
+    ASSERT_EQ(::access(list.c_str(), R_OK), 0) << list;
     pid_t child = ::fork();
     ASSERT_GE(child, 0);
     if (child == 0) {
