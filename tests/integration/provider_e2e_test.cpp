@@ -412,7 +412,7 @@ TEST(ProviderEndToEnd, ARestartRunsEveryUnfinishedJobAgainPastTheQueueBound) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();
     ReadyChild fake =
-        start_fake("fake_ollama", {"--slots", "2", "--tokens", "30", "--token-delay-ms", "50"});
+        start_fake("fake_ollama", {"--slots", "2", "--tokens", "60", "--token-delay-ms", "50"});
     NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
     config.shards = 1;
     config.ollama_extra = "slots = 2";
@@ -433,6 +433,11 @@ TEST(ProviderEndToEnd, ARestartRunsEveryUnfinishedJobAgainPastTheQueueBound) {
         start_client(client_args({relay.url()}, 3, {"--count", "4", "--timeout-ms", "40000"}));
     ASSERT_TRUE(wait_until([&]() { return node.intake()["accepted"] == 6; }, 15000, 50))
         << node.process().describe();
+    // A running job takes 3 s; on a slow machine one may still end before the kill (it then
+    // has nothing to run again: CI once saw 4 of 6).
+    std::vector<proto::JobInfo> before = node.jobs();
+    auto ended = std::count_if(before.begin(), before.end(),
+                               [](const proto::JobInfo& j) { return j.status == "completed"; });
     node.kill9();
     node.start();
     ClientRun first = finish_client(*running, 45000);
@@ -441,7 +446,7 @@ TEST(ProviderEndToEnd, ARestartRunsEveryUnfinishedJobAgainPastTheQueueBound) {
     EXPECT_EQ(rest.of("result").size(), 4u) << rest.raw << node.process().describe();
     EXPECT_EQ(first.error(), nullptr) << first.raw;
     EXPECT_EQ(rest.error(), nullptr) << rest.raw;
-    EXPECT_EQ(node.intake()["rerun"], 6u);
+    EXPECT_EQ(node.intake()["rerun"], 6u - static_cast<std::uint64_t>(ended));
     std::vector<proto::JobInfo> jobs = node.jobs();
     ASSERT_EQ(jobs.size(), 6u);
     for (const proto::JobInfo& j : jobs) {
