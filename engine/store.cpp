@@ -261,6 +261,20 @@ Status Store::execute_in_transaction(StoreDb& db, std::vector<StoreRequest*>& ba
     for (const StoreRequest* r : batch) {
         reads_only = reads_only && r->reads_only;
     }
+    // A read request that writes fails (SQLITE_READONLY) instead of writing without the lock
+    // it was meant not to need.
+    struct QueryOnly {
+        StoreDb* db = nullptr;
+        ~QueryOnly() {
+            if (db != nullptr) {
+                (void)db->set_query_only(false);
+            }
+        }
+    } query_only;
+    if (reads_only) {
+        PYLON_TRY(db.set_query_only(true));
+        query_only.db = &db;
+    }
     PYLON_TRY(reads_only ? db.begin_read() : db.begin());
     bool all_ok = true;
     for (StoreRequest* r : batch) {

@@ -589,6 +589,9 @@ Status StoreDb::begin() {
 Status StoreDb::begin_read() {
     return control("BEGIN DEFERRED");
 }
+Status StoreDb::set_query_only(bool on) {
+    return control(on ? "PRAGMA query_only=1" : "PRAGMA query_only=0");
+}
 Status StoreDb::commit() {
     return control("COMMIT");
 }

@@ -167,6 +167,8 @@ class StoreDb {
     // reads proceeds while another process holds the write lock.
     Status begin();
     Status begin_read();
+    // PRAGMA query_only: while on, a statement that would write fails (SQLITE_READONLY).
+    Status set_query_only(bool on);
     Status commit();
     Status rollback();
     Status savepoint();

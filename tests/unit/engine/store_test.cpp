@@ -532,6 +532,11 @@ TEST(Store, AnotherConnectionsWriteLockHoldsUpWritesNotReads) {
         << write.error().message();
 
     locked.unlock();
+    // A write passed to read_sync fails rather than write without the lock; the next write
+    // works (the read batch's query_only is undone).
+    Status misuse = store->read_sync([](StoreDb& db) { return db.insert_job(make_job(9)); });
+    ASSERT_FALSE(misuse.ok());
+    EXPECT_EQ(misuse.error().code(), Errc::permission) << misuse.error().message();
     EXPECT_TRUE(store->run_sync([](StoreDb& db) { return db.insert_job(make_job(2)); }).ok());
     EXPECT_EQ(store->read_sync([](StoreDb& db) { return db.counts(); })->jobs_total, 2u);
 }
