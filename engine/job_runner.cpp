@@ -167,46 +167,6 @@ Task<void> JobRunner::stop() {
 }
 
 // (Not `while (co_await sleep_ms(..))`: g++ 12 miscompiled that form here; the loop never ran.)
-void JobRunner::share_watch(std::int64_t now) {
-    std::vector<std::pair<std::int64_t, proto::EventId>> open;
-    for (const auto& [id, job] : jobs_) {
-        bool cancellable = job->phase == Job::Phase::queued || job->phase == Job::Phase::running;
-        if (cancellable && !job->cancel.cancelled() &&
-            now - job->received_mono_ms >= deletion_watch_after_ms) {
-            open.emplace_back(job->received_mono_ms, id);
-        }
-    }
-    std::size_t share = std::max<std::size_t>(1, deletion_watch_ids_max / hub_->shard_count());
-    if (open.size() > share) {
-        std::nth_element(open.begin(), open.begin() + static_cast<std::ptrdiff_t>(share),
-                         open.end());
-        open.resize(share);
-    }
-    std::vector<proto::EventId> ids;
-    ids.reserve(open.size());
-    for (const auto& [at, id] : open) {
-        ids.push_back(id);
-    }
-    std::sort(ids.begin(), ids.end());
-    // Unchanged: nothing to send, except now and then (a pool that was not running when a list
-    // came, at its start or a restart of the service, has it again within that time).
-    bool refresh = ++watch_sweeps_ % deletion_watch_refresh_sweeps == 0 && !ids.empty();
-    if (ids == watch_shared_ && !refresh) {
-        return;
-    }
-    watch_shared_ = ids;
-    auto shared = std::make_shared<const std::vector<proto::EventId>>(std::move(ids));
-    ProviderHub* hub = hub_.get();
-    unsigned from = reactor::Shard::current().id();
-    for (unsigned s = 0; s < hub->shard_count(); s++) {
-        reactor::post(s, Message([hub, from, shared]() {
-                          if (RelayPool* pool = hub->here().pool) {
-                              pool->set_watched(from, shared);
-                          }
-                      }));
-    }
-}
-
 Task<void> JobRunner::sweep_loop(JobRunner* self) {
     for (;;) {
         bool slept = co_await reactor::sleep_ms(runner_sweep_interval_ms, self->stop_.token());
@@ -248,6 +208,46 @@ void JobRunner::sweep(std::int64_t now) {
     share_watch(now);
     if (idle_trim_.tick(!jobs_.empty())) {
         log_heap_trim("shard", trim_thread_heap());
+    }
+}
+
+void JobRunner::share_watch(std::int64_t now) {
+    std::vector<std::pair<std::int64_t, proto::EventId>> open;
+    for (const auto& [id, job] : jobs_) {
+        bool cancellable = job->phase == Job::Phase::queued || job->phase == Job::Phase::running;
+        if (cancellable && !job->cancel.cancelled() &&
+            now - job->received_mono_ms >= deletion_watch_after_ms) {
+            open.emplace_back(job->received_mono_ms, id);
+        }
+    }
+    std::size_t share = std::max<std::size_t>(1, deletion_watch_ids_max / hub_->shard_count());
+    if (open.size() > share) {
+        std::nth_element(open.begin(), open.begin() + static_cast<std::ptrdiff_t>(share),
+                         open.end());
+        open.resize(share);
+    }
+    std::vector<proto::EventId> ids;
+    ids.reserve(open.size());
+    for (const auto& [at, id] : open) {
+        ids.push_back(id);
+    }
+    std::sort(ids.begin(), ids.end());
+    // Unchanged: nothing to send, except now and then (a pool that was not running when a list
+    // came, at its start or a restart of the service, has it again within that time).
+    bool refresh = ++watch_sweeps_ % deletion_watch_refresh_sweeps == 0 && !ids.empty();
+    if (ids == watch_shared_ && !refresh) {
+        return;
+    }
+    watch_shared_ = ids;
+    auto shared = std::make_shared<const std::vector<proto::EventId>>(std::move(ids));
+    ProviderHub* hub = hub_.get();
+    unsigned from = reactor::Shard::current().id();
+    for (unsigned s = 0; s < hub->shard_count(); s++) {
+        reactor::post(s, Message([hub, from, shared]() {
+                          if (RelayPool* pool = hub->here().pool) {
+                              pool->set_watched(from, shared);
+                          }
+                      }));
     }
 }
 

@@ -415,14 +415,17 @@ Task<Status> RelayLink::send_due(net::WebSocket* ws) {
         std::string frame = pool_->subscription_frame(sub_id_, cursor_.take_since_for_req());
         LINK_TRY(co_await ws->send_text(frame));
     }
-    if (watch_sent_rev_ != watch_rev_ && !watch_refused_ && !auth_pending_ && !temporary() &&
+    // The deletion watch (watch() gives none to a temporary link): its REQ, or its CLOSE.
+    if (watch_sent_rev_ != watch_rev_ && !watch_refused_ && !auth_pending_ &&
         now >= watch_retry_at_ms_) {
         watch_sent_rev_ = watch_rev_;
         bool any = watch_ids_ != nullptr && !watch_ids_->empty();
         if (any || watch_active_) {
             watch_active_ = any;
-            std::string frame = any ? pool_->watch_frame(watch_sub_id_, *watch_ids_) : "";
-            if (!any) {
+            std::string frame;
+            if (any) {
+                frame = pool_->watch_frame(watch_sub_id_, *watch_ids_);
+            } else {
                 proto::write_client_close(frame, watch_sub_id_);
             }
             LINK_TRY(co_await ws->send_text(frame));

@@ -71,6 +71,7 @@ Task<Status> RelayPool::start() {
     links_.resize(urls_.size());
     persisted_.assign(urls_.size(), 0);
     board_revision_.assign(urls_.size(), 0);
+    watched_.assign(hub_->shard_count(), nullptr);
     for (std::size_t i = 0; i < urls_.size(); i++) {
         if (hub_->relay_owner(urls_[i]) != here) {
             continue;
@@ -305,9 +306,6 @@ std::string RelayPool::watch_frame(std::string_view subid, const std::vector<pro
 }
 
 void RelayPool::set_watched(unsigned from, std::shared_ptr<const std::vector<proto::EventId>> ids) {
-    if (from >= watched_.size()) {
-        watched_.resize(hub_->shard_count());
-    }
     if (from >= watched_.size()) {
         return;
     }

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/commit_pacer.hpp"
@@ -257,10 +258,8 @@ Status Store::execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch) 
 }
 
 Status Store::execute_in_transaction(StoreDb& db, std::vector<StoreRequest*>& batch, bool* rerun) {
-    bool reads_only = true;
-    for (const StoreRequest* r : batch) {
-        reads_only = reads_only && r->reads_only;
-    }
+    bool reads_only = std::all_of(batch.begin(), batch.end(),
+                                  [](const StoreRequest* r) { return r->reads_only; });
     // A read request that writes fails (SQLITE_READONLY) instead of writing without the lock
     // it was meant not to need.
     struct QueryOnly {

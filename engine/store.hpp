@@ -28,8 +28,8 @@
 // before it has committed. close() answers what is queued, commits, closes the database and
 // joins the thread; requests after close() fail with Errc::closed. 30 s after the start, then once
 // an hour (between batches, busy or idle), the thread prunes processed request ids older than
-// processed_requests_keep_ms;
-// two seconds after its last batch it hands its free heap pages back (engine/heap_trim.hpp).
+// processed_requests_keep_ms; two seconds after its last batch it hands its free heap pages back
+// (engine/heap_trim.hpp).
 //
 // Thread rules: run() from a shard of the ShardSet sized at open (shard_count); run_sync() from
 // any other thread; close() from the owner after every shard stopped using it.

@@ -738,7 +738,7 @@ TEST(ProviderEndToEnd, AKind5DeletionCancelsTheJobAndClosesTheBackendStream) {
 // differ. The `#k` subscription alone never saw such a deletion.
 TEST(ProviderEndToEnd, AKind5DeletionWithoutAKTagCancelsTheJobToo) {
     SKIP_WITHOUT_NODE();
-    RelayProcess relay = start_relay("raw_relay.mjs", 0, {"--match-filters"});
+    RelayProcess relay = start_relay("raw_relay.mjs", 0, {"--match-filters", "--log"});
     ReadyChild fake = start_fake("fake_ollama", {"--tokens", "60", "--token-delay-ms", "100"});
     NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
     config.shards = 2;
@@ -755,6 +755,16 @@ TEST(ProviderEndToEnd, AKind5DeletionWithoutAKTagCancelsTheJobToo) {
     ASSERT_EQ(jobs.size(), 1u);
     EXPECT_EQ(jobs[0].status, "cancelled");
     EXPECT_EQ(node.intake()["cancellations"], 1u);
+    // The watch named the job, and was closed once no job was left open.
+    std::string request = run.of("deletion")[0].request;
+    EXPECT_TRUE(relay.process->wait_for_line(
+        std::regex("<- \\[\"REQ\",\"pylon-cancels-[0-9a-f]+\",.\"kinds\":\\[5\\],\"#e\":\\[\"" +
+                   request + "\"\\].\\]"),
+        1000, Stream::err))
+        << relay.process->describe();
+    EXPECT_TRUE(relay.process->wait_for_line(
+        std::regex("<- \\[\"CLOSE\",\"pylon-cancels-[0-9a-f]+\"\\]"), 5000, Stream::err))
+        << relay.process->describe();
 }
 
 TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
