@@ -34,6 +34,12 @@ struct CancelNote {
     proto::PublicKey author;
 };
 
+// A deletion on its way to the shard its id hashes to.
+struct DeletionNote {
+    proto::Event event;
+    proto::Deletion deletion;
+};
+
 // Tells a tracked publication's owner how one link did (from any shard).
 void report_outcome(ProviderHub* hub, const PublicationRef& pub, bool delivered,
                     std::string reason) {
@@ -446,7 +452,6 @@ void RelayPool::recycle(std::unique_ptr<proto::Event> box) {
 // watch: verified once here, then sent to the owner of each request it names (the owner cancels
 // only a job of the same author).
 void RelayPool::route_deletion(proto::Event& event) {
-    Intake* intake = hub_->here().intake;
     proto::Deletion d;
     if (d.read(event) != proto::Reject::none) {
         return;
@@ -470,10 +475,39 @@ void RelayPool::route_deletion(proto::Event& event) {
     if (!ours || d.event_ids.empty()) {
         return;
     }
+    unsigned owner = hub_->job_owner(event.id());
+    if (owner == reactor::Shard::current().id()) {
+        act_on_deletion(event, d);
+        return;
+    }
+    // Rare (a customer's cancel), so copied rather than boxed like a request.
+    auto note = std::make_unique<DeletionNote>(DeletionNote{event, std::move(d)});
+    ProviderHub* hub = hub_.get();
+    reactor::post(owner, Message([hub, note = std::move(note)]() {
+                      if (RelayPool* p = hub->here().pool) {
+                          p->act_on_deletion(note->event, note->deletion);
+                      }
+                  }));
+}
+
+void RelayPool::act_on_deletion(const proto::Event& event, const proto::Deletion& d) {
+    Intake* intake = hub_->here().intake;
+    if (intake == nullptr) {
+        return;  // stopping
+    }
+    if (!deletions_seen_) {
+        deletions_seen_ = std::make_unique<DedupCache>(deletions_seen_max);
+    }
+    // Remembered only once verified: a forged copy carrying a real deletion's id must not
+    // shadow it.
+    if (deletions_seen_->contains(event.id())) {
+        return;
+    }
     if (event.verify() != proto::Reject::none) {
         intake->count(IntakeReason::bad_signature);
         return;
     }
+    deletions_seen_->insert(event.id());
     intake->count(IntakeReason::deletions);
     ProviderHub* hub = hub_.get();
     for (const proto::EventId& id : d.event_ids) {

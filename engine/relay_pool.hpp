@@ -20,8 +20,10 @@
 // link defers them the same way. Relays keep kind 5xxx events, so nothing published meanwhile
 // is lost.
 //
-// Routing (on_event, the link's shard): deletions (kind 5) are verified here and sent to the
-// owner shard of each request they name; job requests pass Intake's prescreen here, then go to
+// Routing (on_event, the link's shard): a deletion (kind 5) that may be ours goes to the shard
+// its own id hashes to, which verifies it once (a copy through the other subscription or another
+// relay is dropped there unverified) and sends it to the owner shard of each request it names;
+// job requests pass Intake's prescreen here, then go to
 // their owner shard hash(id) % N: in place when that is this shard, else moved (the Event is
 // swapped into a recycled box, so no copy and no allocation once warm) and returned for reuse
 // after the owner's intake has read it. At most transfers_in_flight_max boxes travel at once;
@@ -40,6 +42,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/dedup_cache.hpp"
 #include "engine/provider_hub.hpp"
 #include "engine/publication.hpp"
 #include "engine/relay_link.hpp"
@@ -49,10 +52,16 @@
 #include "reactor/gate.hpp"
 #include "reactor/sync.hpp"
 
+namespace pylon::proto {
+struct Deletion;
+}  // namespace pylon::proto
+
 namespace pylon::engine {
 
 inline constexpr std::size_t transfers_in_flight_max = 1024;
 inline constexpr std::size_t spare_events_max = 256;
+// Deletions a shard remembers having acted on (their ids hash to it), for dropping copies.
+inline constexpr std::size_t deletions_seen_max = 4096;
 inline constexpr std::int64_t cursor_persist_ms = 15000;
 inline constexpr std::int64_t pool_status_refresh_ms = 1000;
 inline constexpr std::int64_t stop_flush_ms_max = 2000;
@@ -118,6 +127,8 @@ class RelayPool final : public Service {
     static reactor::Task<void> announce_loop(RelayPool* self);
     reactor::Task<void> persist_cursors();
     void route_deletion(proto::Event& event);
+    // On the shard the deletion's id hashes to: verify (once), count, tell the jobs' owners.
+    void act_on_deletion(const proto::Event& event, const proto::Deletion& deletion);
     void reap_temporary();
     void fail_all(const PublicationRef& pub, unsigned count, const std::string& reason);
 
@@ -139,6 +150,7 @@ class RelayPool final : public Service {
     std::shared_ptr<const std::vector<proto::EventId>> watch_links_;
     std::vector<std::int64_t> persisted_;  // by index: cursor last written
     std::vector<std::unique_ptr<proto::Event>> spare_;
+    std::unique_ptr<DedupCache> deletions_seen_;  // made at the first deletion acted on
     std::size_t transfers_ = 0;
     reactor::AsyncEvent room_;
     bool subscribed_ = false;

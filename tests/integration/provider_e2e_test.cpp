@@ -767,6 +767,43 @@ TEST(ProviderEndToEnd, AKind5DeletionWithoutAKTagCancelsTheJobToo) {
         << relay.process->describe();
 }
 
+// A deletion with a `k` tag for a job the watch names reaches the node through both
+// subscriptions; it is verified and counted once.
+TEST(ProviderEndToEnd, ADeletionThatArrivesTwiceIsCountedOnce) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay("raw_relay.mjs", 0, {"--match-filters", "--log"});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "60", "--token-delay-ms", "100"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 2;
+    PylonNode node(config);
+    node.start();
+    // Published 2.5 s after `processing`: by then the job has been open a second and a sweep
+    // has named it in the watch.
+    ClientRun run = run_client(client_args(
+        {relay.url()}, 2,
+        {"--cancel-after", "processing", "--cancel-delay-ms", "2500", "--timeout-ms", "12000"}));
+    ASSERT_EQ(run.of("deletion").size(), 1u) << run.raw;
+    ASSERT_NE(run.error(), nullptr) << run.raw << node.process().describe();
+    EXPECT_EQ(run.error()->extra, "cancelled by the customer (kind-5 deletion)");
+    std::string request = run.of("deletion")[0].request;
+    // The relay had the watch naming the job before the deletion came, so it sent it twice.
+    std::regex watch("<- \\[\"REQ\",\"pylon-cancels-[0-9a-f]+\",.\"kinds\":\\[5\\],\"#e\":\\[\"" +
+                     request + "\"\\].\\]");
+    std::vector<std::string> log = relay.process->lines(Stream::err);
+    auto watched = std::find_if(log.begin(), log.end(),
+                                [&](const std::string& l) { return std::regex_search(l, watch); });
+    auto deleted = std::find_if(log.begin(), log.end(), [](const std::string& l) {
+        return l.starts_with("<- [\"EVENT\",{\"kind\":5,");
+    });
+    ASSERT_NE(watched, log.end()) << relay.process->describe();
+    ASSERT_NE(deleted, log.end()) << relay.process->describe();
+    ASSERT_LT(watched - log.begin(), deleted - log.begin()) << relay.process->describe();
+    auto intake = node.intake();
+    EXPECT_EQ(intake["deletions"], 1u);
+    EXPECT_EQ(intake["cancellations"], 1u);
+    EXPECT_EQ(intake["bad_signature"], 0u);
+}
+
 TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();

@@ -20,6 +20,7 @@
 //   --count N                publish N distinct requests (default 1)
 //   --cancel-after STATUS    publish a kind-5 deletion once feedback STATUS arrives
 //   --cancel-without-k       that deletion has only its `e` tag (NIP-09 makes `k` optional)
+//   --cancel-delay-ms T      publish it T ms after that feedback (default 0)
 //   --wait none|result       stop after publishing, or wait for every request's result or error
 //   --timeout-ms T           give up waiting after T ms (default 15000)
 //   --auth                   answer NIP-42 AUTH challenges (and wait for the relay's OK)
@@ -62,6 +63,7 @@ function parseArgs(argv) {
     else if (a === '--count') o.count = Number(v());
     else if (a === '--cancel-after') o.cancelAfter = v();
     else if (a === '--cancel-without-k') o.cancelWithoutK = true;
+    else if (a === '--cancel-delay-ms') o.cancelDelayMs = Number(v());
     else if (a === '--wait') o.wait = v();
     else if (a === '--timeout-ms') o.timeoutMs = Number(v());
     else if (a === '--auth') o.auth = true;
@@ -148,12 +150,16 @@ async function main() {
       if (status[1] === 'error') pending.delete(request);
       if (o.cancelAfter && status[1] === o.cancelAfter && !cancelled.has(request)) {
         cancelled.add(request);
-        const del = finalizeEvent({ kind: 5, created_at: Math.floor(Date.now() / 1000),
-                                    tags: o.cancelWithoutK ? [['e', request]]
-                                      : [['e', request], ['k', String(o.kind)]],
-                                    content: 'cancel' }, hexToBytes(o.secret));
-        for (const s of sockets) s.send(JSON.stringify(['EVENT', del]));
-        out({ event: 'deletion', id: del.id, request });
+        const cancel = () => {
+          const del = finalizeEvent({ kind: 5, created_at: Math.floor(Date.now() / 1000),
+                                      tags: o.cancelWithoutK ? [['e', request]]
+                                        : [['e', request], ['k', String(o.kind)]],
+                                      content: 'cancel' }, hexToBytes(o.secret));
+          for (const s of sockets) s.send(JSON.stringify(['EVENT', del]));
+          out({ event: 'deletion', id: del.id, request });
+        };
+        if (o.cancelDelayMs > 0) setTimeout(cancel, o.cancelDelayMs);
+        else cancel();
       }
     } else if (ev.kind === o.kind + 1000) {
       const valid = verifyEvent({ ...ev });
