@@ -90,6 +90,7 @@ bool Store::enqueue(StoreRequest* request) {
             return false;
         }
         queue_.push_back(request);
+        queued_reads_ += request->reads_only ? 1u : 0u;
         // While the thread gathers a batch it is woken only once the gather target is queued:
         // a wake-up per request would cost more than the wait saves.
         wake = queue_.size() >= gather_target_;
@@ -117,6 +118,7 @@ StoreStats Store::stats() const {
     StoreStats s = stats_;
     s.queued = queue_.size();
     s.gathering = gather_target_ > 0;
+    s.waiting_for_lock = lock_wait_;
     return s;
 }
 
@@ -132,6 +134,9 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
     // before the start-up's own requests: with the write lock held by another process it would
     // hold them up for busy_timeout_ms.
     auto next_maintenance = Clock::now() + std::min<Clock::duration>(interval, first_maintenance);
+    if (!db->read_only() && options_.db.path != ":memory:") {
+        db->set_busy_wait([this](std::int64_t step_ms) { serve_reads_in_lock_wait(step_ms); });
+    }
     auto last_work = Clock::now();
     CommitPacer pacer(
         CommitPacer::Options{options_.group_commit_wait_us, options_.group_commit_jobs_min,
@@ -139,6 +144,7 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
     bool trim_due = true;  // the start-up (migrations, reconcile) was work
     auto maintain = [&](Clock::time_point now) {
         maintenance(*db);
+        end_lock_wait();
         next_maintenance = now + interval;
         last_work = Clock::now();
         trim_due = true;
@@ -179,6 +185,7 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
             while (!queue_.empty() && batch.size() < options_.batch_writes_max) {
                 batch.push_back(queue_.front());
                 queue_.pop_front();
+                queued_reads_ -= batch.back()->reads_only ? 1u : 0u;
             }
             pacer.took(batch.size(), std::chrono::duration_cast<std::chrono::microseconds>(
                                          Clock::now().time_since_epoch())
@@ -186,6 +193,7 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
         }
         run_batch(*db, batch);
         batch.clear();
+        end_lock_wait();
         last_work = Clock::now();
         trim_due = true;
         if (last_work >= next_maintenance) {
@@ -201,6 +209,7 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
             static_cast<unsigned long long>(stats_.batches),
             static_cast<unsigned long long>(stats_.batch_reruns));
     }
+    reader_.reset();
     db.reset();
 }
 
@@ -248,6 +257,72 @@ bool Store::answer_reads(StoreDb& db, const std::vector<StoreRequest*>& batch) {
     }
     bool rerun = false;
     return !reads.empty() && execute_in_transaction(db, reads, &rerun).ok();
+}
+
+// Another process holds the write lock and a batch waits for it (a backup, an operator's
+// sqlite3 session): a read queued meanwhile need not wait too. Reads change nothing, so taking
+// them ahead of the queued writes is safe: none of those writes has committed, so no caller has
+// seen it done.
+void Store::serve_reads_in_lock_wait(std::int64_t step_ms) {
+    std::vector<StoreRequest*> reads;
+    {
+        std::unique_lock lock(mutex_);
+        lock_wait_ = true;
+        lock_waited_ = true;
+        wake_.wait_for(lock, std::chrono::milliseconds(step_ms),
+                       [this] { return queued_reads_ > 0; });
+        if (queued_reads_ == 0) {
+            return;
+        }
+        for (auto it = queue_.begin(); it != queue_.end();) {
+            if ((*it)->reads_only) {
+                reads.push_back(*it);
+                it = queue_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        queued_reads_ = 0;
+    }
+    Status done = Ok{};
+    if (!reader_) {
+        auto opened = StoreDb::open_reader(options_.db.path, options_.db.busy_timeout_ms);
+        if (opened.ok()) {
+            reader_ = std::move(opened.value());
+        } else {
+            done = opened.error();
+        }
+    }
+    bool rerun = false;
+    if (done.ok()) {
+        done = execute_in_transaction(*reader_, reads, &rerun);
+    }
+    if (!done.ok()) {
+        LOG_WARN("store: %zu read(s) during a wait for the write lock failed: %s", reads.size(),
+                 done.error().message().c_str());
+        for (StoreRequest* r : reads) {
+            r->fail(done.error());
+        }
+    }
+    {
+        std::lock_guard lock(mutex_);
+        stats_.requests += reads.size();
+        stats_.batches++;
+        stats_.reads_in_lock_waits += reads.size();
+    }
+    for (StoreRequest* r : reads) {
+        r->complete();
+    }
+}
+
+void Store::end_lock_wait() {
+    if (!lock_waited_) {
+        return;  // the common case: no lock taken
+    }
+    lock_waited_ = false;
+    reader_.reset();
+    std::lock_guard lock(mutex_);
+    lock_wait_ = false;
 }
 
 Status Store::execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch) {

@@ -74,7 +74,10 @@ struct StoreStats {
     std::uint64_t pruned_requests = 0;
     std::uint64_t queued = 0;          // waiting for the store thread when stats() was called
     std::uint64_t waited_batches = 0;  // batches that waited group_commit_wait_us for company
-    bool gathering = false;            // the thread waits for company when stats() was called
+    // Reads answered while a batch waited for another process's write lock (Store::read).
+    std::uint64_t reads_in_lock_waits = 0;
+    bool waiting_for_lock = false;  // a batch waited for that lock when stats() was called
+    bool gathering = false;         // the thread waits for company when stats() was called
 };
 
 // One queued request; implemented by Store's awaiters.
@@ -127,8 +130,9 @@ class Store {
     // is answered at once while another process holds the database's write lock (a backup, an
     // operator's sqlite3 session), where a write waits busy_timeout_ms and fails. A batch that
     // mixes reads and writes runs them in one write transaction, in queue order; if it cannot
-    // have the lock, its reads are answered from a snapshot and only its writes fail. A read
-    // queued behind a write that waits for the lock waits with it (the thread is one).
+    // have the lock, its reads are answered from a snapshot and only its writes fail. While a
+    // batch waits for the lock, the reads queued behind it are taken out of the queue and
+    // answered from a second, read-only connection opened for that wait.
     template <typename F>
     reactor::Task<std::invoke_result_t<F&, StoreDb&>> read(F fn) {
         return submit<true>(std::move(fn));
@@ -188,6 +192,10 @@ class Store {
     // After a batch failed for the write lock: runs its reads alone in a read transaction; true
     // if there were some and they ran.
     static bool answer_reads(StoreDb& db, const std::vector<StoreRequest*>& batch);
+    // The store connection's busy wait (StoreDb::set_busy_wait): waits up to step_ms for a read
+    // to be queued, then answers every queued read on reader_ (opened for the wait).
+    void serve_reads_in_lock_wait(std::int64_t step_ms);
+    void end_lock_wait();  // after a batch or the maintenance: closes reader_
     void maintenance(StoreDb& db);
     std::uint64_t open_jobs() const noexcept;  // summed over the shards
     ShardQuota& quota();
@@ -202,6 +210,10 @@ class Store {
     // Under mutex_: while the thread waits for company, enqueue wakes it only once this many
     // requests are queued (0: not waiting, every request wakes it).
     std::size_t gather_target_ = 0;
+    std::size_t queued_reads_ = 0;     // under mutex_: requests in queue_ that only read
+    std::unique_ptr<StoreDb> reader_;  // store thread: open during a lock wait that had reads
+    bool lock_wait_ = false;           // under mutex_: in serve_reads_in_lock_wait's steps
+    bool lock_waited_ = false;         // store thread: the same, read without the mutex
     bool joined_ = false;
     StoreStats stats_;  // under mutex_
 };

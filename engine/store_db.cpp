@@ -4,16 +4,21 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <iterator>
 #include <span>
 #include <string_view>
+#include <thread>
 
 #include "engine/migrations.hpp"
 #include "proto/json_reader.hpp"
 #include "proto/json_writer.hpp"
 #include "proto/random_source.hpp"
+#include "reactor/clock.hpp"
 #include "reactor/log.hpp"
 
 namespace pylon::engine {
@@ -406,9 +411,50 @@ Status StoreDb::exec(std::string_view sql) {
     return Ok{};
 }
 
+Result<std::unique_ptr<StoreDb>> StoreDb::open_reader(const std::string& path,
+                                                      std::int64_t busy_timeout_ms) {
+    sqlite3* db = nullptr;
+    int rc =
+        sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    std::unique_ptr<StoreDb> reader(new StoreDb(db, true));
+    if (rc != SQLITE_OK) {
+        return reader->sqlite_error(rc, "open " + path + " for reading");
+    }
+    PYLON_TRY(reader->configure(busy_timeout_ms));
+    PYLON_TRY(reader->exec("PRAGMA cache_size=-256"));  // KiB: it lives for one lock wait
+    return reader;
+}
+
+// SQLite's own busy timeout, stepped the same way (1, 2, 5, ... 100 ms), with each step handed
+// to busy_wait_ when there is one.
+int StoreDb::on_busy(void* self, int count) {
+    static constexpr std::int64_t steps_ms[] = {1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100};
+    auto* db = static_cast<StoreDb*>(self);
+    std::int64_t now = reactor::monotonic_ms();
+    if (count == 0) {
+        db->busy_since_ms_ = now;
+    }
+    std::int64_t left = db->busy_timeout_ms_ - (now - db->busy_since_ms_);
+    if (left <= 0) {
+        return 0;
+    }
+    constexpr auto last = std::size(steps_ms) - 1;
+    std::int64_t step = std::min(left, steps_ms[std::min(static_cast<std::size_t>(count), last)]);
+    if (db->busy_wait_) {
+        db->busy_wait_(step);
+    } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(step));
+    }
+    return 1;
+}
+
 Status StoreDb::configure(std::int64_t busy_timeout_ms) {
     busy_timeout_ms_ = busy_timeout_ms;
-    sqlite3_busy_timeout(db_, static_cast<int>(busy_timeout_ms));
+    if (busy_timeout_ms > 0) {
+        sqlite3_busy_handler(db_, &StoreDb::on_busy, this);
+    } else {
+        sqlite3_busy_timeout(db_, 0);  // no handler: a held lock fails at once
+    }
     sqlite3_extended_result_codes(db_, 1);
     if (read_only_) {
         return Ok{};

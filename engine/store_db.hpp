@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -154,11 +155,23 @@ class StoreDb {
   public:
     static Result<std::unique_ptr<StoreDb>> open(const StoreDbOptions& options);
     static Result<std::unique_ptr<StoreDb>> open_memory();
+    // A second, read-only connection to a database another StoreDb of this process opened
+    // (and so checked and migrated): no checks, a small page cache. The store thread's reads
+    // while its own connection waits for another process's write lock.
+    static Result<std::unique_ptr<StoreDb>> open_reader(const std::string& path,
+                                                        std::int64_t busy_timeout_ms);
     StoreDb(const StoreDb&) = delete;
     StoreDb& operator=(const StoreDb&) = delete;
     ~StoreDb();
 
     bool read_only() const noexcept { return read_only_; }
+    // While a statement waits for a lock another connection holds (up to busy_timeout_ms, in
+    // steps of 1 to 100 ms as SQLite's own timeout does), each step calls wait(step_ms), which
+    // must return after at most that long (and may do other work meanwhile: not on this
+    // connection). Without one, the step is a sleep.
+    void set_busy_wait(std::function<void(std::int64_t step_ms)> wait) {
+        busy_wait_ = std::move(wait);
+    }
     // Names of the applied migrations, in order.
     Result<std::vector<std::string>> applied_migrations();
 
@@ -262,6 +275,7 @@ class StoreDb {
   private:
     StoreDb(sqlite3* db, bool read_only) : db_(db), read_only_(read_only) {}
     Status configure(std::int64_t busy_timeout_ms);
+    static int on_busy(void* self, int count);
     Status migrate();
     Status check_schema(bool require_current);
     Result<sqlite3_stmt*> statement(std::string_view sql);
@@ -282,6 +296,8 @@ class StoreDb {
     sqlite3* db_;
     bool read_only_;
     std::int64_t busy_timeout_ms_ = 0;  // for the message of a lock held too long
+    std::int64_t busy_since_ms_ = 0;    // the current lock wait's start (steady clock)
+    std::function<void(std::int64_t)> busy_wait_;
     // processed_requests still holds rows carried over by migration 008 (created_at = -1): a
     // request must then also be looked up by id among them. Cleared once pruning removed them.
     bool carried_over_requests_ = false;

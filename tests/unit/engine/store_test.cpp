@@ -489,10 +489,10 @@ struct LockedStore {
     std::unique_ptr<Store> store;
     sqlite3* other = nullptr;
 
-    LockedStore() {
+    explicit LockedStore(std::int64_t busy_timeout_ms = 1500) {
         StoreOptions o;
         o.db.path = dir.file("pylon.db");
-        o.db.busy_timeout_ms = 1500;
+        o.db.busy_timeout_ms = busy_timeout_ms;
         auto opened = Store::open(o);
         EXPECT_TRUE(opened.ok()) << opened.error().message();
         store = std::move(opened.value());
@@ -541,19 +541,51 @@ TEST(Store, AnotherConnectionsWriteLockHoldsUpWritesNotReads) {
     EXPECT_EQ(store->read_sync([](StoreDb& db) { return db.counts(); })->jobs_total, 2u);
 }
 
+// A read queued behind a write that waits for the lock is answered during that wait (from a
+// second, read-only connection), not after it: `pylon jobs` used to hang for busy_timeout_ms.
+TEST(Store, AReadQueuedBehindAWriteWaitingForTheLockIsAnsweredMeanwhile) {
+    LockedStore locked(10000);
+    Store* store = locked.store.get();
+
+    std::atomic<bool> write_done{false};
+    Status write = Error(Errc::internal, "not run");
+    std::thread writer([&] {
+        write = store->run_sync([](StoreDb& db) { return db.insert_job(make_job(2)); });
+        write_done = true;
+    });
+    for (int i = 0; i < 500 && !store->stats().waiting_for_lock; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_TRUE(store->stats().waiting_for_lock);
+    auto counts = store->read_sync([](StoreDb& db) { return db.counts(); });
+    bool write_done_at_read = write_done;
+    EXPECT_FALSE(write_done_at_read) << "the read waited for the write";
+    ASSERT_TRUE(counts.ok()) << counts.error().message();
+    EXPECT_EQ(counts->jobs_total, 1u);
+    EXPECT_EQ(store->stats().reads_in_lock_waits, 1u);
+
+    locked.unlock();
+    writer.join();
+    EXPECT_TRUE(write.ok()) << write.error().message();
+    EXPECT_EQ(store->read_sync([](StoreDb& db) { return db.counts(); })->jobs_total, 2u);
+}
+
 // A batch of reads and writes that cannot have the write lock answers its reads from a snapshot
-// and fails only its writes (it failed them all). The batch is made deterministic by a first
-// write that holds the store thread while it waits for the lock.
+// and fails only its writes (it failed them all). The batch is made deterministic by a first,
+// slow read that holds the store thread while the write and the read are queued.
 TEST(Store, AMixedBatchWithoutTheWriteLockStillAnswersItsReads) {
     LockedStore locked;
     Store* store = locked.store.get();
 
-    Status first = Ok{};
     Status second = Ok{};
     Result<StoreCounts> read = Error(Errc::internal, "not run");
-    std::thread holder(
-        [&] { first = store->run_sync([](StoreDb& db) { return db.insert_job(make_job(2)); }); });
-    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the thread waits for the lock
+    std::thread holder([&] {
+        (void)store->read_sync([](StoreDb& db) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(400));
+            return db.counts();
+        });
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the thread runs the holder
     std::thread writer(
         [&] { second = store->run_sync([](StoreDb& db) { return db.insert_job(make_job(3)); }); });
     std::thread reader([&] { read = store->read_sync([](StoreDb& db) { return db.counts(); }); });
@@ -562,8 +594,8 @@ TEST(Store, AMixedBatchWithoutTheWriteLockStillAnswersItsReads) {
     reader.join();
     locked.unlock();
 
-    EXPECT_EQ(store->stats().batch_max, 2u) << "the read and the second write were one batch";
-    ASSERT_FALSE(first.ok());
+    EXPECT_EQ(store->stats().batch_max, 2u) << "the read and the write were one batch";
+    EXPECT_EQ(store->stats().reads_in_lock_waits, 0u);
     ASSERT_FALSE(second.ok());
     EXPECT_EQ(second.error().code(), Errc::busy);
     ASSERT_TRUE(read.ok()) << read.error().message();
