@@ -498,17 +498,26 @@ void RelayPool::act_on_deletion(const proto::Event& event, const proto::Deletion
     if (!deletions_seen_) {
         deletions_seen_ = std::make_unique<DedupCache>(deletions_seen_max);
     }
-    // Remembered only once verified: a forged copy carrying a real deletion's id must not
-    // shadow it.
     if (deletions_seen_->contains(event.id())) {
-        return;
+        // A copy of one verified before (the other subscription, another relay, the relay's
+        // stored copy sent again when the watch grew): if its id is right it is the same event,
+        // so it is neither verified nor counted again, but its ids are acted on: a deletion
+        // without `k` keeps only the ids the watch held when that copy came, and the watch grows.
+        std::string scratch;
+        if (event.compute_id(scratch) != event.id()) {
+            intake->count(IntakeReason::bad_id);
+            return;
+        }
+    } else {
+        // Remembered only once verified: a forged copy carrying a real deletion's id must not
+        // shadow it.
+        if (event.verify() != proto::Reject::none) {
+            intake->count(IntakeReason::bad_signature);
+            return;
+        }
+        deletions_seen_->insert(event.id());
+        intake->count(IntakeReason::deletions);
     }
-    if (event.verify() != proto::Reject::none) {
-        intake->count(IntakeReason::bad_signature);
-        return;
-    }
-    deletions_seen_->insert(event.id());
-    intake->count(IntakeReason::deletions);
     ProviderHub* hub = hub_.get();
     for (const proto::EventId& id : d.event_ids) {
         auto note = std::make_unique<CancelNote>(CancelNote{id, d.author});

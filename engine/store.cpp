@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 #include "engine/commit_pacer.hpp"
 #include "engine/heap_trim.hpp"
@@ -264,6 +265,10 @@ bool Store::answer_reads(StoreDb& db, const std::vector<StoreRequest*>& batch) {
 // them ahead of the queued writes is safe: none of those writes has committed, so no caller has
 // seen it done.
 void Store::serve_reads_in_lock_wait(std::int64_t step_ms) {
+    if (reader_failed_) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));  // as SQLite would
+        return;
+    }
     std::vector<StoreRequest*> reads;
     {
         std::unique_lock lock(mutex_);
@@ -286,7 +291,9 @@ void Store::serve_reads_in_lock_wait(std::int64_t step_ms) {
     }
     Status done = Ok{};
     if (!reader_) {
-        auto opened = StoreDb::open_reader(options_.db.path, options_.db.busy_timeout_ms);
+        // Its own lock waits (a WAL recovery) are kept short: the reads can still go back.
+        auto opened = StoreDb::open_reader(
+            options_.db.path, std::min<std::int64_t>(options_.db.busy_timeout_ms, 1000));
         if (opened.ok()) {
             reader_ = std::move(opened.value());
         } else {
@@ -298,11 +305,18 @@ void Store::serve_reads_in_lock_wait(std::int64_t step_ms) {
         done = execute_in_transaction(*reader_, reads, &rerun);
     }
     if (!done.ok()) {
-        LOG_WARN("store: %zu read(s) during a wait for the write lock failed: %s", reads.size(),
-                 done.error().message().c_str());
-        for (StoreRequest* r : reads) {
-            r->fail(done.error());
-        }
+        // Back to the front of the queue, in their order, for the batch after this wait: they
+        // wait as they did before this path existed, and the rest of the wait is a plain sleep.
+        LOG_WARN(
+            "store: %zu read(s) could not be answered during a wait for the write lock "
+            "(%s); they wait for it",
+            reads.size(), done.error().message().c_str());
+        reader_failed_ = true;
+        reader_.reset();
+        std::lock_guard lock(mutex_);
+        queue_.insert(queue_.begin(), reads.begin(), reads.end());
+        queued_reads_ += reads.size();
+        return;
     }
     {
         std::lock_guard lock(mutex_);
@@ -320,6 +334,7 @@ void Store::end_lock_wait() {
         return;  // the common case: no lock taken
     }
     lock_waited_ = false;
+    reader_failed_ = false;
     reader_.reset();
     std::lock_guard lock(mutex_);
     lock_wait_ = false;

@@ -193,7 +193,9 @@ class Store {
     // if there were some and they ran.
     static bool answer_reads(StoreDb& db, const std::vector<StoreRequest*>& batch);
     // The store connection's busy wait (StoreDb::set_busy_wait): waits up to step_ms for a read
-    // to be queued, then answers every queued read on reader_ (opened for the wait).
+    // to be queued, then answers every queued read on reader_ (opened for the wait). If the
+    // reader cannot answer them, they go back to the front of the queue and the rest of this
+    // wait sleeps.
     void serve_reads_in_lock_wait(std::int64_t step_ms);
     void end_lock_wait();  // after a batch or the maintenance: closes reader_
     void maintenance(StoreDb& db);
@@ -214,6 +216,7 @@ class Store {
     std::unique_ptr<StoreDb> reader_;  // store thread: open during a lock wait that had reads
     bool lock_wait_ = false;           // under mutex_: in serve_reads_in_lock_wait's steps
     bool lock_waited_ = false;         // store thread: the same, read without the mutex
+    bool reader_failed_ = false;       // store thread: reader_ failed in this wait
     bool joined_ = false;
     StoreStats stats_;  // under mutex_
 };

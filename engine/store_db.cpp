@@ -422,6 +422,7 @@ Result<std::unique_ptr<StoreDb>> StoreDb::open_reader(const std::string& path,
     }
     PYLON_TRY(reader->configure(busy_timeout_ms));
     PYLON_TRY(reader->exec("PRAGMA cache_size=-256"));  // KiB: it lives for one lock wait
+    PYLON_TRY(reader->check_carried_over_requests());   // requests_created_since needs it
     return reader;
 }
 

@@ -772,16 +772,16 @@ TEST(ProviderEndToEnd, AKind5DeletionWithoutAKTagCancelsTheJobToo) {
 TEST(ProviderEndToEnd, ADeletionThatArrivesTwiceIsCountedOnce) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay("raw_relay.mjs", 0, {"--match-filters", "--log"});
-    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "60", "--token-delay-ms", "100"});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "120", "--token-delay-ms", "100"});
     NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
     config.shards = 2;
     PylonNode node(config);
     node.start();
-    // Published 2.5 s after `processing`: by then the job has been open a second and a sweep
-    // has named it in the watch.
+    // Published 4 s after `processing`: by then the job has been open a second and a sweep
+    // (every second) has named it in the watch.
     ClientRun run = run_client(client_args(
         {relay.url()}, 2,
-        {"--cancel-after", "processing", "--cancel-delay-ms", "2500", "--timeout-ms", "12000"}));
+        {"--cancel-after", "processing", "--cancel-delay-ms", "4000", "--timeout-ms", "14000"}));
     ASSERT_EQ(run.of("deletion").size(), 1u) << run.raw;
     ASSERT_NE(run.error(), nullptr) << run.raw << node.process().describe();
     EXPECT_EQ(run.error()->extra, "cancelled by the customer (kind-5 deletion)");
@@ -789,11 +789,17 @@ TEST(ProviderEndToEnd, ADeletionThatArrivesTwiceIsCountedOnce) {
     // The relay had the watch naming the job before the deletion came, so it sent it twice.
     std::regex watch("<- \\[\"REQ\",\"pylon-cancels-[0-9a-f]+\",.\"kinds\":\\[5\\],\"#e\":\\[\"" +
                      request + "\"\\].\\]");
+    std::regex deletion("<- \\[\"EVENT\",.\"kind\":5,");
+    // Both lines read from the relay's pipe before the log is looked at.
+    ASSERT_TRUE(relay.process->wait_for_line(watch, 5000, Stream::err))
+        << relay.process->describe();
+    ASSERT_TRUE(relay.process->wait_for_line(deletion, 5000, Stream::err))
+        << relay.process->describe();
     std::vector<std::string> log = relay.process->lines(Stream::err);
     auto watched = std::find_if(log.begin(), log.end(),
                                 [&](const std::string& l) { return std::regex_search(l, watch); });
-    auto deleted = std::find_if(log.begin(), log.end(), [](const std::string& l) {
-        return l.starts_with("<- [\"EVENT\",{\"kind\":5,");
+    auto deleted = std::find_if(log.begin(), log.end(), [&](const std::string& l) {
+        return std::regex_search(l, deletion);
     });
     ASSERT_NE(watched, log.end()) << relay.process->describe();
     ASSERT_NE(deleted, log.end()) << relay.process->describe();
@@ -802,6 +808,42 @@ TEST(ProviderEndToEnd, ADeletionThatArrivesTwiceIsCountedOnce) {
     EXPECT_EQ(intake["deletions"], 1u);
     EXPECT_EQ(intake["cancellations"], 1u);
     EXPECT_EQ(intake["bad_signature"], 0u);
+}
+
+// One deletion without `k` names two jobs while the watch names only the first (the second is
+// younger than a second): its first copy cancels the first job; when the watch grows to the
+// second, the relay sends its stored copy again, and that copy, neither verified nor counted
+// again, cancels the second.
+TEST(ProviderEndToEnd, ADeletionSentAgainWhenTheWatchGrowsCancelsTheJobsAddedToIt) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay("raw_relay.mjs", 0, {"--match-filters", "--log"});
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "150", "--token-delay-ms", "100"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.ollama_extra = "slots = 2";
+    PylonNode node(config);
+    node.start();
+    // The second request 3 s after the first; the deletion right at the second's `processing`.
+    ClientRun run = run_client(
+        client_args({relay.url()}, 2,
+                    {"--count", "2", "--request-spacing-ms", "3000", "--cancel-after", "processing",
+                     "--cancel-names-all", "--cancel-without-k", "--timeout-ms", "14000"}));
+    ASSERT_EQ(run.of("deletion").size(), 1u) << run.raw << node.process().describe();
+    std::vector<ClientLine> errors = run.of("feedback");
+    std::erase_if(errors, [](const ClientLine& e) { return e.status != "error"; });
+    ASSERT_EQ(errors.size(), 2u) << run.raw << node.process().describe();
+    for (const ClientLine& e : errors) {
+        EXPECT_EQ(e.extra, "cancelled by the customer (kind-5 deletion)");
+    }
+    EXPECT_TRUE(run.of("result").empty()) << run.raw;
+    // The watch named the first job alone, then the second.
+    std::vector<std::string> log = relay.process->lines(Stream::err);
+    auto watches = std::count_if(log.begin(), log.end(), [](const std::string& l) {
+        return l.find("[\"REQ\",\"pylon-cancels-") != std::string::npos;
+    });
+    EXPECT_GE(watches, 2) << relay.process->describe();
+    auto intake = node.intake();
+    EXPECT_EQ(intake["deletions"], 1u);
+    EXPECT_EQ(intake["cancellations"], 2u);
 }
 
 TEST(ProviderEndToEnd, RefusalsAreAnsweredAndSpamIsCounted) {

@@ -21,6 +21,8 @@
 //   --cancel-after STATUS    publish a kind-5 deletion once feedback STATUS arrives
 //   --cancel-without-k       that deletion has only its `e` tag (NIP-09 makes `k` optional)
 //   --cancel-delay-ms T      publish it T ms after that feedback (default 0)
+//   --cancel-names-all       one deletion naming every request, once the last one's STATUS came
+//   --request-spacing-ms T   publish request n at n * T ms (default 0: all at once)
 //   --wait none|result       stop after publishing, or wait for every request's result or error
 //   --timeout-ms T           give up waiting after T ms (default 15000)
 //   --auth                   answer NIP-42 AUTH challenges (and wait for the relay's OK)
@@ -64,6 +66,8 @@ function parseArgs(argv) {
     else if (a === '--cancel-after') o.cancelAfter = v();
     else if (a === '--cancel-without-k') o.cancelWithoutK = true;
     else if (a === '--cancel-delay-ms') o.cancelDelayMs = Number(v());
+    else if (a === '--cancel-names-all') o.cancelNamesAll = true;
+    else if (a === '--request-spacing-ms') o.requestSpacingMs = Number(v());
     else if (a === '--wait') o.wait = v();
     else if (a === '--timeout-ms') o.timeoutMs = Number(v());
     else if (a === '--auth') o.auth = true;
@@ -148,12 +152,13 @@ async function main() {
       out({ event: 'feedback', id: ev.id, request, status: status[1], extra: status[2] || '',
             content, pubkey: ev.pubkey });
       if (status[1] === 'error') pending.delete(request);
-      if (o.cancelAfter && status[1] === o.cancelAfter && !cancelled.has(request)) {
+      if (o.cancelAfter && status[1] === o.cancelAfter && !cancelled.has(request) &&
+          (!o.cancelNamesAll || request === ids[ids.length - 1])) {
         cancelled.add(request);
         const cancel = () => {
-          const del = finalizeEvent({ kind: 5, created_at: Math.floor(Date.now() / 1000),
-                                      tags: o.cancelWithoutK ? [['e', request]]
-                                        : [['e', request], ['k', String(o.kind)]],
+          const tags = (o.cancelNamesAll ? ids : [request]).map((id) => ['e', id]);
+          if (!o.cancelWithoutK) tags.push(['k', String(o.kind)]);
+          const del = finalizeEvent({ kind: 5, created_at: Math.floor(Date.now() / 1000), tags,
                                       content: 'cancel' }, hexToBytes(o.secret));
           for (const s of sockets) s.send(JSON.stringify(['EVENT', del]));
           out({ event: 'deletion', id: del.id, request });
@@ -209,7 +214,10 @@ async function main() {
     await eose;
   }
   void me;
-  for (const r of requests) {
+  for (const [n, r] of requests.entries()) {
+    if (n > 0 && o.requestSpacingMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, o.requestSpacingMs));
+    }
     for (const ws of sockets) ws.send(JSON.stringify(['EVENT', r]));
   }
   if (o.wait === 'none') {

@@ -553,6 +553,17 @@ TEST(Store, AReadQueuedBehindAWriteWaitingForTheLockIsAnsweredMeanwhile) {
         write = store->run_sync([](StoreDb& db) { return db.insert_job(make_job(2)); });
         write_done = true;
     });
+    // On any way out: the lock released (so the write ends), the writer joined.
+    struct Joiner {
+        LockedStore& locked;
+        std::thread& writer;
+        ~Joiner() {
+            locked.unlock();
+            if (writer.joinable()) {
+                writer.join();
+            }
+        }
+    } joiner{locked, writer};
     for (int i = 0; i < 500 && !store->stats().waiting_for_lock; i++) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -572,20 +583,26 @@ TEST(Store, AReadQueuedBehindAWriteWaitingForTheLockIsAnsweredMeanwhile) {
 
 // A batch of reads and writes that cannot have the write lock answers its reads from a snapshot
 // and fails only its writes (it failed them all). The batch is made deterministic by a first,
-// slow read that holds the store thread while the write and the read are queued.
+// slow read that holds the store thread until the write and the read are both queued.
 TEST(Store, AMixedBatchWithoutTheWriteLockStillAnswersItsReads) {
     LockedStore locked;
     Store* store = locked.store.get();
 
     Status second = Ok{};
     Result<StoreCounts> read = Error(Errc::internal, "not run");
+    std::atomic<bool> holding{false};
     std::thread holder([&] {
-        (void)store->read_sync([](StoreDb& db) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(400));
+        (void)store->read_sync([store, &holding](StoreDb& db) {
+            holding = true;
+            for (int i = 0; i < 500 && store->stats().queued < 2; i++) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+            }
             return db.counts();
         });
     });
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the thread runs the holder
+    for (int i = 0; i < 500 && !holding; i++) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     std::thread writer(
         [&] { second = store->run_sync([](StoreDb& db) { return db.insert_job(make_job(3)); }); });
     std::thread reader([&] { read = store->read_sync([](StoreDb& db) { return db.counts(); }); });
