@@ -105,6 +105,7 @@ struct UnfinishedJob {
 inline constexpr std::int64_t rerun_attempts_max = 3;
 inline constexpr const char* rerun_attempts_text =
     "not run again: the node stopped before it finished 3 times after restarts";
+static_assert(rerun_attempts_max == 3, "rerun_attempts_text and docs/provider.md say 3 times");
 
 struct Reconciliation {
     // Young enough (or with a pending result, whatever its age): set back to pending, attempts + 1.
