@@ -449,8 +449,9 @@ void RelayPool::recycle(std::unique_ptr<proto::Event> box) {
 }
 
 // A kind-5 deletion naming a served kind, or with no `k` tag naming requests of the deletion
-// watch: verified once here, then sent to the owner of each request it names (the owner cancels
-// only a job of the same author).
+// watch: sent to the shard its own id hashes to (act_on_deletion), which verifies it once and
+// sends it to the owner of each request it names (the owner cancels only a job of the same
+// author).
 void RelayPool::route_deletion(proto::Event& event) {
     proto::Deletion d;
     if (d.read(event) != proto::Reject::none) {

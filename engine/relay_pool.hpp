@@ -21,10 +21,10 @@
 // is lost.
 //
 // Routing (on_event, the link's shard): a deletion (kind 5) that may be ours goes to the shard
-// its own id hashes to, which verifies it once (a copy through the other subscription or another
-// relay is dropped there unverified) and sends it to the owner shard of each request it names;
-// job requests pass Intake's prescreen here, then go to
-// their owner shard hash(id) % N: in place when that is this shard, else moved (the Event is
+// its own id hashes to, which verifies and counts it once (a later copy, through the other
+// subscription or another relay, is only checked against its id) and sends it to the owner shard
+// of each request it names; job requests pass Intake's prescreen here, then go to their owner
+// shard hash(id) % N: in place when that is this shard, else moved (the Event is
 // swapped into a recycled box, so no copy and no allocation once warm) and returned for reuse
 // after the owner's intake has read it. At most transfers_in_flight_max boxes travel at once;
 // beyond that the reading link waits (backpressure toward the relay).
@@ -60,7 +60,7 @@ namespace pylon::engine {
 
 inline constexpr std::size_t transfers_in_flight_max = 1024;
 inline constexpr std::size_t spare_events_max = 256;
-// Deletions a shard remembers having acted on (their ids hash to it), for dropping copies.
+// Deletions a shard remembers having verified (their ids hash to it): a copy is not verified again.
 inline constexpr std::size_t deletions_seen_max = 4096;
 inline constexpr std::int64_t cursor_persist_ms = 15000;
 inline constexpr std::int64_t pool_status_refresh_ms = 1000;
@@ -150,7 +150,7 @@ class RelayPool final : public Service {
     std::shared_ptr<const std::vector<proto::EventId>> watch_links_;
     std::vector<std::int64_t> persisted_;  // by index: cursor last written
     std::vector<std::unique_ptr<proto::Event>> spare_;
-    std::unique_ptr<DedupCache> deletions_seen_;  // made at the first deletion acted on
+    std::unique_ptr<DedupCache> deletions_seen_;  // made at the first deletion verified
     std::size_t transfers_ = 0;
     reactor::AsyncEvent room_;
     bool subscribed_ = false;
