@@ -313,6 +313,13 @@ void print_daemon(CliContext& ctx, const StatusView& v) {
                                             : (", " + std::to_string(st.failed_commits) +
                                                " FAILED commit(s): see pylon logs")
                                                   .c_str());
+        if (st.lock_wait_ms > 0) {
+            // Writes stall while another process holds pylon.db's write lock: say so.
+            std::fprintf(o,
+                         "                  waiting %.1f s for another process's write lock on "
+                         "pylon.db (reads are answered)\n",
+                         static_cast<double>(st.lock_wait_ms) / 1000.0);
+        }
     }
 }
 

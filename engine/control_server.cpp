@@ -354,6 +354,8 @@ reactor::Task<std::string> ControlServer::answer(ControlServer* self, proto::Con
         info.pruned_requests = st.pruned_requests;
         info.queued = st.queued;
         info.waited_transactions = st.waited_batches;
+        info.lock_wait_ms = st.lock_wait_ms;
+        info.reads_in_lock_waits = st.reads_in_lock_waits;
         proto::encode_store(info, out);
     } else if (name == "Reload") {
         auto report = co_await ctx.reload_from_file();

@@ -119,7 +119,11 @@ StoreStats Store::stats() const {
     StoreStats s = stats_;
     s.queued = queue_.size();
     s.gathering = gather_target_ > 0;
-    s.waiting_for_lock = lock_wait_;
+    s.waiting_for_lock = lock_wait_since_ms_ != 0;
+    if (s.waiting_for_lock) {
+        s.lock_wait_ms = static_cast<std::uint64_t>(
+            std::max<std::int64_t>(0, reactor::monotonic_ms() - lock_wait_since_ms_));
+    }
     return s;
 }
 
@@ -272,7 +276,9 @@ void Store::serve_reads_in_lock_wait(std::int64_t step_ms) {
     std::vector<StoreRequest*> reads;
     {
         std::unique_lock lock(mutex_);
-        lock_wait_ = true;
+        if (lock_wait_since_ms_ == 0) {
+            lock_wait_since_ms_ = reactor::monotonic_ms();
+        }
         lock_waited_ = true;
         wake_.wait_for(lock, std::chrono::milliseconds(step_ms),
                        [this] { return queued_reads_ > 0; });
@@ -337,7 +343,7 @@ void Store::end_lock_wait() {
     reader_failed_ = false;
     reader_.reset();
     std::lock_guard lock(mutex_);
-    lock_wait_ = false;
+    lock_wait_since_ms_ = 0;
 }
 
 Status Store::execute_read_only(StoreDb& db, std::vector<StoreRequest*>& batch) {

@@ -76,8 +76,9 @@ struct StoreStats {
     std::uint64_t waited_batches = 0;  // batches that waited group_commit_wait_us for company
     // Reads answered while a batch waited for another process's write lock (Store::read).
     std::uint64_t reads_in_lock_waits = 0;
-    bool waiting_for_lock = false;  // a batch waited for that lock when stats() was called
-    bool gathering = false;         // the thread waits for company when stats() was called
+    bool waiting_for_lock = false;   // a batch waited for that lock when stats() was called
+    std::uint64_t lock_wait_ms = 0;  // for how long so far (0 when not waiting)
+    bool gathering = false;          // the thread waits for company when stats() was called
 };
 
 // One queued request; implemented by Store's awaiters.
@@ -212,11 +213,11 @@ class Store {
     // Under mutex_: while the thread waits for company, enqueue wakes it only once this many
     // requests are queued (0: not waiting, every request wakes it).
     std::size_t gather_target_ = 0;
-    std::size_t queued_reads_ = 0;     // under mutex_: requests in queue_ that only read
-    std::unique_ptr<StoreDb> reader_;  // store thread: open during a lock wait that had reads
-    bool lock_wait_ = false;           // under mutex_: in serve_reads_in_lock_wait's steps
-    bool lock_waited_ = false;         // store thread: the same, read without the mutex
-    bool reader_failed_ = false;       // store thread: reader_ failed in this wait
+    std::size_t queued_reads_ = 0;         // under mutex_: requests in queue_ that only read
+    std::unique_ptr<StoreDb> reader_;      // store thread: open during a lock wait that had reads
+    std::int64_t lock_wait_since_ms_ = 0;  // under mutex_: the wait's start (monotonic); 0: none
+    bool lock_waited_ = false;             // store thread: the same, read without the mutex
+    bool reader_failed_ = false;           // store thread: reader_ failed in this wait
     bool joined_ = false;
     StoreStats stats_;  // under mutex_
 };

@@ -770,6 +770,8 @@ void store_fields(Info& s, Fn&& fn) {
     fn("pruned_requests", s.pruned_requests);
     fn("queued", s.queued);
     fn("waited_transactions", s.waited_transactions);
+    fn("lock_wait_ms", s.lock_wait_ms);
+    fn("reads_in_lock_waits", s.reads_in_lock_waits);
 }
 
 void encode_store_body(const StoreInfo& store, std::string& out) {

@@ -195,6 +195,10 @@ struct StoreInfo {
     std::uint64_t pruned_requests = 0;
     std::uint64_t queued = 0;
     std::uint64_t waited_transactions = 0;  // waited [store] group_commit_wait_us for company
+    // Another process holds pylon.db's write lock: for how long a transaction has waited for it
+    // now (0: none waits), and the reads answered during such waits since start.
+    std::uint64_t lock_wait_ms = 0;
+    std::uint64_t reads_in_lock_waits = 0;
 };
 
 // One intake counter (engine/intake_counters.hpp): why requests were taken or turned away.

@@ -5,8 +5,11 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <chrono>
 #include <regex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -177,6 +180,33 @@ TEST(PylonStart, QuickStartOnAFreshHomeCreatesAnIdentityAndWaits) {
     }
 }
 
+// Runs the node once (it makes pylon.db), then adds a job that "previous run" left processing,
+// received long ago, so the next start's reconcile (a write) fails it. Returns a connection to
+// pylon.db (nullptr after a failure, which is reported).
+sqlite3* database_with_old_job(const test::TempDir& home, const test::ChildSpec& spec,
+                               const std::string& job_id) {
+    auto first = test::ChildProcess::spawn(spec);
+    if (!first.ok()) {
+        ADD_FAILURE() << first.error().message();
+        return nullptr;
+    }
+    EXPECT_TRUE((*first)->wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
+        << (*first)->describe();
+    EXPECT_EQ((*first)->stop(10'000).code, 0) << (*first)->describe();
+    sqlite3* db = nullptr;
+    if (sqlite3_open(home.file("pylon.db").c_str(), &db) != SQLITE_OK) {
+        ADD_FAILURE() << "open pylon.db";
+        sqlite3_close(db);
+        return nullptr;
+    }
+    std::string insert =
+        "INSERT INTO jobs (id, kind, customer_pubkey, status, started_at, received_at_ms) "
+        "VALUES ('" +
+        job_id + "', 5050, 'cc', 'processing', 1000, 1000000)";
+    EXPECT_EQ(sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    return db;
+}
+
 // Another process holding pylon.db's write lock (a backup, an operator's sqlite3 session) at the
 // start: the node starts anyway and answers the CLI from a snapshot (its start-up counts and
 // `pylon jobs` only read), says what it waits for, and runs the reconcile of the previous run's
@@ -186,24 +216,8 @@ TEST(PylonStart, AWriteLockHeldByAnotherProcessDelaysTheReconcileNotTheStart) {
     auto home = test::TempDir::create("pylon-locked");
     ASSERT_TRUE(home.ok());
     test::ChildSpec spec = prepare_start(*home, "1", "[store]\nbusy_timeout_ms = 200\n");
-    {
-        // A first run makes the database.
-        auto first = test::ChildProcess::spawn(spec);
-        ASSERT_TRUE(first.ok()) << first.error().message();
-        ASSERT_TRUE((*first)->wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
-            << (*first)->describe();
-        ASSERT_EQ((*first)->stop(10'000).code, 0) << (*first)->describe();
-    }
-    // A job the previous run left processing, received long ago: the reconcile fails it.
-    std::string db_path = home->file("pylon.db");
-    sqlite3* other = nullptr;
-    ASSERT_EQ(sqlite3_open(db_path.c_str(), &other), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(other,
-                           "INSERT INTO jobs (id, kind, customer_pubkey, status, started_at, "
-                           "received_at_ms) VALUES ('job_00000000000000aa', 5050, "
-                           "'cc', 'processing', 1000, 1000000)",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
+    sqlite3* other = database_with_old_job(*home, spec, "job_00000000000000aa");
+    ASSERT_NE(other, nullptr);
     ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
 
     auto child = test::ChildProcess::spawn(spec);
@@ -241,6 +255,69 @@ TEST(PylonStart, AWriteLockHeldByAnotherProcessDelaysTheReconcileNotTheStart) {
     EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "failed");
     sqlite3_finalize(q);
     sqlite3_close(other);
+}
+
+// With a long busy_timeout_ms, the start's reconcile waits for the lock for long: meanwhile the
+// node answers `pylon jobs` (its read is answered during the wait) and `pylon status` says what
+// it waits for.
+TEST(PylonStart, WhileAWriteWaitsForTheLockStatusSaysSoAndReadsAreAnswered) {
+    auto home = test::TempDir::create("pylon-locked");
+    ASSERT_TRUE(home.ok());
+    test::ChildSpec spec = prepare_start(*home, "1", "[store]\nbusy_timeout_ms = 60000\n");
+    sqlite3* other = database_with_old_job(*home, spec, "job_00000000000000bb");
+    ASSERT_NE(other, nullptr);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    struct Unlock {
+        sqlite3* db;
+        ~Unlock() {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            sqlite3_close(db);
+        }
+    } unlock{other};
+
+    auto child = test::ChildProcess::spawn(spec);
+    ASSERT_TRUE(child.ok()) << child.error().message();
+    auto& p = *child.value();
+    ASSERT_TRUE(p.wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
+        << p.describe();
+    auto run = [&](std::vector<std::string> args) {
+        test::ChildSpec cli;
+        cli.argv = {test::tool_path("pylon")};
+        cli.argv.insert(cli.argv.end(), args.begin(), args.end());
+        cli.argv.insert(cli.argv.end(), {"--home", home->path()});
+        auto c = test::ChildProcess::spawn(cli);
+        EXPECT_TRUE(c.ok());
+        auto e = (*c)->wait_exit(10'000);
+        EXPECT_TRUE(e.has_value() && e->code == 0) << (*c)->describe();
+        return (*c)->tail(test::Stream::out);
+    };
+    // The reconcile's write is waiting (it waits up to 60 s): status says so once it has.
+    std::string status;
+    for (int i = 0; i < 50; i++) {
+        status = run({"status"});
+        if (status.find("write lock on pylon.db") != std::string::npos) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_TRUE(std::regex_search(
+        status,
+        std::regex("waiting [0-9]+\\.[0-9] s for another process's write lock on pylon.db")))
+        << status;
+    std::string json = run({"status", "--json"});
+    EXPECT_TRUE(std::regex_search(json, std::regex("\"lock_wait_ms\":[1-9]"))) << json;
+    EXPECT_NE(run({"jobs", "--json"}).find("job_00000000000000bb"), std::string::npos);
+    EXPECT_TRUE(
+        std::regex_search(run({"status", "--json"}), std::regex("\"reads_in_lock_waits\":[1-9]")));
+
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    ASSERT_TRUE(p.wait_for_line(std::regex("after the restart: 0 unfinished job\\(s\\) run again, "
+                                           "1 too old \\(failed\\)"),
+                                10'000, test::Stream::err))
+        << p.describe();
+    EXPECT_EQ(run({"status"}).find("write lock on pylon.db"), std::string::npos);
+    auto exit = p.stop(10'000);
+    EXPECT_TRUE(exit.exited && exit.code == 0) << p.describe();
 }
 
 TEST(PylonStart, StartNodeScriptNeedsTheBinary) {

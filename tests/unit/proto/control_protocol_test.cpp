@@ -232,11 +232,14 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
     store.pruned_requests = 7;
     store.queued = 3;
     store.waited_transactions = 5;
+    store.lock_wait_ms = 1200;
+    store.reads_in_lock_waits = 4;
     encode_store(store, line);
     EXPECT_EQ(line,
               "{\"Store\":{\"requests\":20418,\"transactions\":2051,\"transaction_max\":64,"
               "\"failed_commits\":1,\"transaction_reruns\":2,\"pruned_requests\":7,"
-              "\"queued\":3,\"waited_transactions\":5}}");
+              "\"queued\":3,\"waited_transactions\":5,\"lock_wait_ms\":1200,"
+              "\"reads_in_lock_waits\":4}}");
     ASSERT_EQ(parse_control_reply(line, reader, reply), Reject::none);
     EXPECT_EQ(reply.tag, "Store");
     StoreInfo back;
@@ -249,6 +252,8 @@ TEST(ControlProtocol, ShardsAndListsRoundTrip) {
     EXPECT_EQ(back.pruned_requests, 7u);
     EXPECT_EQ(back.queued, 3u);
     EXPECT_EQ(back.waited_transactions, 5u);
+    EXPECT_EQ(back.lock_wait_ms, 1200u);
+    EXPECT_EQ(back.reads_in_lock_waits, 4u);
     EXPECT_NE(decode_store("[1]", reader, back), Reject::none);
 
     line.clear();
