@@ -25,6 +25,7 @@
 #include "engine/identity_file.hpp"
 #include "engine/llamacpp_backend.hpp"
 #include "engine/ollama_backend.hpp"
+#include "engine/pid_file.hpp"
 #include "engine/provider_services.hpp"
 #include "engine/store_db.hpp"
 #include "engine/supervised_children.hpp"
@@ -224,6 +225,18 @@ void check_database(const Home& home, std::vector<Check>& out) {
                        home.db_path() + " (" +
                            std::to_string(counts.ok() ? counts->jobs_total : 0) + " jobs)",
                        ""});
+        // Another process holding the write lock (not the daemon's own transaction): the node's
+        // writes wait for it, then fail.
+        auto daemon = PidFile::inspect(home.pid_path());
+        pid_t daemon_pid = daemon.ok() && daemon->state == PidState::running ? daemon->pid : 0;
+        std::string holder = wal_write_lock_holder(home.db_path(), daemon_pid);
+        if (!holder.empty()) {
+            out.push_back({"database lock", Level::warn,
+                           "the write lock on pylon.db is held by " + holder +
+                               ": the node's writes wait for it ([store] busy_timeout_ms), then "
+                               "fail",
+                           "end that process's transaction (an open sqlite3 session, a backup)"});
+        }
     } else if (db.error().code() == Errc::not_found) {
         out.push_back({"database", Level::ok, "none yet (created at the first start)", ""});
     } else if (db.error().code() == Errc::unsupported) {

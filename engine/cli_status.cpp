@@ -314,11 +314,14 @@ void print_daemon(CliContext& ctx, const StatusView& v) {
                                                " FAILED commit(s): see pylon logs")
                                                   .c_str());
         if (st.lock_wait_ms > 0) {
-            // Writes stall while another process holds pylon.db's write lock: say so.
+            // Writes stall while another process holds pylon.db's write lock: say so, and who.
+            std::string holder =
+                wal_write_lock_holder(ctx.home.db_path(), static_cast<pid_t>(v.pid));
             std::fprintf(o,
                          "                  waiting %.1f s for another process's write lock on "
-                         "pylon.db (reads are answered)\n",
-                         static_cast<double>(st.lock_wait_ms) / 1000.0);
+                         "pylon.db%s (reads are answered)\n",
+                         static_cast<double>(st.lock_wait_ms) / 1000.0,
+                         holder.empty() ? "" : (", held by " + holder).c_str());
         }
     }
 }

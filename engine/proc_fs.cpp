@@ -2,6 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,6 +111,88 @@ Result<std::string> ProcFs::read(const std::string& path) const {
         }
         out.append(buf, static_cast<std::size_t>(n));
     }
+}
+
+namespace {
+
+// The next whitespace-separated field of `line` from `pos` on.
+std::string_view next_field(std::string_view line, std::size_t& pos) {
+    while (pos < line.size() && (line[pos] == ' ' || line[pos] == '\t')) {
+        pos++;
+    }
+    std::size_t start = pos;
+    while (pos < line.size() && line[pos] != ' ' && line[pos] != '\t') {
+        pos++;
+    }
+    return line.substr(start, pos - start);
+}
+
+template <typename T>
+bool parse_number(std::string_view text, T& out, int base = 10) {
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out, base);
+    return ec == std::errc() && end == text.data() + text.size();
+}
+
+}  // namespace
+
+// A line: "12: POSIX  ADVISORY  WRITE 15369 fe:00:10961027 120 120" (the end may be "EOF"; a
+// waiter's line has "->" after the number).
+std::optional<pid_t> parse_lock_holder(std::string_view proc_locks, unsigned dev_major,
+                                       unsigned dev_minor, std::uint64_t inode,
+                                       std::uint64_t offset) {
+    while (!proc_locks.empty()) {
+        std::size_t eol = proc_locks.find('\n');
+        std::string_view line = proc_locks.substr(0, eol);
+        proc_locks = eol == std::string_view::npos ? "" : proc_locks.substr(eol + 1);
+        std::size_t pos = 0;
+        std::string_view number = next_field(line, pos);
+        std::string_view type = next_field(line, pos);
+        if (number.empty() || number.back() != ':' || type != "POSIX") {
+            continue;  // a waiter ("->"), flock, OFD (no pid), a lease
+        }
+        (void)next_field(line, pos);  // ADVISORY / MANDATORY
+        std::string_view rw = next_field(line, pos);
+        std::string_view pid_text = next_field(line, pos);
+        std::string_view id = next_field(line, pos);
+        std::string_view start_text = next_field(line, pos);
+        std::string_view end_text = next_field(line, pos);
+        std::size_t c1 = id.find(':');
+        std::size_t c2 = c1 == std::string_view::npos ? c1 : id.find(':', c1 + 1);
+        pid_t pid = 0;
+        unsigned major = 0;
+        unsigned minor = 0;
+        std::uint64_t ino = 0;
+        std::uint64_t start = 0;
+        std::uint64_t end = 0;
+        if (rw != "WRITE" || c2 == std::string_view::npos || !parse_number(pid_text, pid) ||
+            !parse_number(id.substr(0, c1), major, 16) ||
+            !parse_number(id.substr(c1 + 1, c2 - c1 - 1), minor, 16) ||
+            !parse_number(id.substr(c2 + 1), ino) || !parse_number(start_text, start)) {
+            continue;
+        }
+        bool to_eof = end_text == "EOF";
+        if (!to_eof && !parse_number(end_text, end)) {
+            continue;
+        }
+        if (major == dev_major && minor == dev_minor && ino == inode && start <= offset &&
+            (to_eof || offset <= end) && pid > 0) {
+            return pid;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<pid_t> ProcFs::write_lock_holder(const std::string& file,
+                                               std::uint64_t offset) const {
+    struct stat st {};
+    if (::stat(file.c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    auto text = read(root_ + "/locks");
+    if (!text.ok()) {
+        return std::nullopt;
+    }
+    return parse_lock_holder(text.value(), major(st.st_dev), minor(st.st_dev), st.st_ino, offset);
 }
 
 Result<std::string> ProcFs::boot_id() const {

@@ -35,6 +35,12 @@ struct ProcStat {
 // Parses the text of /proc/<pid>/stat; nullopt if it is malformed.
 std::optional<ProcStat> parse_proc_stat(std::string_view text);
 
+// From the text of /proc/locks: the pid holding a granted POSIX write lock that covers byte
+// `offset` of the file (device major:minor, inode); waiters ("->" lines) are not holders.
+std::optional<pid_t> parse_lock_holder(std::string_view proc_locks, unsigned dev_major,
+                                       unsigned dev_minor, std::uint64_t inode,
+                                       std::uint64_t offset);
+
 class ProcFs {
   public:
     explicit ProcFs(std::string root = "/proc") : root_(std::move(root)) {}
@@ -57,6 +63,10 @@ class ProcFs {
     // Processes whose parent is `parent`, ascending: from the kernel's children lists of its
     // threads, or a scan of every stat where those lists do not exist.
     std::vector<pid_t> children_of(pid_t parent) const;
+
+    // The pid holding a POSIX write lock on byte `offset` of `file` (parse_lock_holder over
+    // <root>/locks); nullopt when none does or it cannot be told.
+    std::optional<pid_t> write_lock_holder(const std::string& file, std::uint64_t offset) const;
 
     static std::uint64_t page_bytes();
 

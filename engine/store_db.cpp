@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "engine/migrations.hpp"
+#include "engine/proc_fs.hpp"
 #include "proto/json_reader.hpp"
 #include "proto/json_writer.hpp"
 #include "proto/random_source.hpp"
@@ -299,6 +300,16 @@ proto::JobInfo read_job_row(const Query& q) {
 
 }  // namespace
 
+std::string wal_write_lock_holder(const std::string& db_path, pid_t except) {
+    ProcFs proc;
+    std::optional<pid_t> pid = proc.write_lock_holder(db_path + "-shm", wal_write_lock_byte);
+    if (!pid || *pid == except) {
+        return "";
+    }
+    auto st = proc.stat(*pid);
+    return "pid " + std::to_string(*pid) + (st.ok() ? " (" + st->comm + ")" : "");
+}
+
 std::string job_id_for_request(std::string_view request_id) {
     return "job_" + std::string(request_id.substr(0, 16));
 }
@@ -393,8 +404,11 @@ Error StoreDb::sqlite_error(int rc, std::string_view context) const {
         msg += " (the database is damaged; it was left untouched: move it aside to start afresh)";
     } else if (rc == SQLITE_BUSY || rc == SQLITE_BUSY_TIMEOUT) {
         // A lock wait that ran out (not SQLITE_BUSY_SNAPSHOT or _RECOVERY, which never wait).
+        const char* file = db_ != nullptr ? sqlite3_db_filename(db_, "main") : nullptr;
+        std::string holder = file != nullptr && *file != '\0' ? wal_write_lock_holder(file) : "";
         msg += " (another process held the database's write lock for " +
-               std::to_string(busy_timeout_ms_) + " ms: [store] busy_timeout_ms)";
+               std::to_string(busy_timeout_ms_) + " ms: [store] busy_timeout_ms" +
+               (holder.empty() ? "" : "; it is held by " + holder) + ")";
     }
     return Error(errc_of(rc), std::move(msg));
 }

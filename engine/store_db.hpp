@@ -15,6 +15,8 @@
 // milliseconds, backend, model, tokens, timings). Earnings are recorded at most once per job.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -151,6 +153,12 @@ struct AgentSupervision {
 
 // "job_" + the first 16 characters of the request id (Pylon v0.1's job id).
 std::string job_id_for_request(std::string_view request_id);
+
+// Who holds the WAL write lock of the database at db_path now (SQLite's unix VFS takes it as a
+// POSIX lock on byte wal_write_lock_byte of the -shm file; /proc/locks names the process):
+// "pid N (name)", or "" when none does, it cannot be told, or the holder is `except`.
+inline constexpr std::uint64_t wal_write_lock_byte = 120;
+std::string wal_write_lock_holder(const std::string& db_path, pid_t except = 0);
 
 class StoreDb {
   public:

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -280,7 +281,7 @@ TEST(PylonStart, WhileAWriteWaitsForTheLockStatusSaysSoAndReadsAreAnswered) {
     auto& p = *child.value();
     ASSERT_TRUE(p.wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
         << p.describe();
-    auto run = [&](std::vector<std::string> args) {
+    auto run = [&](std::vector<std::string> args, int code = 0) {
         test::ChildSpec cli;
         cli.argv = {test::tool_path("pylon")};
         cli.argv.insert(cli.argv.end(), args.begin(), args.end());
@@ -288,7 +289,7 @@ TEST(PylonStart, WhileAWriteWaitsForTheLockStatusSaysSoAndReadsAreAnswered) {
         auto c = test::ChildProcess::spawn(cli);
         EXPECT_TRUE(c.ok());
         auto e = (*c)->wait_exit(10'000);
-        EXPECT_TRUE(e.has_value() && e->code == 0) << (*c)->describe();
+        EXPECT_TRUE(e.has_value() && e->code == code) << (*c)->describe();
         return (*c)->tail(test::Stream::out);
     };
     // The reconcile's write is waiting (it waits up to 60 s): status says so once it has.
@@ -304,6 +305,14 @@ TEST(PylonStart, WhileAWriteWaitsForTheLockStatusSaysSoAndReadsAreAnswered) {
         status,
         std::regex("waiting [0-9]+\\.[0-9] s for another process's write lock on pylon.db")))
         << status;
+    // The holder is this test process (its sqlite3 connection), named from /proc/locks; doctor
+    // names it too.
+    EXPECT_NE(status.find("held by pid " + std::to_string(::getpid())), std::string::npos)
+        << status;
+    std::string doctor = run({"doctor"}, 1);
+    EXPECT_NE(doctor.find("database lock"), std::string::npos) << doctor;
+    EXPECT_NE(doctor.find("held by pid " + std::to_string(::getpid())), std::string::npos)
+        << doctor;
     std::string json = run({"status", "--json"});
     EXPECT_TRUE(std::regex_search(json, std::regex("\"lock_wait_ms\":[1-9]"))) << json;
     EXPECT_NE(run({"jobs", "--json"}).find("job_00000000000000bb"), std::string::npos);

@@ -3,6 +3,7 @@
 // never hogs; the order is by RSS and does not depend on the directory order.
 #include "engine/hog_finder.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "tests/support/temp_dir.hpp"
@@ -135,6 +137,47 @@ TEST(ProcFs, ChildrenOfThisProcessOnTheRealProc) {
     ::kill(child, SIGKILL);
     ::waitpid(child, nullptr, 0);
     EXPECT_NE(std::find(children.begin(), children.end(), child), children.end());
+}
+
+
+// /proc/locks: the granted POSIX write lock covering the byte, not a waiter, a read lock, an OFD
+// lock (no pid), another file or another device.
+TEST(ProcFs, TheWriteLockHolderIsReadFromProcLocks) {
+    const char* text =
+        "1: -> POSIX  ADVISORY  WRITE 77 fe:00:500 120 120\n"
+        "2: OFDLCK ADVISORY  WRITE -1 fe:00:500 120 120\n"
+        "3: POSIX  ADVISORY  READ 66 fe:00:500 120 120\n"
+        "4: POSIX  ADVISORY  WRITE 55 fe:01:500 120 120\n"
+        "5: POSIX  ADVISORY  WRITE 44 fe:00:501 120 120\n"
+        "6: FLOCK  ADVISORY  WRITE 33 fe:00:500 0 EOF\n"
+        "7: POSIX  ADVISORY  WRITE 22 fe:00:500 120 120\n"
+        "8: POSIX  ADVISORY  WRITE 11 fe:00:500 100 EOF\n";
+    EXPECT_EQ(parse_lock_holder(text, 0xfe, 0, 500, 120), std::optional<pid_t>(22));
+    EXPECT_EQ(parse_lock_holder(text, 0xfe, 0, 500, 4000), std::optional<pid_t>(11));
+    EXPECT_EQ(parse_lock_holder(text, 0xfe, 0, 500, 99), std::nullopt);
+    EXPECT_EQ(parse_lock_holder(text, 0xfe, 1, 500, 120), std::optional<pid_t>(55));
+    EXPECT_EQ(parse_lock_holder("garbage\n7: POSIX\n\n", 0xfe, 0, 500, 120), std::nullopt);
+}
+
+// Through the kernel: this process's fcntl lock on one byte is found, and only on that byte.
+TEST(ProcFs, ThisProcesssWriteLockIsFoundInProcLocks) {
+    auto dir = test::TempDir::create("pylon-locks");
+    ASSERT_TRUE(dir.ok());
+    std::string file = dir->file("db-shm");
+    int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(fd, 0);
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = 120;
+    lock.l_len = 1;
+    ASSERT_EQ(::fcntl(fd, F_SETLK, &lock), 0);
+    ProcFs proc;
+    EXPECT_EQ(proc.write_lock_holder(file, 120), std::optional<pid_t>(::getpid()));
+    EXPECT_EQ(proc.write_lock_holder(file, 121), std::nullopt);
+    ::close(fd);  // drops the lock
+    EXPECT_EQ(proc.write_lock_holder(file, 120), std::nullopt);
+    EXPECT_EQ(proc.write_lock_holder(dir->file("absent"), 120), std::nullopt);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -529,6 +530,10 @@ TEST(Store, AnotherConnectionsWriteLockHoldsUpWritesNotReads) {
     ASSERT_FALSE(write.ok());
     EXPECT_EQ(write.error().code(), Errc::busy);
     EXPECT_NE(write.error().message().find("busy_timeout_ms"), std::string::npos)
+        << write.error().message();
+    // Who holds it (here, this process's other connection), from /proc/locks.
+    EXPECT_NE(write.error().message().find("it is held by pid " + std::to_string(::getpid())),
+              std::string::npos)
         << write.error().message();
 
     locked.unlock();
