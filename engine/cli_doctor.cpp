@@ -14,8 +14,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "engine/backend_directory.hpp"
 #include "engine/backend_factory.hpp"
@@ -25,7 +27,6 @@
 #include "engine/identity_file.hpp"
 #include "engine/llamacpp_backend.hpp"
 #include "engine/ollama_backend.hpp"
-#include "engine/pid_file.hpp"
 #include "engine/provider_services.hpp"
 #include "engine/store_db.hpp"
 #include "engine/supervised_children.hpp"
@@ -225,11 +226,18 @@ void check_database(const Home& home, std::vector<Check>& out) {
                        home.db_path() + " (" +
                            std::to_string(counts.ok() ? counts->jobs_total : 0) + " jobs)",
                        ""});
-        // Another process holding the write lock (not the daemon's own transaction): the node's
-        // writes wait for it, then fail.
-        auto daemon = PidFile::inspect(home.pid_path());
-        pid_t daemon_pid = daemon.ok() && daemon->state == PidState::running ? daemon->pid : 0;
+        // Another process holding the write lock (not the daemon's own transaction; the same
+        // holder in two looks 200 ms apart, not a commit passing by): the node's writes wait
+        // for it, then fail.
+        DaemonLink daemon = find_daemon(home);
+        pid_t daemon_pid = daemon.pid.state == PidState::running ? daemon.pid.pid : 0;
         std::string holder = wal_write_lock_holder(home.db_path(), daemon_pid);
+        if (!holder.empty()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            if (wal_write_lock_holder(home.db_path(), daemon_pid) != holder) {
+                holder.clear();
+            }
+        }
         if (!holder.empty()) {
             out.push_back({"database lock", Level::warn,
                            "the write lock on pylon.db is held by " + holder +

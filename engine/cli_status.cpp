@@ -317,11 +317,18 @@ void print_daemon(CliContext& ctx, const StatusView& v) {
             // Writes stall while another process holds pylon.db's write lock: say so, and who.
             std::string holder =
                 wal_write_lock_holder(ctx.home.db_path(), static_cast<pid_t>(v.pid));
+            char waited[32];
+            if (st.lock_wait_ms < 1000) {
+                std::snprintf(waited, sizeof waited, "%llu ms",
+                              static_cast<unsigned long long>(st.lock_wait_ms));
+            } else {
+                std::snprintf(waited, sizeof waited, "%.1f s",
+                              static_cast<double>(st.lock_wait_ms) / 1000.0);
+            }
             std::fprintf(o,
-                         "                  waiting %.1f s for another process's write lock on "
+                         "                  waiting %s for another process's write lock on "
                          "pylon.db%s (reads are answered)\n",
-                         static_cast<double>(st.lock_wait_ms) / 1000.0,
-                         holder.empty() ? "" : (", held by " + holder).c_str());
+                         waited, holder.empty() ? "" : (", held by " + holder).c_str());
         }
     }
 }

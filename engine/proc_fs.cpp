@@ -139,7 +139,7 @@ bool parse_number(std::string_view text, T& out, int base = 10) {
 // waiter's line has "->" after the number).
 std::optional<pid_t> parse_lock_holder(std::string_view proc_locks, unsigned dev_major,
                                        unsigned dev_minor, std::uint64_t inode,
-                                       std::uint64_t offset) {
+                                       std::uint64_t offset, bool match_device) {
     while (!proc_locks.empty()) {
         std::size_t eol = proc_locks.find('\n');
         std::string_view line = proc_locks.substr(0, eol);
@@ -174,8 +174,8 @@ std::optional<pid_t> parse_lock_holder(std::string_view proc_locks, unsigned dev
         if (!to_eof && !parse_number(end_text, end)) {
             continue;
         }
-        if (major == dev_major && minor == dev_minor && ino == inode && start <= offset &&
-            (to_eof || offset <= end) && pid > 0) {
+        bool device = !match_device || (major == dev_major && minor == dev_minor);
+        if (device && ino == inode && start <= offset && (to_eof || offset <= end) && pid > 0) {
             return pid;
         }
     }
@@ -192,7 +192,11 @@ std::optional<pid_t> ProcFs::write_lock_holder(const std::string& file,
     if (!text.ok()) {
         return std::nullopt;
     }
-    return parse_lock_holder(text.value(), major(st.st_dev), minor(st.st_dev), st.st_ino, offset);
+    auto pid =
+        parse_lock_holder(text.value(), major(st.st_dev), minor(st.st_dev), st.st_ino, offset);
+    return pid ? pid
+               : parse_lock_holder(text.value(), major(st.st_dev), minor(st.st_dev), st.st_ino,
+                                   offset, false);
 }
 
 Result<std::string> ProcFs::boot_id() const {

@@ -36,10 +36,12 @@ struct ProcStat {
 std::optional<ProcStat> parse_proc_stat(std::string_view text);
 
 // From the text of /proc/locks: the pid holding a granted POSIX write lock that covers byte
-// `offset` of the file (device major:minor, inode); waiters ("->" lines) are not holders.
+// `offset` of the file (device major:minor, inode); waiters ("->" lines) are not holders. With
+// match_device false the inode alone is compared (btrfs and overlayfs report a device in stat()
+// other than the one /proc/locks prints).
 std::optional<pid_t> parse_lock_holder(std::string_view proc_locks, unsigned dev_major,
                                        unsigned dev_minor, std::uint64_t inode,
-                                       std::uint64_t offset);
+                                       std::uint64_t offset, bool match_device = true);
 
 class ProcFs {
   public:

@@ -198,7 +198,6 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
         }
         run_batch(*db, batch);
         batch.clear();
-        end_lock_wait();
         last_work = Clock::now();
         trim_due = true;
         if (last_work >= next_maintenance) {
@@ -215,6 +214,7 @@ void Store::thread_main(std::unique_ptr<StoreDb> db) {
             static_cast<unsigned long long>(stats_.batch_reruns));
     }
     reader_.reset();
+    db->set_busy_wait({});  // its close (PRAGMA optimize) may wait for a lock: a plain sleep
     db.reset();
 }
 
@@ -248,6 +248,7 @@ void Store::run_batch(StoreDb& db, std::vector<StoreRequest*>& batch) {
         stats_.batches++;
         stats_.batch_max = std::max<std::uint64_t>(stats_.batch_max, batch.size());
     }
+    end_lock_wait();  // before any caller resumes and asks for stats
     for (StoreRequest* r : batch) {
         r->complete();  // r may be gone after this (its caller resumed)
     }

@@ -139,7 +139,6 @@ TEST(ProcFs, ChildrenOfThisProcessOnTheRealProc) {
     EXPECT_NE(std::find(children.begin(), children.end(), child), children.end());
 }
 
-
 // /proc/locks: the granted POSIX write lock covering the byte, not a waiter, a read lock, an OFD
 // lock (no pid), another file or another device.
 TEST(ProcFs, TheWriteLockHolderIsReadFromProcLocks) {
@@ -157,10 +156,13 @@ TEST(ProcFs, TheWriteLockHolderIsReadFromProcLocks) {
     EXPECT_EQ(parse_lock_holder(text, 0xfe, 0, 500, 99), std::nullopt);
     EXPECT_EQ(parse_lock_holder(text, 0xfe, 1, 500, 120), std::optional<pid_t>(55));
     EXPECT_EQ(parse_lock_holder("garbage\n7: POSIX\n\n", 0xfe, 0, 500, 120), std::nullopt);
+    // The inode alone (btrfs: stat() gives the subvolume's device, /proc/locks the file system's).
+    EXPECT_EQ(parse_lock_holder(text, 0x00, 0x2a, 500, 120), std::nullopt);
+    EXPECT_EQ(parse_lock_holder(text, 0x00, 0x2a, 500, 120, false), std::optional<pid_t>(55));
 }
 
 // Through the kernel: this process's fcntl lock on one byte is found, and only on that byte.
-TEST(ProcFs, ThisProcesssWriteLockIsFoundInProcLocks) {
+TEST(ProcFs, AWriteLockOfThisProcessIsFoundInProcLocks) {
     auto dir = test::TempDir::create("pylon-locks");
     ASSERT_TRUE(dir.ok());
     std::string file = dir->file("db-shm");
