@@ -218,7 +218,8 @@ bool check_identity(const Home& home, const Config& config, std::vector<Check>& 
     return true;
 }
 
-void check_database(const Home& home, std::vector<Check>& out) {
+// `daemon_pid`: the running daemon's (0: none), whose own transactions hold the lock a moment.
+void check_database(const Home& home, pid_t daemon_pid, std::vector<Check>& out) {
     auto db = StoreDb::open({home.db_path(), true});
     if (db.ok()) {
         auto counts = (*db)->counts();
@@ -229,8 +230,6 @@ void check_database(const Home& home, std::vector<Check>& out) {
         // Another process holding the write lock (not the daemon's own transaction; the same
         // holder in two looks 200 ms apart, not a commit passing by): the node's writes wait
         // for it, then fail.
-        DaemonLink daemon = find_daemon(home);
-        pid_t daemon_pid = daemon.pid.state == PidState::running ? daemon.pid.pid : 0;
         std::string holder = wal_write_lock_holder(home.db_path(), daemon_pid);
         if (!holder.empty()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -255,8 +254,7 @@ void check_database(const Home& home, std::vector<Check>& out) {
     }
 }
 
-void check_daemon(const Home& home, std::vector<Check>& out) {
-    DaemonLink link = find_daemon(home);
+void check_daemon(const Home& home, DaemonLink& link, std::vector<Check>& out) {
     if (link.pid.state == PidState::running) {
         bool answers = link.client.has_value() && link.client->request("\"Ping\"").ok();
         bool refused = !answers && link.pid.pid <= 0 && !link.error.empty();  // busy, no pid file
@@ -532,8 +530,10 @@ int cmd_doctor(CliContext& ctx) {
     bool startable = loaded && check_start(config, checks);
     bool identity = home && check_identity(ctx.home, config, checks);
     if (home) {
-        check_database(ctx.home, checks);
-        check_daemon(ctx.home, checks);
+        DaemonLink daemon = find_daemon(ctx.home);
+        check_database(ctx.home, daemon.pid.state == PidState::running ? daemon.pid.pid : 0,
+                       checks);
+        check_daemon(ctx.home, daemon, checks);
         check_children(ctx.home, config, checks);
     }
     bool backend = false;

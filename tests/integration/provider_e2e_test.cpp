@@ -730,6 +730,12 @@ TEST(ProviderEndToEnd, AKind5DeletionCancelsTheJobAndClosesTheBackendStream) {
     EXPECT_EQ(node.intake()["cancellations"], 1u);
 }
 
+// raw_relay.mjs --log's line for the deletion watch's REQ naming exactly `request`.
+std::regex watch_req_naming(const std::string& request) {
+    return std::regex("<- \\[\"REQ\",\"pylon-cancels-[0-9a-f]+\",.\"kinds\":\\[5\\],\"#e\":\\[\"" +
+                      request + "\"\\].\\]");
+}
+
 // A deletion without a `k` tag (NIP-09 makes it optional) cancels too: the node asks its relays
 // for the deletions of its jobs open a second or more, by their ids ({"kinds":[5],"#e":[...]}).
 // raw_relay.mjs --match-filters sends a subscription only what its filters match, and keeps
@@ -741,7 +747,6 @@ TEST(ProviderEndToEnd, AKind5DeletionWithoutAKTagCancelsTheJobToo) {
     RelayProcess relay = start_relay("raw_relay.mjs", 0, {"--match-filters", "--log"});
     ReadyChild fake = start_fake("fake_ollama", {"--tokens", "60", "--token-delay-ms", "100"});
     NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
-    config.shards = 2;
     PylonNode node(config);
     node.start();
     ClientRun run = run_client(
@@ -757,10 +762,7 @@ TEST(ProviderEndToEnd, AKind5DeletionWithoutAKTagCancelsTheJobToo) {
     EXPECT_EQ(node.intake()["cancellations"], 1u);
     // The watch named the job, and was closed once no job was left open.
     std::string request = run.of("deletion")[0].request;
-    EXPECT_TRUE(relay.process->wait_for_line(
-        std::regex("<- \\[\"REQ\",\"pylon-cancels-[0-9a-f]+\",.\"kinds\":\\[5\\],\"#e\":\\[\"" +
-                   request + "\"\\].\\]"),
-        1000, Stream::err))
+    EXPECT_TRUE(relay.process->wait_for_line(watch_req_naming(request), 1000, Stream::err))
         << relay.process->describe();
     EXPECT_TRUE(relay.process->wait_for_line(
         std::regex("<- \\[\"CLOSE\",\"pylon-cancels-[0-9a-f]+\"\\]"), 5000, Stream::err))
@@ -774,7 +776,6 @@ TEST(ProviderEndToEnd, ADeletionThatArrivesTwiceIsCountedOnce) {
     RelayProcess relay = start_relay("raw_relay.mjs", 0, {"--match-filters", "--log"});
     ReadyChild fake = start_fake("fake_ollama", {"--tokens", "120", "--token-delay-ms", "100"});
     NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
-    config.shards = 2;
     PylonNode node(config);
     node.start();
     // Published 4 s after `processing`: by then the job has been open a second and a sweep
@@ -787,8 +788,7 @@ TEST(ProviderEndToEnd, ADeletionThatArrivesTwiceIsCountedOnce) {
     EXPECT_EQ(run.error()->extra, "cancelled by the customer (kind-5 deletion)");
     std::string request = run.of("deletion")[0].request;
     // The relay had the watch naming the job before the deletion came, so it sent it twice.
-    std::regex watch("<- \\[\"REQ\",\"pylon-cancels-[0-9a-f]+\",.\"kinds\":\\[5\\],\"#e\":\\[\"" +
-                     request + "\"\\].\\]");
+    std::regex watch = watch_req_naming(request);
     std::regex deletion("<- \\[\"EVENT\",.\"kind\":5,");
     // Both lines read from the relay's pipe before the log is looked at.
     ASSERT_TRUE(relay.process->wait_for_line(watch, 5000, Stream::err))

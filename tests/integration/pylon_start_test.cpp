@@ -183,31 +183,45 @@ TEST(PylonStart, QuickStartOnAFreshHomeCreatesAnIdentityAndWaits) {
 }
 
 // Runs the node once (it makes pylon.db), then adds a job that "previous run" left processing,
-// received long ago, so the next start's reconcile (a write) fails it. Returns a connection to
-// pylon.db (nullptr after a failure, which is reported).
-sqlite3* database_with_old_job(const test::TempDir& home, const test::ChildSpec& spec,
-                               const std::string& job_id) {
-    auto first = test::ChildProcess::spawn(spec);
-    if (!first.ok()) {
-        ADD_FAILURE() << first.error().message();
-        return nullptr;
-    }
-    EXPECT_TRUE((*first)->wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
-        << (*first)->describe();
-    EXPECT_EQ((*first)->stop(10'000).code, 0) << (*first)->describe();
+// received long ago, so the next start's reconcile (a write) fails it, and takes pylon.db's
+// write lock (BEGIN IMMEDIATE) as another process would; release() or the destructor lets go.
+struct HeldWriteLock {
     sqlite3* db = nullptr;
-    if (sqlite3_open(home.file("pylon.db").c_str(), &db) != SQLITE_OK) {
-        ADD_FAILURE() << "open pylon.db";
-        sqlite3_close(db);
-        return nullptr;
+    HeldWriteLock(const test::TempDir& home, const test::ChildSpec& spec,
+                  const std::string& job_id) {
+        auto first = test::ChildProcess::spawn(spec);
+        if (!first.ok()) {
+            ADD_FAILURE() << first.error().message();
+            return;
+        }
+        EXPECT_TRUE((*first)->wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
+            << (*first)->describe();
+        EXPECT_EQ((*first)->stop(10'000).code, 0) << (*first)->describe();
+        if (sqlite3_open(home.file("pylon.db").c_str(), &db) != SQLITE_OK) {
+            ADD_FAILURE() << "open pylon.db";
+            return;
+        }
+        std::string insert =
+            "INSERT INTO jobs (id, kind, customer_pubkey, status, started_at, received_at_ms) "
+            "VALUES ('" +
+            job_id + "', 5050, 'cc', 'processing', 1000, 1000000)";
+        EXPECT_EQ(sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+        held = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
     }
-    std::string insert =
-        "INSERT INTO jobs (id, kind, customer_pubkey, status, started_at, received_at_ms) "
-        "VALUES ('" +
-        job_id + "', 5050, 'cc', 'processing', 1000, 1000000)";
-    EXPECT_EQ(sqlite3_exec(db, insert.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    return db;
-}
+    HeldWriteLock(const HeldWriteLock&) = delete;
+    HeldWriteLock& operator=(const HeldWriteLock&) = delete;
+    ~HeldWriteLock() {
+        release();
+        sqlite3_close(db);
+    }
+    void release() {
+        if (held) {
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            held = false;
+        }
+    }
+    bool held = false;
+};
 
 // Another process holding pylon.db's write lock (a backup, an operator's sqlite3 session) at the
 // start: the node starts anyway and answers the CLI from a snapshot (its start-up counts and
@@ -218,9 +232,8 @@ TEST(PylonStart, AWriteLockHeldByAnotherProcessDelaysTheReconcileNotTheStart) {
     auto home = test::TempDir::create("pylon-locked");
     ASSERT_TRUE(home.ok());
     test::ChildSpec spec = prepare_start(*home, "1", "[store]\nbusy_timeout_ms = 200\n");
-    sqlite3* other = database_with_old_job(*home, spec, "job_00000000000000aa");
-    ASSERT_NE(other, nullptr);
-    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+    HeldWriteLock lock(*home, spec, "job_00000000000000aa");
+    ASSERT_TRUE(lock.held);
 
     auto child = test::ChildProcess::spawn(spec);
     ASSERT_TRUE(child.ok()) << child.error().message();
@@ -242,7 +255,7 @@ TEST(PylonStart, AWriteLockHeldByAnotherProcessDelaysTheReconcileNotTheStart) {
         << (*jobs)->describe();
     EXPECT_TRUE(p.running()) << p.describe();
 
-    ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+    lock.release();
     ASSERT_TRUE(p.wait_for_line(std::regex("after the restart: 0 unfinished job\\(s\\) run again, "
                                            "1 too old \\(failed\\)"),
                                 10'000, test::Stream::err))
@@ -250,13 +263,13 @@ TEST(PylonStart, AWriteLockHeldByAnotherProcessDelaysTheReconcileNotTheStart) {
     auto exit = p.stop(10'000);
     EXPECT_TRUE(exit.exited && exit.code == 0) << p.describe();
     sqlite3_stmt* q = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(other, "SELECT status FROM jobs WHERE id = 'job_00000000000000aa'",
-                                 -1, &q, nullptr),
-              SQLITE_OK);
+    ASSERT_EQ(
+        sqlite3_prepare_v2(lock.db, "SELECT status FROM jobs WHERE id = 'job_00000000000000aa'", -1,
+                           &q, nullptr),
+        SQLITE_OK);
     ASSERT_EQ(sqlite3_step(q), SQLITE_ROW);
     EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(q, 0)), "failed");
     sqlite3_finalize(q);
-    sqlite3_close(other);
 }
 
 // With a long busy_timeout_ms, the start's reconcile waits for the lock for long: meanwhile the
@@ -266,16 +279,8 @@ TEST(PylonStart, WhileAWriteWaitsForTheLockStatusSaysSoAndReadsAreAnswered) {
     auto home = test::TempDir::create("pylon-locked");
     ASSERT_TRUE(home.ok());
     test::ChildSpec spec = prepare_start(*home, "1", "[store]\nbusy_timeout_ms = 60000\n");
-    sqlite3* other = database_with_old_job(*home, spec, "job_00000000000000bb");
-    ASSERT_NE(other, nullptr);
-    ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
-    struct Unlock {
-        sqlite3* db;
-        ~Unlock() {
-            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-            sqlite3_close(db);
-        }
-    } unlock{other};
+    HeldWriteLock lock(*home, spec, "job_00000000000000bb");
+    ASSERT_TRUE(lock.held);
 
     auto child = test::ChildProcess::spawn(spec);
     ASSERT_TRUE(child.ok()) << child.error().message();
@@ -288,7 +293,10 @@ TEST(PylonStart, WhileAWriteWaitsForTheLockStatusSaysSoAndReadsAreAnswered) {
         cli.argv.insert(cli.argv.end(), args.begin(), args.end());
         cli.argv.insert(cli.argv.end(), {"--home", home->path()});
         auto c = test::ChildProcess::spawn(cli);
-        EXPECT_TRUE(c.ok());
+        if (!c.ok()) {
+            ADD_FAILURE() << c.error().message();
+            return std::string();
+        }
         auto e = (*c)->wait_exit(10'000);
         EXPECT_TRUE(e.has_value() && (code < 0 || e->code == code)) << (*c)->describe();
         return (*c)->tail(test::Stream::out);
@@ -321,7 +329,7 @@ TEST(PylonStart, WhileAWriteWaitsForTheLockStatusSaysSoAndReadsAreAnswered) {
     EXPECT_TRUE(
         std::regex_search(run({"status", "--json"}), std::regex("\"reads_in_lock_waits\":[1-9]")));
 
-    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    lock.release();
     ASSERT_TRUE(p.wait_for_line(std::regex("after the restart: 0 unfinished job\\(s\\) run again, "
                                            "1 too old \\(failed\\)"),
                                 10'000, test::Stream::err))
