@@ -256,12 +256,24 @@ void check_database(const Home& home, pid_t daemon_pid, std::vector<Check>& out)
 
 void check_daemon(const Home& home, DaemonLink& link, std::vector<Check>& out) {
     if (link.pid.state == PidState::running) {
-        bool answers = link.client.has_value() && link.client->request("\"Ping\"").ok();
-        bool refused = !answers && link.pid.pid <= 0 && !link.error.empty();  // busy, no pid file
+        // A node at its control connection limit answers with a refusal: busy, not silent.
+        bool answers = false;
+        std::string refusal = link.pid.pid <= 0 ? link.error : "";  // no pid file: find_daemon's
+        if (link.client.has_value()) {
+            auto ping = link.client->request("\"Ping\"");
+            if (ping.ok() && ping->tag == "Error") {
+                refusal = "its control socket refused: " + ping->error;
+            } else if (!ping.ok() && ping.error().code() == Errc::busy) {
+                refusal = "its control socket refused: " + ping.error().message();
+            } else {
+                answers = ping.ok();
+            }
+        }
+        bool refused = !answers && !refusal.empty();
         out.push_back({"daemon", answers ? Level::ok : Level::warn,
                        "running (" + pid_text(link.pid) + ")" +
                            (answers   ? ", control socket answers"
-                            : refused ? ": " + link.error
+                            : refused ? ": " + refusal
                                       : ", control socket silent"),
                        answers       ? ""
                        : link.silent ? "the node is hung or stopped (SIGSTOP): look at its "
@@ -465,23 +477,34 @@ bool report_backends(const NetworkProbe& n, bool verbose, std::vector<Check>& ou
         out.push_back({"backend " + r.id, up ? Level::ok : Level::info, detail, ""});
     }
     if (!any) {
-        out.push_back({"backends", Level::fail, "none available",
-                       "install Ollama (ollama serve) or start llama.cpp's llama-server on "
-                       "port 8080"});
+        // Where the node will look: the configured URLs, not the stock ports.
+        std::string fix;
+        for (const BackendResult& r : n.backends) {
+            fix += fix.empty() ? "start " : " or ";
+            fix +=
+                (r.id == "ollama" ? "Ollama (ollama serve) at " : "llama.cpp's llama-server at ") +
+                r.url;
+        }
+        if (fix.empty()) {
+            fix = "enable a backend in config.toml ([backends.ollama] or [backends.llamacpp])";
+        }
+        out.push_back({"backends", Level::fail, "none available", fix});
     }
     return any;
 }
 
-void report_relays(const NetworkProbe& n, std::vector<Check>& out) {
+// False when no relay is configured: the node would run, but no job request could reach it.
+bool report_relays(const NetworkProbe& n, std::vector<Check>& out) {
     for (const RelayResult& r : n.relays) {
         out.push_back({"relay", r.reachable ? Level::ok : Level::warn,
                        r.url + (r.reachable ? "" : " (unreachable: " + r.error + ")"),
                        r.reachable ? "" : "check the URL and the network; the node retries"});
     }
     if (n.relays.empty()) {
-        out.push_back(
-            {"relays", Level::warn, "none configured", "add relays = [...] to config.toml"});
+        out.push_back({"relays", Level::fail, "none configured: no job request can reach the node",
+                       "add relays = [...] to config.toml"});
     }
+    return !n.relays.empty();
 }
 
 void print_checks(CliContext& ctx, const std::vector<Check>& checks, bool ready, bool json) {
@@ -537,10 +560,11 @@ int cmd_doctor(CliContext& ctx) {
         check_children(ctx.home, config, checks);
     }
     bool backend = false;
+    bool relays = false;
     if (check_uring(checks, verbose) && loaded) {
         NetworkProbe probe = run_network_probe(config);
         backend = report_backends(probe, verbose, checks);
-        report_relays(probe, checks);
+        relays = report_relays(probe, checks);
     } else if (home && !loaded) {
         // The defaults' backends and relays say nothing of the node this config would run.
         checks.push_back({"network", Level::info,
@@ -553,7 +577,7 @@ int cmd_doctor(CliContext& ctx) {
                               (config.data_dir ? *config.data_dir : ctx.home.dir()),
                           ""});
     }
-    bool ready = identity && backend && startable;
+    bool ready = identity && backend && relays && startable;
     print_checks(ctx, checks, ready, ctx.args.has("json"));
     for (const Check& c : checks) {
         if (c.level == Level::fail) {

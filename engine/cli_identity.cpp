@@ -94,6 +94,12 @@ Result<proto::Mnemonic> phrase_for_init(CliContext& ctx) {
     return m;
 }
 
+int identity_exists(CliContext& ctx, const std::string& path) {
+    std::fprintf(ctx.err, "Identity already exists at %s\nUse --force to overwrite\n",
+                 path.c_str());
+    return exit_failure;
+}
+
 }  // namespace
 
 int cmd_init(CliContext& ctx) {
@@ -117,9 +123,7 @@ int cmd_init(CliContext& ctx) {
         }
     }
     if (file_exists(path) && !ctx.args.has("force")) {
-        std::fprintf(ctx.err, "Identity already exists at %s\nUse --force to overwrite\n",
-                     path.c_str());
-        return exit_failure;
+        return identity_exists(ctx, path);
     }
     auto mnemonic = phrase_for_init(ctx);
     if (!mnemonic.ok()) {
@@ -130,18 +134,24 @@ int cmd_init(CliContext& ctx) {
         return fail(ctx, keypair.error().message());
     }
     std::string line = mnemonic->phrase() + "\n";
-    Status st = write_file_atomically(path, line, 0600);
+    // Without --force the name is taken only if still free: of two inits racing (two start-node.sh
+    // at once), one writes and the other says so, so no one is shown a phrase that was replaced.
+    Status st = ctx.args.has("force") ? write_file_atomically(path, line, 0600)
+                                      : write_new_file_atomically(path, line, 0600);
     proto::wipe_bytes(line.data(), line.size());
+    if (!st.ok() && st.error().code() == Errc::exists) {
+        return identity_exists(ctx, path);
+    }
     if (!st.ok()) {
         return fail(ctx, st.error().message());
     }
     bool wrote_config = false;
     if (!file_exists(ctx.home.config_path())) {
-        if (Status cs = write_file_atomically(ctx.home.config_path(), default_config_toml(), 0600);
-            !cs.ok()) {
+        Status cs = write_new_file_atomically(ctx.home.config_path(), default_config_toml(), 0600);
+        if (!cs.ok() && cs.error().code() != Errc::exists) {
             return fail(ctx, cs.error().message());
         }
-        wrote_config = true;
+        wrote_config = cs.ok();
     }
     NodeIdentity id{std::move(keypair.value()), "", "", account.value()};
     id.npub = proto::npub_encode(id.keypair.public_key());

@@ -9,6 +9,7 @@
 // the home, Pylon's buyer table). Each run of submit/status uses its own one-shard reactor.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <ctime>
@@ -52,8 +53,9 @@ Result<std::vector<std::string>> relays_from(const CliContext& ctx,
             if (auto problem = setting_string_problem(*spec, one)) {
                 return Error(Errc::invalid_input, "--relay: " + *problem);
             }
-            if (!one.empty()) {
-                out.push_back(normalize_relay_url(one));  // WSS://Host as wss://host
+            std::string url = normalize_relay_url(one);  // WSS://Host/ as wss://host
+            if (!url.empty() && std::find(out.begin(), out.end(), url) == out.end()) {
+                out.push_back(std::move(url));  // a relay named twice is asked once
             }
             if (comma == std::string::npos) {
                 break;
@@ -250,8 +252,13 @@ Result<JobSpec> spec_from(CliContext& ctx) {
     }
     if (ctx.args.has("provider")) {
         proto::PublicKey pk;
-        if (proto::parse_pubkey_text(ctx.args.value("provider"), pk) != proto::Reject::none) {
-            return Error(Errc::invalid_input, "--provider: not an npub or 64-character hex key");
+        if (proto::Reject r = proto::parse_pubkey_text(ctx.args.value("provider"), pk);
+            r != proto::Reject::none) {
+            return Error(
+                Errc::invalid_input,
+                r == proto::Reject::bad_pubkey
+                    ? "--provider: not anyone's public key (no secp256k1 point has it as x)"
+                    : "--provider: not an npub or 64-character hex key");
         }
         spec.provider = pk;
     }
@@ -317,7 +324,10 @@ void record_request(BuyerHistory& history, const JobSpec& spec, const JobWatch& 
     (void)history.insert(row);
 }
 
-void print_status_human(CliContext& ctx, const JobOutcome& o, bool unknown) {
+// `relays_asked`: how many relays were asked (0 with --local); o.relay_errors says which of
+// them could not be.
+void print_status_human(CliContext& ctx, const JobOutcome& o, bool unknown,
+                        std::size_t relays_asked) {
     std::fprintf(
         ctx.out, "Job %s\n  Status:   %s%s\n", o.request_id.c_str(), o.status.c_str(),
         o.last_feedback.empty() ? "" : (" (last feedback: " + o.last_feedback + ")").c_str());
@@ -330,7 +340,21 @@ void print_status_human(CliContext& ctx, const JobOutcome& o, bool unknown) {
     if (!o.result.empty()) {
         std::fprintf(ctx.out, "  Result:   %s\n", o.result.c_str());
     }
-    if (unknown) {
+    for (const std::string& e : o.relay_errors) {
+        std::fprintf(ctx.out, "  Not asked: %s\n", e.c_str());
+    }
+    if (!unknown) {
+        return;
+    }
+    if (relays_asked == 0) {
+        std::fprintf(ctx.out, "  (not in the local history; --local asked no relay)\n");
+    } else if (o.relay_errors.size() >= relays_asked) {
+        std::fprintf(ctx.out, "  (not in the local history, and no relay could be asked)\n");
+    } else if (!o.relay_errors.empty()) {
+        std::fprintf(ctx.out,
+                     "  (not in the local history, and the relays that were asked know nothing of "
+                     "it)\n");
+    } else {
         std::fprintf(ctx.out, "  (not in the local history, and the relays know nothing of it)\n");
     }
 }
@@ -477,7 +501,7 @@ int cmd_job_status(CliContext& ctx) {
         print_outcome_json(ctx, o, watch.relays);
         return code;
     }
-    print_status_human(ctx, o, unknown);
+    print_status_human(ctx, o, unknown, local ? 0 : watch.relays.size());
     return code;
 }
 

@@ -31,8 +31,9 @@ constexpr std::int64_t stop_margin_ms = 5000;
 
 // The default timeout: the node's shutdown_grace_ms + the margin (defaults when the file does
 // not load: the node would not have started with it either).
-std::int64_t default_timeout_ms(const Home& home, pid_t pid, std::int64_t& grace_ms) {
-    NodeConfigPath config = node_config_path(home, pid);
+std::int64_t default_timeout_ms(const Home& home, pid_t pid, std::int64_t& grace_ms,
+                                int ask_ms = node_config_ask_ms) {
+    NodeConfigPath config = node_config_path(home, pid, ask_ms);
     auto loaded = load_config_file(config.path, config.given);
     grace_ms = loaded.ok() ? loaded->config.provider.shutdown_grace_ms
                            : Config{}.provider.shutdown_grace_ms;
@@ -102,10 +103,14 @@ std::int64_t stop_timeout_ms(CliContext& ctx, pid_t pid, std::int64_t secs) {
         return secs * 1000;  // SIGKILL at once: the node is not asked anything, not even Health
     }
     std::int64_t grace_ms = 0;
-    std::int64_t timeout_ms = default_timeout_ms(ctx.home, pid, grace_ms);
     if (!ctx.args.has("timeout")) {
-        return timeout_ms;
+        return default_timeout_ms(ctx.home, pid, grace_ms);
     }
+    // -t bounds the whole stop: the look at the node's grace (for the note) takes a quarter of
+    // it at most, and its time counts (cmd_stop's clock starts before it).
+    (void)default_timeout_ms(
+        ctx.home, pid, grace_ms,
+        static_cast<int>(std::min<std::int64_t>(node_config_ask_ms, secs * 1000 / 4)));
     if (secs * 1000 < grace_ms && !ctx.args.has("force")) {
         std::fprintf(ctx.err,
                      "pylon stop: note: -t %llds is shorter than the node's shutdown_grace_ms "
@@ -146,18 +151,19 @@ int cmd_stop(CliContext& ctx) {
     }
     std::fprintf(ctx.out, "Stopping Pylon daemon (PID: %d)...\n", static_cast<int>(pid));
     int code = exit_ok;
-    // Every wait below ends by `deadline`: -t bounds the whole stop, SIGKILL included.
-    std::int64_t timeout_ms = stop_timeout_ms(ctx, pid, secs.value());
+    // Every wait below ends by `deadline`: -t bounds the whole stop, SIGKILL included, and the
+    // look at the node's config before it.
     std::int64_t start_ms = reactor::monotonic_ms();
+    std::int64_t timeout_ms = stop_timeout_ms(ctx, pid, secs.value());
     std::int64_t deadline = start_ms + timeout_ms;
     if (ctx.args.has("force")) {
         code = kill_now(ctx, pidfd);
     } else {
         std::fprintf(ctx.out, "Requesting graceful shutdown via control socket...\n");
         std::fflush(ctx.out);
-        int ask_ms =
-            static_cast<int>(std::min<std::int64_t>(control_client_timeout_ms, timeout_ms / 2));
-        bool asked = request_shutdown(ctx.home, ask_ms);
+        std::int64_t ask_ms = std::min<std::int64_t>(
+            control_client_timeout_ms, start_ms + timeout_ms / 2 - reactor::monotonic_ms());
+        bool asked = ask_ms > 0 && request_shutdown(ctx.home, static_cast<int>(ask_ms));
         if (!asked) {
             std::fprintf(ctx.out, "Control socket unavailable. Sending SIGTERM...\n");
             pidfd_signal(pidfd, SIGTERM);

@@ -11,7 +11,6 @@ namespace pylon::engine {
 namespace {
 
 constexpr std::size_t cmdline_bytes_max = 64 * 1024;
-constexpr int node_config_ask_ms = 1000;
 
 // A node that holds the socket's lock (net::listener_holds) but did not answer: running.
 DaemonLink silent_node(const Home& home, const std::string& why) {
@@ -92,8 +91,8 @@ DaemonLink find_daemon(const Home& home) {
     return link;
 }
 
-NodeConfigPath node_config_path(const Home& home, pid_t pid) {
-    if (auto client = ControlClient::connect(home.socket_path(), node_config_ask_ms); client.ok()) {
+NodeConfigPath node_config_path(const Home& home, pid_t pid, int ask_ms) {
+    if (auto client = ControlClient::connect(home.socket_path(), ask_ms); client.ok()) {
         auto reply = client->request("\"Health\"");
         proto::JsonReader reader(control_reply_limits());
         proto::HealthReply health;

@@ -33,12 +33,13 @@ DaemonLink find_daemon(const Home& home);
 // The config file the running node at `pid` loaded, and whether it was given (-c) rather than
 // the home's: what its Health says (`config`, absolute), else its command line's -c/--config
 // (relative: from this shell's folder), else the home's config.toml. The control socket is
-// tried briefly (1 s).
+// tried for at most `ask_ms` (a stopped daemon's socket still accepts, then never answers).
 struct NodeConfigPath {
     std::string path;
     bool given = false;
 };
-NodeConfigPath node_config_path(const Home& home, pid_t pid);
+inline constexpr int node_config_ask_ms = 1000;
+NodeConfigPath node_config_path(const Home& home, pid_t pid, int ask_ms = node_config_ask_ms);
 
 // "PID 1234", or "PID unknown" (a node without a pid file that refused to say).
 std::string pid_text(const PidInfo& pid);

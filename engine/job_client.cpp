@@ -251,6 +251,9 @@ void conclude(ClientRun& run) {
         for (const std::string& url : run.connected) {
             if (run.answered.count(url) == 0) {
                 run.out.relay_errors.push_back(url + ": sent no OK for the request");
+                if (run.watcher != nullptr) {
+                    run.watcher->on_relay_error(url, "sent no OK for the request");
+                }
             }
         }
         run.out.status = "failed";

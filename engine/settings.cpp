@@ -4,6 +4,7 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "engine/backend_factory.hpp"
 #include "engine/relay_url.hpp"
 #include "net/url.hpp"
 #include "proto/json_writer.hpp"
@@ -375,7 +376,7 @@ std::string range_text(const SettingSpec& spec) {
                                                      : "ws:// or wss:// URL";
     }
     if (spec.check == "@http_url") {
-        return "http:// or https:// URL";
+        return "http://IP[:port] or http://localhost[:port]";
     }
     if (spec.check == "@env") {
         return "KEY=VALUE strings";
@@ -452,8 +453,10 @@ std::optional<std::string> setting_string_problem(const SettingSpec& spec, std::
             return url.error().message();  // it names the URL
         }
     } else if (spec.check == "@http_url") {
-        if (!has_url_scheme(text, "http://", "https://")) {
-            return "\"" + std::string(text) + "\" is not an http:// or https:// URL";
+        // What the backends will connect to, checked by the parser they use: a local server's
+        // plain http:// base URL (no TLS, no path, no name to resolve).
+        if (auto url = parse_backend_url(normalize_relay_url(text)); !url.ok()) {
+            return url.error().message();
         }
     } else if (spec.check == "@env") {
         if (!is_env_entry(text)) {

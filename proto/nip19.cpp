@@ -167,18 +167,27 @@ std::string nevent_encode(const EventId& id, std::span<const std::string> relays
 }
 
 Reject parse_pubkey_text(std::string_view text, PublicKey& out) {
+    PublicKey key;
     if (text.size() == 64) {
-        return out.set_hex(text) ? Reject::none : Reject::bad_hex;
+        if (!key.set_hex(text)) {
+            return Reject::bad_hex;
+        }
+    } else {
+        Nip19 decoded;
+        Reject r = nip19_decode(text, decoded);
+        if (r != Reject::none) {
+            return r;
+        }
+        if (decoded.kind != Nip19Kind::npub) {
+            return Reject::wrong_prefix;
+        }
+        key = PublicKey(decoded.bytes.span());
     }
-    Nip19 decoded;
-    Reject r = nip19_decode(text, decoded);
-    if (r != Reject::none) {
-        return r;
+    // 64 zeros or 64 f's are hex but no one's key: nothing signed by them can ever verify.
+    if (!key.on_curve()) {
+        return Reject::bad_pubkey;
     }
-    if (decoded.kind != Nip19Kind::npub) {
-        return Reject::wrong_prefix;
-    }
-    out = PublicKey(decoded.bytes.span());
+    out = key;
     return Reject::none;
 }
 

@@ -45,7 +45,8 @@ std::string nevent_encode(const EventId& id, std::span<const std::string> relays
                           const std::optional<PublicKey>& author,
                           std::optional<uint32_t> event_kind);
 
-// A public key given as 64 lowercase hex characters or as an npub.
+// A public key given as 64 lowercase hex characters or as an npub; it must be a point's x
+// (Reject::bad_pubkey otherwise).
 Reject parse_pubkey_text(std::string_view text, PublicKey& out);
 // A secret key given as 64 hex characters or as an nsec.
 Result<SecretKey> parse_secret_text(std::string_view text);

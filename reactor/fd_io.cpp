@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 
 namespace pylon {
 
@@ -49,7 +50,30 @@ Status write_all(int fd, std::string_view text, const std::string& what) {
 
 }  // namespace
 
-Status write_file_atomically(const std::string& path, std::string_view text, mode_t mode) {
+namespace {
+
+enum class Replace : bool { no, yes };
+
+// Moves `tmp` to `path`. Without replacing, renameat2's RENAME_NOREPLACE does it in one step; a
+// file system without it (EINVAL) gets link + unlink, which fails the same way on an existing name.
+int move_into_place(const std::string& tmp, const std::string& path, Replace replace) {
+    if (replace == Replace::yes) {
+        return ::rename(tmp.c_str(), path.c_str());
+    }
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) == 0) {
+        return 0;
+    }
+    if (errno != EINVAL && errno != ENOSYS) {
+        return -1;
+    }
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+        return -1;
+    }
+    ::unlink(tmp.c_str());
+    return 0;
+}
+
+Status write_file(const std::string& path, std::string_view text, mode_t mode, Replace replace) {
     std::string tmp = path + ".tmp." + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0) {
@@ -60,8 +84,9 @@ Status write_file_atomically(const std::string& path, std::string_view text, mod
         st = Error::from_errno(errno, "sync " + tmp);
     }
     ::close(fd);
-    if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-        st = Error::from_errno(errno, "rename to " + path);
+    if (st.ok() && move_into_place(tmp, path, replace) != 0) {
+        st = errno == EEXIST ? Status(Error(Errc::exists, path + " already exists", EEXIST))
+                             : Status(Error::from_errno(errno, "rename to " + path));
     }
     if (!st.ok()) {
         ::unlink(tmp.c_str());
@@ -74,6 +99,16 @@ Status write_file_atomically(const std::string& path, std::string_view text, mod
         ::close(dfd);
     }
     return Ok{};
+}
+
+}  // namespace
+
+Status write_file_atomically(const std::string& path, std::string_view text, mode_t mode) {
+    return write_file(path, text, mode, Replace::yes);
+}
+
+Status write_new_file_atomically(const std::string& path, std::string_view text, mode_t mode) {
+    return write_file(path, text, mode, Replace::no);
 }
 
 }  // namespace pylon

@@ -20,4 +20,9 @@ Result<std::string> read_fd_all(int fd, std::size_t bytes_max, std::string_view 
 // Writes `text` to `path` atomically with permission bits `mode`.
 Status write_file_atomically(const std::string& path, std::string_view text, mode_t mode);
 
+// The same, but only if `path` does not exist: the complete file appears under its name or, when
+// another file already holds the name (even one made a moment earlier by another process),
+// nothing is written and the result is Errc::exists. Two processes racing cannot both succeed.
+Status write_new_file_atomically(const std::string& path, std::string_view text, mode_t mode);
+
 }  // namespace pylon

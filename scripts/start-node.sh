@@ -28,6 +28,8 @@ if ! err=$("$pylon" identity "${home[@]}" 2>&1 >/dev/null); then
     echo "scripts/start-node.sh: the node's identity cannot be used; fix it or move it aside" >&2
     exit 1
   fi
-  "$pylon" init "${home[@]}"
+  # Another start racing this one may have made it meanwhile: init then refuses to replace it
+  # (exit 1, nothing written), and that identity is the one to run with.
+  "$pylon" init "${home[@]}" || "$pylon" identity "${home[@]}" >/dev/null
 fi
 exec "$pylon" start --foreground "$@"

@@ -143,6 +143,13 @@ TEST(CliOps, DoctorFailsWhatStartRefuses) {
                     "require_payment = true, but this version has no payment"))
         << doctor.out;
     EXPECT_TRUE(has(doctor.out, "\"ready\":false")) << doctor.out;
+    // No relay: nothing could reach the node, so not "ready" (before: a warning, and ready);
+    // no backend enabled: the fix says to enable one rather than naming stock ports.
+    EXPECT_TRUE(has(doctor.out,
+                    "{\"name\":\"relays\",\"status\":\"fail\",\"detail\":\"none "
+                    "configured: no job request can reach the node\""))
+        << doctor.out;
+    EXPECT_TRUE(has(doctor.out, "\"fix\":\"enable a backend in config.toml")) << doctor.out;
     RunResult start = run_pylon({"start", "--home", home.path()});
     EXPECT_EQ(start.code, 1);
     EXPECT_TRUE(has(start.err, "require_payment = true, but this version has no payment"))
@@ -455,6 +462,10 @@ TEST(CliOps, StatusNamesAnUnavailableBackendsUrl) {
     EXPECT_EQ(status.code, 0);
     EXPECT_TRUE(has(status.out, "None available")) << status.out;
     EXPECT_TRUE(has(status.out, "Unavailable: ollama  http://127.0.0.1:1")) << status.out;
+    // Doctor's fix names where the node looks, not llama-server's stock port.
+    RunResult doctor = run_pylon({"doctor", "--json", "--home", home.path()});
+    EXPECT_TRUE(has(doctor.out, "\"fix\":\"start Ollama (ollama serve) at http://127.0.0.1:1\""))
+        << doctor.out;
     EXPECT_EQ(run_pylon({"stop", "--home", home.path()}).code, 0);
 }
 
@@ -469,6 +480,17 @@ TEST(CliOps, JobHelpAndAnUnknownRequestId) {
         run_pylon({"job", "status", unknown_id, "--local", "--json", "--home", dir->path()});
     EXPECT_EQ(unknown.code, 1) << unknown.out;
     EXPECT_TRUE(has(unknown.out, "\"status\":\"unknown\"")) << unknown.out;
+    // The human form says what was asked: no relay with --local, and a relay that could not be
+    // reached is not one that "knows nothing" of the request.
+    RunResult local = run_pylon({"job", "status", unknown_id, "--local", "--home", dir->path()});
+    EXPECT_EQ(local.code, 1) << local.out;
+    EXPECT_TRUE(has(local.out, "--local asked no relay")) << local.out;
+    RunResult down = run_pylon({"job", "status", unknown_id, "--relay", "ws://127.0.0.1:1",
+                                "--timeout", "2", "--home", dir->path()});
+    EXPECT_EQ(down.code, 1) << down.out;
+    EXPECT_TRUE(has(down.out, "Not asked: ws://127.0.0.1:1: ")) << down.out;
+    EXPECT_TRUE(has(down.out, "no relay could be asked")) << down.out;
+    EXPECT_FALSE(has(down.out, "know nothing")) << down.out;
 }
 
 TEST(CliOps, SubmitRefusesBadRelaysAndKeysAndRecordsAnUnpublishedRequestAsFailed) {
@@ -487,12 +509,24 @@ TEST(CliOps, SubmitRefusesBadRelaysAndKeysAndRecordsAnUnpublishedRequestAsFailed
     RunResult key = submit({"--relay", "ws://127.0.0.1:1", "--key", "nsec1bogus"});
     EXPECT_EQ(key.code, 2) << key.err;
     EXPECT_TRUE(has(key.err, "--key")) << key.err;
+    // Hex that is no one's key would publish a request no provider can ever be: refused.
+    for (char c : {'0', 'f'}) {
+        RunResult provider = submit({"--relay", "ws://127.0.0.1:1", "--key", customer_secret(2),
+                                     "--provider", std::string(64, c)});
+        EXPECT_EQ(provider.code, 2) << provider.err;
+        EXPECT_TRUE(has(provider.err, "--provider: not anyone's public key")) << provider.err;
+    }
 
     // (The scheme in any case: the URL is normalised, as in the config.)
     RunResult nowhere = submit({"--relay", "WS://127.0.0.1:1", "--key", customer_secret(2)});
     EXPECT_EQ(nowhere.code, 1);
     EXPECT_TRUE(has(nowhere.err, "ws://127.0.0.1:1: ")) << nowhere.err;
     EXPECT_TRUE(has(nowhere.err, "Not published")) << nowhere.err;
+    // One relay named three ways is asked once.
+    RunResult thrice = submit({"--relay", "WS://127.0.0.1:1,ws://127.0.0.1:1/", "--relay",
+                               "ws://127.0.0.1:1", "--key", customer_secret(2), "--json"});
+    EXPECT_EQ(thrice.code, 1) << thrice.err;
+    EXPECT_TRUE(has(thrice.out, "\"relays\":[\"ws://127.0.0.1:1\"]")) << thrice.out;
     RunResult list = run_pylon({"job", "list", "--json", "--home", dir->path()});
     EXPECT_TRUE(has(list.out, "\"status\":\"failed\"")) << list.out;
     // The reason is the failed job's `error`, not its `result` (a script reading `result` took
@@ -530,6 +564,26 @@ TEST(CliOps, AProvidersAnswerProvesPublicationWhenTheRelaysOkNeverComes) {
     EXPECT_TRUE(has(run.out, "\"status\":\"completed\"")) << run.out;
     EXPECT_TRUE(has(run.out, "\"relays_accepted\":0")) << run.out;
     EXPECT_EQ(node.stop().code, 0);
+}
+
+// A relay that takes the request and never sends its OK, and no provider: the human form names
+// that relay and why under "Not published ... (reasons above)". Before, only --json said it.
+TEST(CliOps, ARelayThatNeverSendsItsOkIsNamedAboveNotPublished) {
+    if (!node_available()) {
+        GTEST_SKIP() << node_unavailable_reason();
+    }
+    RelayProcess raw = start_relay("raw_relay.mjs", 0, {"--silent-first", "1"});
+    auto cli_home = TempDir::create("pylon-cli");
+    ASSERT_TRUE(cli_home.ok());
+    RunResult run = run_pylon({"job", "submit", "Say hi", "--relay", raw.url(), "--key",
+                               customer_secret(4), "--home", cli_home->path()},
+                              30000);
+    EXPECT_EQ(run.code, 1) << run.out << run.err;
+    std::size_t reason = run.err.find(raw.url() + ": sent no OK for the request");
+    std::size_t verdict = run.err.find("Not published");
+    ASSERT_NE(reason, std::string::npos) << run.err;
+    ASSERT_NE(verdict, std::string::npos) << run.err;
+    EXPECT_LT(reason, verdict) << run.err;
 }
 
 // Two providers on one relay: A lacks the model and refuses at once, B answers 0.3 s later.

@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -117,6 +118,51 @@ TEST_F(IdentityCli, InitGeneratesAPrivateMnemonicAndADefaultConfig) {
     auto words_after = test::read_file(home_ + "/identity.mnemonic");
     ASSERT_TRUE(words_after.ok());
     EXPECT_EQ(*words_after, *words) << "the refused init changed the mnemonic";
+}
+
+// Four inits at once on an empty home (two start-node.sh started together): exactly one writes
+// and shows its phrase; the others say an identity exists and write nothing, so the phrase shown
+// is the one on disk. Before, each one renamed its file over the others' and all four printed a
+// different "only backup".
+TEST_F(IdentityCli, InitsRacingOnAnEmptyHomeLeaveOneIdentityAndOneWinner) {
+    constexpr int kRacers = 4;
+    for (int round = 0; round < 3; round++) {
+        std::string home = dir_->file("race" + std::to_string(round));
+        std::vector<std::unique_ptr<test::ChildProcess>> racers;
+        for (int i = 0; i < kRacers; i++) {
+            test::ChildSpec spec;
+            spec.argv = {test::tool_path("pylon"), "init", "--json", "--home", home};
+            auto child = test::ChildProcess::spawn(spec);
+            ASSERT_TRUE(child.ok());
+            racers.push_back(std::move(child).value());
+        }
+        int winners = 0;
+        std::string winner_pubkey;
+        for (auto& p : racers) {
+            auto exit = p->wait_exit(20'000);
+            ASSERT_TRUE(exit.has_value() && exit->exited) << p->describe();
+            if (exit->code == 0) {
+                winners++;
+                simdjson::dom::parser parser;
+                simdjson::dom::element doc;
+                std::string out = p->tail(test::Stream::out);
+                ASSERT_EQ(parser.parse(out).get(doc), simdjson::SUCCESS) << out;
+                std::string_view pubkey;
+                ASSERT_EQ(doc["pubkey"].get(pubkey), simdjson::SUCCESS) << out;
+                winner_pubkey = std::string(pubkey);
+            } else {
+                EXPECT_EQ(exit->code, 1) << p->describe();
+                EXPECT_NE(p->tail(test::Stream::err).find("Identity already exists"),
+                          std::string::npos)
+                    << p->describe();
+            }
+        }
+        ASSERT_EQ(winners, 1) << "round " << round;
+        CliRun id = run_pylon(*dir_, {"identity", "--json", "--home", home});
+        ASSERT_EQ(id.code, 0) << id.err;
+        EXPECT_NE(id.out.find(winner_pubkey), std::string::npos)
+            << "the identity on disk is not the one the winner showed: " << id.out;
+    }
 }
 
 TEST_F(IdentityCli, ImportDerivesTheNip06KeyAndForceReplaces) {

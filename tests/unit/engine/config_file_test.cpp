@@ -74,6 +74,31 @@ TEST(ConfigFile, RelayUrlsAreParsedAtLoadAndSchemesAreCaseInsensitive) {
     EXPECT_EQ(r->config.backends.ollama.url, "http://localhost:11434");
 }
 
+// A backend URL the backends could not use is refused where it is written, with the reason the
+// start would give: they speak plain HTTP to a local address, with no path. Before, an https://
+// URL passed `pylon config` and then failed `pylon start`.
+TEST(ConfigFile, BackendUrlsAreCheckedAsTheBackendsReadThem) {
+    const char* bad[][2] = {
+        {"https://127.0.0.1:11434", "must start with http://"},
+        {"http://127.0.0.1:11434/api", "a path is not supported"},
+        {"http://ollama.internal:11434", "the host must be an IP address or localhost"},
+        {"http://127.0.0.1:70000", "bad port"},
+    };
+    for (const auto& [url, why] : bad) {
+        auto r = parse_config_text("[backends.llamacpp]\nurl = \"" + std::string(url) + "\"\n",
+                                   "c.toml");
+        ASSERT_FALSE(r.ok()) << url;
+        EXPECT_EQ(r.error().message().rfind("c.toml:2:7: backends.llamacpp.url: ", 0), 0u)
+            << r.error().message();
+        EXPECT_NE(r.error().message().find(why), std::string::npos) << r.error().message();
+    }
+    for (const char* good : {"http://[::1]:8080", "http://127.0.0.1:8080/", "http://localhost"}) {
+        auto r =
+            parse_config_text("[backends.ollama]\nurl = \"" + std::string(good) + "\"\n", "c.toml");
+        EXPECT_TRUE(r.ok()) << good << ": " << r.error().message();
+    }
+}
+
 TEST(ConfigFile, SyntaxErrorNamesLineAndColumn) {
     auto r = parse_config_text("name = \"x\"\nmin_price_msats = = 3\n", "/h/config.toml");
     ASSERT_FALSE(r.ok());

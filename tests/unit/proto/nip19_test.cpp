@@ -136,6 +136,15 @@ TEST(Nip19, HostileStrings) {
         parse_pubkey_text("nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5", pk),
         Reject::wrong_prefix);
     EXPECT_FALSE(parse_secret_text(good).ok());
+    // Hex or bech32 of 32 bytes that are no point's x: no one's key.
+    PublicKey untouched;
+    ASSERT_TRUE(untouched.set_hex(std::string(64, '1')));
+    pk = untouched;
+    EXPECT_EQ(parse_pubkey_text(std::string(64, '0'), pk), Reject::bad_pubkey);
+    EXPECT_EQ(parse_pubkey_text(std::string(64, 'f'), pk), Reject::bad_pubkey);
+    std::vector<uint8_t> zeros(32, 0);
+    EXPECT_EQ(parse_pubkey_text(bech32_encode("npub", zeros), pk), Reject::bad_pubkey);
+    EXPECT_EQ(pk, untouched) << "a refused key leaves the output alone";
 }
 
 }  // namespace
