@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include "proto/utf8.hpp"
+
 namespace pylon::engine {
 
 namespace {
@@ -120,7 +122,7 @@ Status BuyerHistory::insert(const BuyerJob& j) {
     }
     st.text(1, j.id);
     sqlite3_bind_int64(st.s, 2, j.kind);
-    st.text(3, j.prompt.substr(0, buyer_prompt_bytes_kept));
+    st.text(3, j.prompt.substr(0, proto::utf8_prefix_bytes(j.prompt, buyer_prompt_bytes_kept)));
     st.text(4, j.relay);
     st.text(5, j.provider);
     st.opt_int(6, j.bid_msats);

@@ -59,13 +59,18 @@ const Command* find_command(int argc, char** argv, int& consumed) {
     return best;
 }
 
-// A group word alone ("pylon job") lists its subcommands.
+// A group word alone ("pylon job") lists its subcommands. Prints the commands of `group` (`job`:
+// job submit, job status...); false when there is no such group. `out` null: only says whether it
+// exists.
 bool print_group(std::FILE* out, std::string_view group) {
     bool any = false;
     for (const Command& c : commands()) {
         std::string_view name = c.name;
         std::size_t space = name.find(' ');
         if (space != std::string_view::npos && name.substr(0, space) == group) {
+            if (out == nullptr) {
+                return true;
+            }
             if (!any) {
                 std::fprintf(out, "Usage: pylon %.*s <command>\n\nCommands:\n",
                              static_cast<int>(group.size()), group.data());
@@ -175,6 +180,10 @@ int cli_main(int argc, char** argv) {
         // `pylon job --help` asks for the list: stdout, exit 0; `pylon job` alone is a usage error.
         bool asked =
             argc >= 3 && (std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "-h") == 0);
+        if (!asked && argc >= 3 && argv[2][0] != '-' && print_group(nullptr, argv[1])) {
+            // `pylon job bogus`: name the word, then the group's commands.
+            std::fprintf(stderr, "pylon %s: unknown command '%s'\n", argv[1], argv[2]);
+        }
         if (argc > 1 && print_group(asked ? stdout : stderr, argv[1])) {
             return asked ? exit_ok : exit_usage;
         }

@@ -122,7 +122,15 @@ Result<ParsedArgs> parse_args(int argc, char** argv, int first,
             }
         }
         if (spec->takes_value && !has_inline) {
-            if (i + 1 >= argc) {
+            // `--account --home X`: the next word is one of this command's own long options, so
+            // the value was left out (a value that really starts with "--" can be given as
+            // --account=--x).
+            std::string_view next = i + 1 < argc ? std::string_view(argv[i + 1]) : "";
+            std::string_view next_name = next.size() > 2 && next.starts_with("--")
+                                             ? next.substr(2, next.find('=') - 2)
+                                             : std::string_view();
+            bool next_is_option = !next_name.empty() && find_long(specs, next_name) != nullptr;
+            if (i + 1 >= argc || next_is_option) {
                 return Error(Errc::invalid_input,
                              "--" + std::string(spec->long_name) + " needs a value");
             }

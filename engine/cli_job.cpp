@@ -119,8 +119,13 @@ Result<proto::Keypair> customer_keys(const CliContext& ctx, const Config& config
 class TerminalWatcher final : public JobWatcher {
   public:
     // quiet: no feedback lines (no --wait, or --json); silent: not even relay problems (--json).
+    // Partial text is streamed only to a terminal: stdout captured by a script gets the result
+    // alone (a provider that runs the job again after a restart streams from the start again).
     TerminalWatcher(CliContext& ctx, bool quiet, bool silent)
-        : ctx_(ctx), quiet_(quiet || silent), silent_(silent) {}
+        : ctx_(ctx),
+          quiet_(quiet || silent),
+          silent_(silent),
+          stream_partials_(::isatty(::fileno(ctx.out)) == 1) {}
     void on_published(const std::string& relay, bool accepted, const std::string& text) override {
         if (!silent_ && !accepted) {
             std::fprintf(ctx_.err, "%s refused the request: %s\n", relay.c_str(), text.c_str());
@@ -136,7 +141,9 @@ class TerminalWatcher final : public JobWatcher {
             return;
         }
         if (f.status == proto::FeedbackStatus::partial) {
-            stream(f.content);
+            if (stream_partials_) {
+                stream(f.content);
+            }
             return;
         }
         // An error is printed as it comes: without --provider the wait goes on for others.
@@ -164,6 +171,7 @@ class TerminalWatcher final : public JobWatcher {
     CliContext& ctx_;
     bool quiet_;
     bool silent_;
+    bool stream_partials_;
     std::string printed_;
 };
 

@@ -366,6 +366,22 @@ void print_supervision(std::FILE* o, const StatusView& v) {
     }
 }
 
+// "models: a, b, c" (the first few; "+N more" beyond), or "no models" (a server without any).
+std::string models_text(const std::vector<std::string>& models) {
+    constexpr std::size_t shown_max = 3;
+    if (models.empty()) {
+        return "no models";
+    }
+    std::string out = "models: ";
+    for (std::size_t i = 0; i < models.size() && i < shown_max; i++) {
+        out += (i == 0 ? "" : ", ") + models[i];
+    }
+    if (models.size() > shown_max) {
+        out += ", +" + std::to_string(models.size() - shown_max) + " more";
+    }
+    return out;
+}
+
 void print_human(CliContext& ctx, const StatusView& v) {
     std::FILE* o = ctx.out;
     print_daemon(ctx, v);
@@ -381,8 +397,9 @@ void print_human(CliContext& ctx, const StatusView& v) {
     for (const proto::BackendInfo& b : v.backends) {
         if (b.available) {
             any = true;
-            std::fprintf(o, "  Available: %s%s  %s\n", b.id.c_str(),
-                         b.is_default ? " (default)" : "", b.url.c_str());
+            std::fprintf(o, "  Available: %s%s  %s  (%s; %u of %u slot(s) busy, %u queued)\n",
+                         b.id.c_str(), b.is_default ? " (default)" : "", b.url.c_str(),
+                         models_text(b.models).c_str(), b.slots_busy, b.slots, b.queued);
         }
     }
     for (const proto::BackendInfo& b : v.backends) {
@@ -405,10 +422,15 @@ void print_human(CliContext& ctx, const StatusView& v) {
         std::string state;
         for (const proto::RelayInfo& r : v.relays) {
             if (r.url == url) {
-                state = " (" + r.state + (r.last_error.empty() ? "" : ": " + r.last_error) + "; " +
+                // A connected relay's last error is history (why an earlier connection ended or
+                // failed): said as such at the end, not as its state.
+                bool now = r.state != "connected";
+                const std::string& error = r.last_error;
+                state = " (" + r.state + (now && !error.empty() ? ": " + error : "") + "; " +
                         std::to_string(r.events_received) + " in, " +
                         std::to_string(r.events_published) + " out, " + std::to_string(r.connects) +
-                        " connect(s)" + dropped_text(r) + ")";
+                        " connect(s)" + dropped_text(r) +
+                        (!now && !error.empty() ? "; earlier: " + error : "") + ")";
             }
         }
         std::fprintf(o, "  %s%s\n", url.c_str(), state.c_str());

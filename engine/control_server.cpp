@@ -12,6 +12,13 @@ namespace pylon::engine {
 
 namespace {
 
+// An unknown request's name as said back: its first 64 characters, then "..." (a request of any
+// length is not echoed whole).
+std::string named_back(const std::string& name) {
+    constexpr std::size_t shown_max = 64;
+    return name.size() > shown_max ? name.substr(0, shown_max) + "..." : name;
+}
+
 constexpr std::size_t subscriber_batch_bytes_max = 64 * 1024;
 constexpr std::size_t connection_send_queue_bytes = 256 * 1024;
 constexpr std::int64_t final_flush_timeout_ms = 200;
@@ -286,7 +293,7 @@ std::string ControlServer::answer_typed(const proto::ControlRequest& req) {
     } else {
         reply = proto::WorkerReply{};
         reply.success = false;
-        reply.message = "unknown command '" + req.name + "'";
+        reply.message = "unknown command '" + named_back(req.name) + "'";
     }
     std::string out;
     proto::encode_worker_reply(reply, out);
@@ -363,7 +370,7 @@ reactor::Task<std::string> ControlServer::answer(ControlServer* self, proto::Con
                           : error_line("reload: " + report.error().message());
     } else {
         self->stats_.errors++;
-        out = error_line("unknown request '" + name + "'");
+        out = error_line("unknown request '" + named_back(name) + "'");
     }
     co_return out;
 }

@@ -106,10 +106,9 @@ void on_feedback(ClientRun& run, const proto::Event& e) {
         return;
     }
     std::string reason = !f.extra_info.empty() ? f.extra_info : f.content;
+    run.out.provider_errors.push_back(who + ": " + reason);
     if (!run.watch->provider) {
-        // Open to every provider: one refusal is not the job's end, another may answer.
-        run.out.provider_errors.push_back(who + ": " + reason);
-        return;
+        return;  // open to every provider: one refusal is not the job's end, another may answer
     }
     run.out.status = "failed";
     run.out.error = reason;

@@ -316,6 +316,10 @@ Task<Result<ReloadReport>> reload_from_file_on_shard0(RuntimeCore* core) {
         LOG_ERROR("config reload refused: %s", loaded.error().message().c_str());
         co_return std::move(loaded).error();
     }
+    if (!text.ok()) {
+        // As a restart would: but said, since a moved or deleted file resets every setting.
+        loaded->warnings.push_back(path + " does not exist: every setting is back to its default");
+    }
     for (const std::string& w : loaded->warnings) {
         LOG_WARN("config: %s", w.c_str());
     }

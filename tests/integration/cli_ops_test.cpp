@@ -11,9 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "provider_e2e_support.hpp"
@@ -280,6 +283,16 @@ TEST(CliOps, EmptyPathsAreRefusedAndBarePylonTakesStartOptions) {
     RunResult c = run_pylon({"start", "-c", "", "--home", dir->path()});
     EXPECT_EQ(c.code, 2) << c.err;
     EXPECT_TRUE(has(c.err, "--config needs a path")) << c.err;
+    // A value left out before another option is named as such (before: `--home` became the
+    // account and the home's path "an unexpected argument").
+    RunResult account = run_pylon({"identity", "--account", "--home", dir->path()});
+    EXPECT_EQ(account.code, 2) << account.err;
+    EXPECT_TRUE(has(account.err, "pylon identity: --account needs a value")) << account.err;
+    // A group's unknown word is named (before: only the group's usage).
+    RunResult bogus = run_pylon({"job", "bogus"});
+    EXPECT_EQ(bogus.code, 2) << bogus.err;
+    EXPECT_TRUE(has(bogus.err, "pylon job: unknown command 'bogus'")) << bogus.err;
+    EXPECT_TRUE(has(bogus.err, "job submit")) << bogus.err;
     // Bare `pylon` is `start -f -m both`; its own -m and -f are not "given twice".
     RunResult bare = run_pylon({"--home", dir->path(), "-m", "provider", "-f", "--help"});
     EXPECT_EQ(bare.code, 0) << bare.err;
@@ -566,6 +579,44 @@ TEST(CliOps, AProvidersAnswerProvesPublicationWhenTheRelaysOkNeverComes) {
     EXPECT_EQ(node.stop().code, 0);
 }
 
+// A provider killed mid-job (kill -9) runs it again after its restart, streaming its partials
+// from the start. A script capturing stdout gets the result alone: partials go to a terminal
+// only. Before, stdout held the first run's partial text, a line break, then the result.
+TEST(CliOps, AWaitingSubmitsStdoutIsTheResultAloneWhenTheJobRunsAgain) {
+    if (!node_available()) {
+        GTEST_SKIP() << node_unavailable_reason();
+    }
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--tokens", "12", "--token-delay-ms", "100"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = "[provider]\nshutdown_grace_ms = 200\npartial_interval_ms = 100";
+    PylonNode node(config);
+    node.start();
+    auto cli_home = TempDir::create("pylon-cli");
+    ASSERT_TRUE(cli_home.ok());
+    ChildSpec spec;
+    spec.argv = {tool_path("pylon"), "job",    "submit",        "Say hi", "--relay",
+                 relay.url(),        "--wait", "--timeout",     "40",     "--key",
+                 customer_secret(4), "--home", cli_home->path()};
+    auto submit = ChildProcess::spawn(spec);
+    ASSERT_TRUE(submit.ok());
+    auto& p = *submit.value();
+    ASSERT_TRUE(
+        p.wait_for_line(std::regex(".*\\] partial.*|.*\\] processing.*"), 15000, Stream::err))
+        << p.describe();
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few partials out
+    node.kill9();
+    node.start();
+    auto exit = p.wait_exit(60000);
+    ASSERT_TRUE(exit.has_value() && exit->exited) << p.describe();
+    EXPECT_EQ(exit->code, 0) << p.describe();
+    std::string out = p.tail(Stream::out);
+    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+    EXPECT_EQ(out.rfind("alpha bravo charlie", 0), 0u) << out;
+    EXPECT_EQ(node.intake()["rerun"], 1u);
+}
+
 // A relay that takes the request and never sends its OK, and no provider: the human form names
 // that relay and why under "Not published ... (reasons above)". Before, only --json said it.
 TEST(CliOps, ARelayThatNeverSendsItsOkIsNamedAboveNotPublished) {
@@ -660,6 +711,9 @@ TEST(CliOps, WaitWithoutProviderOutlastsOneProvidersErrorButANamedProvidersError
     EXPECT_EQ(named.code, 1) << named.out << named.err;
     EXPECT_TRUE(has(named.out, "\"status\":\"failed\"")) << named.out;
     EXPECT_TRUE(has(named.out, "\"provider\":\"" + std::string(provider_pubkey) + "\""))
+        << named.out;
+    // The error feedback that ended it is listed too, as documented (before: an empty list).
+    EXPECT_TRUE(has(named.out, "\"provider_errors\":[\"" + std::string(provider_pubkey) + ": "))
         << named.out;
     EXPECT_EQ(refuser.stop().code, 0);
     EXPECT_EQ(answerer.stop().code, 0);

@@ -649,6 +649,16 @@ TEST(Daemon, StartUsesTheConfigGivenWithCAlsoOnReload) {
     ASSERT_TRUE(reply.ok());
     EXPECT_EQ(reply->rfind("{\"Error\":\"reload: " + home.file("other.toml") + ":1:19: ", 0), 0u)
         << *reply;
+    // A file that is gone is the defaults, as at a start, but the reply says so (before: a
+    // silent reset of every setting).
+    ASSERT_EQ(::unlink(home.file("other.toml").c_str()), 0);
+    ASSERT_TRUE(ctl->send("\"Reload\"").ok());
+    reply = ctl->read_line(10000);
+    ASSERT_TRUE(reply.ok());
+    EXPECT_NE(reply->find("\"warnings\":[\"" + home.file("other.toml") +
+                          " does not exist: every setting is back to its default\"]"),
+              std::string::npos)
+        << *reply;
     EXPECT_EQ(ctl->request("\"Ping\"")->tag, "Pong");
     EXPECT_EQ(run_pylon(home.args({"stop"})).code, 0);
 }

@@ -14,6 +14,7 @@
 
 #include "engine/intake.hpp"
 #include "provider_e2e_support.hpp"
+#include "run_pylon.hpp"
 
 namespace pylon::test {
 namespace {
@@ -592,6 +593,16 @@ TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
     ClientRun run = run_client(client_args({again.url()}, 3));
     ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
     EXPECT_EQ(run.of("result")[0].content, "alpha bravo");
+    // `pylon status` shows the relay connected, and the error that ended the first connection as
+    // history, not as its state (before: "connected: <that error>").
+    test::RunResult status = test::run_pylon({"status", "--home", node.home()});
+    EXPECT_NE(status.out.find(again.url() + " (connected; "), std::string::npos) << status.out;
+    EXPECT_NE(status.out.find("; earlier: "), std::string::npos) << status.out;
+    // ... and the backend with its models, busy slots and queue (before: its URL only).
+    EXPECT_TRUE(std::regex_search(
+        status.out, std::regex("Available: ollama \\(default\\)  http://127\\.0\\.0\\.1:[0-9]+  "
+                               "\\(models: [^;]+; 0 of [0-9]+ slot\\(s\\) busy, 0 queued\\)")))
+        << status.out;
 }
 
 TEST(ProviderEndToEnd, BackendFaultsEndInAnErrorFeedbackWithTheReason) {

@@ -151,6 +151,8 @@ TEST_F(ControlServerTest, CompleteLineOverTheBoundGetsTheErrorThenClose) {
     ASSERT_TRUE(reply.ok()) << reply.error().message();
     EXPECT_EQ(reply->tag, "Error");
     EXPECT_NE(reply->error.find("unknown request"), std::string::npos) << reply->error;
+    // The name is given back in part (64 characters and "..."), not echoed whole.
+    EXPECT_EQ(reply->error, "unknown request '" + std::string(64, 'a') + "...'");
     EXPECT_EQ(at_max.request("\"Ping\"")->tag, "Pong");
     // One byte over, complete, with requests pipelined after it in the same write: the ones
     // before it are answered, then the documented error, then the end of the connection.
