@@ -412,8 +412,13 @@ void print_human(CliContext& ctx, const StatusView& v) {
     if (!any) {
         std::fprintf(o, "  None available%s\n", v.answered ? "" : " (the daemon probes them)");
         for (const proto::BackendInfo& b : v.backends) {
-            std::fprintf(o, "  Unavailable: %s  %s%s%s\n", b.id.c_str(), b.url.c_str(),
-                         b.last_error.empty() ? "" : ": ", b.last_error.c_str());
+            // The probe's errors start with the URL (for the log); it is printed once here.
+            std::string_view error = b.last_error;
+            if (std::string prefix = b.url + ": "; error.starts_with(prefix)) {
+                error.remove_prefix(prefix.size());
+            }
+            std::fprintf(o, "  Unavailable: %s  %s%s%.*s\n", b.id.c_str(), b.url.c_str(),
+                         error.empty() ? "" : ": ", static_cast<int>(error.size()), error.data());
         }
         std::fprintf(o, "  Install Ollama or start a llama.cpp server.\n");
     }

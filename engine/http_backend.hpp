@@ -12,6 +12,7 @@
 
 #include "engine/backend.hpp"
 #include "net/http_client.hpp"
+#include "proto/limits.hpp"
 
 namespace pylon::engine {
 
@@ -51,6 +52,13 @@ class HttpBackend : public Backend {
 
     net::HttpClient& client() noexcept { return *client_; }
     const HttpBackendOptions& options() const noexcept { return options_; }
+    // JSON bounds for a probe's body: as large as the body may be (a server with hundreds of
+    // models lists them in more than a stream line's 128 KiB).
+    static proto::Limits probe_limits(const HttpBackendOptions& options) noexcept {
+        proto::Limits limits;
+        limits.message_bytes_max = options.probe_body_bytes_max;
+        return limits;
+    }
 
   private:
     HttpBackendOptions options_;

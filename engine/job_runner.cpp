@@ -10,6 +10,7 @@
 #include "engine/relay_pool.hpp"
 #include "engine/store.hpp"
 #include "proto/hex.hpp"
+#include "proto/utf8.hpp"
 #include "reactor/clock.hpp"
 #include "reactor/log.hpp"
 #include "reactor/ops.hpp"
@@ -536,6 +537,7 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
     std::uint32_t tokens = 0;
     std::string& text = end.text;
     text.reserve(1024);
+    bool full = false;  // the text reached `cap`: cut between characters, the rest not wanted
     for (;;) {
         auto ev = co_await gen.value()->next();
         std::int64_t received_ns = gen.value()->received_ns();
@@ -559,14 +561,22 @@ Task<JobEnd> JobRunner::generate(Job* job, std::int64_t started_ms) {
             if (tokens++ == 0) {
                 m.first_token_ms = now_ms() - started_ms;
             }
-            text.append(ev->text.substr(0, cap - std::min(cap, text.size())));
+            // A few bytes past the cap show whether a character straddles it; the text is then
+            // cut before that character, never inside it (a cut inside became U+FFFD).
+            constexpr std::size_t lookahead = 4;
+            text.append(
+                ev->text.substr(0, cap + lookahead - std::min(cap + lookahead, text.size())));
+            if (text.size() > cap) {
+                text.resize(proto::utf8_prefix_bytes(text, cap));
+                full = true;
+            }
         }
         bool last = ev->kind == proto::StreamEvent::Kind::done || ev->last;
         if (ev->has_usage) {
             m.prompt_tokens = ev->prompt_tokens;
             m.completion_tokens = ev->completion_tokens;
         }
-        if (last || text.size() >= cap) {
+        if (last || full) {
             if (!last) {
                 co_await gen.value()->cancel();  // enough text: stop the backend
             }
@@ -659,9 +669,10 @@ Task<bool> JobRunner::deliver_result(Job* job, JobEnd* end) {
         co_return false;
     }
     if (report.content_truncated || report.request_dropped) {
-        LOG_INFO("job %s: result trimmed to fit 64 KiB (%s%s)", job->job_id.c_str(),
+        LOG_INFO("job %s: result trimmed to fit 64 KiB (%s%s%s)", job->job_id.c_str(),
                  report.content_truncated ? "text cut" : "",
-                 report.request_dropped ? ", request tag left out" : "");
+                 report.content_truncated && report.request_dropped ? ", " : "",
+                 report.request_dropped ? "request tag left out" : "");
     }
     end->result_event_id = proto::hex_encode(pub->id);
     // Recorded before it goes out: after a crash from here on, the job is not generated again

@@ -48,7 +48,7 @@ Task<Result<proto::StreamEvent>> LlamaGeneration::next() {
         auto sse = parser_.next();
         if (!sse.ok()) {
             finished_ = true;
-            co_return std::move(sse).error();
+            co_return Error(sse.error().code(), where_ + ": " + sse.error().message());
         }
         if (sse.value().has_value()) {
             proto::Reject r =
@@ -106,7 +106,9 @@ HttpBackendOptions with_api_key(HttpBackendOptions http, const std::string& api_
 }  // namespace
 
 LlamaCppBackend::LlamaCppBackend(LlamaCppOptions options)
-    : HttpBackend(with_api_key(options.http, options.api_key)), llama_(std::move(options)) {}
+    : HttpBackend(with_api_key(options.http, options.api_key)),
+      llama_(std::move(options)),
+      codec_(probe_limits(llama_.http)) {}
 
 Task<BackendProbe> LlamaCppBackend::probe(CancelToken token) {
     BackendProbe p;

@@ -46,7 +46,7 @@ Task<Result<proto::StreamEvent>> OllamaGeneration::next() {
         auto line = body_ended_ ? splitter_.finish() : splitter_.next();
         if (!line.ok()) {
             finished_ = true;
-            co_return std::move(line).error();
+            co_return Error(line.error().code(), where_ + ": " + line.error().message());
         }
         if (line.value().has_value()) {
             proto::Reject r =
@@ -90,7 +90,7 @@ Task<Result<proto::StreamEvent>> OllamaGeneration::next() {
 }  // namespace
 
 OllamaBackend::OllamaBackend(OllamaOptions options)
-    : HttpBackend(options.http), ollama_(std::move(options)) {}
+    : HttpBackend(options.http), ollama_(std::move(options)), codec_(probe_limits(ollama_.http)) {}
 
 Task<BackendProbe> OllamaBackend::probe(CancelToken token) {
     BackendProbe p;

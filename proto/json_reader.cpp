@@ -29,6 +29,9 @@ Reject from_simdjson(simdjson::error_code err) noexcept {
             return Reject::invalid_utf8;
         case simdjson::INCORRECT_TYPE:
             return Reject::wrong_type;
+        case simdjson::NUMBER_ERROR:
+        case simdjson::NUMBER_OUT_OF_RANGE:
+            return Reject::bad_number;
         default:
             return Reject::json_syntax;
     }

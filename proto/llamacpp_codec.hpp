@@ -27,6 +27,9 @@ struct LlamaProps {
 
 class LlamaCppCodec {
   public:
+    LlamaCppCodec() = default;
+    // A codec whose JSON bound is `limits` (the probe's, for /v1/models and /props).
+    explicit LlamaCppCodec(const Limits& limits) : reader_(limits) {}
     enum class Route : std::uint8_t { completion, chat };
 
     // Appends the JSON body for `route` (always streamed). /completion maps max_tokens ->

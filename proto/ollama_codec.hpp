@@ -19,6 +19,9 @@ namespace pylon::proto {
 class OllamaCodec {
   public:
     OllamaCodec() = default;
+    // A codec whose JSON bound is `limits` (the probe's: a model list may pass the 128 KiB
+    // bound a stream line keeps).
+    explicit OllamaCodec(const Limits& limits) : reader_(limits) {}
 
     // Appends the JSON body of POST /api/generate (`chat` false) or /api/chat (`chat` true).
     // Sampling params map to `options`: max_tokens -> num_predict, temperature, top_p, top_k,

@@ -16,6 +16,7 @@ constexpr Names k_names[] = {
     {"too_large", "too large"},
     {"json_syntax", "not valid JSON"},
     {"json_depth", "JSON nested too deeply"},
+    {"bad_number", "a number malformed or beyond 64 bits"},
     {"wrong_type", "wrong type"},
     {"missing_field", "missing field"},
     {"duplicate_field", "duplicate field"},

@@ -16,6 +16,7 @@ enum class [[nodiscard]] Reject : uint8_t{
     too_large,        // input above its byte bound
     json_syntax,      // not JSON
     json_depth,       // nested deeper than Limits::json_depth_max
+    bad_number,       // a JSON number that is malformed or beyond 64 bits
     wrong_type,       // a field has the wrong JSON type
     missing_field,    // a required field is absent
     duplicate_field,  // a field appears twice

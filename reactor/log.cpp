@@ -139,6 +139,34 @@ void Log::set_thread_tag(std::string_view tag) {
     t_tag[n] = '\0';
 }
 
+namespace {
+
+// Messages carry peers' text (a relay's NOTICE, a backend's error, a model name): a line break
+// in it would forge a log line of its own, an escape sequence would reach the operator's
+// terminal through `pylon logs`. Control bytes are written as \n, \r, \t or \xNN; one message
+// is always one line. UTF-8 passes through.
+void append_escaped(std::string& line, std::string_view message) {
+    static constexpr char hex[] = "0123456789abcdef";
+    for (char ch : message) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != 0x7f) {
+            line.push_back(ch);
+        } else if (c == '\n') {
+            line.append("\\n");
+        } else if (c == '\r') {
+            line.append("\\r");
+        } else if (c == '\t') {
+            line.append("\\t");
+        } else {
+            line.append("\\x");
+            line.push_back(hex[c >> 4]);
+            line.push_back(hex[c & 0xf]);
+        }
+    }
+}
+
+}  // namespace
+
 void Log::write(LogLevel level, std::string_view message) {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -152,7 +180,7 @@ void Log::write(LogLevel level, std::string_view message) {
     std::string line;
     line.reserve(static_cast<std::size_t>(head_len) + message.size() + 1);
     line.append(head, static_cast<std::size_t>(head_len));
-    line.append(message);
+    append_escaped(line, message);
     line.push_back('\n');
 
     Sink& s = sink();

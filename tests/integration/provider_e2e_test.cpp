@@ -605,6 +605,54 @@ TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
         << status.out;
 }
 
+// A result cut at [provider] output_bytes_max ends before the character that straddles the cap.
+// Here "€€" and then " €€" per token: 251 bytes after 36 tokens, and the 37th puts the cap (256)
+// inside its second €. Before, the cut split it and the result ended in U+FFFD.
+TEST(ProviderEndToEnd, AResultCutAtTheOutputCapEndsBetweenCharacters) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    ReadyChild fake = start_fake("fake_ollama", {"--text", "\xe2\x82\xac\xe2\x82\xac", "--tokens",
+                                                 "100", "--token-delay-ms", "0"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = "[provider]\noutput_bytes_max = 256";
+    PylonNode node(config);
+    node.start();
+    ClientRun run = run_client(client_args({relay.url()}, 2));
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw;
+    std::string expected = "\xe2\x82\xac\xe2\x82\xac";
+    for (int i = 0; i < 35; i++) {
+        expected += " \xe2\x82\xac\xe2\x82\xac";
+    }
+    expected += " \xe2\x82\xac";
+    EXPECT_EQ(expected.size(), 255u);
+    EXPECT_EQ(run.of("result")[0].content, expected);
+}
+
+// An Ollama with 500 models lists them in ~165 KB of /api/tags, more than the 128 KiB a stream
+// line may take: the probe reads it under the probe's own bound. Before, the backend was
+// "Unavailable: ... not a model list: too large" and every job was refused.
+TEST(ProviderEndToEnd, AnOllamaWithHundredsOfModelsIsAvailable) {
+    SKIP_WITHOUT_NODE();
+    RelayProcess relay = start_relay();
+    std::string models = "llama3.2";
+    for (int i = 1; i < 500; i++) {
+        models += ",model-number-" + std::to_string(i);
+    }
+    ReadyChild fake = start_fake("fake_ollama", {"--models", models, "--tokens", "2"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    PylonNode node(config);
+    node.start();
+    ClientRun run = run_client(client_args({relay.url()}, 2));
+    ASSERT_EQ(run.of("result").size(), 1u) << run.raw << node.process().describe();
+    test::RunResult status = test::run_pylon({"status", "--home", node.home()});
+    EXPECT_NE(status.out.find("(models: llama3.2:latest, model-number-1:latest, "
+                              "model-number-2:latest, +497 more; "),
+              std::string::npos)
+        << status.out;
+}
+
 TEST(ProviderEndToEnd, BackendFaultsEndInAnErrorFeedbackWithTheReason) {
     SKIP_WITHOUT_NODE();
     RelayProcess relay = start_relay();

@@ -95,6 +95,9 @@ TEST(OllamaCodec, RefusesHostileLines) {
     EXPECT_NE(c.decode_line("{\"response\":\"\xff\",\"done\":false}", ev), Reject::none);
     EXPECT_EQ(c.decode_line("\r", ev), Reject::none);
     EXPECT_EQ(ev.kind, StreamEvent::Kind::skip);
+    // A number beyond 64 bits is named as such, not "not valid JSON" (it is JSON).
+    EXPECT_EQ(c.decode_line(R"({"response":"","done":true,"eval_count":18446744073709551616})", ev),
+              Reject::bad_number);
 }
 
 TEST(OllamaCodec, ParsesTagsPsVersionAndErrors) {

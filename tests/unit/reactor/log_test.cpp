@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -24,6 +25,28 @@ std::string read_all(const std::string& path) {
 bool exists(const std::string& path) {
     struct stat st {};
     return ::stat(path.c_str(), &st) == 0;
+}
+
+// A peer's text in a message (a relay's NOTICE) cannot forge a line or reach the terminal as an
+// escape sequence: one message, one line, control bytes spelled out; UTF-8 as it is.
+TEST(Log, PeerTextWithControlBytesStaysOnItsLine) {
+    char tmpl[] = "/tmp/pylon-log-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    std::string path = std::string(tmpl) + "/pylon.log";
+    ASSERT_TRUE(Log::to_file({path, 1 << 20, 1}).ok());
+    Log::set_level(LogLevel::info);
+    std::string notice =
+        "hi\n2026-11-27T00:00:00.000Z ERROR [s0] FAKE\r\x1b[31mred\x7f\ttab \xe2\x82\xac";
+    LOG_INFO("relay notice: %s", notice.c_str());
+    Log::flush();
+    Log::to_stderr();
+    std::string text = read_all(path);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    EXPECT_NE(text.find("relay notice: hi\\n2026-11-27T00:00:00.000Z ERROR [s0] "
+                        "FAKE\\r\\x1b[31mred\\x7f\\ttab \xe2\x82\xac\n"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
 }
 
 TEST(Log, FileRotatesAtItsBoundAndKeepsTheNewestFiles) {
