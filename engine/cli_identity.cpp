@@ -139,7 +139,7 @@ int cmd_init(CliContext& ctx) {
     Status st = ctx.args.has("force") ? write_file_atomically(path, line, 0600)
                                       : write_new_file_atomically(path, line, 0600);
     proto::wipe_bytes(line.data(), line.size());
-    if (!st.ok() && st.error().code() == Errc::exists) {
+    if (!st.ok() && st.error().code() == Errc::exists && !ctx.args.has("force")) {
         return identity_exists(ctx, path);
     }
     if (!st.ok()) {

@@ -15,6 +15,7 @@
 #include "proto/json_writer.hpp"
 #include "proto/supervision_protocol.hpp"
 #include "reactor/clock.hpp"
+#include "reactor/log.hpp"
 
 namespace pylon::engine {
 namespace {
@@ -366,6 +367,13 @@ void print_supervision(std::FILE* o, const StatusView& v) {
     }
 }
 
+// Peers' text (a model name, a relay's or a backend's error) as it may be printed to a terminal.
+std::string terminal_safe(std::string_view text) {
+    std::string out;
+    reactor::append_terminal_safe(out, text);
+    return out;
+}
+
 // "models: a, b, c" (the first few; "+N more" beyond), or "no models" (a server without any).
 std::string models_text(const std::vector<std::string>& models) {
     constexpr std::size_t shown_max = 3;
@@ -374,7 +382,7 @@ std::string models_text(const std::vector<std::string>& models) {
     }
     std::string out = "models: ";
     for (std::size_t i = 0; i < models.size() && i < shown_max; i++) {
-        out += (i == 0 ? "" : ", ") + models[i];
+        out += (i == 0 ? "" : ", ") + terminal_safe(models[i]);
     }
     if (models.size() > shown_max) {
         out += ", +" + std::to_string(models.size() - shown_max) + " more";
@@ -417,8 +425,8 @@ void print_human(CliContext& ctx, const StatusView& v) {
             if (std::string prefix = b.url + ": "; error.starts_with(prefix)) {
                 error.remove_prefix(prefix.size());
             }
-            std::fprintf(o, "  Unavailable: %s  %s%s%.*s\n", b.id.c_str(), b.url.c_str(),
-                         error.empty() ? "" : ": ", static_cast<int>(error.size()), error.data());
+            std::fprintf(o, "  Unavailable: %s  %s%s%s\n", b.id.c_str(), b.url.c_str(),
+                         error.empty() ? "" : ": ", terminal_safe(error).c_str());
         }
         std::fprintf(o, "  Install Ollama or start a llama.cpp server.\n");
     }
@@ -430,7 +438,7 @@ void print_human(CliContext& ctx, const StatusView& v) {
                 // A connected relay's last error is history (why an earlier connection ended or
                 // failed): said as such at the end, not as its state.
                 bool now = r.state != "connected";
-                const std::string& error = r.last_error;
+                std::string error = terminal_safe(r.last_error);
                 state = " (" + r.state + (now && !error.empty() ? ": " + error : "") + "; " +
                         std::to_string(r.events_received) + " in, " +
                         std::to_string(r.events_published) + " out, " + std::to_string(r.connects) +

@@ -150,6 +150,7 @@ int cmd_stop(CliContext& ctx) {
         return exit_ok;
     }
     std::fprintf(ctx.out, "Stopping Pylon daemon (PID: %d)...\n", static_cast<int>(pid));
+    std::fflush(ctx.out);
     int code = exit_ok;
     // Every wait below ends by `deadline`: -t bounds the whole stop, SIGKILL included, and the
     // look at the node's config before it.

@@ -5,6 +5,7 @@
 #include "engine/control_commands.hpp"
 #include "engine/store.hpp"
 #include "proto/json_writer.hpp"
+#include "proto/utf8.hpp"
 #include "reactor/log.hpp"
 #include "reactor/ops.hpp"
 
@@ -12,11 +13,13 @@ namespace pylon::engine {
 
 namespace {
 
-// An unknown request's name as said back: its first 64 characters, then "..." (a request of any
-// length is not echoed whole).
+// An unknown request's name as said back: its first 64 bytes, cut between characters (the reply
+// stays UTF-8), then "..." (a request of any length is not echoed whole).
 std::string named_back(const std::string& name) {
     constexpr std::size_t shown_max = 64;
-    return name.size() > shown_max ? name.substr(0, shown_max) + "..." : name;
+    return name.size() > shown_max
+               ? name.substr(0, proto::utf8_prefix_bytes(name, shown_max)) + "..."
+               : name;
 }
 
 constexpr std::size_t subscriber_batch_bytes_max = 64 * 1024;

@@ -174,6 +174,7 @@ int run_node(const StartOptions& o, const LoadedConfig& loaded, const NodeIdenti
     ro.config = loaded.config;
     ro.home_dir = o.home.dir();
     ro.config_path = o.config_path;
+    ro.config_given = o.config_given;
     ro.mode = o.mode;
     ro.control_socket_path = o.home.socket_path();
     ro.handle_signals = true;

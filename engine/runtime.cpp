@@ -304,9 +304,10 @@ Task<Result<ReloadReport>> reload_from_file_on_shard0(RuntimeCore* core) {
     if (path.empty()) {
         co_return Error(Errc::unsupported, "this runtime has no config file to reload");
     }
-    // Read through io_uring (a shard never blocks on the disk); a missing file is the defaults.
+    // Read through io_uring (a shard never blocks on the disk). A missing file is refused when
+    // it was named (-c), as the start refuses it; the home's config.toml missing is the defaults.
     auto text = co_await read_file_async(path, config_file_bytes_max);
-    if (!text.ok() && text.error().code() != Errc::not_found) {
+    if (!text.ok() && (text.error().code() != Errc::not_found || core->options.config_given)) {
         LOG_ERROR("config reload refused: %s", text.error().message().c_str());
         co_return std::move(text).error();
     }
@@ -317,7 +318,7 @@ Task<Result<ReloadReport>> reload_from_file_on_shard0(RuntimeCore* core) {
         co_return std::move(loaded).error();
     }
     if (!text.ok()) {
-        // As a restart would: but said, since a moved or deleted file resets every setting.
+        // As a restart would, but said: a moved or deleted file resets every setting.
         loaded->warnings.push_back(path + " does not exist: every setting is back to its default");
     }
     for (const std::string& w : loaded->warnings) {

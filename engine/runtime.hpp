@@ -38,6 +38,9 @@ struct RuntimeOptions {
     Config config;
     std::string home_dir;     // the Pylon home (status, default paths)
     std::string config_path;  // re-read on reload; empty: reload_from_file is refused
+    // The file was named (-c): it must exist, at a reload as at the start. The home's
+    // config.toml may be missing (the defaults).
+    bool config_given = false;
     RunMode mode = RunMode::both;
     std::string db_path;              // empty: <home_dir>/pylon.db; ":memory:" for none on disk
     std::string control_socket_path;  // empty: no control socket (the embedded default)

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 namespace pylon {
 
@@ -76,8 +77,17 @@ int move_into_place(const std::string& tmp, const std::string& path, Replace rep
 Status write_file(const std::string& path, std::string_view text, mode_t mode, Replace replace) {
     std::string tmp = path + ".tmp." + std::to_string(::getpid());
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0 && errno == EEXIST) {
+        // The name carries this process's pid: a file under it was left by a killed process
+        // that had the same pid before. It is nobody's now.
+        ::unlink(tmp.c_str());
+        fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    }
     if (fd < 0) {
-        return Error::from_errno(errno, "create " + tmp);
+        // Never Errc::exists: that says the target's name is taken, not the temporary's.
+        int err = errno;
+        return err == EEXIST ? Error(Errc::io, "create " + tmp + ": " + std::strerror(err), err)
+                             : Error::from_errno(err, "create " + tmp);
     }
     Status st = write_all(fd, text, tmp);
     if (st.ok() && (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0)) {

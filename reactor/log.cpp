@@ -139,34 +139,6 @@ void Log::set_thread_tag(std::string_view tag) {
     t_tag[n] = '\0';
 }
 
-namespace {
-
-// Messages carry peers' text (a relay's NOTICE, a backend's error, a model name): a line break
-// in it would forge a log line of its own, an escape sequence would reach the operator's
-// terminal through `pylon logs`. Control bytes are written as \n, \r, \t or \xNN; one message
-// is always one line. UTF-8 passes through.
-void append_escaped(std::string& line, std::string_view message) {
-    static constexpr char hex[] = "0123456789abcdef";
-    for (char ch : message) {
-        auto c = static_cast<unsigned char>(ch);
-        if (c >= 0x20 && c != 0x7f) {
-            line.push_back(ch);
-        } else if (c == '\n') {
-            line.append("\\n");
-        } else if (c == '\r') {
-            line.append("\\r");
-        } else if (c == '\t') {
-            line.append("\\t");
-        } else {
-            line.append("\\x");
-            line.push_back(hex[c >> 4]);
-            line.push_back(hex[c & 0xf]);
-        }
-    }
-}
-
-}  // namespace
-
 void Log::write(LogLevel level, std::string_view message) {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -180,7 +152,10 @@ void Log::write(LogLevel level, std::string_view message) {
     std::string line;
     line.reserve(static_cast<std::size_t>(head_len) + message.size() + 1);
     line.append(head, static_cast<std::size_t>(head_len));
-    append_escaped(line, message);
+    // Messages carry peers' text (a relay's NOTICE, a backend's error, a model name): a line
+    // break in it would forge a log line, an escape sequence would reach the operator's
+    // terminal through `pylon logs`. One message is always one line.
+    append_terminal_safe(line, message);
     line.push_back('\n');
 
     Sink& s = sink();
@@ -211,6 +186,67 @@ void log_printf(LogLevel level, const char* fmt, ...) {
     }
     std::size_t len = std::min(static_cast<std::size_t>(n), sizeof buf - 1);
     Log::write(level, std::string_view(buf, len));
+}
+
+namespace {
+
+void append_hex_escape(std::string& out, const char* prefix, unsigned char c) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out.append(prefix);
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 0xf]);
+}
+
+// The length of the valid UTF-8 sequence at text[i] (2 to 4), or 0 when there is none.
+std::size_t utf8_sequence_at(std::string_view text, std::size_t i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = c >= 0xc2 && c <= 0xdf   ? 2
+                      : c >= 0xe0 && c <= 0xef ? 3
+                      : c >= 0xf0 && c <= 0xf4 ? 4
+                                               : 0;
+    if (len == 0 || i + len > text.size()) {
+        return 0;
+    }
+    auto b1 = static_cast<unsigned char>(text[i + 1]);
+    // The second byte's range excludes overlong forms, surrogates and code points past U+10FFFF.
+    unsigned char lo = c == 0xe0 ? 0xa0 : c == 0xf0 ? 0x90 : 0x80;
+    unsigned char hi = c == 0xed ? 0x9f : c == 0xf4 ? 0x8f : 0xbf;
+    if (b1 < lo || b1 > hi) {
+        return 0;
+    }
+    for (std::size_t k = 2; k < len; k++) {
+        if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+}  // namespace
+
+void append_terminal_safe(std::string& out, std::string_view text) {
+    for (std::size_t i = 0; i < text.size();) {
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f) {
+            out.push_back(static_cast<char>(c));
+            i++;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            out.append(c == '\n' ? "\\n" : c == '\r' ? "\\r" : "\\t");
+            i++;
+        } else if (c < 0x80) {
+            append_hex_escape(out, "\\x", c);  // the other C0 controls and DEL
+            i++;
+        } else if (std::size_t len = utf8_sequence_at(text, i); len == 0) {
+            append_hex_escape(out, "\\x", c);  // not UTF-8
+            i++;
+        } else if (c == 0xc2 && static_cast<unsigned char>(text[i + 1]) < 0xa0) {
+            append_hex_escape(out, "\\u00", static_cast<unsigned char>(text[i + 1]));  // C1
+            i += 2;
+        } else {
+            out.append(text.substr(i, len));
+            i += len;
+        }
+    }
 }
 
 }  // namespace pylon::reactor

@@ -45,6 +45,12 @@ class Log {
 // printf-style helpers; the format is checked by the compiler.
 void log_printf(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
+// Appends `text` safe for one line of a log or a terminal: C0 controls and DEL as \n, \r, \t or
+// \xNN, the C1 controls U+0080..U+009F (which terminals may take as escape sequences) as \u00NN,
+// a byte that is not part of valid UTF-8 as \xNN; other UTF-8 as it is. Every log line goes
+// through it; the CLI uses it for peers' text it prints (model names, relay errors).
+void append_terminal_safe(std::string& out, std::string_view text);
+
 }  // namespace pylon::reactor
 
 #define PYLON_LOG(level, ...)                                 \

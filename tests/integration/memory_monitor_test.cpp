@@ -203,8 +203,12 @@ Task<void> stubborn_victim(World* w, bool recover_first) {
     ChildConfig c;
     c.name = "agent-1";
     c.priority = priority_agent;
-    c.spawn.argv = {test_child(), "--ignore-term"};
-    c.health.alive_ms = 50;
+    // Running once it said READY, which it does after SIGTERM is ignored: with "alive 50 ms" a
+    // slow start (ASan, a loaded machine) took the SIGTERM before ignoring it, and the child
+    // died at once (a CI run saw "stopping -> restarting" and no kill_aborted).
+    c.spawn.argv = {test_child(), "--ignore-term", "--ready-after-ms", "0"};
+    c.health.kind = HealthKind::ready_line;
+    c.health.ready_line = "READY";
     // The monitor's 500 ms grace must come first, and the supervisor's own must not end the
     // stop within the test's 900 ms even when a loaded machine stalls the loop for seconds (a CI
     // run saw a 3 s stall at 2,500 ms).

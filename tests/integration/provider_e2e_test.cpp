@@ -600,8 +600,9 @@ TEST(ProviderEndToEnd, ARestartedRelayIsResubscribed) {
     EXPECT_NE(status.out.find("; earlier: "), std::string::npos) << status.out;
     // ... and the backend with its models, busy slots and queue (before: its URL only).
     EXPECT_TRUE(std::regex_search(
-        status.out, std::regex("Available: ollama \\(default\\)  http://127\\.0\\.0\\.1:[0-9]+  "
-                               "\\(models: [^;]+; 0 of [0-9]+ slot\\(s\\) busy, 0 queued\\)")))
+        status.out,
+        std::regex("Available: ollama \\(default\\)  http://127\\.0\\.0\\.1:[0-9]+  "
+                   "\\(models: [^;]+; [0-9]+ of [0-9]+ slot\\(s\\) busy, [0-9]+ queued\\)")))
         << status.out;
 }
 

@@ -243,7 +243,11 @@ TEST_P(SupervisorTest, ReadyLineGatesTheStart) {
 Task<void> ignores_term(World* w) {
     Supervisor s(w->options);
     w->record(s);
-    ChildConfig c = child("stubborn", {"--ignore-term"});
+    // Running once SIGTERM is ignored (its READY comes after), not after 100 ms alive: a slow
+    // start could take the SIGTERM first.
+    ChildConfig c = child("stubborn", {"--ignore-term", "--ready-after-ms", "0"});
+    c.health.kind = HealthKind::ready_line;
+    c.health.ready_line = "READY";
     c.policy.stop_grace_ms = 400;
     EXPECT_TRUE(s.add(c).ok());
     EXPECT_TRUE((co_await s.start()).ok());

@@ -153,6 +153,15 @@ TEST_F(ControlServerTest, CompleteLineOverTheBoundGetsTheErrorThenClose) {
     EXPECT_NE(reply->error.find("unknown request"), std::string::npos) << reply->error;
     // The name is given back in part (64 characters and "..."), not echoed whole.
     EXPECT_EQ(reply->error, "unknown request '" + std::string(64, 'a') + "...'");
+    // ... cut between characters, so the reply stays UTF-8 (here é, 2 bytes: 64 falls inside
+    // the 33rd when one ASCII byte leads).
+    std::string accents = "x";
+    for (int i = 0; i < 100; i++) {
+        accents += "\xc3\xa9";
+    }
+    auto cut = at_max.request("\"" + accents + "\"");
+    ASSERT_TRUE(cut.ok()) << cut.error().message();
+    EXPECT_EQ(cut->error, "unknown request '" + accents.substr(0, 63) + "...'");
     EXPECT_EQ(at_max.request("\"Ping\"")->tag, "Pong");
     // One byte over, complete, with requests pipelined after it in the same write: the ones
     // before it are answered, then the documented error, then the end of the connection.

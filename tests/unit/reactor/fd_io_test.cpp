@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
@@ -60,6 +61,21 @@ TEST(FdIo, AnExistingNameIsNotTakenAndNothingIsLeftBehind) {
     EXPECT_EQ(test::read_file(path).value(), "the winner's words\n");
     EXPECT_EQ(names_in(dir->path()), std::vector<std::string>{"identity.mnemonic"})
         << "the temporary file stays behind";
+}
+
+// A killed writer's temporary file, under the name this process would use (the same pid, as in
+// a container that starts from pid 1 each time), is taken over rather than reported as the
+// target existing.
+TEST(FdIo, AStaleTemporaryOfTheSamePidIsTakenOver) {
+    auto dir = test::TempDir::create("pylon-fdio");
+    ASSERT_TRUE(dir.ok());
+    std::string path = dir->file("identity.mnemonic");
+    std::string stale = path + ".tmp." + std::to_string(::getpid());
+    ASSERT_TRUE(test::write_file(stale, "half a phrase").ok());
+    Status st = write_new_file_atomically(path, "words\n", 0600);
+    ASSERT_TRUE(st.ok()) << st.error().message();
+    EXPECT_EQ(test::read_file(path).value(), "words\n");
+    EXPECT_EQ(names_in(dir->path()), std::vector<std::string>{"identity.mnemonic"});
 }
 
 TEST(FdIo, TheReplacingWriteStillReplaces) {

@@ -28,7 +28,8 @@ bool exists(const std::string& path) {
 }
 
 // A peer's text in a message (a relay's NOTICE) cannot forge a line or reach the terminal as an
-// escape sequence: one message, one line, control bytes spelled out; UTF-8 as it is.
+// escape sequence: one message, one line, C0 and C1 controls and bytes that are not UTF-8
+// spelled out; UTF-8 as it is.
 TEST(Log, PeerTextWithControlBytesStaysOnItsLine) {
     char tmpl[] = "/tmp/pylon-log-XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -36,17 +37,19 @@ TEST(Log, PeerTextWithControlBytesStaysOnItsLine) {
     ASSERT_TRUE(Log::to_file({path, 1 << 20, 1}).ok());
     Log::set_level(LogLevel::info);
     std::string notice =
-        "hi\n2026-11-27T00:00:00.000Z ERROR [s0] FAKE\r\x1b[31mred\x7f\ttab \xe2\x82\xac";
+        "hi\n2026-11-27T00:00:00.000Z ERROR [s0] FAKE\r\x1b[31mred\x7f\ttab \xe2\x82\xac "
+        "\xc2\x9b" "31m \xff\xc3";
     LOG_INFO("relay notice: %s", notice.c_str());
     Log::flush();
     Log::to_stderr();
     std::string text = read_all(path);
     EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
     EXPECT_NE(text.find("relay notice: hi\\n2026-11-27T00:00:00.000Z ERROR [s0] "
-                        "FAKE\\r\\x1b[31mred\\x7f\\ttab \xe2\x82\xac\n"),
+                        "FAKE\\r\\x1b[31mred\\x7f\\ttab \xe2\x82\xac \\u009b31m \\xff\\xc3\n"),
               std::string::npos)
         << text;
     EXPECT_EQ(text.find('\x1b'), std::string::npos) << text;
+    EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << "C1 CSI passed" << text;
 }
 
 TEST(Log, FileRotatesAtItsBoundAndKeepsTheNewestFiles) {
