@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "provider_e2e_support.hpp"
+#include "reactor/clock.hpp"
 #include "tests/integration/run_pylon.hpp"
 
 namespace pylon::test {
@@ -615,6 +616,56 @@ TEST(CliOps, AWaitingSubmitsStdoutIsTheResultAloneWhenTheJobRunsAgain) {
     EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
     EXPECT_EQ(out.rfind("alpha bravo charlie", 0), 0u) << out;
     EXPECT_EQ(node.intake()["rerun"], 1u);
+}
+
+// On a terminal (a pty from util-linux's `script`, in every Debian) the partial text is streamed
+// while the job runs, and the result completes that same text: it appears once.
+TEST(CliOps, AWaitingSubmitStreamsPartialsToATerminal) {
+    if (!node_available()) {
+        GTEST_SKIP() << node_unavailable_reason();
+    }
+    if (::access("/usr/bin/script", X_OK) != 0) {
+        GTEST_SKIP() << "no /usr/bin/script (util-linux) for a pseudo-terminal";
+    }
+    RelayProcess relay = start_relay();
+    std::string words;  // w01 ... w30: each word once in the result
+    for (int i = 1; i <= 30; i++) {
+        words += (i == 1 ? "w" : " w") + std::string(i < 10 ? "0" : "") + std::to_string(i);
+    }
+    ReadyChild fake =
+        start_fake("fake_ollama", {"--text", words, "--tokens", "30", "--token-delay-ms", "100"});
+    NodeConfig config = node_config({relay.url()}, "http://127.0.0.1:" + std::to_string(fake.port));
+    config.shards = 1;
+    config.extra = "[provider]\npartial_interval_ms = 100";
+    PylonNode node(config);
+    node.start();
+    auto cli_home = TempDir::create("pylon-cli");
+    ASSERT_TRUE(cli_home.ok());
+    std::string command = tool_path("pylon") + " job submit 'Say hi' --relay " + relay.url() +
+                          " --wait --timeout 40 --key " + customer_secret(4) + " --home " +
+                          cli_home->path();
+    ChildSpec spec;
+    spec.argv = {"/usr/bin/script", "-qfec", command, "/dev/null"};
+    auto submit = ChildProcess::spawn(spec);
+    ASSERT_TRUE(submit.ok());
+    auto& p = *submit.value();
+    // The first words arrive while the 3 s job still runs: well before the command ends (without
+    // streaming they came with the result, at most ~0.6 s before the end).
+    bool streamed = wait_until(
+        [&] { return p.tail(Stream::out).find("w01 w02") != std::string::npos; }, 15000, 20);
+    std::int64_t streamed_at = reactor::monotonic_ms();
+    EXPECT_TRUE(streamed) << p.describe();
+    auto exit = p.wait_exit(60000);
+    std::int64_t ended_at = reactor::monotonic_ms();
+    ASSERT_TRUE(exit.has_value() && exit->exited) << p.describe();
+    EXPECT_EQ(exit->code, 0) << p.describe();
+    EXPECT_GT(ended_at - streamed_at, 1500) << "the text came only with the result";
+    std::string out = p.tail(Stream::out);
+    std::size_t first = out.find(words);
+    ASSERT_NE(first, std::string::npos) << out;
+    EXPECT_EQ(out.find("w01", first + 1), std::string::npos)
+        << "the result was printed again after the streamed text\n"
+        << out;
 }
 
 // A relay that takes the request and never sends its OK, and no provider: the human form names
