@@ -6,6 +6,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <optional>
 
 #include "engine/pidfd.hpp"
 #include "proto/json_reader.hpp"
@@ -167,9 +168,23 @@ std::vector<StaleProcess> find_stale(const RunFile& file, const ProcFs& proc,
         if (!cheap.ok()) {
             continue;
         }
+        // A descendant that left the child's session and group (setsid: a daemonising tool)
+        // is found by its token alone; only processes that started after that child can be
+        // one, and their environment is read once.
+        std::optional<Result<std::optional<std::string>>> token;
         for (const RunRecord& r : file.children) {
-            if (pid != r.pid && cheap->session != r.pgid && cheap->pgrp != r.pgid) {
+            bool related = pid == r.pid || cheap->session == r.pgid || cheap->pgrp == r.pgid;
+            bool later = !r.token.empty() && cheap->starttime_ticks >= r.starttime_ticks;
+            if (!related && !later) {
                 continue;
+            }
+            if (!related) {
+                if (!token) {
+                    token.emplace(proc.environ_value(pid, child_token_env));
+                }
+                if (!token->ok() || !token->value().has_value() || *token->value() != r.token) {
+                    continue;
+                }
             }
             // Open the handle first, then prove identity: a pid reused after the open cannot
             // pass the checks against the process the handle holds.

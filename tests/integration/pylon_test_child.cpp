@@ -4,6 +4,9 @@
 //   --ignore-term          ignore SIGTERM (only SIGKILL ends it)
 //   --hog-bytes N          allocate N bytes and touch every page (a memory hog)
 //   --grandchild           fork a grandchild that sleeps forever (same session and group)
+//   --setsid-grandchild    fork a grandchild that calls setsid() (a session and group of its
+//                          own, as a daemonising tool does) and sleeps forever; print
+//                          "SETSID <pid>" once it has
 //                          and print "GRANDCHILD <pid>"
 //   --detached-ms N        as `sh -c "tool &"`: fork a child that forks a grandchild and exits
 //                          at once (reaped here); the grandchild, reparented to the subreaper,
@@ -34,6 +37,7 @@ struct Options {
     bool ignore_term = false;
     std::uint64_t hog_bytes = 0;
     bool grandchild = false;
+    bool setsid_grandchild = false;
     long detached_ms = -1;
     std::uint64_t stdout_bytes = 0;
     std::string done_file;
@@ -57,6 +61,8 @@ bool parse(int argc, char** argv, Options& o) {
             o.ignore_term = true;
         } else if (a == "--grandchild") {
             o.grandchild = true;
+        } else if (a == "--setsid-grandchild") {
+            o.setsid_grandchild = true;
         } else if (v == nullptr) {
             return false;
         } else if (a == "--detached-ms") {
@@ -159,6 +165,29 @@ int main(int argc, char** argv) {
             }
         }
         std::printf("GRANDCHILD %d\n", static_cast<int>(pid));
+        std::fflush(stdout);
+    }
+    if (o.setsid_grandchild) {
+        int link[2];
+        if (::pipe(link) != 0) {
+            return 3;
+        }
+        pid_t pid = ::fork();
+        if (pid == 0) {
+            ::close(link[0]);
+            ::setsid();  // a fork is never a group leader: this cannot fail
+            char ok = 1;
+            (void)::write(link[1], &ok, 1);
+            ::close(link[1]);
+            for (;;) {
+                ::pause();
+            }
+        }
+        ::close(link[1]);
+        char ok = 0;
+        (void)::read(link[0], &ok, 1);  // its setsid() is done
+        ::close(link[0]);
+        std::printf("SETSID %d\n", static_cast<int>(pid));
         std::fflush(stdout);
     }
     if (o.detached_ms >= 0) {

@@ -91,7 +91,8 @@ Task<void> start_and_stop(SupervisorOptions options, std::uint64_t* stale, bool*
 TEST(SupervisorReconcile, TerminatesProvenChildrenAndSparesReusedPids) {
     auto dir = test::TempDir::create("pylon-reconcile");
     ASSERT_TRUE(dir.ok());
-    auto old_worker = spawn({bin("pylon_test_child"), "--grandchild"}, "old-worker-1");
+    auto old_worker =
+        spawn({bin("pylon_test_child"), "--grandchild", "--setsid-grandchild"}, "old-worker-1");
     auto reused = spawn({"sleep", "60"});
     auto other_boot = spawn({bin("pylon_test_child")}, "old-agent-1");
     ASSERT_TRUE(old_worker && reused && other_boot);
@@ -99,6 +100,12 @@ TEST(SupervisorReconcile, TerminatesProvenChildrenAndSparesReusedPids) {
     ASSERT_TRUE(grand_line.has_value());
     pid_t grandchild = std::stoi(grand_line->substr(11));
     ASSERT_TRUE(alive(grandchild));
+    // One that left the worker's session and group (setsid): found by its token alone. Before,
+    // it survived every kill -9 of the daemon, one more each time.
+    auto setsid_line = old_worker->wait_for_line("SETSID ", 5000);
+    ASSERT_TRUE(setsid_line.has_value());
+    pid_t own_session = std::stoi(setsid_line->substr(7));
+    ASSERT_TRUE(alive(own_session));
 
     RunFile file;
     file.boot_id = ProcFs().boot_id().value();
@@ -123,12 +130,18 @@ TEST(SupervisorReconcile, TerminatesProvenChildrenAndSparesReusedPids) {
     bool fresh = false;
     reactor::testing::run_on_shard(
         [options, &stale, &fresh]() { return start_and_stop(options, &stale, &fresh); });
-    EXPECT_EQ(stale, 2U);  // the old worker and its grandchild
+    EXPECT_EQ(stale, 3U);  // the old worker and its two grandchildren
     EXPECT_TRUE(fresh);
     auto exit = old_worker->wait_exit(2000);
     ASSERT_TRUE(exit.has_value());
     EXPECT_EQ(exit->signal, SIGTERM);
     EXPECT_TRUE(test::wait_until([grandchild] { return !alive(grandchild); }, 3000));
+    EXPECT_TRUE(test::wait_until([own_session] { return !alive(own_session); }, 3000));
+    for (pid_t left : {grandchild, own_session}) {  // not left behind when the test fails
+        if (alive(left)) {
+            ::kill(left, SIGKILL);
+        }
+    }
     EXPECT_TRUE(reused->running()) << "a reused pid was touched";
     EXPECT_TRUE(other_boot->running()) << "a record of another boot was trusted";
     reused->stop(1000);
