@@ -471,7 +471,11 @@ void Intake::abandon(const UnfinishedJob& u) {
     Screened s;
     std::unique_ptr<Job> job = restore(u, &s);
     if (job) {
-        send_error(*job, "the node restarted before the job finished", PublishClass::terminal);
+        // What its row says (the restart, or the third one in a row).
+        send_error(*job,
+                   u.failed_reason.empty() ? "the node restarted before the job finished"
+                                           : u.failed_reason,
+                   PublishClass::terminal);
     }
 }
 

@@ -754,8 +754,13 @@ Task<void> JobRunner::record(Job* job, JobEnd end) {
         st = co_await write_end(job, std::move(write));
         std::uint64_t total = static_cast<std::uint64_t>(end.metrics.total_ms.value_or(0));
         context_.emit(proto::DomainEvent::job_completed(id, std::nullopt, total));
-        LOG_INFO("job %s: completed on %s/%s (%zu bytes)", id.c_str(), end.metrics.backend.c_str(),
-                 end.metrics.model.c_str(), end.text.size());
+        if (job->signed_result) {
+            LOG_INFO("job %s: completed (its result, signed before the restart, published again)",
+                     id.c_str());
+        } else {
+            LOG_INFO("job %s: completed on %s/%s (%zu bytes)", id.c_str(),
+                     end.metrics.backend.c_str(), end.metrics.model.c_str(), end.text.size());
+        }
     } else {
         bool cancelled = end.kind == JobEnd::Kind::cancelled;
         JobMetrics metrics = end.metrics;

@@ -1060,8 +1060,8 @@ Result<Reconciliation> StoreDb::reconcile(std::int64_t now_ms, std::int64_t reru
             j.attempts++;
             out.rerun.push_back(std::move(j));
         } else {
-            PYLON_TRY(
-                fail_job(j.id, worn && fresh ? rerun_attempts_text : reason, now_ms, j.result_seq));
+            j.failed_reason = worn && fresh ? rerun_attempts_text : reason;
+            PYLON_TRY(fail_job(j.id, j.failed_reason, now_ms, j.result_seq));
             out.failed.push_back(std::move(j));
         }
     }

@@ -99,6 +99,8 @@ struct UnfinishedJob {
     std::string result_event_id;  // 64 hex
     std::string result_frame;     // ["EVENT",{...}]
     std::int64_t result_seq = 0;  // its pending_results row (0: none)
+    // Set by reconcile for a job it failed: the reason its row says, which the customer hears.
+    std::string failed_reason;
 };
 
 // A job the node died running this many times after restarts is not run again (a request that

@@ -386,6 +386,8 @@ TEST(StoreDb, ReconcileStopsRerunningAJobAfterItsAttempts) {
     EXPECT_EQ(r->rerun[0].id, signed_result.id);
     EXPECT_EQ(db->get_job(poison.id).value()->status, "failed");
     EXPECT_EQ(db->get_job(poison.id).value()->error_message, rerun_attempts_text);
+    // The customer is told the same (before: "the node restarted before the job finished").
+    EXPECT_EQ(r->failed[0].failed_reason, rerun_attempts_text);
 }
 
 // A reconcile tried again after intake opened (a store error at start) leaves the jobs of this
