@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/integration/run_pylon.hpp"
 #include "tests/support/child_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_env.hpp"
@@ -244,15 +245,9 @@ TEST(PylonStart, AWriteLockHeldByAnotherProcessDelaysTheReconcileNotTheStart) {
                                            "locked.*busy_timeout_ms.*trying again"),
                                 10'000, test::Stream::err))
         << p.describe();
-    test::ChildSpec jobs_spec;
-    jobs_spec.argv = {test::tool_path("pylon"), "jobs", "--home", home->path(), "--json"};
-    auto jobs = test::ChildProcess::spawn(jobs_spec);
-    ASSERT_TRUE(jobs.ok());
-    auto jobs_exit = (*jobs)->wait_exit(10'000);
-    ASSERT_TRUE(jobs_exit.has_value()) << (*jobs)->describe();
-    EXPECT_EQ(jobs_exit->code, 0) << (*jobs)->describe();
-    EXPECT_NE((*jobs)->tail(test::Stream::out).find("job_00000000000000aa"), std::string::npos)
-        << (*jobs)->describe();
+    test::RunResult jobs = test::run_pylon({"jobs", "--home", home->path(), "--json"}, 10'000);
+    EXPECT_EQ(jobs.code, 0) << jobs.err;
+    EXPECT_NE(jobs.out.find("job_00000000000000aa"), std::string::npos) << jobs.out;
     EXPECT_TRUE(p.running()) << p.describe();
 
     lock.release();
@@ -287,19 +282,12 @@ TEST(PylonStart, WhileAWriteWaitsForTheLockStatusSaysSoAndReadsAreAnswered) {
     auto& p = *child.value();
     ASSERT_TRUE(p.wait_for_line(std::regex("started on"), 10'000, test::Stream::err))
         << p.describe();
+    // `pylon <args> --home <home>`: its stdout, its exit code checked unless `code` is -1.
     auto run = [&](std::vector<std::string> args, int code = 0) {
-        test::ChildSpec cli;
-        cli.argv = {test::tool_path("pylon")};
-        cli.argv.insert(cli.argv.end(), args.begin(), args.end());
-        cli.argv.insert(cli.argv.end(), {"--home", home->path()});
-        auto c = test::ChildProcess::spawn(cli);
-        if (!c.ok()) {
-            ADD_FAILURE() << c.error().message();
-            return std::string();
-        }
-        auto e = (*c)->wait_exit(10'000);
-        EXPECT_TRUE(e.has_value() && (code < 0 || e->code == code)) << (*c)->describe();
-        return (*c)->tail(test::Stream::out);
+        args.insert(args.end(), {"--home", home->path()});
+        test::RunResult r = test::run_pylon(std::move(args), 10'000);
+        EXPECT_TRUE(code < 0 || r.code == code) << r.out << r.err;
+        return r.out;
     };
     // The reconcile's write is waiting (it waits up to 60 s): status says so once it has.
     std::string status;
